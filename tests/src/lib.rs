@@ -1,0 +1,1 @@
+//! Shared helpers for tinyrnn's end-to-end and cross-implementation tests.

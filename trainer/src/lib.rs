@@ -1,0 +1,1 @@
+//! Training side of tinyrnn: backpropagation through time and model export.
