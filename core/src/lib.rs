@@ -1,2 +1,69 @@
-//! tinyrnn: recurrent networks one timestep at a time, without a heap.
-#![no_std]
+//! tinyrnn: Elman RNN, LSTM and GRU networks one timestep at a time, without a
+//! heap, with weights read in place from a model file (in flash on a
+//! microcontroller).
+//!
+//! ```
+//! use tinyrnn::{Activation, Model, ModelBuilder, State};
+//! # let file = ModelBuilder::new(1)
+//! #     .gru(2, tinyrnn::GruVariant::ResetAfter, &[0.1; 6], &[0.2; 12], &[0.0; 6], &[0.0; 6])
+//! #     .dense(1, Activation::Sigmoid, &[1.0, 1.0], &[0.0])
+//! #     .build()?;
+//! # let file = tinyrnn::AlignedBuf::from_slice(&file);
+//! // On a microcontroller: static MODEL: &[u8] = tinyrnn::include_model!("model.trnn");
+//! let model = Model::from_bytes(&file)?;        // validate once; weights stay in place
+//! let mut state = State::<64>::new(&model)?;    // caller-owned, fixed capacity
+//! let mut y = [0.0f32; 1];
+//! for x in [0.1f32, 0.4, -0.2] {
+//!     model.step(&mut state, &[x], &mut y)?;    // one sample per tick
+//! }
+//! state.reset();                                // next sequence
+//! # Ok::<(), tinyrnn::Error>(())
+//! ```
+//!
+//! The math of every cell is documented on its type in [`cell`]; the file
+//! format in `FORMAT.md`.
+//!
+//! Features: `alloc` adds the encoder [`ModelBuilder`], [`AlignedBuf`] and
+//! [`StateVec`]; `std` implies `alloc`.
+#![cfg_attr(not(test), no_std)]
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+mod bytes;
+pub mod cell;
+#[cfg(feature = "alloc")]
+mod encode;
+mod error;
+pub mod format;
+pub mod kernel;
+mod model;
+mod state;
+
+#[cfg(feature = "alloc")]
+pub use encode::{AlignedBuf, ModelBuilder};
+pub use error::Error;
+pub use format::{crc32, Activation, GruVariant};
+pub use model::{Layer, Model};
+#[cfg(feature = "alloc")]
+pub use state::StateVec;
+pub use state::{State, StateStorage};
+
+/// Includes a model file as a `&'static [u8]` aligned to 16 bytes, so
+/// [`Model::from_bytes`] can use its weights in place (`include_bytes!` alone
+/// guarantees no alignment).
+///
+/// ```ignore
+/// static MODEL: &[u8] = tinyrnn::include_model!("../model.trnn");
+/// ```
+#[macro_export]
+macro_rules! include_model {
+    ($path:expr) => {{
+        #[repr(C, align(16))]
+        struct Aligned<B: ?Sized>(B);
+        static ALIGNED: &Aligned<[u8]> = &Aligned(*include_bytes!($path));
+        &ALIGNED.0
+    }};
+}

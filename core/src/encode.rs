@@ -1,0 +1,277 @@
+//! The encoder: builds model files (feature `alloc`). The one writer of the
+//! format that `Model::from_bytes` reads.
+
+use alloc::vec::Vec;
+
+use crate::error::Error;
+use crate::format::{
+    align_up, crc32, dtype, kind, layout, numfmt, Activation, GruVariant, Header, LayerDesc,
+    TensorDesc, MAGIC, PREAMBLE_LEN, VERSION,
+};
+use crate::model::Model;
+
+struct PendingTensor {
+    rows: u32,
+    cols: u32,
+    data: Vec<f32>,
+}
+
+struct PendingLayer {
+    kind: u8,
+    act: u8,
+    input: u32,
+    output: u32,
+    tensors: Vec<PendingTensor>,
+}
+
+/// Builds a model file layer by layer.
+///
+/// Weight matrices are row-major `[outputs][inputs]`; gate blocks are stacked in
+/// the order each cell documents (LSTM i, f, g, o; GRU z, r, n). Mistakes (a
+/// slice of the wrong length) are reported by [`build`](Self::build).
+///
+/// ```
+/// use tinyrnn::{Activation, Model, ModelBuilder, State};
+/// let (i, h) = (1, 2);
+/// let bytes = ModelBuilder::new(i)
+///     .lstm(h, &[0.1; 4 * 2 * 1], &[0.2; 4 * 2 * 2], &[0.0; 4 * 2])
+///     .dense(1, Activation::Linear, &[1.0, -1.0], &[0.5])
+///     .build()?;
+/// let bytes = tinyrnn::AlignedBuf::from_slice(&bytes);
+/// let model = Model::from_bytes(&bytes)?;
+/// let mut state = State::<64>::new(&model)?;
+/// let mut y = [0.0];
+/// model.step(&mut state, &[1.0], &mut y)?;
+/// # Ok::<(), tinyrnn::Error>(())
+/// ```
+pub struct ModelBuilder {
+    width: usize,
+    layers: Vec<PendingLayer>,
+    metadata: Vec<u8>,
+    error: Option<Error>,
+}
+
+impl ModelBuilder {
+    /// A model whose steps take a vector of `input_size` floats.
+    pub fn new(input_size: usize) -> Self {
+        ModelBuilder {
+            width: input_size,
+            layers: Vec::new(),
+            metadata: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// A model whose steps take token ids: an Embedding of `vocab` rows of `dim`
+    /// floats (`table` row-major) as the first layer.
+    pub fn with_embedding(vocab: usize, dim: usize, table: &[f32]) -> Self {
+        let mut b = ModelBuilder::new(vocab);
+        b.push(kind::EMBEDDING, 0, dim, &[(vocab, dim, table)]);
+        b
+    }
+
+    /// Adds an Elman layer: `w_x` `[hidden][input]`, `w_h` `[hidden][hidden]`, `b` `[hidden]`.
+    /// `act` is `Tanh` or `Relu`.
+    pub fn elman(
+        &mut self,
+        hidden: usize,
+        act: Activation,
+        w_x: &[f32],
+        w_h: &[f32],
+        b: &[f32],
+    ) -> &mut Self {
+        let i = self.width;
+        self.push(
+            kind::ELMAN,
+            act as u8,
+            hidden,
+            &[(hidden, i, w_x), (hidden, hidden, w_h), (hidden, 1, b)],
+        )
+    }
+
+    /// Adds an LSTM layer: `w_x` `[4 hidden][input]`, `w_h` `[4 hidden][hidden]`,
+    /// `b` `[4 hidden]` (input plus recurrent bias), gate blocks i, f, g, o.
+    pub fn lstm(&mut self, hidden: usize, w_x: &[f32], w_h: &[f32], b: &[f32]) -> &mut Self {
+        let (i, g) = (self.width, 4 * hidden);
+        self.push(
+            kind::LSTM,
+            0,
+            hidden,
+            &[(g, i, w_x), (g, hidden, w_h), (g, 1, b)],
+        )
+    }
+
+    /// Adds a GRU layer: `w_x` `[3 hidden][input]`, `w_h` `[3 hidden][hidden]`,
+    /// biases `b_x`, `b_h` `[3 hidden]`, gate blocks z, r, n.
+    pub fn gru(
+        &mut self,
+        hidden: usize,
+        variant: GruVariant,
+        w_x: &[f32],
+        w_h: &[f32],
+        b_x: &[f32],
+        b_h: &[f32],
+    ) -> &mut Self {
+        let (i, g) = (self.width, 3 * hidden);
+        self.push(
+            kind::GRU,
+            variant as u8,
+            hidden,
+            &[(g, i, w_x), (g, hidden, w_h), (g, 1, b_x), (g, 1, b_h)],
+        )
+    }
+
+    /// Adds a Dense layer: `w` `[out][input]`, `b` `[out]`.
+    pub fn dense(&mut self, out: usize, act: Activation, w: &[f32], b: &[f32]) -> &mut Self {
+        let i = self.width;
+        self.push(kind::DENSE, act as u8, out, &[(out, i, w), (out, 1, b)])
+    }
+
+    /// Stores opaque application bytes (vocabulary, labels, provenance) in the file.
+    pub fn metadata(&mut self, bytes: &[u8]) -> &mut Self {
+        self.metadata = bytes.to_vec();
+        self
+    }
+
+    fn push(
+        &mut self,
+        kind: u8,
+        act: u8,
+        output: usize,
+        tensors: &[(usize, usize, &[f32])],
+    ) -> &mut Self {
+        let layer = self.layers.len();
+        let mut pending = Vec::new();
+        for (k, &(rows, cols, data)) in tensors.iter().enumerate() {
+            let expected = rows.saturating_mul(cols);
+            if data.len() != expected && self.error.is_none() {
+                self.error = Some(Error::WeightLength {
+                    layer,
+                    tensor: k,
+                    expected,
+                    found: data.len(),
+                });
+            }
+            let (Ok(rows), Ok(cols)) = (u32::try_from(rows), u32::try_from(cols)) else {
+                self.error.get_or_insert(Error::TooLarge);
+                continue;
+            };
+            pending.push(PendingTensor {
+                rows,
+                cols,
+                data: data.to_vec(),
+            });
+        }
+        let (Ok(input), Ok(out)) = (u32::try_from(self.width), u32::try_from(output)) else {
+            self.error.get_or_insert(Error::TooLarge);
+            return self;
+        };
+        self.layers.push(PendingLayer {
+            kind,
+            act,
+            input,
+            output: out,
+            tensors: pending,
+        });
+        self.width = output;
+        self
+    }
+
+    /// Encodes the model, then validates the result with the same checks as
+    /// [`Model::from_bytes`], so a file this returns always loads.
+    pub fn build(&self) -> Result<Vec<u8>, Error> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let mut header = Header {
+            layers: heapless::Vec::new(),
+            tensors: heapless::Vec::new(),
+            metadata: &self.metadata,
+        };
+        let mut payload: Vec<u8> = Vec::new();
+        for l in &self.layers {
+            let first = u16::try_from(header.tensors.len()).map_err(|_| Error::BadHeader)?;
+            for t in &l.tensors {
+                payload.resize(align_up(payload.len()), 0);
+                let offset = u32::try_from(payload.len()).map_err(|_| Error::TooLarge)?;
+                header
+                    .tensors
+                    .push(TensorDesc {
+                        offset,
+                        dtype: dtype::F32,
+                        layout: layout::ROW_MAJOR,
+                        rows: t.rows,
+                        cols: t.cols,
+                    })
+                    .map_err(|_| Error::BadHeader)?;
+                for v in &t.data {
+                    payload.extend_from_slice(&v.to_le_bytes());
+                }
+            }
+            header
+                .layers
+                .push(LayerDesc {
+                    kind: l.kind,
+                    act: l.act,
+                    format: numfmt::F32,
+                    input: l.input,
+                    output: l.output,
+                    first_tensor: first,
+                    tensor_count: l.tensors.len() as u8,
+                })
+                .map_err(|_| Error::BadHeader)?;
+        }
+        payload.resize(align_up(payload.len()), 0);
+        let head = postcard::to_allocvec(&header).map_err(|_| Error::BadHeader)?;
+        let header_len = u32::try_from(head.len()).map_err(|_| Error::TooLarge)?;
+        let payload_len = u32::try_from(payload.len()).map_err(|_| Error::TooLarge)?;
+        let mut out = Vec::with_capacity(PREAMBLE_LEN + head.len() + payload.len() + 32);
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(&header_len.to_le_bytes());
+        out.extend_from_slice(&payload_len.to_le_bytes());
+        out.extend_from_slice(&head);
+        out.resize(align_up(out.len()), 0);
+        out.extend_from_slice(&payload);
+        let crc = crc32(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        Model::from_bytes(&AlignedBuf::from_slice(&out))?;
+        Ok(out)
+    }
+}
+
+/// Heap bytes aligned to 16, so a model read from a file or network can be
+/// loaded in place. Derefs to `[u8]`.
+#[derive(Clone)]
+pub struct AlignedBuf {
+    blocks: Vec<crate::bytes::Block>,
+    len: usize,
+}
+
+impl AlignedBuf {
+    /// Copies `bytes` into aligned storage.
+    pub fn from_slice(bytes: &[u8]) -> Self {
+        let mut blocks = alloc::vec![crate::bytes::Block([0; 16]); bytes.len().div_ceil(16)];
+        for (b, chunk) in blocks.iter_mut().zip(bytes.chunks(16)) {
+            b.0[..chunk.len()].copy_from_slice(chunk);
+        }
+        AlignedBuf {
+            blocks,
+            len: bytes.len(),
+        }
+    }
+}
+
+impl core::ops::Deref for AlignedBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &crate::bytes::blocks_as_bytes(&self.blocks)[..self.len]
+    }
+}
+
+impl core::fmt::Debug for AlignedBuf {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "AlignedBuf({} bytes)", self.len)
+    }
+}

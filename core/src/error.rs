@@ -1,0 +1,292 @@
+//! The one error type of the crate.
+
+use core::fmt;
+
+/// Everything that can go wrong when loading a model or stepping it.
+///
+/// Loading (`Model::from_bytes`) checks the whole file once; after that, a step
+/// can only fail on what the caller passes in (slice lengths, a state made for
+/// another model, a token out of range).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Error {
+    /// The bytes end before the model does: `needed` bytes, only `available` present.
+    Truncated {
+        /// Bytes the file says it has (or the minimum for a preamble).
+        needed: usize,
+        /// Bytes actually given.
+        available: usize,
+    },
+    /// More bytes follow the checksum than the file declares.
+    TrailingBytes {
+        /// Length the file declares.
+        expected: usize,
+        /// Length given.
+        found: usize,
+    },
+    /// The first four bytes are not `TRNN`: this is not a tinyrnn model file.
+    BadMagic,
+    /// The file's format version is one this build cannot read.
+    UnsupportedVersion {
+        /// Version in the file.
+        found: u16,
+        /// Version this build reads.
+        supported: u16,
+    },
+    /// The stored CRC-32 does not match the bytes: the file is corrupted.
+    ChecksumMismatch {
+        /// Checksum stored in the file.
+        stored: u32,
+        /// Checksum of the bytes as given.
+        computed: u32,
+    },
+    /// The model bytes do not start at a 4-byte aligned address, so weights cannot
+    /// be used in place. Use `include_model!` or `AlignedBuf`.
+    Misaligned,
+    /// This target is big-endian; model files store little-endian weights.
+    UnsupportedEndianness,
+    /// The postcard header could not be decoded (corrupt, or more layers/tensors
+    /// than this build's limits `MAX_LAYERS` / `MAX_TENSORS`).
+    BadHeader,
+    /// A tensor lies (partly) outside the payload.
+    TensorOutOfBounds {
+        /// Index in the tensor table.
+        tensor: usize,
+    },
+    /// A tensor's offset is not a multiple of 16.
+    TensorMisaligned {
+        /// Index in the tensor table.
+        tensor: usize,
+    },
+    /// A tensor's element type or layout code is unknown.
+    UnknownTensorType {
+        /// Index in the tensor table.
+        tensor: usize,
+    },
+    /// The model has no layers, or no recurrent layer.
+    NoRecurrentLayer,
+    /// A layer kind code this build does not know.
+    UnsupportedLayer {
+        /// Layer index.
+        layer: usize,
+        /// The kind code found.
+        code: u8,
+    },
+    /// A number format this build does not support for this layer.
+    UnsupportedFormat {
+        /// Layer index.
+        layer: usize,
+        /// The format code found.
+        code: u8,
+    },
+    /// An activation (or GRU variant) code that does not fit this layer kind.
+    UnsupportedActivation {
+        /// Layer index.
+        layer: usize,
+        /// The activation code found.
+        code: u8,
+    },
+    /// A layer refers to tensors outside the table, or to the wrong number of them.
+    BadTensorRef {
+        /// Layer index.
+        layer: usize,
+    },
+    /// A tensor's shape is not what the layer needs.
+    TensorShape {
+        /// Layer index.
+        layer: usize,
+        /// Which of the layer's tensors (0-based).
+        tensor: usize,
+        /// Shape the layer needs (rows, cols).
+        expected: (u32, u32),
+        /// Shape in the file.
+        found: (u32, u32),
+    },
+    /// A tensor's element type does not match the layer's number format.
+    TensorType {
+        /// Layer index.
+        layer: usize,
+        /// Which of the layer's tensors (0-based).
+        tensor: usize,
+    },
+    /// A layer has a zero size.
+    ZeroSize {
+        /// Layer index.
+        layer: usize,
+    },
+    /// A size does not fit this target's arithmetic.
+    TooLarge,
+    /// A layer's input size differs from the previous layer's output size.
+    LayerSizeMismatch {
+        /// Layer index.
+        layer: usize,
+        /// Output size of the layer before.
+        expected: usize,
+        /// Input size this layer declares.
+        found: usize,
+    },
+    /// An Embedding layer appears after the first position.
+    EmbeddingNotFirst {
+        /// Layer index.
+        layer: usize,
+    },
+    /// The state's fixed capacity is smaller than the model needs.
+    StateTooSmall {
+        /// Words (f32) the model needs.
+        needed: usize,
+        /// Words the state can hold.
+        capacity: usize,
+    },
+    /// The state was made for a model of another shape.
+    StateMismatch {
+        /// Words this model needs.
+        expected: usize,
+        /// Words the state holds.
+        found: usize,
+    },
+    /// The input slice has the wrong length.
+    InputLength {
+        /// Length the model takes.
+        expected: usize,
+        /// Length given.
+        found: usize,
+    },
+    /// The output slice has the wrong length.
+    OutputLength {
+        /// Length the model writes.
+        expected: usize,
+        /// Length given.
+        found: usize,
+    },
+    /// A token id is not below the vocabulary size.
+    TokenOutOfRange {
+        /// The token given.
+        token: usize,
+        /// The vocabulary size.
+        vocab: usize,
+    },
+    /// `step` was called on a token model or `step_token` on a vector model.
+    WrongInputKind,
+    /// A layer index that the model does not have (or that has no state).
+    NoSuchLayer {
+        /// Layer index given.
+        layer: usize,
+    },
+    /// Encoder only: a weight slice given to `ModelBuilder` has the wrong length.
+    WeightLength {
+        /// Layer index.
+        layer: usize,
+        /// Which tensor of the layer (0-based).
+        tensor: usize,
+        /// Length the layer needs.
+        expected: usize,
+        /// Length given.
+        found: usize,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::Truncated { needed, available } => {
+                write!(f, "model file truncated: needs {needed} bytes, got {available}")
+            }
+            Error::TrailingBytes { expected, found } => write!(
+                f,
+                "model file has trailing bytes: declares {expected} bytes, got {found}"
+            ),
+            Error::BadMagic => write!(f, "not a tinyrnn model file (magic is not \"TRNN\")"),
+            Error::UnsupportedVersion { found, supported } => write!(
+                f,
+                "model format version {found} is not supported (this build reads version {supported})"
+            ),
+            Error::ChecksumMismatch { stored, computed } => write!(
+                f,
+                "model file is corrupted: stored CRC-32 {stored:#010x}, computed {computed:#010x}"
+            ),
+            Error::Misaligned => write!(
+                f,
+                "model bytes are not 4-byte aligned; load them with include_model! or AlignedBuf"
+            ),
+            Error::UnsupportedEndianness => {
+                write!(f, "big-endian targets cannot use little-endian model weights in place")
+            }
+            Error::BadHeader => write!(
+                f,
+                "model header could not be decoded (corrupt, or exceeds this build's layer/tensor limits)"
+            ),
+            Error::TensorOutOfBounds { tensor } => {
+                write!(f, "tensor {tensor} lies outside the model payload")
+            }
+            Error::TensorMisaligned { tensor } => {
+                write!(f, "tensor {tensor} offset is not a multiple of 16")
+            }
+            Error::UnknownTensorType { tensor } => {
+                write!(f, "tensor {tensor} has an unknown element type or layout")
+            }
+            Error::NoRecurrentLayer => write!(f, "model has no recurrent layer"),
+            Error::UnsupportedLayer { layer, code } => {
+                write!(f, "layer {layer}: unknown layer kind code {code}")
+            }
+            Error::UnsupportedFormat { layer, code } => {
+                write!(f, "layer {layer}: number format code {code} is not supported by this build")
+            }
+            Error::UnsupportedActivation { layer, code } => write!(
+                f,
+                "layer {layer}: activation/variant code {code} is not valid for this layer kind"
+            ),
+            Error::BadTensorRef { layer } => write!(
+                f,
+                "layer {layer}: refers to tensors outside the table or to the wrong number of them"
+            ),
+            Error::TensorShape { layer, tensor, expected, found } => write!(
+                f,
+                "layer {layer}, tensor {tensor}: shape {}x{} expected, found {}x{}",
+                expected.0, expected.1, found.0, found.1
+            ),
+            Error::TensorType { layer, tensor } => write!(
+                f,
+                "layer {layer}, tensor {tensor}: element type does not match the layer's number format"
+            ),
+            Error::ZeroSize { layer } => write!(f, "layer {layer}: a size is zero"),
+            Error::TooLarge => write!(f, "model sizes overflow this target's arithmetic"),
+            Error::LayerSizeMismatch { layer, expected, found } => write!(
+                f,
+                "layer {layer}: takes input of size {found} but the layer before gives {expected}"
+            ),
+            Error::EmbeddingNotFirst { layer } => {
+                write!(f, "layer {layer}: an Embedding layer must be the first layer")
+            }
+            Error::StateTooSmall { needed, capacity } => write!(
+                f,
+                "state capacity too small: model needs {needed} f32 words, state holds {capacity}"
+            ),
+            Error::StateMismatch { expected, found } => write!(
+                f,
+                "state was made for another model: needs {expected} words, has {found}"
+            ),
+            Error::InputLength { expected, found } => {
+                write!(f, "input has length {found}, model takes {expected}")
+            }
+            Error::OutputLength { expected, found } => {
+                write!(f, "output has length {found}, model writes {expected}")
+            }
+            Error::TokenOutOfRange { token, vocab } => {
+                write!(f, "token {token} is out of range for vocabulary size {vocab}")
+            }
+            Error::WrongInputKind => write!(
+                f,
+                "wrong input kind: use step_token for models with an Embedding input, step otherwise"
+            ),
+            Error::NoSuchLayer { layer } => {
+                write!(f, "layer {layer} does not exist or has no state")
+            }
+            Error::WeightLength { layer, tensor, expected, found } => write!(
+                f,
+                "layer {layer}, tensor {tensor}: {found} weights given, {expected} expected"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for Error {}

@@ -1,0 +1,61 @@
+//! Portable scalar kernels: the reference, and the Cortex-M path.
+
+/// Dot product of two equally long slices, with four independent accumulators
+/// so the FPU pipeline stays busy. Extra elements of the longer slice are ignored.
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0.0f32; 4];
+    let mut ca = a.chunks_exact(4);
+    let mut cb = b.chunks_exact(4);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        acc[0] += x[0] * y[0];
+        acc[1] += x[1] * y[1];
+        acc[2] += x[2] * y[2];
+        acc[3] += x[3] * y[3];
+    }
+    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+        acc[0] += x * y;
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3])
+}
+
+/// `out[r] += Σ_c w[r * cols + c] * x[c]` for a row-major `out.len() x x.len()` matrix.
+///
+/// `w` must hold at least `out.len() * x.len()` elements (checked by model
+/// validation; extra elements are ignored).
+#[inline]
+pub fn matvec_acc(w: &[f32], x: &[f32], out: &mut [f32]) {
+    let cols = x.len();
+    if cols == 0 {
+        return;
+    }
+    for (o, row) in out.iter_mut().zip(w.chunks_exact(cols)) {
+        *o += dot(row, x);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_handles_remainders() {
+        for n in [0usize, 1, 3, 4, 5, 7, 8, 33] {
+            let a: [f32; 40] = core::array::from_fn(|i| i as f32 * 0.5 - 3.0);
+            let b: [f32; 40] = core::array::from_fn(|i| 1.0 - i as f32 * 0.25);
+            let want: f64 = (0..n).map(|i| a[i] as f64 * b[i] as f64).sum();
+            assert!((dot(&a[..n], &b[..n]) as f64 - want).abs() < 1e-3, "n={n}");
+        }
+    }
+
+    #[test]
+    fn matvec_accumulates() {
+        let w = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let x = [1.0, -1.0];
+        let mut out = [10.0, 20.0, 30.0];
+        matvec_acc(&w, &x, &mut out);
+        assert_eq!(out, [9.0, 19.0, 29.0]);
+    }
+}

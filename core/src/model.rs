@@ -1,0 +1,707 @@
+//! `Model`: a validated, zero-copy view of a model file, and the streaming step.
+
+use crate::bytes::as_f32;
+use crate::cell::{Dense, Elman, Embedding, Gru, Lstm};
+use crate::error::Error;
+use crate::format::{
+    self, crc32, dtype, kind, layout, numfmt, Activation, GruVariant, Header, LayerDesc,
+    TensorDesc, ALIGN, CHECKSUM_LEN, MAGIC, MAX_LAYERS, PREAMBLE_LEN, VERSION,
+};
+use crate::state::StateStorage;
+
+/// One layer of a loaded model, with its weights borrowed from the model bytes.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Layer<'a> {
+    /// Token id to vector.
+    Embedding(Embedding<'a>),
+    /// Elman RNN.
+    Elman(Elman<'a>),
+    /// LSTM.
+    Lstm(Lstm<'a>),
+    /// GRU.
+    Gru(Gru<'a>),
+    /// Dense (fully connected).
+    Dense(Dense<'a>),
+}
+
+impl Layer<'_> {
+    /// A short name of the layer kind: `embedding`, `elman`, `lstm`, `gru` or `dense`.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Layer::Embedding(_) => "embedding",
+            Layer::Elman(_) => "elman",
+            Layer::Lstm(_) => "lstm",
+            Layer::Gru(_) => "gru",
+            Layer::Dense(_) => "dense",
+        }
+    }
+
+    /// Input size (vocabulary size for an Embedding).
+    pub fn input_size(&self) -> usize {
+        match self {
+            Layer::Embedding(e) => e.vocab,
+            Layer::Elman(c) => c.input,
+            Layer::Lstm(c) => c.input,
+            Layer::Gru(c) => c.input,
+            Layer::Dense(d) => d.input,
+        }
+    }
+
+    /// Output size.
+    pub fn output_size(&self) -> usize {
+        match self {
+            Layer::Embedding(e) => e.dim,
+            Layer::Elman(c) => c.hidden,
+            Layer::Lstm(c) => c.hidden,
+            Layer::Gru(c) => c.hidden,
+            Layer::Dense(d) => d.out,
+        }
+    }
+
+    /// Whether the layer carries state from step to step.
+    pub fn is_recurrent(&self) -> bool {
+        matches!(self, Layer::Elman(_) | Layer::Lstm(_) | Layer::Gru(_))
+    }
+
+    /// f32 words of recurrent state (h, and c for LSTM).
+    pub fn state_len(&self) -> usize {
+        match self {
+            Layer::Elman(c) => c.state_len(),
+            Layer::Lstm(c) => c.state_len(),
+            Layer::Gru(c) => c.state_len(),
+            Layer::Embedding(_) | Layer::Dense(_) => 0,
+        }
+    }
+
+    /// f32 words of scratch one step of this layer needs.
+    fn scratch_len(&self) -> usize {
+        match self {
+            Layer::Elman(c) => c.scratch_len(),
+            Layer::Lstm(c) => c.scratch_len(),
+            Layer::Gru(c) => c.scratch_len(),
+            Layer::Embedding(_) | Layer::Dense(_) => 0,
+        }
+    }
+
+    /// Number of weights and biases.
+    pub fn param_count(&self) -> usize {
+        match self {
+            Layer::Embedding(e) => e.table.len(),
+            Layer::Elman(c) => c.w_x.len() + c.w_h.len() + c.b.len(),
+            Layer::Lstm(c) => c.w_x.len() + c.w_h.len() + c.b.len(),
+            Layer::Gru(c) => c.w_x.len() + c.w_h.len() + c.b_x.len() + c.b_h.len(),
+            Layer::Dense(d) => d.w.len() + d.b.len(),
+        }
+    }
+
+    /// Multiply-accumulates of one step.
+    pub fn macs_per_step(&self) -> usize {
+        match self {
+            Layer::Embedding(_) => 0,
+            Layer::Elman(c) => c.w_x.len() + c.w_h.len(),
+            Layer::Lstm(c) => c.w_x.len() + c.w_h.len(),
+            Layer::Gru(c) => c.w_x.len() + c.w_h.len(),
+            Layer::Dense(d) => d.w.len(),
+        }
+    }
+}
+
+/// Where a layer's input comes from during a step.
+#[derive(Clone, Copy)]
+enum Src<'x> {
+    /// The caller's input, or an embedding row.
+    Ext(&'x [f32]),
+    /// The `h` of an earlier recurrent layer, at this offset in the state words.
+    State { off: usize, len: usize },
+    /// One of the two Dense ping-pong buffers.
+    Io { second: bool, len: usize },
+}
+
+/// A validated model whose weights stay where the bytes are (flash, or a buffer).
+///
+/// Loading checks everything once; afterwards `step` cannot fail on the weights.
+/// The model holds no per-stream state: one model serves any number of
+/// [`State`](crate::State)s.
+#[derive(Debug, Clone)]
+pub struct Model<'a> {
+    layers: heapless::Vec<Layer<'a>, MAX_LAYERS>,
+    state_off: [usize; MAX_LAYERS],
+    metadata: &'a [u8],
+    recurrent_len: usize,
+    scratch_len: usize,
+    io_len: usize,
+    last_recurrent: usize,
+}
+
+fn le_u16(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+fn le_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+impl<'a> Model<'a> {
+    /// Validates a model file and borrows its weights in place.
+    ///
+    /// Checks, in order: alignment (4 bytes), preamble, magic, version, length,
+    /// CRC-32, header, every tensor's bounds and alignment, every layer's kind,
+    /// format, activation, tensor shapes and its size against the layer before.
+    /// Never panics, whatever the bytes.
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
+        if cfg!(target_endian = "big") {
+            return Err(Error::UnsupportedEndianness);
+        }
+        if bytes.len() < PREAMBLE_LEN + CHECKSUM_LEN {
+            return Err(Error::Truncated {
+                needed: PREAMBLE_LEN + CHECKSUM_LEN,
+                available: bytes.len(),
+            });
+        }
+        if bytes[..4] != MAGIC {
+            return Err(Error::BadMagic);
+        }
+        let version = le_u16(bytes, 4);
+        if version != VERSION {
+            return Err(Error::UnsupportedVersion {
+                found: version,
+                supported: VERSION,
+            });
+        }
+        let header_len = le_u32(bytes, 8) as usize;
+        let payload_len = le_u32(bytes, 12) as usize;
+        let payload_start = PREAMBLE_LEN
+            .checked_add(header_len)
+            .and_then(|n| n.checked_add(ALIGN - 1))
+            .map(|n| n / ALIGN * ALIGN)
+            .ok_or(Error::TooLarge)?;
+        let body_len = payload_start
+            .checked_add(payload_len)
+            .ok_or(Error::TooLarge)?;
+        let total = body_len.checked_add(CHECKSUM_LEN).ok_or(Error::TooLarge)?;
+        if bytes.len() < total {
+            return Err(Error::Truncated {
+                needed: total,
+                available: bytes.len(),
+            });
+        }
+        if bytes.len() > total {
+            return Err(Error::TrailingBytes {
+                expected: total,
+                found: bytes.len(),
+            });
+        }
+        let stored = le_u32(bytes, body_len);
+        let computed = crc32(&bytes[..body_len]);
+        if stored != computed {
+            return Err(Error::ChecksumMismatch { stored, computed });
+        }
+        if bytes.as_ptr().align_offset(4) != 0 {
+            return Err(Error::Misaligned);
+        }
+        let header_bytes = &bytes[PREAMBLE_LEN..PREAMBLE_LEN + header_len];
+        let (header, rest): (Header<'a>, _) =
+            postcard::take_from_bytes(header_bytes).map_err(|_| Error::BadHeader)?;
+        if !rest.is_empty() {
+            return Err(Error::BadHeader);
+        }
+        let payload = &bytes[payload_start..body_len];
+        Self::from_parts(&header, payload)
+    }
+
+    fn from_parts(header: &Header<'a>, payload: &'a [u8]) -> Result<Self, Error> {
+        // Tensors first: bounds, alignment, types.
+        for (i, t) in header.tensors.iter().enumerate() {
+            tensor_bytes(payload, t, i)?;
+        }
+        let mut layers = heapless::Vec::new();
+        let mut state_off = [0usize; MAX_LAYERS];
+        let mut recurrent_len = 0usize;
+        let mut scratch_len = 0usize;
+        let mut io_len = 0usize;
+        let mut last_recurrent = None;
+        let mut prev_out: Option<usize> = None;
+        for (li, d) in header.layers.iter().enumerate() {
+            let layer = build_layer(li, d, header, payload)?;
+            if let Some(expected) = prev_out {
+                if matches!(layer, Layer::Embedding(_)) {
+                    return Err(Error::EmbeddingNotFirst { layer: li });
+                }
+                if layer.input_size() != expected {
+                    return Err(Error::LayerSizeMismatch {
+                        layer: li,
+                        expected,
+                        found: layer.input_size(),
+                    });
+                }
+            }
+            prev_out = Some(layer.output_size());
+            state_off[li] = recurrent_len;
+            recurrent_len = recurrent_len
+                .checked_add(layer.state_len())
+                .ok_or(Error::TooLarge)?;
+            scratch_len = scratch_len.max(layer.scratch_len());
+            if let Layer::Dense(dl) = layer {
+                io_len = io_len.max(dl.out);
+            }
+            if layer.is_recurrent() {
+                last_recurrent = Some(li);
+            }
+            // Cannot fail: the header holds at most MAX_LAYERS layers.
+            layers.push(layer).map_err(|_| Error::BadHeader)?;
+        }
+        let last_recurrent = last_recurrent.ok_or(Error::NoRecurrentLayer)?;
+        // The total must be addressable: state + scratch + two Dense buffers.
+        recurrent_len
+            .checked_add(scratch_len)
+            .and_then(|n| n.checked_add(io_len.checked_mul(2)?))
+            .and_then(|n| n.checked_mul(4))
+            .ok_or(Error::TooLarge)?;
+        Ok(Model {
+            layers,
+            state_off,
+            metadata: header.metadata,
+            recurrent_len,
+            scratch_len,
+            io_len,
+            last_recurrent,
+        })
+    }
+
+    /// The layers, first to last.
+    pub fn layers(&self) -> &[Layer<'a>] {
+        &self.layers
+    }
+
+    /// The application's opaque metadata bytes stored in the file.
+    pub fn metadata(&self) -> &'a [u8] {
+        self.metadata
+    }
+
+    /// Whether the model takes token ids (its first layer is an Embedding).
+    pub fn is_token_input(&self) -> bool {
+        matches!(self.layers.first(), Some(Layer::Embedding(_)))
+    }
+
+    /// Length of the input vector of [`step`](Self::step); for a token model the
+    /// vocabulary size.
+    pub fn input_size(&self) -> usize {
+        self.layers.first().map_or(0, |l| l.input_size())
+    }
+
+    /// Length of the output vector.
+    pub fn output_size(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.output_size())
+    }
+
+    /// f32 words a state for this model holds: recurrent state plus scratch.
+    /// Use it to size [`State`](crate::State).
+    pub fn state_len(&self) -> usize {
+        self.recurrent_len + self.scratch_len + 2 * self.io_len
+    }
+
+    /// f32 words of recurrent state alone (what carries from step to step).
+    pub fn recurrent_state_len(&self) -> usize {
+        self.recurrent_len
+    }
+
+    /// Total weights and biases.
+    pub fn param_count(&self) -> usize {
+        self.layers.iter().map(Layer::param_count).sum()
+    }
+
+    /// Multiply-accumulates of one step.
+    pub fn macs_per_step(&self) -> usize {
+        self.layers.iter().map(Layer::macs_per_step).sum()
+    }
+
+    /// One timestep on a vector input: updates `state`, writes the output to `y`.
+    pub fn step<S: StateStorage + ?Sized>(
+        &self,
+        state: &mut S,
+        x: &[f32],
+        y: &mut [f32],
+    ) -> Result<(), Error> {
+        if self.is_token_input() {
+            return Err(Error::WrongInputKind);
+        }
+        if x.len() != self.input_size() {
+            return Err(Error::InputLength {
+                expected: self.input_size(),
+                found: x.len(),
+            });
+        }
+        self.run(state.words_mut(), 0, Src::Ext(x), y)
+    }
+
+    /// One timestep on a token input (models whose first layer is an Embedding).
+    pub fn step_token<S: StateStorage + ?Sized>(
+        &self,
+        state: &mut S,
+        token: usize,
+        y: &mut [f32],
+    ) -> Result<(), Error> {
+        let Some(Layer::Embedding(e)) = self.layers.first() else {
+            return Err(Error::WrongInputKind);
+        };
+        let row = e.lookup(token).ok_or(Error::TokenOutOfRange {
+            token,
+            vocab: e.vocab,
+        })?;
+        self.run(state.words_mut(), 1, Src::Ext(row), y)
+    }
+
+    /// A masked timestep (the sample is missing): the state is left untouched and
+    /// `y` is computed from it, as Keras' `Masking` does.
+    pub fn skip<S: StateStorage + ?Sized>(
+        &self,
+        state: &mut S,
+        y: &mut [f32],
+    ) -> Result<(), Error> {
+        let li = self.last_recurrent;
+        let src = Src::State {
+            off: self.state_off[li],
+            len: self.layers[li].output_size(),
+        };
+        self.run(state.words_mut(), li + 1, src, y)
+    }
+
+    /// A timestep whose sample may be missing: `Some(x)` steps, `None` skips.
+    pub fn step_masked<S: StateStorage + ?Sized>(
+        &self,
+        state: &mut S,
+        x: Option<&[f32]>,
+        y: &mut [f32],
+    ) -> Result<(), Error> {
+        match x {
+            Some(x) => self.step(state, x, y),
+            None => self.skip(state, y),
+        }
+    }
+
+    /// Streams a whole sequence: `xs` holds `T` inputs back to back, `ys` receives
+    /// `T` outputs back to back. The state carries over from and into `state`.
+    pub fn run_sequence<S: StateStorage + ?Sized>(
+        &self,
+        state: &mut S,
+        xs: &[f32],
+        ys: &mut [f32],
+    ) -> Result<(), Error> {
+        let (i, o) = (self.input_size(), self.output_size());
+        if self.is_token_input() {
+            return Err(Error::WrongInputKind);
+        }
+        if i == 0 || xs.len() % i != 0 {
+            return Err(Error::InputLength {
+                expected: i,
+                found: xs.len(),
+            });
+        }
+        let steps = xs.len() / i;
+        if ys.len() != steps * o {
+            return Err(Error::OutputLength {
+                expected: steps * o,
+                found: ys.len(),
+            });
+        }
+        for (x, y) in xs.chunks_exact(i).zip(ys.chunks_exact_mut(o)) {
+            self.step(state, x, y)?;
+        }
+        Ok(())
+    }
+
+    /// The recurrent state of layer `layer`: `(h, c)`, `c` only for LSTM.
+    pub fn layer_state<'s, S: StateStorage + ?Sized>(
+        &self,
+        state: &'s S,
+        layer: usize,
+    ) -> Result<(&'s [f32], Option<&'s [f32]>), Error> {
+        let (off, l) = self.state_slot(layer)?;
+        let words = state.words();
+        self.check_state(words.len())?;
+        let n = l.output_size();
+        let h = &words[off..off + n];
+        let c = matches!(l, Layer::Lstm(_)).then(|| &words[off + n..off + 2 * n]);
+        Ok((h, c))
+    }
+
+    /// Sets the recurrent state of layer `layer` (for LSTM also `c`; `None` leaves it).
+    pub fn set_layer_state<S: StateStorage + ?Sized>(
+        &self,
+        state: &mut S,
+        layer: usize,
+        h: &[f32],
+        c: Option<&[f32]>,
+    ) -> Result<(), Error> {
+        let (off, l) = self.state_slot(layer)?;
+        let n = l.output_size();
+        let words = state.words_mut();
+        self.check_state(words.len())?;
+        if h.len() != n {
+            return Err(Error::InputLength {
+                expected: n,
+                found: h.len(),
+            });
+        }
+        words[off..off + n].copy_from_slice(h);
+        if let Some(c) = c {
+            if !matches!(l, Layer::Lstm(_)) {
+                return Err(Error::NoSuchLayer { layer });
+            }
+            if c.len() != n {
+                return Err(Error::InputLength {
+                    expected: n,
+                    found: c.len(),
+                });
+            }
+            words[off + n..off + 2 * n].copy_from_slice(c);
+        }
+        Ok(())
+    }
+
+    fn state_slot(&self, layer: usize) -> Result<(usize, &Layer<'a>), Error> {
+        match self.layers.get(layer) {
+            Some(l) if l.is_recurrent() => Ok((self.state_off[layer], l)),
+            _ => Err(Error::NoSuchLayer { layer }),
+        }
+    }
+
+    fn check_state(&self, found: usize) -> Result<(), Error> {
+        if found != self.state_len() {
+            return Err(Error::StateMismatch {
+                expected: self.state_len(),
+                found,
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs layers `first..` on `src`, writing the last layer's output to `y`.
+    fn run(
+        &self,
+        words: &mut [f32],
+        first: usize,
+        src: Src<'_>,
+        y: &mut [f32],
+    ) -> Result<(), Error> {
+        self.check_state(words.len())?;
+        if y.len() != self.output_size() {
+            return Err(Error::OutputLength {
+                expected: self.output_size(),
+                found: y.len(),
+            });
+        }
+        let (states, scratch) = words.split_at_mut(self.recurrent_len);
+        let (gates, io) = scratch.split_at_mut(self.scratch_len);
+        let (io_a, io_b) = io.split_at_mut(self.io_len);
+        let mut src = src;
+        let last = self.layers.len() - 1;
+        for (li, layer) in self.layers.iter().enumerate().skip(first) {
+            let off = self.state_off[li];
+            match layer {
+                Layer::Embedding(_) => {}
+                Layer::Elman(c) => {
+                    let (lower, upper) = states.split_at_mut(off);
+                    let x = resolve(src, lower, io_a, io_b);
+                    c.step(x, &mut upper[..c.hidden], gates);
+                }
+                Layer::Lstm(c) => {
+                    let (lower, upper) = states.split_at_mut(off);
+                    let x = resolve(src, lower, io_a, io_b);
+                    let (h, rest) = upper.split_at_mut(c.hidden);
+                    c.step(x, h, &mut rest[..c.hidden], gates);
+                }
+                Layer::Gru(c) => {
+                    let (lower, upper) = states.split_at_mut(off);
+                    let x = resolve(src, lower, io_a, io_b);
+                    c.step(x, &mut upper[..c.hidden], gates);
+                }
+                Layer::Dense(d) => {
+                    let into_b = !matches!(src, Src::Io { second: true, .. });
+                    if li == last {
+                        d.forward(resolve(src, states, io_a, io_b), y);
+                        return Ok(());
+                    } else if into_b {
+                        d.forward(resolve(src, states, io_a, &[]), &mut io_b[..d.out]);
+                    } else {
+                        d.forward(resolve(src, states, &[], io_b), &mut io_a[..d.out]);
+                    }
+                    src = Src::Io {
+                        second: into_b,
+                        len: d.out,
+                    };
+                    continue;
+                }
+            }
+            src = Src::State {
+                off,
+                len: layer.output_size(),
+            };
+        }
+        y.copy_from_slice(resolve(src, states, io_a, io_b));
+        Ok(())
+    }
+}
+
+fn resolve<'x>(src: Src<'x>, states: &'x [f32], io_a: &'x [f32], io_b: &'x [f32]) -> &'x [f32] {
+    match src {
+        Src::Ext(x) => x,
+        Src::State { off, len } => &states[off..off + len],
+        Src::Io { second: false, len } => &io_a[..len],
+        Src::Io { second: true, len } => &io_b[..len],
+    }
+}
+
+/// The bytes of tensor `i`, checked for type, bounds and alignment.
+fn tensor_bytes<'a>(payload: &'a [u8], t: &TensorDesc, i: usize) -> Result<&'a [u8], Error> {
+    let size = format::dtype_size(t.dtype).ok_or(Error::UnknownTensorType { tensor: i })?;
+    if t.layout != layout::ROW_MAJOR {
+        return Err(Error::UnknownTensorType { tensor: i });
+    }
+    let off = t.offset as usize;
+    if off % ALIGN != 0 {
+        return Err(Error::TensorMisaligned { tensor: i });
+    }
+    let len = (t.rows as usize)
+        .checked_mul(t.cols as usize)
+        .and_then(|n| n.checked_mul(size))
+        .ok_or(Error::TensorOutOfBounds { tensor: i })?;
+    let end = off
+        .checked_add(len)
+        .ok_or(Error::TensorOutOfBounds { tensor: i })?;
+    payload
+        .get(off..end)
+        .ok_or(Error::TensorOutOfBounds { tensor: i })
+}
+
+/// Resolves a layer's tensors, checking count, types and shapes.
+fn build_layer<'a>(
+    li: usize,
+    d: &LayerDesc,
+    header: &Header<'a>,
+    payload: &'a [u8],
+) -> Result<Layer<'a>, Error> {
+    let known = matches!(
+        d.kind,
+        kind::EMBEDDING | kind::ELMAN | kind::LSTM | kind::GRU | kind::DENSE
+    );
+    if !known {
+        return Err(Error::UnsupportedLayer {
+            layer: li,
+            code: d.kind,
+        });
+    }
+    if d.format != numfmt::F32 {
+        return Err(Error::UnsupportedFormat {
+            layer: li,
+            code: d.format,
+        });
+    }
+    if d.input == 0 || d.output == 0 {
+        return Err(Error::ZeroSize { layer: li });
+    }
+    let (i, h) = (d.input, d.output);
+    let bad_act = Error::UnsupportedActivation {
+        layer: li,
+        code: d.act,
+    };
+    let rows = |g: u32| g.checked_mul(h).ok_or(Error::TooLarge);
+    let first = d.first_tensor as usize;
+    let count = d.tensor_count as usize;
+    let ts = header
+        .tensors
+        .get(first..first + count)
+        .ok_or(Error::BadTensorRef { layer: li })?;
+    // The tensor `k` of this layer, as f32, with shape `rows x cols`.
+    let get = |k: usize, shape: (u32, u32)| -> Result<&'a [f32], Error> {
+        let t = ts.get(k).ok_or(Error::BadTensorRef { layer: li })?;
+        if t.dtype != dtype::F32 {
+            return Err(Error::TensorType {
+                layer: li,
+                tensor: k,
+            });
+        }
+        if (t.rows, t.cols) != shape {
+            return Err(Error::TensorShape {
+                layer: li,
+                tensor: k,
+                expected: shape,
+                found: (t.rows, t.cols),
+            });
+        }
+        as_f32(tensor_bytes(payload, t, first + k)?).ok_or(Error::Misaligned)
+    };
+    let expect_count = match d.kind {
+        kind::EMBEDDING => 1,
+        kind::DENSE => 2,
+        kind::GRU => 4,
+        _ => 3,
+    };
+    if count != expect_count {
+        return Err(Error::BadTensorRef { layer: li });
+    }
+    let (iu, hu) = (i as usize, h as usize);
+    Ok(match d.kind {
+        kind::EMBEDDING => {
+            if d.act != 0 {
+                return Err(bad_act);
+            }
+            Layer::Embedding(Embedding {
+                vocab: iu,
+                dim: hu,
+                table: get(0, (i, h))?,
+            })
+        }
+        kind::ELMAN => {
+            let act = match Activation::from_code(d.act) {
+                Some(a @ (Activation::Tanh | Activation::Relu)) => a,
+                _ => return Err(bad_act),
+            };
+            Layer::Elman(Elman {
+                input: iu,
+                hidden: hu,
+                act,
+                w_x: get(0, (h, i))?,
+                w_h: get(1, (h, h))?,
+                b: get(2, (h, 1))?,
+            })
+        }
+        kind::LSTM => {
+            if d.act != 0 {
+                return Err(bad_act);
+            }
+            let g = rows(4)?;
+            Layer::Lstm(Lstm {
+                input: iu,
+                hidden: hu,
+                w_x: get(0, (g, i))?,
+                w_h: get(1, (g, h))?,
+                b: get(2, (g, 1))?,
+            })
+        }
+        kind::GRU => {
+            let variant = GruVariant::from_code(d.act).ok_or(bad_act)?;
+            let g = rows(3)?;
+            Layer::Gru(Gru {
+                input: iu,
+                hidden: hu,
+                variant,
+                w_x: get(0, (g, i))?,
+                w_h: get(1, (g, h))?,
+                b_x: get(2, (g, 1))?,
+                b_h: get(3, (g, 1))?,
+            })
+        }
+        _ => {
+            let act = Activation::from_code(d.act).ok_or(bad_act)?;
+            Layer::Dense(Dense {
+                input: iu,
+                out: hu,
+                act,
+                w: get(0, (h, i))?,
+                b: get(1, (h, 1))?,
+            })
+        }
+    })
+}
