@@ -1,0 +1,64 @@
+//! Every tinyrnn cell against ONNX Runtime: the committed goldens under
+//! `golden/onnx` (made by `golden/make_onnx_golden.py`) streamed one step at a time.
+
+use std::collections::BTreeMap;
+
+use tinyrnn::{AlignedBuf, Model, StateVec};
+use tinyrnn_tests::{golden_files, onnx_case};
+
+/// Largest absolute difference allowed from ONNX Runtime's float32 output.
+const TOL: f32 = 1e-5;
+
+#[test]
+fn every_cell_matches_onnx_runtime_within_1e_5() {
+    let files = golden_files("onnx");
+    assert_eq!(
+        files.len(),
+        60,
+        "expected 5 cell kinds x 3 input sizes x 4 hidden sizes"
+    );
+    let mut worst: BTreeMap<String, f32> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for path in &files {
+        let case = onnx_case(path);
+        let bytes = AlignedBuf::from_slice(&case.model);
+        let model = Model::from_bytes(&bytes).expect("model loads");
+        let mut state = StateVec::new(&model);
+        model
+            .set_layer_state(&mut state, 0, &case.h0, case.c0.as_deref())
+            .expect("initial state");
+        let mut y = vec![0.0f32; case.hidden];
+        let mut err = 0.0f32;
+        for (x, want) in case
+            .xs
+            .chunks_exact(case.input)
+            .zip(case.ys.chunks_exact(case.hidden))
+        {
+            model.step(&mut state, x, &mut y).expect("step");
+            for (a, b) in y.iter().zip(want) {
+                err = err.max((a - b).abs());
+            }
+        }
+        if let Some(yc) = &case.yc {
+            let (_, c) = model.layer_state(&state, 0).expect("state");
+            for (a, b) in c.expect("LSTM has c").iter().zip(yc) {
+                err = err.max((a - b).abs());
+            }
+        }
+        assert!(!err.is_nan(), "{}: NaN output", case.name);
+        if err > TOL {
+            failures.push(format!("{}: max abs error {err:e}", case.name));
+        }
+        let kind = case.name.split("_i").next().unwrap().to_string();
+        let w = worst.entry(kind).or_insert(0.0);
+        *w = w.max(err);
+    }
+    for (kind, err) in &worst {
+        println!("onnx conformance: {kind:10} max abs error {err:.3e}");
+    }
+    assert!(
+        failures.is_empty(),
+        "cases over {TOL:e}:\n{}",
+        failures.join("\n")
+    );
+}
