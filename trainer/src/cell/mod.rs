@@ -1,0 +1,465 @@
+//! Recurrent layers over whole sequences: forward and backpropagation through time.
+//!
+//! Data layout is time-major: step `t`, batch row `b` of a `[T*B, D]` buffer is
+//! row `t * B + b`. The input projections of all steps are one matrix product
+//! (`[T*B, I] x [I, G]`), each step adds one `[B, H] x [H, G]` product, and the
+//! weight gradients are again one product each over all steps.
+//!
+//! The per-step elementwise math of each cell lives in its own module
+//! ([`elman`], [`lstm`], [`gru`]).
+
+pub mod elman;
+pub mod gru;
+pub mod lstm;
+
+use serde::{Deserialize, Serialize};
+
+use crate::float::Float;
+use crate::linalg::{add_col_sums, matmul, matmul_ld, MatRef};
+
+/// Activation of an Elman layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ElmanAct {
+    /// Hyperbolic tangent (Keras SimpleRNN default).
+    Tanh,
+    /// Rectified linear.
+    Relu,
+}
+
+/// Where the reset gate of a GRU is applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GruVariant {
+    /// `n = tanh(W_xn x + b_n + W_hn (r * h))` (Cho 2014, Keras `reset_after=False`).
+    ResetBefore,
+    /// `n = tanh(W_xn x + b_xn + r * (W_hn h + b_hn))` (PyTorch, Keras default).
+    ResetAfter,
+}
+
+/// The kind of a recurrent layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CellKind {
+    /// `h = act(W_x x + W_h h + b)`.
+    Elman(ElmanAct),
+    /// LSTM, gate blocks i, f, g, o.
+    Lstm,
+    /// GRU, gate blocks z, r, n, `h' = (1 - z) n + z h`.
+    Gru(GruVariant),
+}
+
+impl CellKind {
+    /// Number of gate blocks of `H` rows in `W_x` / `W_h`.
+    pub fn gates(self) -> usize {
+        match self {
+            CellKind::Elman(_) => 1,
+            CellKind::Lstm => 4,
+            CellKind::Gru(_) => 3,
+        }
+    }
+
+    /// Whether the layer has a separate recurrent bias `b_h` (GRU reset-after).
+    pub fn has_recurrent_bias(self) -> bool {
+        matches!(self, CellKind::Gru(GruVariant::ResetAfter))
+    }
+
+    /// Whether the layer carries a cell state besides `h` (LSTM).
+    pub fn has_cell_state(self) -> bool {
+        matches!(self, CellKind::Lstm)
+    }
+
+    /// Short name as used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            CellKind::Elman(ElmanAct::Tanh) => "elman",
+            CellKind::Elman(ElmanAct::Relu) => "elman-relu",
+            CellKind::Lstm => "lstm",
+            CellKind::Gru(GruVariant::ResetAfter) => "gru",
+            CellKind::Gru(GruVariant::ResetBefore) => "gru-before",
+        }
+    }
+}
+
+/// Shape of one recurrent layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecurrentShape {
+    /// Cell kind.
+    pub kind: CellKind,
+    /// Input size per step.
+    pub input: usize,
+    /// Hidden size.
+    pub hidden: usize,
+}
+
+impl RecurrentShape {
+    /// Rows of the stacked gate matrices (`gates * hidden`).
+    pub fn g(&self) -> usize {
+        self.kind.gates() * self.hidden
+    }
+
+    /// Parameter count: `W_x`, `W_h`, `b` and (GRU reset-after) `b_h`.
+    pub fn param_count(&self) -> usize {
+        let g = self.g();
+        g * self.input + g * self.hidden + g + if self.kind.has_recurrent_bias() { g } else { 0 }
+    }
+}
+
+/// Borrowed parameters (or gradients) of one recurrent layer.
+pub struct Params<'a, T> {
+    /// `[G][I]` row-major.
+    pub w_x: &'a [T],
+    /// `[G][H]` row-major.
+    pub w_h: &'a [T],
+    /// `[G]` input bias.
+    pub b: &'a [T],
+    /// `[G]` recurrent bias (GRU reset-after only, else empty).
+    pub b_h: &'a [T],
+}
+
+/// Mutable parameter gradients of one recurrent layer (same layout as [`Params`]).
+pub struct Grads<'a, T> {
+    /// `[G][I]`.
+    pub w_x: &'a mut [T],
+    /// `[G][H]`.
+    pub w_h: &'a mut [T],
+    /// `[G]`.
+    pub b: &'a mut [T],
+    /// `[G]` or empty.
+    pub b_h: &'a mut [T],
+}
+
+/// Splits a flat parameter slice of one layer into its tensors.
+pub fn split_params<'a, T>(shape: &RecurrentShape, p: &'a [T]) -> Params<'a, T> {
+    let g = shape.g();
+    let (w_x, rest) = p.split_at(g * shape.input);
+    let (w_h, rest) = rest.split_at(g * shape.hidden);
+    let (b, b_h) = rest.split_at(g);
+    Params { w_x, w_h, b, b_h }
+}
+
+/// Splits a flat gradient slice of one layer into its tensors.
+pub fn split_grads<'a, T>(shape: &RecurrentShape, p: &'a mut [T]) -> Grads<'a, T> {
+    let g = shape.g();
+    let (w_x, rest) = p.split_at_mut(g * shape.input);
+    let (w_h, rest) = rest.split_at_mut(g * shape.hidden);
+    let (b, b_h) = rest.split_at_mut(g);
+    Grads { w_x, w_h, b, b_h }
+}
+
+/// Buffers of one layer for one chunk of `B` sequences of `T` steps, reused across batches.
+#[derive(Default)]
+pub struct Workspace<T> {
+    b: usize,
+    t: usize,
+    /// `[T*B, G]`: input projections, then the activated gates.
+    gx: Vec<T>,
+    /// `[(T+1)*B, H]`: initial state, then the output of every step.
+    pub h: Vec<T>,
+    /// LSTM cell state `[(T+1)*B, H]`.
+    pub c: Vec<T>,
+    /// Per-step extra: LSTM `tanh(c_new)`, GRU reset-after `W_hn h + b_hn`, GRU reset-before `r * h`.
+    aux: Vec<T>,
+    /// `[B, G]` recurrent product of one step.
+    gh: Vec<T>,
+    /// `[T*B, G]` gradient of the input-side pre-activations.
+    dg: Vec<T>,
+    /// `[T*B, G]` gradient of the recurrent-side pre-activations (GRU reset-after).
+    dgh: Vec<T>,
+    /// `[B, H]` gradient reaching `h_t`.
+    dh: Vec<T>,
+    /// `[B, H]` gradient reaching `h_{t-1}`.
+    dh_prev: Vec<T>,
+    /// `[B, H]` LSTM gradient reaching `c_t`.
+    dc: Vec<T>,
+    /// `[B, H]` scratch.
+    tmp: Vec<T>,
+}
+
+fn resize<T: Float>(v: &mut Vec<T>, n: usize) {
+    if v.len() != n {
+        v.clear();
+        v.resize(n, T::ZERO);
+    }
+}
+
+impl<T: Float> Workspace<T> {
+    fn prepare(&mut self, shape: &RecurrentShape, b: usize, t: usize) {
+        let (h, g) = (shape.hidden, shape.g());
+        self.b = b;
+        self.t = t;
+        resize(&mut self.gx, t * b * g);
+        resize(&mut self.h, (t + 1) * b * h);
+        let cell = if shape.kind.has_cell_state() {
+            (t + 1) * b * h
+        } else {
+            0
+        };
+        resize(&mut self.c, cell);
+        resize(&mut self.aux, t * b * h);
+        resize(&mut self.gh, b * g);
+        resize(&mut self.dg, t * b * g);
+        let dgh = if shape.kind.has_recurrent_bias() {
+            t * b * g
+        } else {
+            0
+        };
+        resize(&mut self.dgh, dgh);
+        resize(&mut self.dh, b * h);
+        resize(&mut self.dh_prev, b * h);
+        resize(&mut self.dc, b * h);
+        resize(&mut self.tmp, b * h);
+    }
+
+    /// Outputs of all steps, `[T*B, H]`.
+    pub fn outputs(&self) -> &[T] {
+        let bh = self.h.len() / (self.t + 1);
+        &self.h[bh..]
+    }
+
+    /// Final state: `h` `[B, H]` and (LSTM) `c` `[B, H]` (empty otherwise).
+    pub fn final_state(&self) -> (&[T], &[T]) {
+        let bh = self.h.len() / (self.t + 1);
+        let c = if self.c.is_empty() {
+            &self.c[..]
+        } else {
+            &self.c[self.t * bh..]
+        };
+        (&self.h[self.t * bh..], c)
+    }
+}
+
+/// Runs a layer forward over `x` (`[T*B, I]`), starting from `init` (`h`, `c`; zeros if `None`).
+/// `mask` (`[T*B]`, 1 = real step, 0 = padding) keeps the state on padded steps.
+pub fn forward<T: Float>(
+    shape: &RecurrentShape,
+    p: &Params<'_, T>,
+    ws: &mut Workspace<T>,
+    x: &[T],
+    b: usize,
+    t: usize,
+    mask: Option<&[T]>,
+    init: Option<(&[T], &[T])>,
+) {
+    ws.prepare(shape, b, t);
+    let (i_sz, h_sz, g) = (shape.input, shape.hidden, shape.g());
+    let bh = b * h_sz;
+    // All input projections in one product, then the input bias.
+    matmul(
+        &mut ws.gx,
+        MatRef::row_major(x, t * b, i_sz),
+        MatRef::row_major(p.w_x, g, i_sz).t(),
+        false,
+    );
+    for row in ws.gx.chunks_exact_mut(g) {
+        for (v, &bias) in row.iter_mut().zip(p.b) {
+            *v += bias;
+        }
+    }
+    match init {
+        Some((h0, c0)) => {
+            ws.h[..bh].copy_from_slice(h0);
+            if shape.kind.has_cell_state() {
+                ws.c[..bh].copy_from_slice(c0);
+            }
+        }
+        None => {
+            ws.h[..bh].fill(T::ZERO);
+            if shape.kind.has_cell_state() {
+                ws.c[..bh].fill(T::ZERO);
+            }
+        }
+    }
+    let w_h = MatRef::row_major(p.w_h, g, h_sz);
+    for step in 0..t {
+        let m = mask.map(|m| &m[step * b..(step + 1) * b]);
+        let gx = &mut ws.gx[step * b * g..(step + 1) * b * g];
+        let (h_before, h_after) = ws.h.split_at_mut((step + 1) * bh);
+        let h_prev = &h_before[step * bh..];
+        let h_out = &mut h_after[..bh];
+        let aux = &mut ws.aux[step * bh..(step + 1) * bh];
+        match shape.kind {
+            CellKind::Elman(act) => {
+                matmul(
+                    &mut ws.gh,
+                    MatRef::row_major(h_prev, b, h_sz),
+                    w_h.t(),
+                    false,
+                );
+                elman::forward_step(act, gx, &ws.gh, h_prev, h_out, m, h_sz);
+            }
+            CellKind::Lstm => {
+                matmul(
+                    &mut ws.gh,
+                    MatRef::row_major(h_prev, b, h_sz),
+                    w_h.t(),
+                    false,
+                );
+                let (c_before, c_after) = ws.c.split_at_mut((step + 1) * bh);
+                let c_prev = &c_before[step * bh..];
+                let c_out = &mut c_after[..bh];
+                lstm::forward_step(gx, &ws.gh, h_prev, c_prev, h_out, c_out, aux, m, h_sz);
+            }
+            CellKind::Gru(GruVariant::ResetAfter) => {
+                matmul(
+                    &mut ws.gh,
+                    MatRef::row_major(h_prev, b, h_sz),
+                    w_h.t(),
+                    false,
+                );
+                for row in ws.gh.chunks_exact_mut(g) {
+                    for (v, &bias) in row.iter_mut().zip(p.b_h) {
+                        *v += bias;
+                    }
+                }
+                gru::forward_step_after(gx, &ws.gh, h_prev, h_out, aux, m, h_sz);
+            }
+            CellKind::Gru(GruVariant::ResetBefore) => {
+                let w_zr = MatRef::row_major(&p.w_h[..2 * h_sz * h_sz], 2 * h_sz, h_sz);
+                let w_n = MatRef::row_major(&p.w_h[2 * h_sz * h_sz..], h_sz, h_sz);
+                let gh = &mut ws.gh[..b * 2 * h_sz];
+                matmul(gh, MatRef::row_major(h_prev, b, h_sz), w_zr.t(), false);
+                // z, r and r * h into aux.
+                gru::forward_gates_before(gx, gh, h_prev, aux, h_sz);
+                let ghn = &mut ws.tmp;
+                matmul(ghn, MatRef::row_major(aux, b, h_sz), w_n.t(), false);
+                gru::forward_step_before(gx, ghn, h_prev, h_out, m, h_sz);
+            }
+        }
+    }
+}
+
+/// Backpropagation through time for a layer whose [`forward`] left `ws` filled.
+///
+/// `dout` (`[T*B, H]`) is the loss gradient with respect to each step's output;
+/// it is consumed (used as scratch). Parameter gradients are added into `grads`;
+/// when `dx` is given, the gradient with respect to the input (`[T*B, I]`) is written there.
+#[allow(clippy::too_many_arguments)]
+pub fn backward<T: Float>(
+    shape: &RecurrentShape,
+    p: &Params<'_, T>,
+    ws: &mut Workspace<T>,
+    x: &[T],
+    mask: Option<&[T]>,
+    dout: &[T],
+    grads: &mut Grads<'_, T>,
+    dx: Option<&mut [T]>,
+) {
+    let (b, t) = (ws.b, ws.t);
+    let (i_sz, h_sz, g) = (shape.input, shape.hidden, shape.g());
+    let bh = b * h_sz;
+    let tb = t * b;
+    ws.dh_prev.fill(T::ZERO);
+    ws.dc.fill(T::ZERO);
+    let w_h = MatRef::row_major(p.w_h, g, h_sz);
+    for step in (0..t).rev() {
+        let m = mask.map(|m| &m[step * b..(step + 1) * b]);
+        // dh = dout_t + gradient from step t+1
+        for ((d, &o), &n) in ws
+            .dh
+            .iter_mut()
+            .zip(&dout[step * bh..(step + 1) * bh])
+            .zip(&ws.dh_prev)
+        {
+            *d = o + n;
+        }
+        let gates = &ws.gx[step * b * g..(step + 1) * b * g];
+        let dg = &mut ws.dg[step * b * g..(step + 1) * b * g];
+        let h_prev = &ws.h[step * bh..(step + 1) * bh];
+        let aux = &ws.aux[step * bh..(step + 1) * bh];
+        match shape.kind {
+            CellKind::Elman(act) => {
+                elman::backward_step(act, gates, &ws.dh, dg, &mut ws.dh_prev, m, h_sz);
+                matmul(&mut ws.dh_prev, MatRef::row_major(dg, b, g), w_h, true);
+            }
+            CellKind::Lstm => {
+                let c_prev = &ws.c[step * bh..(step + 1) * bh];
+                lstm::backward_step(
+                    gates,
+                    aux,
+                    c_prev,
+                    &ws.dh,
+                    &mut ws.dc,
+                    dg,
+                    &mut ws.dh_prev,
+                    m,
+                    h_sz,
+                );
+                matmul(&mut ws.dh_prev, MatRef::row_major(dg, b, g), w_h, true);
+            }
+            CellKind::Gru(GruVariant::ResetAfter) => {
+                let dgh = &mut ws.dgh[step * b * g..(step + 1) * b * g];
+                gru::backward_step_after(
+                    gates,
+                    aux,
+                    h_prev,
+                    &ws.dh,
+                    dg,
+                    dgh,
+                    &mut ws.dh_prev,
+                    m,
+                    h_sz,
+                );
+                matmul(&mut ws.dh_prev, MatRef::row_major(dgh, b, g), w_h, true);
+            }
+            CellKind::Gru(GruVariant::ResetBefore) => {
+                let w_zr = MatRef::row_major(&p.w_h[..2 * h_sz * h_sz], 2 * h_sz, h_sz);
+                let w_n = MatRef::row_major(&p.w_h[2 * h_sz * h_sz..], h_sz, h_sz);
+                // dz, dn pre-activations and the direct path; dr needs d(r*h) first.
+                gru::backward_step_before_zn(gates, h_prev, &ws.dh, dg, &mut ws.dh_prev, m, h_sz);
+                // d(r*h) = dn_pre x W_hn
+                matmul(
+                    &mut ws.tmp,
+                    MatRef::strided(&dg[2 * h_sz..], b, h_sz, g),
+                    w_n,
+                    false,
+                );
+                gru::backward_step_before_r(gates, h_prev, &ws.tmp, dg, &mut ws.dh_prev, h_sz);
+                matmul(
+                    &mut ws.dh_prev,
+                    MatRef::strided(dg, b, 2 * h_sz, g),
+                    w_zr,
+                    true,
+                );
+            }
+        }
+        if shape.kind.has_cell_state() {
+            // dc now holds the gradient reaching c_{t-1}; nothing else to do.
+        }
+    }
+    // Weight gradients over all steps at once.
+    let dg_all = MatRef::row_major(&ws.dg[..tb * g], tb, g);
+    matmul(grads.w_x, dg_all.t(), MatRef::row_major(x, tb, i_sz), true);
+    add_col_sums(grads.b, &ws.dg, tb, g);
+    let h_prev_all = MatRef::row_major(&ws.h[..tb * h_sz], tb, h_sz);
+    match shape.kind {
+        CellKind::Gru(GruVariant::ResetAfter) => {
+            matmul(
+                grads.w_h,
+                MatRef::row_major(&ws.dgh, tb, g).t(),
+                h_prev_all,
+                true,
+            );
+            add_col_sums(grads.b_h, &ws.dgh, tb, g);
+        }
+        CellKind::Gru(GruVariant::ResetBefore) => {
+            let (g_zr, g_n) = grads.w_h.split_at_mut(2 * h_sz * h_sz);
+            matmul(
+                g_zr,
+                MatRef::strided(&ws.dg, tb, 2 * h_sz, g).t(),
+                h_prev_all,
+                true,
+            );
+            matmul(
+                g_n,
+                MatRef::strided(&ws.dg[2 * h_sz..], tb, h_sz, g).t(),
+                MatRef::row_major(&ws.aux, tb, h_sz),
+                true,
+            );
+        }
+        _ => matmul(grads.w_h, dg_all.t(), h_prev_all, true),
+    }
+    if let Some(dx) = dx {
+        matmul_ld(dx, i_sz, dg_all, MatRef::row_major(p.w_x, g, i_sz), false);
+    }
+}
