@@ -1,0 +1,271 @@
+//! tinyrnn on a Cortex-M4F (QEMU `mps2-an386`) or Cortex-M0 (QEMU `microbit`).
+//!
+//! For every model in `models/` (see `models/generated.rs`) the firmware loads
+//! the model file from flash, streams the recorded input one sample per step,
+//! and compares each output with the one the host computed with the same
+//! `tinyrnn` crate. It prints one `ok ...` line per model over semihosting and
+//! exits 0, or prints `FAIL ...` and exits non-zero (so does a panic or a fault).
+//!
+//! With the semihosting command line `bench K` (QEMU `-append "bench K"`) it
+//! instead runs K steps per model between the markers `bench_start` and
+//! `bench_stop`, for `../shared/tools/insncount` (see `cost.sh`).
+#![no_std]
+#![no_main]
+
+mod stack;
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use cortex_m_rt::{entry, exception, ExceptionFrame};
+use cortex_m_semihosting::{debug, heprintln, hprintln};
+use tinyrnn::{Model, State};
+
+/// Float formats: `|got - want| <= REL_TOL * max(|want|, ABS_FLOOR)`.
+const REL_TOL: f32 = 1e-5;
+/// Below this magnitude the tolerance stops shrinking (an absolute floor of 1e-6).
+const ABS_FLOOR: f32 = 0.1;
+
+/// What one model needs: its file, the recorded input and the host's outputs,
+/// all included 16-aligned by `tinyrnn::include_model!`.
+struct Case {
+    name: &'static str,
+    model: &'static [u8],
+    /// T x I f32, little-endian.
+    input: &'static [u8],
+    /// T x O f32, little-endian.
+    expected: &'static [u8],
+    /// Bit-identical comparison (integer formats) instead of the float tolerance.
+    exact: bool,
+}
+
+enum Mode {
+    Check,
+    Bench { steps: u32 },
+}
+
+struct Ctx {
+    mode: Mode,
+    failures: u32,
+    models: u32,
+}
+
+/// Views little-endian f32 data included by `include_model!` (16-aligned) in place.
+fn f32s(bytes: &'static [u8]) -> &'static [f32] {
+    assert!(bytes.as_ptr() as usize % 4 == 0 && bytes.len() % 4 == 0);
+    // SAFETY: aligned for f32 and a whole number of f32s (checked above); every
+    // bit pattern is a valid f32; Cortex-M is little-endian, as the files are;
+    // the data is 'static and never written.
+    unsafe { core::slice::from_raw_parts(bytes.as_ptr().cast::<f32>(), bytes.len() / 4) }
+}
+
+/// Marker: the instruction counter starts a region when this is entered.
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn bench_start() {
+    static STARTS: AtomicU32 = AtomicU32::new(0);
+    STARTS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Marker: the instruction counter ends a region when this is entered
+/// (a different body from `bench_start`, so the linker cannot merge them).
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn bench_stop() {
+    static STOPS: AtomicU32 = AtomicU32::new(0);
+    STOPS.store(STOPS.load(Ordering::Relaxed) ^ 0x5A5A, Ordering::Relaxed);
+}
+
+/// Distance between two floats in units in the last place (same sign assumed).
+fn ulps(a: f32, b: f32) -> u32 {
+    let (a, b) = (a.to_bits() as i32, b.to_bits() as i32);
+    a.wrapping_sub(b).unsigned_abs()
+}
+
+/// Loads, streams and checks (or benchmarks) one model; `N` state words.
+#[inline(never)]
+fn run<const N: usize>(case: &Case, ctx: &mut Ctx) {
+    ctx.models += 1;
+    let painted = stack::paint();
+    let model = match Model::from_bytes(case.model) {
+        Ok(m) => m,
+        Err(e) => {
+            hprintln!("FAIL {}: model does not load: {}", case.name, e);
+            ctx.failures += 1;
+            return;
+        }
+    };
+    let (load_stack, _) = painted.used();
+    let mut state = match State::<N>::new(&model) {
+        Ok(s) => s,
+        Err(e) => {
+            hprintln!("FAIL {}: {}", case.name, e);
+            ctx.failures += 1;
+            return;
+        }
+    };
+    let (xs, want) = (f32s(case.input), f32s(case.expected));
+    let (i, o) = (model.input_size(), model.output_size());
+    let steps = xs.len() / i;
+    if o > 64 || want.len() != steps * o {
+        hprintln!("FAIL {}: expected outputs do not match the model's sizes", case.name);
+        ctx.failures += 1;
+        return;
+    }
+    let mut y_buf = [0.0f32; 64];
+    let y = &mut y_buf[..o];
+    match ctx.mode {
+        Mode::Bench { steps: k } => {
+            let painted = stack::paint();
+            let mut errors = 0u32;
+            let mut done = 0u32;
+            bench_start();
+            'outer: loop {
+                for x in xs.chunks_exact(i) {
+                    if done == k {
+                        break 'outer;
+                    }
+                    errors += model.step(&mut state, x, y).is_err() as u32;
+                    done += 1;
+                }
+            }
+            bench_stop();
+            let (step_stack, full) = painted.used();
+            ctx.failures += errors;
+            hprintln!(
+                "bench {}: steps={} errors={} state_bytes={} step_stack_bytes={}{} load_stack_bytes={} stack_top_offset={}",
+                case.name,
+                k,
+                errors,
+                model.state_len() * 4,
+                step_stack,
+                if full { "+" } else { "" },
+                load_stack,
+                stack::stack_top() - painted.top(),
+            );
+        }
+        Mode::Check => {
+            let painted = stack::paint();
+            let mut worst_ulps = 0u32;
+            let mut worst_err = 0.0f32;
+            let mut bad = 0u32;
+            for (t, (x, want)) in xs.chunks_exact(i).zip(want.chunks_exact(o)).enumerate() {
+                if let Err(e) = model.step(&mut state, x, y) {
+                    hprintln!("FAIL {}: step {}: {}", case.name, t, e);
+                    bad += 1;
+                    break;
+                }
+                for (j, (&g, &w)) in y.iter().zip(want).enumerate() {
+                    let err = (g - w).abs();
+                    let ok = if case.exact {
+                        g.to_bits() == w.to_bits()
+                    } else {
+                        err <= REL_TOL * w.abs().max(ABS_FLOOR)
+                    };
+                    worst_ulps = worst_ulps.max(ulps(g, w));
+                    if err > worst_err {
+                        worst_err = err;
+                    }
+                    if !ok {
+                        if bad < 5 {
+                            hprintln!(
+                                "FAIL {}: step {} output {}: got {:#010x} want {:#010x} (f32 bits)",
+                                case.name,
+                                t,
+                                j,
+                                g.to_bits(),
+                                w.to_bits()
+                            );
+                        }
+                        bad += 1;
+                    }
+                }
+            }
+            let (step_stack, _) = painted.used();
+            if bad == 0 {
+                hprintln!(
+                    "ok {}: {} steps x {} in -> {} out match the host ({}; max |err| {} e-9, {} ulp); state {} B, stack: load {} B, step {} B",
+                    case.name,
+                    steps,
+                    i,
+                    o,
+                    if case.exact { "bit-exact" } else { "rel 1e-5" },
+                    (worst_err * 1e9) as u32,
+                    worst_ulps,
+                    model.state_len() * 4,
+                    load_stack,
+                    step_stack,
+                );
+            } else {
+                hprintln!("FAIL {}: {} outputs out of tolerance", case.name, bad);
+                ctx.failures += 1;
+            }
+        }
+    }
+}
+
+/// Runs every model of `models/generated.rs` (those whose feature is enabled).
+fn run_all(ctx: &mut Ctx) {
+    include!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/generated.rs"));
+}
+
+/// The mode from the semihosting command line: `bench K` anywhere in it, else check.
+fn mode() -> Mode {
+    let mut buf = [0u8; 128];
+    let mut block = [buf.as_mut_ptr() as usize, buf.len() - 1];
+    // SAFETY: SYS_GET_CMDLINE writes at most block[1] bytes into `buf` and the
+    // length back into `block`, both live for the call.
+    let rc = unsafe { cortex_m_semihosting::syscall(cortex_m_semihosting::nr::GET_CMDLINE, &mut block) };
+    if rc != 0 {
+        return Mode::Check;
+    }
+    let line = core::str::from_utf8(&buf[..block[1].min(buf.len())]).unwrap_or("");
+    let mut words = line.split_ascii_whitespace();
+    while let Some(w) = words.next() {
+        if w == "bench" {
+            if let Some(Ok(k)) = words.next().map(str::parse::<u32>) {
+                return Mode::Bench { steps: k };
+            }
+        }
+    }
+    Mode::Check
+}
+
+#[entry]
+fn main() -> ! {
+    let mut ctx = Ctx {
+        mode: mode(),
+        failures: 0,
+        models: 0,
+    };
+    run_all(&mut ctx);
+    if ctx.failures == 0 && ctx.models > 0 {
+        if let Mode::Check = ctx.mode {
+            hprintln!("ok: all {} models match the host", ctx.models);
+        }
+        debug::exit(debug::EXIT_SUCCESS);
+    } else {
+        hprintln!("FAIL: {} of {} models", ctx.failures, ctx.models);
+        debug::exit(debug::EXIT_FAILURE);
+    }
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    heprintln!("FAIL panic: {}", info);
+    debug::exit(debug::EXIT_FAILURE);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+#[exception]
+unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
+    heprintln!("FAIL hard fault at pc {:#010x}", frame.pc());
+    debug::exit(debug::EXIT_FAILURE);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
