@@ -1,0 +1,143 @@
+//! CSV time series: one row per timestep, columns are features; `--target`
+//! columns are predicted; windows of `T` rows every `S` rows become sequences.
+
+use std::path::Path;
+
+use super::{DataError, DataInput, DataTargets, Dataset};
+
+/// How to cut a CSV file into sequences.
+#[derive(Clone, Debug)]
+pub struct CsvWindows {
+    /// Target column names.
+    pub targets: Vec<String>,
+    /// Steps per window.
+    pub window: usize,
+    /// Rows between window starts.
+    pub stride: usize,
+    /// Predict the target `horizon` rows after the window's last row (many-to-one),
+    /// or at every step shifted by `horizon` (many-to-many).
+    pub horizon: usize,
+    /// Targets at every step instead of after the last.
+    pub many_to_many: bool,
+    /// Keep the target columns among the input features.
+    pub targets_as_features: bool,
+}
+
+/// Reads a CSV file with a header row into windows.
+pub fn load(path: &Path, w: &CsvWindows) -> Result<(Dataset, Vec<String>), DataError> {
+    let err = |m: String| DataError::new(path, m);
+    let mut rdr = ::csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_path(path)
+        .map_err(|e| err(format!("cannot read: {e}")))?;
+    let header: Vec<String> = rdr
+        .headers()
+        .map_err(|e| err(format!("bad header row: {e}")))?
+        .iter()
+        .map(|s| s.trim().to_string())
+        .collect();
+    if header.is_empty() || header.iter().all(|h| h.is_empty()) {
+        return Err(err(
+            "empty file: expected a header row naming the columns".into()
+        ));
+    }
+    let mut target_idx = Vec::new();
+    for t in &w.targets {
+        match header.iter().position(|h| h == t) {
+            Some(i) => target_idx.push(i),
+            None => {
+                return Err(err(format!(
+                    "unknown --target column '{t}'; columns are: {}",
+                    header.join(", ")
+                )))
+            }
+        }
+    }
+    let feature_idx: Vec<usize> = (0..header.len())
+        .filter(|i| w.targets_as_features || !target_idx.contains(i))
+        .collect();
+    if feature_idx.is_empty() {
+        return Err(err(
+            "no feature columns left after removing the targets".into()
+        ));
+    }
+    let mut rows: Vec<Vec<f32>> = Vec::new();
+    for (r, rec) in rdr.records().enumerate() {
+        let line = r + 2; // 1-based, after the header
+        let rec = rec.map_err(|e| match e.kind() {
+            ::csv::ErrorKind::UnequalLengths {
+                expected_len, len, ..
+            } => err(format!(
+                "row {line}: {len} fields, expected {expected_len} like the header"
+            )),
+            _ => err(format!("row {line}: {e}")),
+        })?;
+        let mut vals = Vec::with_capacity(rec.len());
+        for (c, field) in rec.iter().enumerate() {
+            let v: f32 = field.trim().parse().map_err(|_| {
+                err(format!(
+                    "row {line}, column '{}': '{field}' is not a number",
+                    header[c]
+                ))
+            })?;
+            if !v.is_finite() {
+                return Err(err(format!(
+                    "row {line}, column '{}': {field}; expected a finite number",
+                    header[c]
+                )));
+            }
+            vals.push(v);
+        }
+        rows.push(vals);
+    }
+    if rows.is_empty() {
+        return Err(err("no data rows after the header".into()));
+    }
+    let (t, s, hz) = (w.window, w.stride.max(1), w.horizon);
+    if t == 0 {
+        return Err(err("--window must be at least 1".into()));
+    }
+    let need = t + hz;
+    if rows.len() < need {
+        return Err(err(format!(
+            "{} data rows, a window of {t} with horizon {hz} needs {need}",
+            rows.len()
+        )));
+    }
+    let starts: Vec<usize> = (0..=rows.len() - need).step_by(s).collect();
+    let f = feature_idx.len();
+    let o = target_idx.len();
+    let mut x = Vec::with_capacity(starts.len() * t * f);
+    let mut y = Vec::new();
+    for &st in &starts {
+        for r in &rows[st..st + t] {
+            x.extend(feature_idx.iter().map(|&i| r[i]));
+        }
+        if w.many_to_many {
+            for r in &rows[st + hz..st + hz + t] {
+                y.extend(target_idx.iter().map(|&i| r[i]));
+            }
+        } else {
+            let r = &rows[st + t - 1 + hz];
+            y.extend(target_idx.iter().map(|&i| r[i]));
+        }
+    }
+    let targets = if o == 0 {
+        DataTargets::None
+    } else {
+        DataTargets::Values { o, y }
+    };
+    let names = feature_idx.iter().map(|&i| header[i].clone()).collect();
+    Ok((
+        Dataset {
+            n: starts.len(),
+            t,
+            input: DataInput::Dense { f, x },
+            targets,
+            per_step: w.many_to_many,
+            mask: None,
+        },
+        names,
+    ))
+}

@@ -1,0 +1,454 @@
+//! Datasets: loading (`.npy`, CSV, text), validation of shapes and values, and
+//! assembling time-major chunks for the model.
+
+pub mod csv;
+pub mod freq10;
+pub mod npy;
+pub mod text;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::loss::{LossKind, Targets};
+use crate::model::{Chunk, ChunkInput};
+
+/// A data problem, naming the file and what was wrong where.
+#[derive(Debug, Clone)]
+pub struct DataError {
+    /// The file.
+    pub path: PathBuf,
+    /// What was expected and what was found (with row / index).
+    pub msg: String,
+}
+
+impl DataError {
+    /// New error for `path`.
+    pub fn new(path: &Path, msg: impl Into<String>) -> Self {
+        DataError {
+            path: path.to_path_buf(),
+            msg: msg.into(),
+        }
+    }
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.msg)
+    }
+}
+
+impl std::error::Error for DataError {}
+
+/// Inputs of all sequences, batch-major (`[N, T, F]` or `[N, T]`).
+#[derive(Clone, Debug)]
+pub enum DataInput {
+    /// Float features.
+    Dense {
+        /// Features per step.
+        f: usize,
+        /// `N*T*F` values.
+        x: Vec<f32>,
+    },
+    /// Token indices.
+    Tokens {
+        /// Vocabulary size.
+        vocab: usize,
+        /// `N*T` indices.
+        x: Vec<u32>,
+    },
+}
+
+/// Targets of all sequences, batch-major.
+#[derive(Clone, Debug)]
+pub enum DataTargets {
+    /// Class indices, `N` or `N*T`.
+    Classes {
+        /// Number of classes (max label + 1 unless given).
+        classes: usize,
+        /// Labels.
+        y: Vec<u32>,
+    },
+    /// Float targets, `N*O` or `N*T*O`.
+    Values {
+        /// Values per row.
+        o: usize,
+        /// Values.
+        y: Vec<f32>,
+    },
+    /// No targets (prediction only).
+    None,
+}
+
+/// A set of `n` sequences of `t` steps.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    /// Sequences.
+    pub n: usize,
+    /// Steps per sequence.
+    pub t: usize,
+    /// Inputs.
+    pub input: DataInput,
+    /// Targets.
+    pub targets: DataTargets,
+    /// Whether targets are per step (many-to-many).
+    pub per_step: bool,
+    /// `N*T`: 1 for real steps, 0 for padding.
+    pub mask: Option<Vec<f32>>,
+}
+
+/// Reusable time-major buffers of one chunk.
+#[derive(Default, Clone)]
+pub struct ChunkBuf {
+    b: usize,
+    t: usize,
+    x: Vec<f32>,
+    tok: Vec<u32>,
+    mask: Vec<f32>,
+    has_mask: bool,
+    classes: Vec<u32>,
+    values: Vec<f32>,
+    tokens: bool,
+    class_targets: bool,
+}
+
+impl ChunkBuf {
+    /// The chunk view for the model.
+    pub fn chunk(&self) -> Chunk<'_, f32> {
+        Chunk {
+            b: self.b,
+            t: self.t,
+            x: if self.tokens {
+                ChunkInput::Tokens(&self.tok)
+            } else {
+                ChunkInput::Dense(&self.x)
+            },
+            mask: self.has_mask.then_some(&self.mask[..]),
+            targets: if self.class_targets {
+                Targets::Classes(&self.classes)
+            } else {
+                Targets::Values(&self.values)
+            },
+        }
+    }
+
+    /// Number of loss-bearing rows (unmasked rows for per-step targets).
+    pub fn rows_counted(&self, per_step: bool) -> usize {
+        if per_step && self.has_mask {
+            self.mask.iter().filter(|&&m| m > 0.0).count()
+        } else if per_step {
+            self.b * self.t
+        } else {
+            self.b
+        }
+    }
+}
+
+impl Dataset {
+    /// Features per step (or 1 for tokens).
+    pub fn features(&self) -> usize {
+        match &self.input {
+            DataInput::Dense { f, .. } => *f,
+            DataInput::Tokens { .. } => 1,
+        }
+    }
+
+    /// Output values per row the targets need, if known.
+    pub fn target_width(&self) -> Option<usize> {
+        match &self.targets {
+            DataTargets::Classes { classes, .. } => Some(*classes),
+            DataTargets::Values { o, .. } => Some(*o),
+            DataTargets::None => None,
+        }
+    }
+
+    /// Loss that fits the targets by default.
+    pub fn default_loss(&self) -> LossKind {
+        match self.targets {
+            DataTargets::Classes { .. } => LossKind::CrossEntropy,
+            _ => LossKind::Mse,
+        }
+    }
+
+    /// Splits off the last `frac` of the sequences (as Keras' `validation_split`).
+    pub fn split_tail(&self, frac: f64) -> (Dataset, Dataset) {
+        let n_val = ((self.n as f64) * frac).round() as usize;
+        let n_val = n_val.min(self.n);
+        let cut = self.n - n_val;
+        let train: Vec<usize> = (0..cut).collect();
+        let val: Vec<usize> = (cut..self.n).collect();
+        (self.subset(&train), self.subset(&val))
+    }
+
+    /// The sequences at `idx`, in that order.
+    pub fn subset(&self, idx: &[usize]) -> Dataset {
+        let t = self.t;
+        let pick = |v: &[f32], w: usize| -> Vec<f32> {
+            idx.iter()
+                .flat_map(|&i| v[i * w..(i + 1) * w].iter().copied())
+                .collect()
+        };
+        let pick_u = |v: &[u32], w: usize| -> Vec<u32> {
+            idx.iter()
+                .flat_map(|&i| v[i * w..(i + 1) * w].iter().copied())
+                .collect()
+        };
+        let steps = if self.per_step { t } else { 1 };
+        Dataset {
+            n: idx.len(),
+            t,
+            input: match &self.input {
+                DataInput::Dense { f, x } => DataInput::Dense {
+                    f: *f,
+                    x: pick(x, t * f),
+                },
+                DataInput::Tokens { vocab, x } => DataInput::Tokens {
+                    vocab: *vocab,
+                    x: pick_u(x, t),
+                },
+            },
+            targets: match &self.targets {
+                DataTargets::Classes { classes, y } => DataTargets::Classes {
+                    classes: *classes,
+                    y: pick_u(y, steps),
+                },
+                DataTargets::Values { o, y } => DataTargets::Values {
+                    o: *o,
+                    y: pick(y, steps * o),
+                },
+                DataTargets::None => DataTargets::None,
+            },
+            per_step: self.per_step,
+            mask: self.mask.as_ref().map(|m| pick(m, t)),
+        }
+    }
+
+    /// Fills `buf` with sequences `idx`, steps `t0..t1`, time-major.
+    pub fn fill_chunk(&self, idx: &[usize], t0: usize, t1: usize, buf: &mut ChunkBuf) {
+        let (b, tw, t) = (idx.len(), t1 - t0, self.t);
+        buf.b = b;
+        buf.t = tw;
+        match &self.input {
+            DataInput::Dense { f, x } => {
+                buf.tokens = false;
+                buf.x.resize(tw * b * f, 0.0);
+                for s in 0..tw {
+                    for (j, &i) in idx.iter().enumerate() {
+                        let src = &x[(i * t + t0 + s) * f..(i * t + t0 + s + 1) * f];
+                        buf.x[(s * b + j) * f..(s * b + j + 1) * f].copy_from_slice(src);
+                    }
+                }
+            }
+            DataInput::Tokens { x, .. } => {
+                buf.tokens = true;
+                buf.tok.resize(tw * b, 0);
+                for s in 0..tw {
+                    for (j, &i) in idx.iter().enumerate() {
+                        buf.tok[s * b + j] = x[i * t + t0 + s];
+                    }
+                }
+            }
+        }
+        buf.has_mask = self.mask.is_some();
+        if let Some(m) = &self.mask {
+            buf.mask.resize(tw * b, 0.0);
+            for s in 0..tw {
+                for (j, &i) in idx.iter().enumerate() {
+                    buf.mask[s * b + j] = m[i * t + t0 + s];
+                }
+            }
+        }
+        match &self.targets {
+            DataTargets::Classes { y, .. } => {
+                buf.class_targets = true;
+                buf.classes.clear();
+                if self.per_step {
+                    for s in t0..t1 {
+                        buf.classes.extend(idx.iter().map(|&i| y[i * t + s]));
+                    }
+                } else {
+                    buf.classes.extend(idx.iter().map(|&i| y[i]));
+                }
+            }
+            DataTargets::Values { o, y } => {
+                buf.class_targets = false;
+                buf.values.clear();
+                if self.per_step {
+                    for s in t0..t1 {
+                        for &i in idx {
+                            buf.values
+                                .extend_from_slice(&y[(i * t + s) * o..(i * t + s + 1) * o]);
+                        }
+                    }
+                } else {
+                    for &i in idx {
+                        buf.values.extend_from_slice(&y[i * o..(i + 1) * o]);
+                    }
+                }
+            }
+            DataTargets::None => {
+                buf.class_targets = false;
+                buf.values.clear();
+            }
+        }
+    }
+
+    /// Loads `X.npy` (`N x T x F` float, or `N x T` integer tokens) and optionally `y.npy`
+    /// (`N` or `N x T` integers; `N x O` or `N x T x O` floats).
+    /// Steps whose features all equal `mask_value` are padding.
+    pub fn from_npy(
+        x_path: &Path,
+        y_path: Option<&Path>,
+        mask_value: Option<f32>,
+    ) -> Result<Dataset, DataError> {
+        let xa = npy::read(x_path)?;
+        let (n, t, input) = match (&xa.data, xa.shape.as_slice()) {
+            (npy::NpyData::Float(x), &[n, t, f]) => {
+                if let Some(i) = x.iter().position(|v| !v.is_finite()) {
+                    let (s, rem) = (i / (t * f), i % (t * f));
+                    return Err(DataError::new(
+                        x_path,
+                        format!(
+                            "value {} at index [{s}, {}, {}]; expected finite numbers",
+                            x[i],
+                            rem / f,
+                            rem % f
+                        ),
+                    ));
+                }
+                (n, t, DataInput::Dense { f, x: x.clone() })
+            }
+            (npy::NpyData::Float(x), &[n, t]) => (n, t, DataInput::Dense { f: 1, x: x.clone() }),
+            (npy::NpyData::Int(x), &[n, t]) => {
+                if let Some(i) = x.iter().position(|&v| v < 0 || v > u32::MAX as i64) {
+                    return Err(DataError::new(
+                        x_path,
+                        format!(
+                            "token {} at index [{}, {}]; expected a non-negative index",
+                            x[i],
+                            i / t,
+                            i % t
+                        ),
+                    ));
+                }
+                let vocab = x.iter().copied().max().unwrap_or(0) as usize + 1;
+                (
+                    n,
+                    t,
+                    DataInput::Tokens {
+                        vocab,
+                        x: x.iter().map(|&v| v as u32).collect(),
+                    },
+                )
+            }
+            (_, s) => return Err(DataError::new(
+                x_path,
+                format!(
+                    "shape {s:?}; expected N x T x F float32 features (or N x T integer tokens)"
+                ),
+            )),
+        };
+        if n == 0 || t == 0 {
+            return Err(DataError::new(
+                x_path,
+                format!("shape {:?} has no sequences or no steps", xa.shape),
+            ));
+        }
+        let mut per_step = false;
+        let targets = match y_path {
+            None => DataTargets::None,
+            Some(yp) => {
+                let ya = npy::read(yp)?;
+                if ya.shape.first() != Some(&n) {
+                    return Err(DataError::new(
+                        yp,
+                        format!(
+                            "shape {:?}; expected {n} rows to match {} (N = {n})",
+                            ya.shape,
+                            x_path.display()
+                        ),
+                    ));
+                }
+                match (ya.data, ya.shape.as_slice()) {
+                    (npy::NpyData::Int(y), s) if s.len() <= 2 => {
+                        if s.len() == 2 {
+                            if s[1] != t {
+                                return Err(DataError::new(
+                                    yp,
+                                    format!("shape {s:?}; expected N x T = {n} x {t} labels"),
+                                ));
+                            }
+                            per_step = true;
+                        }
+                        if let Some(i) = y.iter().position(|&v| v < 0 || v > u32::MAX as i64) {
+                            return Err(DataError::new(
+                                yp,
+                                format!("label {} at index {i}; expected a class index >= 0", y[i]),
+                            ));
+                        }
+                        let classes = y.iter().copied().max().unwrap_or(0) as usize + 1;
+                        DataTargets::Classes {
+                            classes,
+                            y: y.iter().map(|&v| v as u32).collect(),
+                        }
+                    }
+                    (npy::NpyData::Float(y), s) => {
+                        if let Some(i) = y.iter().position(|v| !v.is_finite()) {
+                            return Err(DataError::new(
+                                yp,
+                                format!(
+                                    "value {} at flat index {i}; expected finite numbers",
+                                    y[i]
+                                ),
+                            ));
+                        }
+                        let o = match s {
+                            [_] => 1,
+                            [_, o] => *o,
+                            [_, tt, o] if *tt == t => {
+                                per_step = true;
+                                *o
+                            }
+                            _ => {
+                                return Err(DataError::new(
+                                    yp,
+                                    format!(
+                                        "shape {s:?}; expected N, N x O or N x T x O (T = {t})"
+                                    ),
+                                ))
+                            }
+                        };
+                        DataTargets::Values { o, y }
+                    }
+                    (_, s) => {
+                        return Err(DataError::new(
+                            yp,
+                            format!("shape {s:?}; expected N or N x T integer labels"),
+                        ))
+                    }
+                }
+            }
+        };
+        let mask = match (mask_value, &input) {
+            (Some(mv), DataInput::Dense { f, x }) => Some(
+                x.chunks_exact(*f)
+                    .map(|step| {
+                        if step.iter().all(|&v| v == mv) {
+                            0.0
+                        } else {
+                            1.0
+                        }
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        };
+        Ok(Dataset {
+            n,
+            t,
+            input,
+            targets,
+            per_step,
+            mask,
+        })
+    }
+}
