@@ -1,6 +1,6 @@
 //! tinyrnn on a Cortex-M4F (QEMU `mps2-an386`) or Cortex-M0 (QEMU `microbit`).
 //!
-//! For every model in `models/` (see `models/generated.rs`) the firmware loads
+//! For every model in `models/` (table made by `build.rs`) the firmware loads
 //! the model file from flash, streams the recorded input one sample per step,
 //! and compares each output with the one the host computed with the same
 //! `tinyrnn` crate. It prints one `ok ...` line per model over semihosting and
@@ -203,9 +203,9 @@ fn run<const N: usize>(case: &Case, ctx: &mut Ctx) {
     }
 }
 
-/// Runs every model of `models/generated.rs` (those whose feature is enabled).
+/// Runs every model in `models/` (those whose feature is enabled; table made by `build.rs`).
 fn run_all(ctx: &mut Ctx) {
-    include!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/generated.rs"));
+    include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }
 
 /// The mode from the semihosting command line: `bench K` anywhere in it, else check.

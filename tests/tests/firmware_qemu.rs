@@ -1,0 +1,117 @@
+//! Builds `firmware-example/` for the Cortex-M4F and runs it under QEMU
+//! (`qemu-system-arm -machine mps2-an386`, semihosting): every model must load
+//! and match the outputs the host computed with the same crate, and the
+//! firmware must exit 0.
+//!
+//! Needs `qemu-system-arm` (Debian: `apt-get install qemu-system-arm`) and the
+//! rustup target `thumbv7em-none-eabihf`; without them the test fails with a
+//! message saying so (it is never skipped: CI installs both).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Models the firmware checks (one `ok NAME:` line each).
+const MODELS: [&str; 4] = ["lstm1x32", "gru1x32", "elman1x32", "lstm16x64"];
+
+fn firmware_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware-example")
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    // The firmware is its own cargo project with its own target dir and
+    // `.cargo/config.toml` (target, linker script): run cargo from there, and
+    // keep the host build's settings out of it.
+    c.current_dir(firmware_dir())
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    c
+}
+
+fn require_qemu() {
+    let found = Command::new("qemu-system-arm").arg("--version").output();
+    assert!(
+        matches!(&found, Ok(o) if o.status.success()),
+        "qemu-system-arm is not installed (Debian: `apt-get install -y qemu-system-arm`); \
+         this test runs the firmware on an emulated Cortex-M4F and is not skipped without it"
+    );
+}
+
+/// Builds the firmware for `target` and returns the ELF's path.
+fn build(target: &str) -> PathBuf {
+    let out = cargo()
+        .args(["build", "--release", "--target", target])
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "building firmware-example for {target} failed (is the rustup target installed? \
+         `rustup target add {target}`):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    firmware_dir().join(format!("target/{target}/release/tinyrnn-firmware-example"))
+}
+
+/// Runs `elf` on QEMU `machine` with a time limit; returns (exit code, stdout+stderr).
+fn run_qemu(machine: &str, elf: &Path) -> (Option<i32>, String) {
+    let mut child = Command::new("qemu-system-arm")
+        .args(["-machine", machine, "-nographic", "-monitor", "none", "-serial", "none"])
+        .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
+        .arg(elf)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("qemu-system-arm starts");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait for qemu") {
+            break s;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            child.kill().ok();
+            let out = child.wait_with_output().expect("qemu output");
+            panic!(
+                "firmware did not exit within 120 s on {machine}; output so far:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().expect("qemu output");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (status.code(), text)
+}
+
+fn assert_all_ok(machine: &str, code: Option<i32>, text: &str) {
+    println!("--- firmware on {machine} ---\n{text}");
+    assert_eq!(code, Some(0), "firmware on {machine} exited {code:?}:\n{text}");
+    for name in MODELS {
+        let prefix = format!("ok {name}: ");
+        assert!(
+            text.lines().any(|l| l.starts_with(&prefix)),
+            "no `{prefix}...` line from the firmware on {machine}:\n{text}"
+        );
+    }
+    assert!(
+        text.lines()
+            .any(|l| l.trim() == format!("ok: all {} models match the host", MODELS.len())),
+        "no summary line from the firmware on {machine}:\n{text}"
+    );
+    assert!(!text.contains("FAIL"), "a FAIL line on {machine}:\n{text}");
+}
+
+#[test]
+fn firmware_matches_host_on_qemu_cortex_m4f() {
+    require_qemu();
+    let elf = build("thumbv7em-none-eabihf");
+    let (code, text) = run_qemu("mps2-an386", &elf);
+    assert_all_ok("mps2-an386", code, &text);
+}
