@@ -6,11 +6,22 @@
 use tinyrnn::{Activation, GruVariant, ModelBuilder};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "fuzz/corpus/load_and_step".into());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "fuzz/corpus/load_and_step".into());
     std::fs::create_dir_all(&dir)?;
-    let w = |n: usize| (0..n).map(|i| ((i * 37 % 17) as f32 - 8.0) / 8.0).collect::<Vec<f32>>();
+    let w = |n: usize| {
+        (0..n)
+            .map(|i| ((i * 37 % 17) as f32 - 8.0) / 8.0)
+            .collect::<Vec<f32>>()
+    };
     let models: Vec<(&str, Vec<u8>)> = vec![
-        ("elman", ModelBuilder::new(2).elman(3, Activation::Tanh, &w(6), &w(9), &w(3)).build()?),
+        (
+            "elman",
+            ModelBuilder::new(2)
+                .elman(3, Activation::Tanh, &w(6), &w(9), &w(3))
+                .build()?,
+        ),
         (
             "lstm_dense",
             ModelBuilder::new(2)

@@ -12,7 +12,8 @@ use tinyrnn_tests::{f32s, f64s, golden_dir, read_json, stack_model};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let golden = read_json(&golden_dir().join("stack/lstm_dense_linear.json"));
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/lstm_dense_linear.trnn");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/lstm_dense_linear.trnn");
     if std::env::args().any(|a| a == "--write") {
         std::fs::write(&path, stack_model(&golden))?;
         println!("wrote {}", path.display());
@@ -28,7 +29,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         model.state_len()
     );
     for (i, l) in model.layers().iter().enumerate() {
-        println!("  layer {i}: {:9} {} -> {}", l.kind_name(), l.input_size(), l.output_size());
+        println!(
+            "  layer {i}: {:9} {} -> {}",
+            l.kind_name(),
+            l.input_size(),
+            l.output_size()
+        );
     }
     let xs = f32s(&golden, "inputs");
     let want = f64s(&golden, "outputs");
@@ -42,7 +48,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         worst = worst.max(d);
         println!("{t:4}  {:+.7}  {:+.7}  {d:.1e}", y[0], want[t]);
     }
-    println!("max |diff| = {worst:.2e} over {} steps", xs.len() / model.input_size());
+    println!(
+        "max |diff| = {worst:.2e} over {} steps",
+        xs.len() / model.input_size()
+    );
     if worst > 1e-5 {
         return Err(format!("outputs differ from the reference by {worst:e}").into());
     }
