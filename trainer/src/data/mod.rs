@@ -340,12 +340,14 @@ impl Dataset {
                     },
                 )
             }
-            (_, s) => return Err(DataError::new(
-                x_path,
-                format!(
+            (_, s) => {
+                return Err(DataError::new(
+                    x_path,
+                    format!(
                     "shape {s:?}; expected N x T x F float32 features (or N x T integer tokens)"
                 ),
-            )),
+                ))
+            }
         };
         if n == 0 || t == 0 {
             return Err(DataError::new(

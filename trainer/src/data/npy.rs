@@ -219,7 +219,7 @@ mod tests {
         assert!(parse(&bytes).unwrap_err().contains("needs"));
         // int64 with negative values
         let mut h = String::from("{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }");
-        h.push_str(&" ".repeat(64 - 11 - h.len()));
+        h.push_str(&" ".repeat(128 - 11 - h.len()));
         h.push('\n');
         let mut b = b"\x93NUMPY\x01\x00".to_vec();
         b.extend_from_slice(&(h.len() as u16).to_le_bytes());
