@@ -9,7 +9,9 @@ use libfuzzer_sys::fuzz_target;
 use tinyrnn::{crc32, AlignedBuf, Model, StateVec};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, rest)) = data.split_first() else { return };
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
     let mut bytes = rest.to_vec();
     if mode & 1 == 1 && bytes.len() >= 4 {
         let n = bytes.len() - 4;
@@ -25,10 +27,16 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut state = StateVec::new(&model);
     let mut y = vec![0.0f32; model.output_size()];
-    let x: Vec<f32> = (0..model.input_size()).map(|i| (i as f32 * 0.7).sin() * 3.0).collect();
+    let x: Vec<f32> = (0..model.input_size())
+        .map(|i| (i as f32 * 0.7).sin() * 3.0)
+        .collect();
     for t in 0..4usize {
         let _ = model.step(&mut state, &x, &mut y);
-        let _ = model.step_token(&mut state, t.wrapping_mul(7) % (model.input_size() + 1), &mut y);
+        let _ = model.step_token(
+            &mut state,
+            t.wrapping_mul(7) % (model.input_size() + 1),
+            &mut y,
+        );
         let _ = model.skip(&mut state, &mut y);
     }
     let _ = model.step(&mut state, &[f32::NAN; 3], &mut y);
