@@ -1,0 +1,75 @@
+#!/bin/sh
+# Cost report of the firmware example on the emulated Cortex-M4F (QEMU mps2-an386).
+#
+# Usage: firmware-example/cost.sh [K]        (K steps per run, default 64; needs qemu-system-arm, gcc, llvm-size or arm-none-eabi-size)
+#
+# For each model in models/ that has a cargo feature (lstm1x32, lstm16x64, gru1x32, elman1x32):
+# - instructions per step: the firmware built with only that model runs `bench K` and `bench 2K`
+#   under ../shared/tools/insncount (markers bench_start/bench_stop); per step = (R(2K) - R(K)) / K,
+#   so start-up and marker costs cancel. Exact and repeatable (QEMU counts guest instructions, not cycles).
+# - flash: `size_probe` (load + step, no printing) built with the model, minus the same built with no
+#   model: code = .text difference (the runtime: loader, cells, kernels, libm, memcpy), const = .rodata
+#   difference less the model file; weights = the model file (header + tensors + CRC), kept in flash in place.
+# - RAM: static = .data + .bss of size_probe; state = State<N> the caller owns; stack = measured by
+#   painting, deepest use below the caller's frame during step() and during Model::from_bytes().
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here"
+K=${1:-64}
+K2=$((2 * K))
+target=thumbv7em-none-eabihf
+insncount=${INSNCOUNT_DIR:-$here/../../shared/tools/insncount}
+[ -x "$insncount/count.sh" ] || insncount=$here/../shared/tools/insncount
+[ -x "$insncount/count.sh" ] || { echo "cost.sh: no insncount at $insncount (set INSNCOUNT_DIR)" >&2; exit 2; }
+command -v qemu-system-arm >/dev/null || { echo "cost.sh: qemu-system-arm not installed (apt-get install qemu-system-arm)" >&2; exit 2; }
+size=$(command -v llvm-size || command -v arm-none-eabi-size || command -v rust-size || true)
+[ -n "$size" ] || { echo "cost.sh: need llvm-size (apt-get install llvm) or arm-none-eabi-size" >&2; exit 2; }
+# Keep the host build's settings out of the firmware build.
+unset CARGO_TARGET_DIR CARGO_BUILD_TARGET RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
+out=target/cost
+mkdir -p "$out"
+
+# section NAME of ELF, in bytes
+section() { "$size" -A "$1" | awk -v s="$2" '$1==s{print $2; f=1} END{if(!f)print 0}'; }
+build() { # FEATURES BIN -> copies the ELF to $out/BIN-FEATURES.elf
+  cargo build -q --release --target $target --no-default-features ${1:+--features "$1"} --bin "$2"
+  cp "target/$target/release/$2" "$out/$2-${1:-none}.elf"
+}
+region() { # ELF K -> region count; also keeps the guest's bench line in $out/NAME.bench
+  "$insncount/count.sh" "$1" bench "$2" >"$out/run.log" 2>&1 || { cat "$out/run.log" >&2; echo "cost.sh: run failed" >&2; exit 1; }
+  grep '^bench ' "$out/run.log" >"$out/bench.line" || true
+  sed -n 's/^insncount: .*region=\([0-9]*\).*/\1/p' "$out/run.log"
+}
+field() { sed -n "s/.*$1=\([0-9+]*\).*/\1/p" "$out/bench.line"; }
+
+build "" size_probe
+base_text=$(section "$out/size_probe-none.elf" .text)
+base_ro=$(section "$out/size_probe-none.elf" .rodata)
+
+printf '%-10s | %10s | %8s | %10s | %6s | %7s | %8s | %8s | %9s | %9s\n' \
+  model insn/step MACs/step "code B" "const B" "weights B" "static B" "state B" "stack step" "stack load"
+printf '%s\n' '-----------|------------|----------|------------|--------|---------|----------|----------|-----------|-----------'
+for m in lstm1x32 lstm16x64 gru1x32 elman1x32; do
+  [ -f "models/$m.trnn" ] || continue
+  build "$m" tinyrnn-firmware-example
+  build "$m" size_probe
+  elf=$out/tinyrnn-firmware-example-$m.elf
+  r1=$(region "$elf" "$K")
+  r2=$(region "$elf" "$K2")
+  per_step=$(( (r2 - r1) / K ))
+  state=$(field state_bytes); stack_step=$(field step_stack_bytes); stack_load=$(field load_stack_bytes)
+  probe=$out/size_probe-$m.elf
+  text=$(( $(section "$probe" .text) - base_text ))
+  weights=$(wc -c <"models/$m.trnn")
+  ro=$(( $(section "$probe" .rodata) - base_ro - weights ))
+  [ "$ro" -ge 0 ] || ro=0
+  static=$(( $(section "$probe" .data) + $(section "$probe" .bss) ))
+  macs=$(awk -v m="$m" 'BEGIN{split("lstm1x32 4256 lstm16x64 20480 gru1x32 3200 elman1x32 1088",a," "); for(i=1;i<8;i+=2) if(a[i]==m) print a[i+1]}')
+  printf '%-10s | %10s | %8s | %10s | %6s | %7s | %8s | %8s | %9s | %9s\n' \
+    "$m" "$per_step" "${macs:-?}" "$text" "$ro" "$weights" "$static" "$state" "$stack_step" "$stack_load"
+  echo "cost: model=$m format=f32 insn_per_step=$per_step code_bytes=$text const_bytes=$ro weight_bytes=$weights static_ram=$static state_bytes=$state stack_step=$stack_step stack_load=$stack_load k=$K r_k=$r1 r_2k=$r2" >>"$out/cost.txt.new"
+done
+mv "$out/cost.txt.new" "$out/cost.txt"
+echo
+echo "machine-readable lines: $here/$out/cost.txt"
+echo "goals (issue 6): f32 LSTM 1x32 <= 10,000 and 16x64 <= 40,000 insn/step (plain C f32: 33,083 and 115,505); runtime code <= 6 KB"

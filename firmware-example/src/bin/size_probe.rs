@@ -1,0 +1,59 @@
+//! The smallest program that loads a model and steps it: no printing, no
+//! formatting, a panic handler that only spins. `cost.sh` builds it once with a
+//! model feature and once without any, and the difference of the two `.text`
+//! sizes is the flash the runtime's code takes for that model.
+#![no_std]
+#![no_main]
+
+use core::hint::black_box;
+
+use cortex_m_rt::entry;
+use cortex_m_semihosting::debug;
+use tinyrnn::{Model, State};
+
+/// The same table entry as the main firmware's (only `model` is used here).
+#[expect(dead_code, reason = "the generated table fills every field")]
+struct Case {
+    name: &'static str,
+    model: &'static [u8],
+    input: &'static [u8],
+    expected: &'static [u8],
+    exact: bool,
+}
+
+/// Loads the model and steps it a few times on an opaque input.
+#[inline(never)]
+fn run<const N: usize>(case: &Case, _: &mut ()) {
+    let Ok(model) = Model::from_bytes(black_box(case.model)) else {
+        return;
+    };
+    let Ok(mut state) = State::<N>::new(&model) else {
+        return;
+    };
+    let x = black_box([0.25f32; 64]);
+    let mut y = [0.0f32; 64];
+    let (i, o) = (model.input_size().min(64), model.output_size().min(64));
+    for _ in 0..black_box(4) {
+        let _ = black_box(model.step(&mut state, &x[..i], &mut y[..o]));
+    }
+    black_box(&y);
+}
+
+#[entry]
+fn main() -> ! {
+    let ctx = &mut ();
+    black_box(&ctx);
+    include!(concat!(env!("OUT_DIR"), "/generated.rs"));
+    debug::exit(debug::EXIT_SUCCESS);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    debug::exit(debug::EXIT_FAILURE);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
