@@ -1,3 +1,494 @@
-fn main() {
-    println!("tinyrnn trainer");
+//! `tinyrnn`: train, evaluate, export and inspect recurrent networks for the tinyrnn runtime.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use tinyrnn_trainer::cell::{CellKind, ElmanAct, GruVariant};
+use tinyrnn_trainer::data::{self, DataTargets, Dataset};
+use tinyrnn_trainer::loss::{HeadAct, LossKind};
+use tinyrnn_trainer::model::{HeadSpec, InputSpec, LayerSpec, ModelSpec};
+use tinyrnn_trainer::optim::{OptimConfig, OptimKind};
+use tinyrnn_trainer::session::{self, TrainJob};
+use tinyrnn_trainer::train::TrainConfig;
+
+mod cli_runtime;
+
+#[derive(Parser)]
+#[command(
+    name = "tinyrnn",
+    version,
+    about = "Train Elman/LSTM/GRU networks and export them for the tinyrnn runtime (microcontrollers, one step at a time)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Train a model on .npy, CSV or text data and export a model file.
+    Train(Box<TrainArgs>),
+    /// Evaluate a model file on data, computed by the runtime's step (what the device runs).
+    Eval(EvalArgs),
+    /// Write the model's outputs for every sequence to a .npy file (runtime step).
+    Predict(PredictArgs),
+    /// Export a training checkpoint as a model file.
+    Export(ExportArgs),
+    /// Print layers, parameters, bytes, RAM and multiply-accumulates per step of a model file.
+    Inspect(InspectArgs),
+    /// No arguments needed: build a dataset, train, export, stream a sequence through the runtime.
+    Demo(DemoArgs),
+}
+
+/// Where the data comes from.
+#[derive(Args, Clone, Debug, Default)]
+struct DataArgs {
+    /// Inputs, .npy: N x T x F float32 (or N x T integer tokens).
+    #[arg(long, value_name = "X.npy")]
+    x: Option<PathBuf>,
+    /// Targets, .npy: N (or N x T) integer labels, or N x O / N x T x O float32.
+    #[arg(long, value_name = "y.npy")]
+    y: Option<PathBuf>,
+    /// CSV time series with a header row; columns are features.
+    #[arg(long, value_name = "FILE.csv", conflicts_with = "x")]
+    csv: Option<PathBuf>,
+    /// CSV target columns, comma-separated (removed from the features).
+    #[arg(long, value_delimiter = ',', value_name = "COL,..")]
+    target: Vec<String>,
+    /// Plain text for a character model (predicts the next character).
+    #[arg(long, value_name = "FILE.txt", conflicts_with_all = ["x", "csv"])]
+    text: Option<PathBuf>,
+    /// Steps per window (CSV and text).
+    #[arg(long, default_value_t = 32)]
+    window: usize,
+    /// Rows between window starts (CSV and text).
+    #[arg(long, default_value_t = 1)]
+    stride: usize,
+    /// CSV: predict the target this many rows after the window's last row.
+    #[arg(long, default_value_t = 0)]
+    horizon: usize,
+    /// A step whose features all equal this value is padding (state kept, not scored).
+    #[arg(long)]
+    mask_value: Option<f32>,
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Separate validation inputs (.npy); else --val-split.
+    #[arg(long, value_name = "X.npy", requires = "val_y")]
+    val_x: Option<PathBuf>,
+    /// Separate validation targets (.npy).
+    #[arg(long, value_name = "y.npy", requires = "val_x")]
+    val_y: Option<PathBuf>,
+    /// Use the last fraction of the sequences for validation (as Keras).
+    #[arg(long, default_value_t = 0.0)]
+    val_split: f64,
+    /// Recurrent layers, bottom first: lstm:64, gru:64 (reset-after), gru:64:before, elman:64, elman:64:relu.
+    #[arg(long, default_value = "lstm:32")]
+    layers: String,
+    /// Head: dense:OUT[:linear|softmax|sigmoid|tanh] or none. Default fits the targets.
+    #[arg(long)]
+    head: Option<String>,
+    /// Embedding width for token input (text).
+    #[arg(long, default_value_t = 16)]
+    embedding: usize,
+    /// Output at every step (default: when the targets are per step).
+    #[arg(long)]
+    many_to_many: bool,
+    /// Loss: ce (softmax cross-entropy), mse, bce. Default fits the targets.
+    #[arg(long, value_parser = ["ce", "mse", "bce"])]
+    loss: Option<String>,
+    /// Optimizer.
+    #[arg(long, value_enum, default_value = "adam")]
+    optimizer: OptimKind,
+    /// Learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f32,
+    /// SGD momentum.
+    #[arg(long, default_value_t = 0.9)]
+    momentum: f32,
+    /// Decoupled weight decay.
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f32,
+    /// Clip the gradient's global L2 norm to this.
+    #[arg(long)]
+    clip_norm: Option<f32>,
+    /// Dropout between layers.
+    #[arg(long, default_value_t = 0.0)]
+    dropout: f32,
+    /// Epochs.
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    /// Sequences per step.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Seed (same seed, same machine and threads: identical model file).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Truncated BPTT: windows of K steps, state carried across windows.
+    #[arg(long, value_name = "K")]
+    tbptt: Option<usize>,
+    /// Early stopping: epochs without validation improvement; restores the best weights.
+    #[arg(long)]
+    patience: Option<usize>,
+    /// Model file to write.
+    #[arg(long, default_value = "model.trnn")]
+    out: PathBuf,
+    /// Per-epoch CSV log (default: OUT with .log.csv).
+    #[arg(long)]
+    log: Option<PathBuf>,
+    /// PNG plot of the curves (default: OUT with .png).
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Checkpoint written each epoch (default: OUT with .ckpt).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Continue from the checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// Print one JSON summary line on stdout.
+    #[arg(long)]
+    json: bool,
+    /// No progress output.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// Model file.
+    #[arg(long)]
+    model: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
+    /// Print one JSON line.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct PredictArgs {
+    /// Model file.
+    #[arg(long)]
+    model: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
+    /// Output .npy (N x O, or N x T x O for per-step models).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// Checkpoint written by `tinyrnn train`.
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// Model file to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// Export the best-validation weights instead of the last.
+    #[arg(long)]
+    best: bool,
+}
+
+#[derive(Args)]
+struct InspectArgs {
+    /// Model file.
+    #[arg(long)]
+    model: PathBuf,
+    /// Print one JSON line.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Folder for the files the demo writes.
+    #[arg(long, default_value = "tinyrnn-demo")]
+    out_dir: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Epochs.
+    #[arg(long, default_value_t = 6)]
+    epochs: usize,
+}
+
+/// Parses `kind:hidden[:variant]`.
+fn parse_layers(s: &str) -> Result<Vec<LayerSpec>, String> {
+    s.split(',')
+        .map(|item| {
+            let parts: Vec<&str> = item.trim().split(':').collect();
+            let hidden = parts
+                .get(1)
+                .and_then(|h| h.parse::<usize>().ok())
+                .filter(|&h| h > 0)
+                .ok_or_else(|| format!("layer '{item}': expected KIND:HIDDEN like lstm:64"))?;
+            let opt = parts.get(2).copied();
+            let kind = match (parts[0], opt) {
+                ("lstm", None) => CellKind::Lstm,
+                ("gru", None | Some("after")) => CellKind::Gru(GruVariant::ResetAfter),
+                ("gru", Some("before")) | ("gru-before", None) => CellKind::Gru(GruVariant::ResetBefore),
+                ("elman" | "rnn", None | Some("tanh")) => CellKind::Elman(ElmanAct::Tanh),
+                ("elman" | "rnn", Some("relu")) | ("elman-relu", None) => CellKind::Elman(ElmanAct::Relu),
+                _ => {
+                    return Err(format!(
+                        "layer '{item}': unknown kind; use lstm:H, gru:H, gru:H:before, elman:H or elman:H:relu"
+                    ))
+                }
+            };
+            Ok(LayerSpec { kind, hidden })
+        })
+        .collect()
+}
+
+fn parse_head(s: &str) -> Result<Option<HeadSpec>, String> {
+    if s == "none" {
+        return Ok(None);
+    }
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts[0] != "dense" || parts.len() < 2 || parts.len() > 3 {
+        return Err(format!("head '{s}': expected dense:OUT[:ACT] or none"));
+    }
+    let out: usize = parts[1]
+        .parse()
+        .ok()
+        .filter(|&o| o > 0)
+        .ok_or_else(|| format!("head '{s}': OUT must be a positive number"))?;
+    let act = match parts.get(2).copied().unwrap_or("linear") {
+        "linear" => HeadAct::Linear,
+        "softmax" => HeadAct::Softmax,
+        "sigmoid" => HeadAct::Sigmoid,
+        "tanh" => HeadAct::Tanh,
+        a => {
+            return Err(format!(
+                "head '{s}': unknown activation '{a}' (linear, softmax, sigmoid, tanh)"
+            ))
+        }
+    };
+    Ok(Some(HeadSpec { out, act }))
+}
+
+/// Loads the data named by `d`. `vocab` (from a model) fixes a text vocabulary.
+fn load_data(
+    d: &DataArgs,
+    many_to_many: bool,
+    vocab: Option<&[char]>,
+) -> Result<(Dataset, Option<Vec<char>>, Option<Vec<String>>), String> {
+    if let Some(x) = &d.x {
+        let ds = Dataset::from_npy(x, d.y.as_deref(), d.mask_value).map_err(|e| e.to_string())?;
+        return Ok((ds, None, None));
+    }
+    if let Some(c) = &d.csv {
+        let w = data::csv::CsvWindows {
+            targets: d.target.clone(),
+            window: d.window,
+            stride: d.stride,
+            horizon: d.horizon,
+            many_to_many,
+            targets_as_features: false,
+        };
+        let (ds, names) = data::csv::load(c, &w).map_err(|e| e.to_string())?;
+        return Ok((ds, None, Some(names)));
+    }
+    if let Some(t) = &d.text {
+        let (ds, v) = data::text::load(t, d.window, d.stride, vocab).map_err(|e| e.to_string())?;
+        return Ok((ds, Some(v), None));
+    }
+    Err("no data: give --x X.npy [--y y.npy], --csv FILE --target COL, or --text FILE".into())
+}
+
+fn threads(t: Option<usize>) -> usize {
+    t.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
+}
+
+fn with_ext(p: &Path, ext: &str) -> PathBuf {
+    p.with_extension(ext)
+}
+
+fn cmd_train(a: &TrainArgs) -> Result<(), String> {
+    let (mut ds, vocab, features) = load_data(&a.data, a.many_to_many, None)?;
+    if matches!(ds.targets, DataTargets::None) {
+        return Err("training needs targets: give --y (or --target for CSV)".into());
+    }
+    let many_to_many = a.many_to_many || ds.per_step;
+    if many_to_many && !ds.per_step {
+        return Err("--many-to-many needs per-step targets (y of shape N x T or N x T x O)".into());
+    }
+    ds.per_step = many_to_many;
+    let (train, val) = if let (Some(vx), Some(vy)) = (&a.val_x, &a.val_y) {
+        let v = Dataset::from_npy(vx, Some(vy), a.data.mask_value).map_err(|e| e.to_string())?;
+        if v.t != ds.t || v.features() != ds.features() {
+            return Err(format!(
+                "{}: {} steps x {} features, the training data has {} x {}",
+                vx.display(),
+                v.t,
+                v.features(),
+                ds.t,
+                ds.features()
+            ));
+        }
+        (ds, Some(v))
+    } else if a.val_split > 0.0 {
+        if !(a.val_split < 1.0) {
+            return Err(format!("--val-split {} must be below 1", a.val_split));
+        }
+        let (t, v) = ds.split_tail(a.val_split);
+        if t.n == 0 {
+            return Err("--val-split leaves no training sequences".into());
+        }
+        (t, (v.n > 0).then_some(v))
+    } else {
+        (ds, None)
+    };
+    let loss = match a.loss.as_deref() {
+        Some("ce") => LossKind::CrossEntropy,
+        Some("mse") => LossKind::Mse,
+        Some("bce") => LossKind::Bce,
+        _ => train.default_loss(),
+    };
+    let width = train.target_width().unwrap_or(1);
+    let head = match &a.head {
+        Some(h) => parse_head(h)?,
+        None => Some(HeadSpec {
+            out: width,
+            act: match loss {
+                LossKind::CrossEntropy => HeadAct::Softmax,
+                LossKind::Bce => HeadAct::Sigmoid,
+                LossKind::Mse => HeadAct::Linear,
+            },
+        }),
+    };
+    let layers = parse_layers(&a.layers)?;
+    let input = match &train.input {
+        data::DataInput::Dense { f, .. } => InputSpec::Features { size: *f },
+        data::DataInput::Tokens { vocab: v, .. } => InputSpec::Tokens {
+            vocab: vocab.as_ref().map_or(*v, |vv| vv.len()),
+            dim: a.embedding,
+        },
+    };
+    let spec = ModelSpec {
+        input,
+        layers,
+        head,
+        many_to_many,
+        dropout: a.dropout,
+    };
+    spec.validate()?;
+    loss.check_head(spec.output_act())?;
+    let out_size = spec.output_size();
+    match (&train.targets, loss) {
+        (DataTargets::Classes { classes, .. }, LossKind::CrossEntropy) => {
+            let max_class = val
+                .as_ref()
+                .and_then(|v| v.target_width())
+                .unwrap_or(0)
+                .max(*classes);
+            if max_class > out_size {
+                return Err(format!(
+                    "labels go up to {}, but the head has {out_size} outputs",
+                    max_class - 1
+                ));
+            }
+        }
+        (DataTargets::Values { o, .. }, LossKind::Mse | LossKind::Bce) => {
+            if *o != out_size {
+                return Err(format!(
+                    "targets have {o} values per row, but the model outputs {out_size}"
+                ));
+            }
+        }
+        (DataTargets::Classes { .. }, l) => {
+            return Err(format!("integer labels need --loss ce, not {l:?}"))
+        }
+        (_, l) => return Err(format!("float targets need --loss mse or bce, not {l:?}")),
+    }
+    let cfg = TrainConfig {
+        epochs: a.epochs,
+        batch_size: a.batch_size.max(1),
+        seed: a.seed,
+        threads: threads(a.threads),
+        optim: OptimConfig {
+            kind: a.optimizer,
+            lr: a.lr,
+            momentum: if a.optimizer == OptimKind::Sgd {
+                a.momentum
+            } else {
+                0.0
+            },
+            weight_decay: a.weight_decay,
+            clip_norm: a.clip_norm,
+        },
+        loss,
+        tbptt: a.tbptt,
+        patience: a.patience,
+    };
+    let progress = !a.quiet;
+    if progress {
+        eprintln!(
+            "training {} on {} sequences x {} steps ({} validation), {} parameters, {} threads",
+            a.layers,
+            train.n,
+            train.t,
+            val.as_ref().map_or(0, |v| v.n),
+            spec.layout().total,
+            cfg.threads
+        );
+    }
+    let job = TrainJob {
+        spec,
+        cfg,
+        train,
+        val,
+        out: a.out.clone(),
+        log: Some(a.log.clone().unwrap_or_else(|| with_ext(&a.out, "log.csv"))),
+        plot: Some(a.plot.clone().unwrap_or_else(|| with_ext(&a.out, "png"))),
+        checkpoint: a
+            .checkpoint
+            .clone()
+            .unwrap_or_else(|| with_ext(&a.out, "ckpt")),
+        resume: a.resume,
+        vocab,
+        features,
+        progress,
+    };
+    let summary = session::run(job)?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string(&summary).expect("summary serialises")
+        );
+    } else if progress {
+        eprintln!(
+            "wrote {} ({} bytes, {} parameters), median {:.2} s/epoch",
+            summary.model, summary.model_bytes, summary.params, summary.sec_per_epoch
+        );
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let res = match &cli.cmd {
+        Cmd::Train(a) => cmd_train(a),
+        Cmd::Eval(a) => cli_runtime::eval(&a.model, &a.data, a.json, load_data),
+        Cmd::Predict(a) => cli_runtime::predict(&a.model, &a.data, &a.out, load_data),
+        Cmd::Export(a) => cli_runtime::export(&a.checkpoint, &a.out, a.best),
+        Cmd::Inspect(a) => cli_runtime::inspect(&a.model, a.json),
+        Cmd::Demo(a) => cli_runtime::demo(&a.out_dir, threads(a.threads), a.epochs),
+    };
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -352,6 +352,26 @@ impl<T: Float> Net<T> {
         }
     }
 
+    /// A network with the given parameters; errors if the count does not fit the spec.
+    pub fn from_params(spec: ModelSpec, params: Vec<T>) -> Result<Self, String> {
+        spec.validate()?;
+        let layout = spec.layout();
+        if params.len() != layout.total {
+            return Err(format!(
+                "{} parameters, the model needs {}",
+                params.len(),
+                layout.total
+            ));
+        }
+        let shapes = spec.shapes();
+        Ok(Net {
+            spec,
+            params,
+            layout,
+            shapes,
+        })
+    }
+
     /// Keras-initialised network.
     pub fn init(spec: ModelSpec, seed: u64) -> Self {
         let p = keras_init(&spec, seed);

@@ -1,0 +1,321 @@
+//! Commands that run the exported file through the `tinyrnn` runtime:
+//! eval, predict, export, inspect and the demo.
+
+use std::path::Path;
+
+use tinyrnn::{Model, State};
+use tinyrnn_trainer::checkpoint;
+use tinyrnn_trainer::data::{self, DataTargets, Dataset};
+use tinyrnn_trainer::export::{self, Metadata};
+use tinyrnn_trainer::loss::{argmax, HeadAct, LossKind};
+use tinyrnn_trainer::model::{HeadSpec, InputSpec, LayerSpec, ModelSpec, Net};
+use tinyrnn_trainer::optim::OptimConfig;
+use tinyrnn_trainer::session::{self, TrainJob};
+use tinyrnn_trainer::train::TrainConfig;
+
+use crate::DataArgs;
+
+type Loader = fn(
+    &DataArgs,
+    bool,
+    Option<&[char]>,
+) -> Result<(Dataset, Option<Vec<char>>, Option<Vec<String>>), String>;
+
+fn read_model(path: &Path) -> Result<tinyrnn::AlignedBuf, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    Ok(export::load(&bytes))
+}
+
+fn open<'a>(path: &Path, buf: &'a [u8]) -> Result<(Model<'a>, Metadata), String> {
+    let model = Model::from_bytes(buf)
+        .map_err(|e| format!("{}: not a valid model file: {e}", path.display()))?;
+    let meta = export::read_metadata(&model).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((model, meta))
+}
+
+fn load_for_model(d: &DataArgs, meta: &Metadata, load: Loader) -> Result<Dataset, String> {
+    let (mut ds, _, _) = load(d, meta.spec.many_to_many, meta.vocab.as_deref())?;
+    if ds.per_step != meta.spec.many_to_many && !matches!(ds.targets, DataTargets::None) {
+        return Err(format!(
+            "the model outputs {} but the targets are {}",
+            if meta.spec.many_to_many {
+                "every step"
+            } else {
+                "after the last step"
+            },
+            if ds.per_step {
+                "per step"
+            } else {
+                "per sequence"
+            }
+        ));
+    }
+    ds.per_step = meta.spec.many_to_many;
+    Ok(ds)
+}
+
+/// `tinyrnn eval`.
+pub fn eval(model_path: &Path, d: &DataArgs, json: bool, load: Loader) -> Result<(), String> {
+    let buf = read_model(model_path)?;
+    let (model, meta) = open(model_path, &buf)?;
+    let ds = load_for_model(d, &meta, load)?;
+    if matches!(ds.targets, DataTargets::None) {
+        return Err("eval needs targets (--y, or --target for CSV)".into());
+    }
+    let (_, stats) = export::run_runtime(&model, &meta, &ds).map_err(|e| e.to_string())?;
+    let s = stats.expect("targets present");
+    let metric = meta.loss.metric_name();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"model": model_path.display().to_string(), "sequences": ds.n, "loss": s.loss, metric: s.metric, "rows": s.rows, "computed_by": "tinyrnn runtime step"})
+        );
+    } else {
+        println!(
+            "{} sequences: loss {:.4}, {metric} {:.4} (runtime step, one timestep at a time)",
+            ds.n, s.loss, s.metric
+        );
+    }
+    Ok(())
+}
+
+/// `tinyrnn predict`.
+pub fn predict(model_path: &Path, d: &DataArgs, out: &Path, load: Loader) -> Result<(), String> {
+    let buf = read_model(model_path)?;
+    let (model, meta) = open(model_path, &buf)?;
+    let ds = load_for_model(d, &meta, load)?;
+    let (y, _) = export::run_runtime(&model, &meta, &ds).map_err(|e| e.to_string())?;
+    let o = model.output_size();
+    let shape: Vec<usize> = if meta.spec.many_to_many {
+        vec![ds.n, ds.t, o]
+    } else {
+        vec![ds.n, o]
+    };
+    data::npy::write_f32(out, &shape, &y).map_err(|e| e.to_string())?;
+    eprintln!("wrote {} {:?}", out.display(), shape);
+    Ok(())
+}
+
+/// `tinyrnn export`.
+pub fn export(ckpt_path: &Path, out: &Path, best: bool) -> Result<(), String> {
+    let ck = checkpoint::load(ckpt_path)?;
+    let params = match (&ck.best, best) {
+        (Some((_, p, _)), true) => p.clone(),
+        _ => ck.params.clone(),
+    };
+    let net = Net::<f32>::from_params(ck.spec.clone(), params)
+        .map_err(|e| format!("{}: {e}", ckpt_path.display()))?;
+    let meta = Metadata {
+        producer: "tinyrnn-trainer".into(),
+        spec: ck.spec.clone(),
+        loss: ck.cfg.loss,
+        vocab: ck.vocab.clone(),
+        features: ck.features.clone(),
+        seq_len: ck.seq_len,
+        val_metric: ck.history.last().and_then(|r| r.val_metric),
+        epochs: ck.epoch,
+    };
+    let bytes = export::encode(&net, &meta).map_err(|e| e.to_string())?;
+    checkpoint::write_atomic(out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+    println!(
+        "wrote {} ({} bytes) from {} (epoch {})",
+        out.display(),
+        bytes.len(),
+        ckpt_path.display(),
+        ck.epoch
+    );
+    Ok(())
+}
+
+/// `tinyrnn inspect`.
+pub fn inspect(model_path: &Path, json: bool) -> Result<(), String> {
+    let buf = read_model(model_path)?;
+    let model = Model::from_bytes(&buf)
+        .map_err(|e| format!("{}: not a valid model file: {e}", model_path.display()))?;
+    let meta = export::read_metadata(&model).ok();
+    let ram = model.state_len() * 4;
+    if json {
+        let layers: Vec<_> = model
+            .layers()
+            .iter()
+            .map(|l| serde_json::json!({"kind": l.kind_name(), "input": l.input_size(), "output": l.output_size(), "params": l.param_count(), "macs_per_step": l.macs_per_step()}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"model": model_path.display().to_string(), "layers": layers, "params": model.param_count(), "bytes": buf.len(),
+                "ram_bytes": ram, "recurrent_state_bytes": model.recurrent_state_len() * 4, "macs_per_step": model.macs_per_step()})
+        );
+        return Ok(());
+    }
+    println!("{}", model_path.display());
+    println!(
+        "  {:<10} {:>7} {:>7} {:>10} {:>12}",
+        "layer", "input", "output", "params", "MACs/step"
+    );
+    for l in model.layers() {
+        println!(
+            "  {:<10} {:>7} {:>7} {:>10} {:>12}",
+            l.kind_name(),
+            l.input_size(),
+            l.output_size(),
+            l.param_count(),
+            l.macs_per_step()
+        );
+    }
+    println!("  parameters:      {}", model.param_count());
+    println!("  model bytes:     {}", buf.len());
+    println!(
+        "  RAM per stream:  {} bytes (state {} + scratch {}), f32",
+        ram,
+        model.recurrent_state_len() * 4,
+        ram - model.recurrent_state_len() * 4
+    );
+    println!("  MACs per step:   {}", model.macs_per_step());
+    println!(
+        "  input:           {}",
+        if model.is_token_input() {
+            "token index".to_string()
+        } else {
+            format!("{} floats per step", model.input_size())
+        }
+    );
+    if let Some(m) = meta {
+        println!(
+            "  trained:         {} epochs, loss {:?}, {} steps per sequence{}",
+            m.epochs,
+            m.loss,
+            m.seq_len,
+            m.val_metric.map_or(String::new(), |v| format!(
+                ", validation {} {v:.4}",
+                m.loss.metric_name()
+            ))
+        );
+        if let Some(v) = m.vocab {
+            println!("  vocabulary:      {} characters", v.len());
+        }
+    }
+    Ok(())
+}
+
+/// Words of the fixed-size, heap-free state the demo streams with.
+const DEMO_STATE_WORDS: usize = 4096;
+
+/// `tinyrnn demo`.
+pub fn demo(dir: &Path, threads: usize, epochs: usize) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+    let (n, t, f) = (2400, 50, 8);
+    println!("tinyrnn demo");
+    println!("1. data: freq10, {n} sequences x {t} steps x {f} features; a noisy sine in feature 0 whose");
+    println!("   frequency (10 choices) is the class, noise in the others. Last 20% held out.");
+    let all = data::freq10::generate(n, t, f, 7);
+    let (train, val) = all.split_tail(0.2);
+    let spec = ModelSpec {
+        input: InputSpec::Features { size: f },
+        layers: vec![LayerSpec {
+            kind: tinyrnn_trainer::cell::CellKind::Gru(
+                tinyrnn_trainer::cell::GruVariant::ResetAfter,
+            ),
+            hidden: 32,
+        }],
+        head: Some(HeadSpec {
+            out: 10,
+            act: HeadAct::Softmax,
+        }),
+        many_to_many: false,
+        dropout: 0.0,
+    };
+    println!("2. model: GRU(32) -> Dense(10, softmax), {} parameters; Adam 1e-3, batch 32, {epochs} epochs, {threads} threads", spec.layout().total);
+    let out = dir.join("model.trnn");
+    let job = TrainJob {
+        spec,
+        cfg: TrainConfig {
+            epochs,
+            batch_size: 32,
+            seed: 0,
+            threads,
+            optim: OptimConfig::default(),
+            loss: LossKind::CrossEntropy,
+            tbptt: None,
+            patience: None,
+        },
+        train,
+        val: Some(val.clone()),
+        out: out.clone(),
+        log: Some(dir.join("train.log.csv")),
+        plot: Some(dir.join("train.png")),
+        checkpoint: dir.join("model.ckpt"),
+        resume: false,
+        vocab: None,
+        features: None,
+        progress: true,
+    };
+    let s = session::run(job)?;
+    println!(
+        "3. trained: validation accuracy {:.3} (trainer), {:.3} (runtime step on the exported file); {:.2} s/epoch",
+        s.val_metric.unwrap_or(f64::NAN),
+        s.runtime_val_metric.unwrap_or(f64::NAN),
+        s.sec_per_epoch
+    );
+    // 4. stream one held-out sequence through the runtime, one step at a time
+    let buf = read_model(&out)?;
+    let (model, _) = open(&out, &buf)?;
+    let mut state =
+        State::<DEMO_STATE_WORDS>::new(&model).map_err(|e| format!("runtime state: {e}"))?;
+    let (data::DataInput::Dense { x, .. }, DataTargets::Classes { y, .. }) =
+        (&val.input, &val.targets)
+    else {
+        unreachable!("freq10 is dense with classes")
+    };
+    let seq = 0;
+    let mut probs = vec![0.0f32; model.output_size()];
+    println!(
+        "4. streaming held-out sequence #{seq} (true class {}) through tinyrnn::Model::step, {} bytes of state, no heap:",
+        y[seq],
+        model.state_len() * 4
+    );
+    for step in 0..t {
+        let xt = &x[(seq * t + step) * f..(seq * t + step + 1) * f];
+        model
+            .step(&mut state, xt, &mut probs)
+            .map_err(|e| format!("step: {e}"))?;
+        if (step + 1) % 10 == 0 {
+            let k = argmax(&probs);
+            println!(
+                "   step {:>2}: x[0] = {:+.3}  ->  class {k} (p = {:.3})",
+                step + 1,
+                xt[0],
+                probs[k]
+            );
+        }
+    }
+    let k = argmax(&probs);
+    println!(
+        "   final: class {k}, true class {} ({})",
+        y[seq],
+        if k as u32 == y[seq] {
+            "correct"
+        } else {
+            "wrong"
+        }
+    );
+    println!("5. files in {}:", dir.display());
+    for (name, what) in [
+        (
+            "model.trnn",
+            "model file for the runtime (include_model! on a device)",
+        ),
+        (
+            "model.ckpt",
+            "training checkpoint (tinyrnn export / train --resume)",
+        ),
+        ("train.log.csv", "per-epoch loss and accuracy"),
+        (
+            "train.png",
+            "curves: loss left, accuracy right; blue train, orange validation",
+        ),
+    ] {
+        println!("   {:<14} {what}", name);
+    }
+    println!("   next: tinyrnn inspect --model {}", out.display());
+    Ok(())
+}

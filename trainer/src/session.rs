@@ -1,0 +1,319 @@
+//! A whole training run as the CLI and the demo do it: epochs with a progress bar,
+//! validation, early stopping, CSV log, plot, atomic checkpoints, resume, export
+//! through the runtime and verification of the exported file with the runtime's `step`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::checkpoint::{self, Checkpoint};
+use crate::data::Dataset;
+use crate::model::{ModelSpec, Net};
+use crate::report::{self, EpochRecord};
+use crate::train::{TrainConfig, TrainError, Trainer};
+
+/// Inputs of a run.
+pub struct TrainJob {
+    /// Architecture.
+    pub spec: ModelSpec,
+    /// Settings.
+    pub cfg: TrainConfig,
+    /// Training sequences.
+    pub train: Dataset,
+    /// Validation sequences.
+    pub val: Option<Dataset>,
+    /// Model file to write.
+    pub out: PathBuf,
+    /// CSV log.
+    pub log: Option<PathBuf>,
+    /// PNG plot.
+    pub plot: Option<PathBuf>,
+    /// Checkpoint file.
+    pub checkpoint: PathBuf,
+    /// Continue from the checkpoint if it exists.
+    pub resume: bool,
+    /// Text vocabulary.
+    pub vocab: Option<Vec<char>>,
+    /// CSV feature names.
+    pub features: Option<Vec<String>>,
+    /// Show progress bars and per-epoch lines on stderr.
+    pub progress: bool,
+}
+
+/// Results of a run (also the `--json` line).
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainSummary {
+    /// Epochs completed in total.
+    pub epochs: usize,
+    /// Median wall seconds per epoch (this run's epochs).
+    pub sec_per_epoch: f64,
+    /// Final training loss.
+    pub loss: f64,
+    /// Final training metric.
+    pub metric: f64,
+    /// Metric name.
+    pub metric_name: String,
+    /// Validation loss (trainer's forward).
+    pub val_loss: Option<f64>,
+    /// Validation metric (trainer's forward).
+    pub val_metric: Option<f64>,
+    /// Validation metric recomputed by the runtime's `step` on the exported file.
+    pub runtime_val_metric: Option<f64>,
+    /// Largest |difference| between trainer and runtime outputs.
+    pub runtime_max_abs_diff: Option<f64>,
+    /// Parameter count.
+    pub params: usize,
+    /// Model file bytes.
+    pub model_bytes: usize,
+    /// Model file path.
+    pub model: String,
+    /// Why training stopped early, if it did.
+    pub stopped: Option<String>,
+}
+
+fn median(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s[s.len() / 2]
+}
+
+/// Runs the job.
+pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
+    let metric_name = job.cfg.loss.metric_name().to_string();
+    let higher_better = job.cfg.loss.metric_higher_is_better();
+    let mut net = Net::<f32>::init(job.spec.clone(), job.cfg.seed);
+    let mut history: Vec<EpochRecord> = Vec::new();
+    let mut best: Option<(f64, Vec<f32>, usize)> = None;
+    let mut since_best = 0usize;
+    let mut trainer;
+    if job.resume && job.checkpoint.exists() {
+        let ck = checkpoint::load(&job.checkpoint)?;
+        if ck.spec != job.spec {
+            return Err(format!(
+                "{}: checkpoint was made for a different model ({:?}); remove it or drop --resume",
+                job.checkpoint.display(),
+                ck.spec.layers
+            ));
+        }
+        net.params = ck.params;
+        trainer = Trainer::new(net, job.cfg.clone());
+        trainer.optim = ck.optim;
+        trainer.epoch = ck.epoch;
+        history = ck.history;
+        best = ck.best;
+        since_best = ck.since_best;
+        if job.progress {
+            eprintln!(
+                "resuming from {} after epoch {}",
+                job.checkpoint.display(),
+                ck.epoch
+            );
+        }
+    } else {
+        trainer = Trainer::new(net, job.cfg.clone());
+    }
+    let mut times = Vec::new();
+    let mut stopped = None;
+    while trainer.epoch < job.cfg.epochs {
+        let ep = trainer.epoch + 1;
+        let bar = if job.progress {
+            let b = ProgressBar::new(job.train.n.div_ceil(job.cfg.batch_size.max(1)) as u64);
+            b.set_style(
+                ProgressStyle::with_template(&format!(
+                    "epoch {ep:>3}/{} [{{bar:30}}] {{pos}}/{{len}} {{msg}} ({{elapsed}})",
+                    job.cfg.epochs
+                ))
+                .expect("template")
+                .progress_chars("=> "),
+            );
+            Some(b)
+        } else {
+            None
+        };
+        let t0 = Instant::now();
+        let res = trainer.train_epoch(&job.train, &mut |done, _, loss, metric| {
+            if let Some(b) = &bar {
+                b.set_position(done as u64);
+                if done % 8 == 0 {
+                    b.set_message(format!("loss {loss:.4} {metric_name} {metric:.4}"));
+                }
+            }
+        });
+        let secs = t0.elapsed().as_secs_f64();
+        if let Some(b) = &bar {
+            b.finish_and_clear();
+        }
+        let stats = match res {
+            Ok(s) => s,
+            Err(e @ TrainError::NonFinite { .. }) => {
+                let msg = format!(
+                    "{e}. Stopped; the last good checkpoint (epoch {}) is kept at {}",
+                    trainer.epoch,
+                    job.checkpoint.display()
+                );
+                if job.progress {
+                    eprintln!("error: {msg}");
+                }
+                return Err(msg);
+            }
+        };
+        times.push(secs);
+        let val = job.val.as_ref().map(|v| trainer.evaluate(v, None));
+        let rec = EpochRecord {
+            epoch: ep,
+            loss: stats.loss,
+            metric: stats.metric,
+            val_loss: val.map(|v| v.loss),
+            val_metric: val.map(|v| v.metric),
+            seconds: secs,
+        };
+        if job.progress {
+            let v = match (rec.val_loss, rec.val_metric) {
+                (Some(l), Some(m)) => format!("  val_loss {l:.4}  val_{metric_name} {m:.4}"),
+                _ => String::new(),
+            };
+            eprintln!(
+                "epoch {ep:>3}/{}  loss {:.4}  {metric_name} {:.4}{v}  {secs:.2}s",
+                job.cfg.epochs, rec.loss, rec.metric
+            );
+        }
+        history.push(rec.clone());
+        // early stopping on the validation metric (or training loss without validation)
+        let score = match rec.val_metric {
+            Some(m) if higher_better => m,
+            Some(m) => -m,
+            None => -rec.loss,
+        };
+        if best.as_ref().is_none_or(|b| score > b.0) {
+            best = Some((score, trainer.net.params.clone(), ep));
+            since_best = 0;
+        } else {
+            since_best += 1;
+        }
+        let ck = Checkpoint {
+            spec: job.spec.clone(),
+            params: trainer.net.params.clone(),
+            optim: trainer.optim.clone(),
+            epoch: trainer.epoch,
+            history: history.clone(),
+            cfg: job.cfg.clone(),
+            best: best.clone(),
+            since_best,
+            vocab: job.vocab.clone(),
+            features: job.features.clone(),
+            seq_len: job.train.t,
+        };
+        checkpoint::save_atomic(&job.checkpoint, &ck)
+            .map_err(|e| format!("{}: cannot write checkpoint: {e}", job.checkpoint.display()))?;
+        if let Some(p) = &job.log {
+            report::write_csv(p, &metric_name, &history)
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+        }
+        if let Some(p) = &job.plot {
+            if let Err(e) = report::write_plot(p, &history) {
+                eprintln!("warning: {}: plot not written: {e}", p.display());
+            }
+        }
+        if let Some(pat) = job.cfg.patience {
+            if since_best >= pat {
+                let (_, params, bep) = best.clone().expect("set above");
+                trainer.net.params = params;
+                let msg = format!("early stopping after epoch {ep}: no improvement for {pat} epochs; restored the weights of epoch {bep}");
+                if job.progress {
+                    eprintln!("{msg}");
+                }
+                stopped = Some(msg);
+                break;
+            }
+        }
+    }
+    let last = history.last().cloned();
+    let final_val = job.val.as_ref().map(|v| trainer.evaluate(v, None));
+    let mut summary = TrainSummary {
+        epochs: trainer.epoch,
+        sec_per_epoch: median(&times),
+        loss: last.as_ref().map_or(f64::NAN, |r| r.loss),
+        metric: last.as_ref().map_or(f64::NAN, |r| r.metric),
+        metric_name: metric_name.clone(),
+        val_loss: final_val.map(|v| v.loss),
+        val_metric: final_val.map(|v| v.metric),
+        runtime_val_metric: None,
+        runtime_max_abs_diff: None,
+        params: trainer.net.params.len(),
+        model_bytes: 0,
+        model: job.out.display().to_string(),
+        stopped,
+    };
+    export_and_verify(&mut trainer, &job, &mut summary)?;
+    Ok(summary)
+}
+
+#[cfg(feature = "runtime")]
+fn export_and_verify(
+    trainer: &mut Trainer,
+    job: &TrainJob,
+    summary: &mut TrainSummary,
+) -> Result<(), String> {
+    use crate::export;
+    let meta = export::Metadata {
+        producer: "tinyrnn-trainer".into(),
+        spec: job.spec.clone(),
+        loss: job.cfg.loss,
+        vocab: job.vocab.clone(),
+        features: job.features.clone(),
+        seq_len: job.train.t,
+        val_metric: summary.val_metric,
+        epochs: trainer.epoch,
+    };
+    let bytes = export::encode(&trainer.net, &meta).map_err(|e| format!("export failed: {e}"))?;
+    checkpoint::write_atomic(&job.out, &bytes)
+        .map_err(|e| format!("{}: cannot write: {e}", job.out.display()))?;
+    summary.model_bytes = bytes.len();
+    // Verify: the validation set (or up to 256 training sequences) through the runtime's step.
+    let check = match &job.val {
+        Some(v) => v.clone(),
+        None => job
+            .train
+            .subset(&(0..job.train.n.min(256)).collect::<Vec<_>>()),
+    };
+    let buf = export::load(&bytes);
+    let model = tinyrnn::Model::from_bytes(&buf)
+        .map_err(|e| format!("the runtime rejects the exported file: {e}"))?;
+    let (rt_out, rt_stats) =
+        export::run_runtime(&model, &meta, &check).map_err(|e| e.to_string())?;
+    let mut tr_out = Vec::new();
+    let tr_stats = trainer.evaluate(&check, Some(&mut tr_out));
+    let diff = rt_out
+        .iter()
+        .zip(&tr_out)
+        .map(|(a, b)| (a - b).abs() as f64)
+        .fold(0.0, f64::max);
+    summary.runtime_max_abs_diff = Some(diff);
+    summary.runtime_val_metric = rt_stats.map(|s| s.metric);
+    if job.progress {
+        let what = if job.val.is_some() {
+            "validation set"
+        } else {
+            "first training sequences"
+        };
+        eprintln!(
+            "exported {} ({} bytes); runtime step on the {what}: {} {:.4} (trainer {:.4}), max |output difference| {diff:.2e}",
+            job.out.display(),
+            bytes.len(),
+            summary.metric_name,
+            rt_stats.map_or(f64::NAN, |s| s.metric),
+            tr_stats.metric
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "runtime"))]
+fn export_and_verify(_: &mut Trainer, _: &TrainJob, _: &mut TrainSummary) -> Result<(), String> {
+    Err("built without the `runtime` feature: cannot export".into())
+}
