@@ -1,5 +1,5 @@
 //! Host side of the firmware build:
-//! - puts `memory.x` (or `memory-microbit.x` for thumbv6m) where the linker finds it;
+//! - puts `memory.x` where the linker finds it and links with cortex-m-rt's `link.x`;
 //! - for every `models/NAME.trnn`, streams the recorded input through the same
 //!   `tinyrnn` crate on the host and writes the input and the expected outputs
 //!   to OUT_DIR, plus `generated.rs`, the table of models the firmware checks.
@@ -56,20 +56,18 @@ fn f32_bytes(v: &[f32]) -> Vec<u8> {
 fn main() {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
-    let target = env::var("TARGET").unwrap_or_default();
-    // Cortex-M0 (thumbv6m; QEMU `microbit`: nRF51, 256K flash, 16K RAM) has its own map.
-    let memory = if target.starts_with("thumbv6m") {
-        "memory-microbit.x"
-    } else {
-        "memory.x"
-    };
-    fs::copy(manifest.join(memory), out.join("memory.x")).expect("copy memory.x");
+    // This script serves `firmware-example/` and `firmware-example/cortex-m0/`:
+    // each has its own memory.x; the models live in `firmware-example/models/`.
+    fs::copy(manifest.join("memory.x"), out.join("memory.x")).expect("copy memory.x");
     println!("cargo:rustc-link-search={}", out.display());
+    println!("cargo:rustc-link-arg-bins=-Tlink.x");
     println!("cargo:rerun-if-changed=memory.x");
-    println!("cargo:rerun-if-changed=memory-microbit.x");
-    println!("cargo:rerun-if-changed=models");
-
-    let dir = manifest.join("models");
+    let dir = if manifest.join("models").is_dir() {
+        manifest.join("models")
+    } else {
+        manifest.join("../models")
+    };
+    println!("cargo:rerun-if-changed={}", dir.display());
     let mut names: Vec<String> = fs::read_dir(&dir)
         .expect("models/ folder")
         .filter_map(|e| {

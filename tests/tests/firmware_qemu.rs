@@ -1,11 +1,13 @@
-//! Builds `firmware-example/` for the Cortex-M4F and runs it under QEMU
-//! (`qemu-system-arm -machine mps2-an386`, semihosting): every model must load
-//! and match the outputs the host computed with the same crate, and the
+//! Builds `firmware-example/` and runs it under QEMU with semihosting: for the
+//! Cortex-M4F (`thumbv7em-none-eabihf`, `-machine mps2-an386`) and for the
+//! Cortex-M0 without FPU (`firmware-example/cortex-m0`, `thumbv6m-none-eabi`,
+//! `-machine microbit`). Every model must load and match the outputs the host
+//! computed with the same crate (the firmware's build.rs computes them), and the
 //! firmware must exit 0.
 //!
 //! Needs `qemu-system-arm` (Debian: `apt-get install qemu-system-arm`) and the
-//! rustup target `thumbv7em-none-eabihf`; without them the test fails with a
-//! message saying so (it is never skipped: CI installs both).
+//! rustup targets `thumbv7em-none-eabihf` and `thumbv6m-none-eabi`; without them
+//! the tests fail with a message saying so (never skipped: CI installs them).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,12 +20,12 @@ fn firmware_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware-example")
 }
 
-fn cargo() -> Command {
+fn cargo(dir: &Path) -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     // The firmware is its own cargo project with its own target dir and
     // `.cargo/config.toml` (target, linker script): run cargo from there, and
     // keep the host build's settings out of it.
-    c.current_dir(firmware_dir())
+    c.current_dir(dir)
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_BUILD_TARGET")
         .env_remove("RUSTFLAGS")
@@ -40,9 +42,9 @@ fn require_qemu() {
     );
 }
 
-/// Builds the firmware for `target` and returns the ELF's path.
-fn build(target: &str) -> PathBuf {
-    let out = cargo()
+/// Builds the firmware project in `dir` for `target` and returns the ELF's path.
+fn build(dir: &Path, target: &str) -> PathBuf {
+    let out = cargo(dir)
         .args(["build", "--release", "--target", target])
         .output()
         .expect("cargo runs");
@@ -52,7 +54,7 @@ fn build(target: &str) -> PathBuf {
          `rustup target add {target}`):\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    firmware_dir().join(format!("target/{target}/release/tinyrnn-firmware-example"))
+    dir.join(format!("target/{target}/release/tinyrnn-firmware-example"))
 }
 
 /// Runs `elf` on QEMU `machine` with a time limit; returns (exit code, stdout+stderr).
@@ -111,7 +113,15 @@ fn assert_all_ok(machine: &str, code: Option<i32>, text: &str) {
 #[test]
 fn firmware_matches_host_on_qemu_cortex_m4f() {
     require_qemu();
-    let elf = build("thumbv7em-none-eabihf");
+    let elf = build(&firmware_dir(), "thumbv7em-none-eabihf");
     let (code, text) = run_qemu("mps2-an386", &elf);
     assert_all_ok("mps2-an386", code, &text);
+}
+
+#[test]
+fn firmware_matches_host_on_qemu_cortex_m0_without_fpu() {
+    require_qemu();
+    let elf = build(&firmware_dir().join("cortex-m0"), "thumbv6m-none-eabi");
+    let (code, text) = run_qemu("microbit", &elf);
+    assert_all_ok("microbit", code, &text);
 }
