@@ -1,7 +1,7 @@
 //! freq10 benchmark (issue 4 item 8): two recurrent layers of 64, Dense(10, softmax),
 //! batch 32, Adam 1e-3, 5 epochs, the last 20% for validation.
 //!
-//! usage: cargo run --release -p tinyrnn-trainer --example freq10 -- DATA_DIR [CELLS] [THREADS] [EPOCHS]
+//! usage: cargo run --release -p tinyrnn-trainer --example freq10 -- DATA_DIR [CELLS] [THREADS] [EPOCHS] [SEED]
 //! DATA_DIR holds X.npy / y.npy from `python shared/anchors/data.py DATA_DIR`
 //! (or `-` for the built-in generator). CELLS like `lstm,gru,elman`, THREADS like `1,2`.
 //! Prints one JSON line per cell and thread count.
@@ -22,6 +22,7 @@ fn main() {
     let cells = args.get(2).map(String::as_str).unwrap_or("lstm,gru,elman");
     let threads = args.get(3).map(String::as_str).unwrap_or("1,2");
     let epochs: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let seed: u64 = args.get(5).and_then(|s| s.parse().ok()).unwrap_or(0);
     let data = if dir == "-" {
         freq10::generate(4096, 50, 8, 0)
     } else {
@@ -60,14 +61,14 @@ fn main() {
             let cfg = TrainConfig {
                 epochs,
                 batch_size: 32,
-                seed: 0,
+                seed,
                 threads: th,
                 optim: OptimConfig::default(),
                 loss: LossKind::CrossEntropy,
                 tbptt: None,
                 patience: None,
             };
-            let mut tr = Trainer::new(Net::init(spec, 0), cfg);
+            let mut tr = Trainer::new(Net::init(spec, seed), cfg);
             let mut times = Vec::new();
             for _ in 0..epochs {
                 let t0 = Instant::now();
@@ -84,7 +85,7 @@ fn main() {
             sorted.sort_by(f64::total_cmp);
             let median = sorted[sorted.len() / 2];
             println!(
-                "{{\"impl\":\"tinyrnn\",\"cell\":\"{cell}\",\"hidden\":64,\"layers\":2,\"threads\":{th},\"epochs\":{epochs},\"sec_per_epoch_median\":{median:.4},\"sec_per_epoch\":{times:?},\"val_acc\":{:.4},\"val_loss\":{:.4},\"train_seqs\":{}}}",
+                "{{\"impl\":\"tinyrnn\",\"cell\":\"{cell}\",\"hidden\":64,\"layers\":2,\"threads\":{th},\"seed\":{seed},\"epochs\":{epochs},\"sec_per_epoch_median\":{median:.4},\"sec_per_epoch\":{times:?},\"val_acc\":{:.4},\"val_loss\":{:.4},\"train_seqs\":{}}}",
                 v.metric, v.loss, train.n
             );
         }

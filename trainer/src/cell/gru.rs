@@ -59,19 +59,36 @@ pub fn backward_step_after<T: Float>(
         .enumerate()
     {
         let r = row * h..(row + 1) * h;
-        let (dhr, hp, gn) = (&dh[r.clone()], &h_prev[r.clone()], &ghn[r.clone()]);
-        let dp = &mut dh_prev[r];
+        let (dhr, hp, gn) = (
+            &dh[r.start..][..h],
+            &h_prev[r.start..][..h],
+            &ghn[r.start..][..h],
+        );
+        let dp = &mut dh_prev[r.start..][..h];
+        let (gz, gr, gnn) = (&ga[..h], &ga[h..2 * h], &ga[2 * h..3 * h]);
+        let (dz_x, rest) = d.split_at_mut(h);
+        let (dr_x, dn_x) = rest.split_at_mut(h);
+        let (dz_h, rest) = dr_h.split_at_mut(h);
+        let (dr_hh, dn_h) = rest.split_at_mut(h);
+        let (dr_x, dn_x, dz_h, dr_hh, dn_h) = (
+            &mut dr_x[..h],
+            &mut dn_x[..h],
+            &mut dz_h[..h],
+            &mut dr_hh[..h],
+            &mut dn_h[..h],
+        );
+        let dz_x = &mut dz_x[..h];
         for k in 0..h {
-            let (z, rr, n) = (ga[k], ga[h + k], ga[2 * h + k]);
+            let (z, rr, n) = (gz[k], gr[k], gnn[k]);
             let dn = dhr[k] * (T::ONE - z) * (T::ONE - n * n);
             let dz = dhr[k] * (hp[k] - n) * z * (T::ONE - z);
             let drr = dn * gn[k] * rr * (T::ONE - rr);
-            d[k] = dz;
-            d[h + k] = drr;
-            d[2 * h + k] = dn;
-            dr_h[k] = dz;
-            dr_h[h + k] = drr;
-            dr_h[2 * h + k] = dn * rr;
+            dz_x[k] = dz;
+            dr_x[k] = drr;
+            dn_x[k] = dn;
+            dz_h[k] = dz;
+            dr_hh[k] = drr;
+            dn_h[k] = dn * rr;
             dp[k] = dhr[k] * z;
         }
     }

@@ -76,9 +76,10 @@ pub fn forward_step<T: Float>(
         let r = row * h..(row + 1) * h;
         let (i, f) = i_f.split_at(h);
         let keep = mask.is_none_or(|m| m[row] > T::ZERO);
-        let tcr = &mut tc[r.clone()];
+        let tcr = &mut tc[r.start..][..h];
+        let (i, f, g, cp) = (&i[..h], &f[..h], &g[..h], &c_prev[r.start..][..h]);
         for k in 0..h {
-            tcr[k] = f[k] * c_prev[row * h + k] + i[k] * g[k];
+            tcr[k] = f[k] * cp[k] + i[k] * g[k];
         }
         if keep {
             c_out[r.clone()].copy_from_slice(tcr);
@@ -131,8 +132,15 @@ pub fn backward_step<T: Float>(
         let (di, rest) = d.split_at_mut(h);
         let (df, rest) = rest.split_at_mut(h);
         let (dgg, dout) = rest.split_at_mut(h);
-        let (dhr, tcr, cpr) = (&dh[r.clone()], &tc[r.clone()], &c_prev[r.clone()]);
-        let dcr = &mut dc[r];
+        // Exact-length slices so the loop below runs without bounds checks.
+        let (i, f, g, o) = (&i[..h], &f[..h], &g[..h], &o[..h]);
+        let (di, df, dgg, dout) = (&mut di[..h], &mut df[..h], &mut dgg[..h], &mut dout[..h]);
+        let (dhr, tcr, cpr) = (
+            &dh[r.start..][..h],
+            &tc[r.start..][..h],
+            &c_prev[r.start..][..h],
+        );
+        let dcr = &mut dc[r.start..][..h];
         for k in 0..h {
             let t = tcr[k];
             let dct = dcr[k] + dhr[k] * o[k] * (T::ONE - t * t);
