@@ -12,7 +12,9 @@ pub(crate) fn as_f32(bytes: &[u8]) -> Option<&[f32]> {
     if cfg!(target_endian = "big") {
         return None;
     }
-    if bytes.as_ptr().align_offset(core::mem::align_of::<f32>()) != 0 || bytes.len() % 4 != 0 {
+    if bytes.as_ptr().align_offset(core::mem::align_of::<f32>()) != 0
+        || !bytes.len().is_multiple_of(4)
+    {
         return None;
     }
     // SAFETY: the pointer is aligned for f32 and the length covers exactly

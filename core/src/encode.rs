@@ -5,10 +5,10 @@ use alloc::vec::Vec;
 
 use crate::error::Error;
 use crate::format::{
-    align_up, crc32, dtype, kind, layout, numfmt, Activation, GruVariant, Header, LayerDesc,
-    TensorDesc, MAGIC, PREAMBLE_LEN, VERSION,
+    align_up, crc32, dtype, kind, numfmt, Activation, GruVariant, Header, LayerDesc, Layout,
+    TensorDesc, MAGIC, PANEL, PREAMBLE_LEN, VERSION,
 };
-use crate::model::Model;
+use crate::model::{Layer, Model};
 
 struct PendingTensor {
     rows: u32,
@@ -46,6 +46,7 @@ struct PendingLayer {
 /// ```
 pub struct ModelBuilder {
     width: usize,
+    layout: Layout,
     layers: Vec<PendingLayer>,
     metadata: Vec<u8>,
     error: Option<Error>,
@@ -56,6 +57,7 @@ impl ModelBuilder {
     pub fn new(input_size: usize) -> Self {
         ModelBuilder {
             width: input_size,
+            layout: Layout::RowMajor,
             layers: Vec::new(),
             metadata: Vec::new(),
             error: None,
@@ -127,6 +129,74 @@ impl ModelBuilder {
         self.push(kind::DENSE, act as u8, out, &[(out, i, w), (out, 1, b)])
     }
 
+    /// Stores the recurrent layers' weights in `layout` (default
+    /// [`Layout::RowMajor`]). The weights given to the layer methods are
+    /// always row-major; the encoder repacks them. Dense and Embedding layers
+    /// stay row-major.
+    ///
+    /// [`Layout::Panel8`] is the fast layout for the SIMD kernels on the host,
+    /// and the scalar (Cortex-M) kernel reads it with fewer loads too; its
+    /// cost is padding each gate block to a multiple of 8 rows.
+    pub fn layout(&mut self, layout: Layout) -> &mut Self {
+        self.layout = layout;
+        self
+    }
+
+    /// A builder that re-encodes `model` (for example into another
+    /// [`layout`](Self::layout)): same layers, weights and metadata.
+    pub fn from_model(model: &Model<'_>) -> Self {
+        let mut b = match model.layers().first() {
+            Some(Layer::Embedding(e)) => ModelBuilder::with_embedding(e.vocab, e.dim, e.table),
+            _ => ModelBuilder::new(model.input_size()),
+        };
+        b.layout = model
+            .layers()
+            .iter()
+            .map(Layer::layout)
+            .find(|l| *l != Layout::RowMajor)
+            .unwrap_or_default();
+        for layer in model.layers() {
+            match layer {
+                Layer::Embedding(_) => {}
+                Layer::Elman(c) => {
+                    let u = |w: &[f32], cols| unpack(c.layout, w, 1, c.hidden, cols);
+                    b.elman(
+                        c.hidden,
+                        c.act,
+                        &u(c.w_x, c.input),
+                        &u(c.w_h, c.hidden),
+                        &u(c.b, 1),
+                    );
+                }
+                Layer::Lstm(c) => {
+                    let u = |w: &[f32], cols| unpack(c.layout, w, 4, c.hidden, cols);
+                    b.lstm(
+                        c.hidden,
+                        &u(c.w_x, c.input),
+                        &u(c.w_h, c.hidden),
+                        &u(c.b, 1),
+                    );
+                }
+                Layer::Gru(c) => {
+                    let u = |w: &[f32], cols| unpack(c.layout, w, 3, c.hidden, cols);
+                    b.gru(
+                        c.hidden,
+                        c.variant,
+                        &u(c.w_x, c.input),
+                        &u(c.w_h, c.hidden),
+                        &u(c.b_x, 1),
+                        &u(c.b_h, 1),
+                    );
+                }
+                Layer::Dense(d) => {
+                    b.dense(d.out, d.act, d.w, d.b);
+                }
+            }
+        }
+        b.metadata(model.metadata());
+        b
+    }
+
     /// Stores opaque application bytes (vocabulary, labels, provenance) in the file.
     pub fn metadata(&mut self, bytes: &[u8]) -> &mut Self {
         self.metadata = bytes.to_vec();
@@ -191,20 +261,39 @@ impl ModelBuilder {
         let mut payload: Vec<u8> = Vec::new();
         for l in &self.layers {
             let first = u16::try_from(header.tensors.len()).map_err(|_| Error::BadHeader)?;
+            let gates = match l.kind {
+                kind::ELMAN => 1,
+                kind::LSTM => 4,
+                kind::GRU => 3,
+                _ => 0,
+            };
+            let layout = if gates > 0 {
+                self.layout
+            } else {
+                Layout::RowMajor
+            };
             for t in &l.tensors {
                 payload.resize(align_up(payload.len()), 0);
                 let offset = u32::try_from(payload.len()).map_err(|_| Error::TooLarge)?;
+                let (cols, hidden) = (t.cols as usize, l.output as usize);
+                let data = pack(layout, &t.data, gates, hidden, cols);
+                let rows = match layout {
+                    Layout::RowMajor => t.rows,
+                    Layout::Panel8 => {
+                        u32::try_from(gates * layout.padded(hidden)).map_err(|_| Error::TooLarge)?
+                    }
+                };
                 header
                     .tensors
                     .push(TensorDesc {
                         offset,
                         dtype: dtype::F32,
-                        layout: layout::ROW_MAJOR,
-                        rows: t.rows,
+                        layout: layout as u8,
+                        rows,
                         cols: t.cols,
                     })
                     .map_err(|_| Error::BadHeader)?;
-                for v in &t.data {
+                for v in data.iter() {
                     payload.extend_from_slice(&v.to_le_bytes());
                 }
             }
@@ -238,6 +327,48 @@ impl ModelBuilder {
         out.extend_from_slice(&crc.to_le_bytes());
         Model::from_bytes(&AlignedBuf::from_slice(&out))?;
         Ok(out)
+    }
+}
+
+/// Row-major `[gates * hidden][cols]` weights in `layout`: for
+/// [`Layout::Panel8`], each gate block padded with zero rows to a multiple of
+/// [`PANEL`], then stored panel after panel, column after column within a panel.
+fn pack(layout: Layout, w: &[f32], gates: usize, hidden: usize, cols: usize) -> Vec<f32> {
+    match layout {
+        Layout::RowMajor => w.to_vec(),
+        Layout::Panel8 => {
+            let hp = layout.padded(hidden);
+            let mut out = alloc::vec![0.0; gates * hp * cols];
+            for g in 0..gates {
+                for j in 0..hidden {
+                    let (src, r) = ((g * hidden + j) * cols, g * hp + j);
+                    for (k, &v) in w[src..src + cols].iter().enumerate() {
+                        out[(r / PANEL * cols + k) * PANEL + r % PANEL] = v;
+                    }
+                }
+            }
+            out
+        }
+    }
+}
+
+/// The inverse of [`pack`]: row-major `[gates * hidden][cols]` weights.
+fn unpack(layout: Layout, w: &[f32], gates: usize, hidden: usize, cols: usize) -> Vec<f32> {
+    match layout {
+        Layout::RowMajor => w.to_vec(),
+        Layout::Panel8 => {
+            let hp = layout.padded(hidden);
+            let mut out = alloc::vec![0.0; gates * hidden * cols];
+            for g in 0..gates {
+                for j in 0..hidden {
+                    let (dst, r) = ((g * hidden + j) * cols, g * hp + j);
+                    for (k, v) in out[dst..dst + cols].iter_mut().enumerate() {
+                        *v = w[(r / PANEL * cols + k) * PANEL + r % PANEL];
+                    }
+                }
+            }
+            out
+        }
     }
 }
 

@@ -109,6 +109,14 @@ pub enum Error {
         /// Which of the layer's tensors (0-based).
         tensor: usize,
     },
+    /// A tensor's layout is one its layer does not accept (Dense and Embedding
+    /// are row-major only), or differs from the layout of the layer's first tensor.
+    TensorLayout {
+        /// Layer index.
+        layer: usize,
+        /// Which of the layer's tensors (0-based).
+        tensor: usize,
+    },
     /// A layer has a zero size.
     ZeroSize {
         /// Layer index.
@@ -247,6 +255,10 @@ impl fmt::Display for Error {
             Error::TensorType { layer, tensor } => write!(
                 f,
                 "layer {layer}, tensor {tensor}: element type does not match the layer's number format"
+            ),
+            Error::TensorLayout { layer, tensor } => write!(
+                f,
+                "layer {layer}, tensor {tensor}: layout not accepted for this layer, or mixed within it"
             ),
             Error::ZeroSize { layer } => write!(f, "layer {layer}: a size is zero"),
             Error::TooLarge => write!(f, "model sizes overflow this target's arithmetic"),

@@ -38,6 +38,51 @@ pub(crate) mod dtype {
 pub(crate) mod layout {
     /// `rows x cols`, row after row.
     pub const ROW_MAJOR: u8 = 0;
+    /// Column panels of [`PANEL`](super::PANEL) rows (see [`Layout::Panel8`](super::Layout::Panel8)).
+    pub const PANEL8: u8 = 1;
+}
+
+/// Rows per panel of [`Layout::Panel8`]: the f32 lanes of one 256-bit vector.
+pub const PANEL: usize = 8;
+
+/// How a recurrent layer's weights are laid out in the file, chosen when the
+/// model is encoded ([`ModelBuilder::layout`](crate::ModelBuilder)).
+///
+/// Every kernel reads every layout; the choice only changes speed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[repr(u8)]
+#[non_exhaustive]
+pub enum Layout {
+    /// Row-major `[rows][cols]` matrices, gate blocks of `hidden` rows. The
+    /// format's original layout.
+    #[default]
+    RowMajor = 0,
+    /// Every gate block padded with zero rows to a multiple of [`PANEL`] rows
+    /// (`hidden_padded = ceil(hidden / 8) * 8`), and each matrix stored as
+    /// column panels: panel `p` holds, column after column, the 8 values of
+    /// rows `8p..8p+8` in that column. A step then reads the weights once, in
+    /// order, as `out[rows] += W[:, k] * x[k]` (broadcast, fused multiply-add
+    /// into 8-wide accumulators), with no horizontal sums; all gates of a layer
+    /// come out of one pass over `W_x` then `W_h`. Biases are stored padded.
+    Panel8 = 1,
+}
+
+impl Layout {
+    pub(crate) fn from_code(code: u8) -> Option<Self> {
+        match code {
+            layout::ROW_MAJOR => Some(Layout::RowMajor),
+            layout::PANEL8 => Some(Layout::Panel8),
+            _ => None,
+        }
+    }
+
+    /// Rows a gate block of `hidden` units occupies in this layout.
+    pub const fn padded(self, hidden: usize) -> usize {
+        match self {
+            Layout::RowMajor => hidden,
+            Layout::Panel8 => hidden.div_ceil(PANEL) * PANEL,
+        }
+    }
 }
 
 /// Number format codes of layers.

@@ -45,7 +45,8 @@ mod state;
 #[cfg(feature = "alloc")]
 pub use encode::{AlignedBuf, ModelBuilder};
 pub use error::Error;
-pub use format::{crc32, Activation, GruVariant};
+pub use format::{crc32, Activation, GruVariant, Layout};
+pub use kernel::{Kernel, Math};
 pub use model::{Layer, Model};
 #[cfg(feature = "alloc")]
 pub use state::StateVec;

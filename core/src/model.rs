@@ -4,9 +4,11 @@ use crate::bytes::as_f32;
 use crate::cell::{Dense, Elman, Embedding, Gru, Lstm};
 use crate::error::Error;
 use crate::format::{
-    self, crc32, dtype, kind, layout, numfmt, Activation, GruVariant, Header, LayerDesc,
-    TensorDesc, ALIGN, CHECKSUM_LEN, MAGIC, MAX_LAYERS, PREAMBLE_LEN, VERSION,
+    self, crc32, dtype, kind, numfmt, Activation, GruVariant, Header, LayerDesc, Layout,
+    TensorDesc, ALIGN, CHECKSUM_LEN, MAGIC, MAX_LAYERS, PANEL, PREAMBLE_LEN, VERSION,
 };
+use crate::kernel::activation::{Act, Exact, Fast};
+use crate::kernel::{Backend, Kernel, Math, ScalarBackend, SimdBackend, HAS_SIMD};
 use crate::state::StateStorage;
 
 /// One layer of a loaded model, with its weights borrowed from the model bytes.
@@ -84,25 +86,44 @@ impl Layer<'_> {
         }
     }
 
-    /// Number of weights and biases.
+    /// Gate blocks of a recurrent layer (1 Elman, 4 LSTM, 3 GRU; 0 otherwise).
+    fn gates(&self) -> usize {
+        match self {
+            Layer::Elman(_) => 1,
+            Layer::Lstm(_) => 4,
+            Layer::Gru(_) => 3,
+            Layer::Embedding(_) | Layer::Dense(_) => 0,
+        }
+    }
+
+    /// Number of weights and biases (without any layout padding).
     pub fn param_count(&self) -> usize {
+        let (i, h) = (self.input_size(), self.output_size());
         match self {
             Layer::Embedding(e) => e.table.len(),
-            Layer::Elman(c) => c.w_x.len() + c.w_h.len() + c.b.len(),
-            Layer::Lstm(c) => c.w_x.len() + c.w_h.len() + c.b.len(),
-            Layer::Gru(c) => c.w_x.len() + c.w_h.len() + c.b_x.len() + c.b_h.len(),
+            Layer::Gru(_) => 3 * h * (i + h + 2),
+            Layer::Elman(_) | Layer::Lstm(_) => self.gates() * h * (i + h + 1),
             Layer::Dense(d) => d.w.len() + d.b.len(),
         }
     }
 
-    /// Multiply-accumulates of one step.
+    /// Multiply-accumulates of one step (without any layout padding).
     pub fn macs_per_step(&self) -> usize {
+        let (i, h) = (self.input_size(), self.output_size());
         match self {
             Layer::Embedding(_) => 0,
-            Layer::Elman(c) => c.w_x.len() + c.w_h.len(),
-            Layer::Lstm(c) => c.w_x.len() + c.w_h.len(),
-            Layer::Gru(c) => c.w_x.len() + c.w_h.len(),
+            Layer::Elman(_) | Layer::Lstm(_) | Layer::Gru(_) => self.gates() * h * (i + h),
             Layer::Dense(d) => d.w.len(),
+        }
+    }
+
+    /// How the layer's weights are stored (Embedding and Dense: row-major).
+    pub fn layout(&self) -> Layout {
+        match self {
+            Layer::Elman(c) => c.layout,
+            Layer::Lstm(c) => c.layout,
+            Layer::Gru(c) => c.layout,
+            Layer::Embedding(_) | Layer::Dense(_) => Layout::RowMajor,
         }
     }
 }
@@ -122,10 +143,14 @@ enum Src<'x> {
 ///
 /// Loading checks everything once; afterwards `step` cannot fail on the weights.
 /// The model holds no per-stream state: one model serves any number of
-/// [`State`](crate::State)s.
+/// [`State`](crate::State)s. It does hold two choices that apply to every
+/// stream: which [`Kernel`] and which [`Math`] a step runs
+/// ([`with_kernel`](Self::with_kernel), [`with_math`](Self::with_math)).
 #[derive(Debug, Clone)]
 pub struct Model<'a> {
     layers: heapless::Vec<Layer<'a>, MAX_LAYERS>,
+    kernel: Kernel,
+    math: Math,
     state_off: [usize; MAX_LAYERS],
     metadata: &'a [u8],
     recurrent_len: usize,
@@ -260,6 +285,8 @@ impl<'a> Model<'a> {
             .ok_or(Error::TooLarge)?;
         Ok(Model {
             layers,
+            kernel: Kernel::native(),
+            math: Math::Exact,
             state_off,
             metadata: header.metadata,
             recurrent_len,
@@ -267,6 +294,29 @@ impl<'a> Model<'a> {
             io_len,
             last_recurrent,
         })
+    }
+
+    /// The same model, stepping with `kernel` (default [`Kernel::native`]).
+    pub fn with_kernel(mut self, kernel: Kernel) -> Self {
+        self.kernel = kernel;
+        self
+    }
+
+    /// The same model, computing sigmoid and tanh with `math` (default
+    /// [`Math::Exact`]).
+    pub fn with_math(mut self, math: Math) -> Self {
+        self.math = math;
+        self
+    }
+
+    /// The kernel a step runs.
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
+    /// The activation functions a step computes.
+    pub fn math(&self) -> Math {
+        self.math
     }
 
     /// The layers, first to last.
@@ -392,7 +442,7 @@ impl<'a> Model<'a> {
         if self.is_token_input() {
             return Err(Error::WrongInputKind);
         }
-        if i == 0 || xs.len() % i != 0 {
+        if i == 0 || !xs.len().is_multiple_of(i) {
             return Err(Error::InputLength {
                 expected: i,
                 found: xs.len(),
@@ -477,8 +527,29 @@ impl<'a> Model<'a> {
         Ok(())
     }
 
-    /// Runs layers `first..` on `src`, writing the last layer's output to `y`.
+    /// Runs layers `first..` on `src` with the model's kernel and math.
     fn run(
+        &self,
+        words: &mut [f32],
+        first: usize,
+        src: Src<'_>,
+        y: &mut [f32],
+    ) -> Result<(), Error> {
+        match (self.kernel, self.math) {
+            (Kernel::Simd, Math::Exact) if HAS_SIMD => {
+                self.run_with::<SimdBackend, Exact>(words, first, src, y)
+            }
+            (Kernel::Simd, Math::Fast) if HAS_SIMD => {
+                self.run_with::<SimdBackend, Fast>(words, first, src, y)
+            }
+            (_, Math::Exact) => self.run_with::<ScalarBackend, Exact>(words, first, src, y),
+            (_, Math::Fast) => self.run_with::<ScalarBackend, Fast>(words, first, src, y),
+        }
+    }
+
+    /// Runs layers `first..` on `src`, writing the last layer's output to `y`.
+    #[inline(always)]
+    fn run_with<B: Backend, A: Act>(
         &self,
         words: &mut [f32],
         first: usize,
@@ -504,28 +575,28 @@ impl<'a> Model<'a> {
                 Layer::Elman(c) => {
                     let (lower, upper) = states.split_at_mut(off);
                     let x = resolve(src, lower, io_a, io_b);
-                    c.step(x, &mut upper[..c.hidden], gates);
+                    c.step_with::<B, A>(x, &mut upper[..c.hidden], gates);
                 }
                 Layer::Lstm(c) => {
                     let (lower, upper) = states.split_at_mut(off);
                     let x = resolve(src, lower, io_a, io_b);
                     let (h, rest) = upper.split_at_mut(c.hidden);
-                    c.step(x, h, &mut rest[..c.hidden], gates);
+                    c.step_with::<B, A>(x, h, &mut rest[..c.hidden], gates);
                 }
                 Layer::Gru(c) => {
                     let (lower, upper) = states.split_at_mut(off);
                     let x = resolve(src, lower, io_a, io_b);
-                    c.step(x, &mut upper[..c.hidden], gates);
+                    c.step_with::<B, A>(x, &mut upper[..c.hidden], gates);
                 }
                 Layer::Dense(d) => {
                     let into_b = !matches!(src, Src::Io { second: true, .. });
                     if li == last {
-                        d.forward(resolve(src, states, io_a, io_b), y);
+                        d.forward_with::<B, A>(resolve(src, states, io_a, io_b), y);
                         return Ok(());
                     } else if into_b {
-                        d.forward(resolve(src, states, io_a, &[]), &mut io_b[..d.out]);
+                        d.forward_with::<B, A>(resolve(src, states, io_a, &[]), &mut io_b[..d.out]);
                     } else {
-                        d.forward(resolve(src, states, &[], io_b), &mut io_a[..d.out]);
+                        d.forward_with::<B, A>(resolve(src, states, &[], io_b), &mut io_a[..d.out]);
                     }
                     src = Src::Io {
                         second: into_b,
@@ -556,11 +627,17 @@ fn resolve<'x>(src: Src<'x>, states: &'x [f32], io_a: &'x [f32], io_b: &'x [f32]
 /// The bytes of tensor `i`, checked for type, bounds and alignment.
 fn tensor_bytes<'a>(payload: &'a [u8], t: &TensorDesc, i: usize) -> Result<&'a [u8], Error> {
     let size = format::dtype_size(t.dtype).ok_or(Error::UnknownTensorType { tensor: i })?;
-    if t.layout != layout::ROW_MAJOR {
+    let shape_ok = match Layout::from_code(t.layout) {
+        Some(Layout::RowMajor) => true,
+        // Whole panels only, so the bytes are exactly `rows * cols` values.
+        Some(Layout::Panel8) => (t.rows as usize).is_multiple_of(PANEL),
+        None => false,
+    };
+    if !shape_ok {
         return Err(Error::UnknownTensorType { tensor: i });
     }
     let off = t.offset as usize;
-    if off % ALIGN != 0 {
+    if !off.is_multiple_of(ALIGN) {
         return Err(Error::TensorMisaligned { tensor: i });
     }
     let len = (t.rows as usize)
@@ -606,13 +683,35 @@ fn build_layer<'a>(
         layer: li,
         code: d.act,
     };
-    let rows = |g: u32| g.checked_mul(h).ok_or(Error::TooLarge);
     let first = d.first_tensor as usize;
     let count = d.tensor_count as usize;
     let ts = header
         .tensors
         .get(first..first + count)
         .ok_or(Error::BadTensorRef { layer: li })?;
+    // One layout per layer, taken from its first tensor; Dense and Embedding
+    // are row-major only.
+    let layout = match ts.first() {
+        Some(t) => Layout::from_code(t.layout).ok_or(Error::UnknownTensorType { tensor: first })?,
+        None => Layout::RowMajor,
+    };
+    let recurrent = matches!(d.kind, kind::ELMAN | kind::LSTM | kind::GRU);
+    for (k, t) in ts.iter().enumerate() {
+        if t.layout != layout as u8 || (!recurrent && layout != Layout::RowMajor) {
+            return Err(Error::TensorLayout {
+                layer: li,
+                tensor: k,
+            });
+        }
+    }
+    // Rows of one gate block: `hidden`, padded to whole panels in Panel8.
+    let hp = match layout {
+        Layout::RowMajor => h,
+        Layout::Panel8 => {
+            h.checked_add(PANEL as u32 - 1).ok_or(Error::TooLarge)? / PANEL as u32 * PANEL as u32
+        }
+    };
+    let rows = |g: u32| g.checked_mul(hp).ok_or(Error::TooLarge);
     // The tensor `k` of this layer, as f32, with shape `rows x cols`.
     let get = |k: usize, shape: (u32, u32)| -> Result<&'a [f32], Error> {
         let t = ts.get(k).ok_or(Error::BadTensorRef { layer: li })?;
@@ -662,9 +761,10 @@ fn build_layer<'a>(
                 input: iu,
                 hidden: hu,
                 act,
-                w_x: get(0, (h, i))?,
-                w_h: get(1, (h, h))?,
-                b: get(2, (h, 1))?,
+                layout,
+                w_x: get(0, (hp, i))?,
+                w_h: get(1, (hp, h))?,
+                b: get(2, (hp, 1))?,
             })
         }
         kind::LSTM => {
@@ -675,6 +775,7 @@ fn build_layer<'a>(
             Layer::Lstm(Lstm {
                 input: iu,
                 hidden: hu,
+                layout,
                 w_x: get(0, (g, i))?,
                 w_h: get(1, (g, h))?,
                 b: get(2, (g, 1))?,
@@ -687,6 +788,7 @@ fn build_layer<'a>(
                 input: iu,
                 hidden: hu,
                 variant,
+                layout,
                 w_x: get(0, (g, i))?,
                 w_h: get(1, (g, h))?,
                 b_x: get(2, (g, 1))?,

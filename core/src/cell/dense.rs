@@ -1,7 +1,8 @@
 //! Fully connected layer: `y = act(W x + b)`.
 
-use crate::format::Activation;
-use crate::kernel::{activation, matvec_acc};
+use crate::format::{Activation, Layout};
+use crate::kernel::activation::{apply_with, Act, Exact};
+use crate::kernel::{Backend, ScalarBackend};
 
 /// A Dense layer with weights borrowed from the model file.
 #[derive(Debug, Clone, Copy)]
@@ -19,10 +20,18 @@ pub struct Dense<'a> {
 }
 
 impl Dense<'_> {
-    /// Computes `y` (length `out`) from `x` (length `input`).
+    /// Computes `y` (length `out`) from `x` (length `input`), scalar and exact.
     pub fn forward(&self, x: &[f32], y: &mut [f32]) {
-        y.copy_from_slice(self.b);
-        matvec_acc(self.w, x, y);
-        activation::apply(self.act, y);
+        self.forward_with::<ScalarBackend, Exact>(x, y);
+    }
+
+    /// Computes `y` with the given kernels.
+    #[inline]
+    pub(crate) fn forward_with<B: Backend, A: Act>(&self, x: &[f32], y: &mut [f32]) {
+        for (y, b) in y.iter_mut().zip(self.b) {
+            *y = *b;
+        }
+        B::matvec(Layout::RowMajor, self.w, x, y);
+        apply_with::<A>(self.act, y);
     }
 }

@@ -1,7 +1,9 @@
 //! Elman (simple) RNN: `h = act(W_x x + W_h h + b)`.
 
-use crate::format::Activation;
-use crate::kernel::{activation, matvec_acc};
+use crate::format::{Activation, Layout};
+use crate::kernel::activation::{Act, Exact};
+use crate::kernel::lanes::{zip_map, Lanes};
+use crate::kernel::{Backend, ScalarBackend};
 
 /// An Elman layer with weights borrowed from the model file.
 #[derive(Debug, Clone, Copy)]
@@ -12,11 +14,13 @@ pub struct Elman<'a> {
     pub hidden: usize,
     /// `Tanh` or `Relu`.
     pub act: Activation,
-    /// `[hidden][input]`, row-major.
+    /// How the weights are stored; `layout.padded(hidden)` rows.
+    pub layout: Layout,
+    /// `[hidden][input]` (in `layout`).
     pub w_x: &'a [f32],
-    /// `[hidden][hidden]`, row-major.
+    /// `[hidden][hidden]` (in `layout`).
     pub w_h: &'a [f32],
-    /// `[hidden]`.
+    /// `[hidden]` (padded in `layout`).
     pub b: &'a [f32],
 }
 
@@ -28,16 +32,35 @@ impl Elman<'_> {
 
     /// f32 words of scratch a step needs.
     pub const fn scratch_len(&self) -> usize {
-        self.hidden
+        self.layout.padded(self.hidden)
     }
 
-    /// One timestep: updates `h` (length `hidden`) from `x` (length `input`).
+    /// One timestep (scalar kernels, exact activations): updates `h` (length
+    /// `hidden`) from `x` (length `input`).
     pub fn step(&self, x: &[f32], h: &mut [f32], scratch: &mut [f32]) {
-        let a = &mut scratch[..self.hidden];
-        a.copy_from_slice(self.b);
-        matvec_acc(self.w_x, x, a);
-        matvec_acc(self.w_h, h, a);
-        activation::apply(self.act, a);
-        h.copy_from_slice(a);
+        self.step_with::<ScalarBackend, Exact>(x, h, scratch);
+    }
+
+    /// One timestep with the given kernels.
+    #[inline]
+    pub(crate) fn step_with<B: Backend, A: Act>(
+        &self,
+        x: &[f32],
+        h: &mut [f32],
+        scratch: &mut [f32],
+    ) {
+        let Some(a) = scratch.get_mut(..self.layout.padded(self.hidden)) else {
+            return;
+        };
+        for (a, b) in a.iter_mut().zip(self.b) {
+            *a = *b;
+        }
+        B::matvec2(self.layout, self.w_x, x, self.w_h, h, a);
+        let n = self.hidden;
+        if self.act == Activation::Relu {
+            zip_map::<B::V, 1, 1>(n, [a], [h], |[a], _| [a.relu()]);
+        } else {
+            zip_map::<B::V, 1, 1>(n, [a], [h], |[a], _| [A::tanh(a)]);
+        }
     }
 }

@@ -1,9 +1,10 @@
 //! GRU, gate order z, r, n, with `h' = (1 − z) ⊙ n + z ⊙ h` and both
 //! placements of the reset gate (see [`GruVariant`]).
 
-use crate::format::GruVariant;
-use crate::kernel::activation::{sigmoid, tanh};
-use crate::kernel::matvec_acc;
+use crate::format::{GruVariant, Layout};
+use crate::kernel::activation::{Act, Exact};
+use crate::kernel::lanes::{zip_map, Lanes};
+use crate::kernel::{Backend, ScalarBackend};
 
 /// A GRU layer with weights borrowed from the model file.
 #[derive(Debug, Clone, Copy)]
@@ -14,13 +15,15 @@ pub struct Gru<'a> {
     pub hidden: usize,
     /// Where the reset gate applies.
     pub variant: GruVariant,
-    /// `[3 * hidden][input]`, row-major, gate blocks z, r, n.
+    /// How the weights are stored; gate blocks are `layout.padded(hidden)` rows.
+    pub layout: Layout,
+    /// `[3 * hidden][input]`, gate blocks z, r, n (in `layout`).
     pub w_x: &'a [f32],
-    /// `[3 * hidden][hidden]`, row-major, gate blocks z, r, n.
+    /// `[3 * hidden][hidden]`, gate blocks z, r, n (in `layout`).
     pub w_h: &'a [f32],
-    /// `[3 * hidden]`, input biases.
+    /// `[3 * hidden]`, input biases (padded per gate in `layout`).
     pub b_x: &'a [f32],
-    /// `[3 * hidden]`, recurrent biases.
+    /// `[3 * hidden]`, recurrent biases (padded per gate in `layout`).
     pub b_h: &'a [f32],
 }
 
@@ -32,43 +35,72 @@ impl Gru<'_> {
 
     /// f32 words of scratch a step needs: input and recurrent pre-activations.
     pub const fn scratch_len(&self) -> usize {
-        6 * self.hidden
+        6 * self.layout.padded(self.hidden)
     }
 
-    /// One timestep: updates `h` (length `hidden`) from `x`.
+    /// One timestep (scalar kernels, exact activations): updates `h` (length
+    /// `hidden`) from `x`.
     pub fn step(&self, x: &[f32], h: &mut [f32], scratch: &mut [f32]) {
+        self.step_with::<ScalarBackend, Exact>(x, h, scratch);
+    }
+
+    /// One timestep with the given kernels.
+    #[inline]
+    pub(crate) fn step_with<B: Backend, A: Act>(
+        &self,
+        x: &[f32],
+        h: &mut [f32],
+        scratch: &mut [f32],
+    ) {
         let n = self.hidden;
-        let (gx, rest) = scratch.split_at_mut(3 * n);
-        let gh = &mut rest[..3 * n];
-        gx.copy_from_slice(self.b_x);
-        matvec_acc(self.w_x, x, gx);
-        gh.copy_from_slice(self.b_h);
+        let hp = self.layout.padded(n);
+        let Some(scratch) = scratch.get_mut(..6 * hp) else {
+            return;
+        };
+        let (gx, gh) = scratch.split_at_mut(3 * hp);
+        for (g, b) in gx.iter_mut().zip(self.b_x) {
+            *g = *b;
+        }
+        for (g, b) in gh.iter_mut().zip(self.b_h) {
+            *g = *b;
+        }
+        B::matvec(self.layout, self.w_x, x, gx);
+        let (gx_z, rest) = gx.split_at(hp);
+        let (gx_r, gx_n) = rest.split_at(hp);
+        let one = B::V::splat(1.0);
         match self.variant {
             GruVariant::ResetAfter => {
-                matvec_acc(self.w_h, h, gh);
-                for j in 0..n {
-                    let z = sigmoid(gx[j] + gh[j]);
-                    let r = sigmoid(gx[n + j] + gh[n + j]);
-                    let cand = tanh(gx[2 * n + j] + r * gh[2 * n + j]);
-                    h[j] = (1.0 - z) * cand + z * h[j];
-                }
+                B::matvec(self.layout, self.w_h, h, gh);
+                let (gh_z, rest) = gh.split_at(hp);
+                let (gh_r, gh_n) = rest.split_at(hp);
+                zip_map::<B::V, 6, 1>(
+                    n,
+                    [gx_z, gh_z, gx_r, gh_r, gx_n, gh_n],
+                    [h],
+                    |[xz, hz, xr, hr, xn, hn], [h]| {
+                        let z = A::sigmoid(xz + hz);
+                        let r = A::sigmoid(xr + hr);
+                        let cand = A::tanh(r.mul_add(hn, xn));
+                        [(one - z) * cand + z * h]
+                    },
+                );
             }
             GruVariant::ResetBefore => {
                 // z and r from the full state; then n from the reset state r ⊙ h.
-                let (gh_zr, gh_n) = gh.split_at_mut(2 * n);
-                matvec_acc(&self.w_h[..2 * n * n], h, gh_zr);
-                // Reuse the z/r slots of gh: z in gh_zr[..n], r ⊙ h in gh_zr[n..].
-                for j in 0..n {
-                    gh_zr[j] = sigmoid(gx[j] + gh_zr[j]);
-                    let r = sigmoid(gx[n + j] + gh_zr[n + j]);
-                    gh_zr[n + j] = r * h[j];
-                }
-                let (z, rh) = gh_zr.split_at(n);
-                matvec_acc(&self.w_h[2 * n * n..], rh, gh_n);
-                for j in 0..n {
-                    let cand = tanh(gx[2 * n + j] + gh_n[j]);
-                    h[j] = (1.0 - z[j]) * cand + z[j] * h[j];
-                }
+                let (gh_zr, gh_n) = gh.split_at_mut(2 * hp);
+                let split = (2 * hp * n).min(self.w_h.len());
+                let (w_zr, w_n) = self.w_h.split_at(split);
+                B::matvec(self.layout, w_zr, h, gh_zr);
+                // Reuse the z/r slots: z in gh_z, r ⊙ h in gh_r.
+                let (gh_z, gh_r) = gh_zr.split_at_mut(hp);
+                zip_map::<B::V, 3, 2>(n, [gx_z, gx_r, h], [gh_z, gh_r], |[xz, xr, h], [hz, hr]| {
+                    [A::sigmoid(xz + hz), A::sigmoid(xr + hr) * h]
+                });
+                B::matvec(self.layout, w_n, &gh_r[..n], gh_n);
+                zip_map::<B::V, 3, 1>(n, [gh_z, gx_n, gh_n], [h], |[z, xn, hn], [h]| {
+                    let cand = A::tanh(xn + hn);
+                    [(one - z) * cand + z * h]
+                });
             }
         }
     }

@@ -1,8 +1,10 @@
 //! LSTM without peepholes, gate order i, f, g, o:
 //! `c = σ(f) ⊙ c + σ(i) ⊙ tanh(g)`, `h = σ(o) ⊙ tanh(c)`.
 
-use crate::kernel::activation::{sigmoid, tanh};
-use crate::kernel::matvec_acc;
+use crate::format::Layout;
+use crate::kernel::activation::{Act, Exact};
+use crate::kernel::lanes::zip_map;
+use crate::kernel::{Backend, ScalarBackend};
 
 /// An LSTM layer with weights borrowed from the model file.
 #[derive(Debug, Clone, Copy)]
@@ -11,11 +13,13 @@ pub struct Lstm<'a> {
     pub input: usize,
     /// Hidden size.
     pub hidden: usize,
-    /// `[4 * hidden][input]`, row-major, gate blocks i, f, g, o.
+    /// How the weights are stored; gate blocks are `layout.padded(hidden)` rows.
+    pub layout: Layout,
+    /// `[4 * hidden][input]`, gate blocks i, f, g, o (in `layout`).
     pub w_x: &'a [f32],
-    /// `[4 * hidden][hidden]`, row-major, gate blocks i, f, g, o.
+    /// `[4 * hidden][hidden]`, gate blocks i, f, g, o (in `layout`).
     pub w_h: &'a [f32],
-    /// `[4 * hidden]`: the sum of input and recurrent biases.
+    /// `[4 * hidden]`: the sum of input and recurrent biases (padded per gate in `layout`).
     pub b: &'a [f32],
 }
 
@@ -27,23 +31,40 @@ impl Lstm<'_> {
 
     /// f32 words of scratch a step needs: the four gate pre-activations.
     pub const fn scratch_len(&self) -> usize {
-        4 * self.hidden
+        4 * self.layout.padded(self.hidden)
     }
 
-    /// One timestep: updates `h` and `c` (each length `hidden`) from `x`.
+    /// One timestep (scalar kernels, exact activations): updates `h` and `c`
+    /// (each length `hidden`) from `x`.
     pub fn step(&self, x: &[f32], h: &mut [f32], c: &mut [f32], scratch: &mut [f32]) {
+        self.step_with::<ScalarBackend, Exact>(x, h, c, scratch);
+    }
+
+    /// One timestep with the given kernels: one fused pass over `W_x` and
+    /// `W_h` into the gate pre-activations, then one pass of gate math.
+    #[inline]
+    pub(crate) fn step_with<B: Backend, A: Act>(
+        &self,
+        x: &[f32],
+        h: &mut [f32],
+        c: &mut [f32],
+        scratch: &mut [f32],
+    ) {
         let n = self.hidden;
-        let gates = &mut scratch[..4 * n];
-        gates.copy_from_slice(self.b);
-        matvec_acc(self.w_x, x, gates);
-        matvec_acc(self.w_h, h, gates);
-        let (gi, rest) = gates.split_at(n);
-        let (gf, rest) = rest.split_at(n);
-        let (gg, go) = rest.split_at(n);
-        for j in 0..n {
-            let cj = sigmoid(gf[j]) * c[j] + sigmoid(gi[j]) * tanh(gg[j]);
-            c[j] = cj;
-            h[j] = sigmoid(go[j]) * tanh(cj);
+        let hp = self.layout.padded(n);
+        let Some(gates) = scratch.get_mut(..4 * hp) else {
+            return;
+        };
+        for (g, b) in gates.iter_mut().zip(self.b) {
+            *g = *b;
         }
+        B::matvec2(self.layout, self.w_x, x, self.w_h, h, gates);
+        let (gi, rest) = gates.split_at(hp);
+        let (gf, rest) = rest.split_at(hp);
+        let (gg, go) = rest.split_at(hp);
+        zip_map::<B::V, 4, 2>(n, [gi, gf, gg, go], [c, h], |[i, f, g, o], [c, _]| {
+            let c = A::sigmoid(f) * c + A::sigmoid(i) * A::tanh(g);
+            [c, A::sigmoid(o) * A::tanh(c)]
+        });
     }
 }

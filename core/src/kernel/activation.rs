@@ -1,7 +1,108 @@
-//! Activation functions, computed with `libm` so the host runs exactly the
-//! math the microcontroller runs.
+//! Activation functions: exact ones computed with `libm` (so the host runs
+//! exactly the math the microcontroller runs), and fast rational
+//! approximations with a measured error bound, for one lane or eight.
 
 use crate::format::Activation;
+use crate::kernel::lanes::Lanes;
+
+/// Largest absolute error of [`tanh_fast`] against `libm::tanhf`, measured
+/// over every f32 in `[-10, 10]` and a dense grid of the rest of the f32 range
+/// (test `fast_activations_error_bound`).
+pub const TANH_FAST_MAX_ABS_ERROR: f32 = 6.0e-7;
+/// Largest absolute error of [`sigmoid_fast`] against the exact
+/// [`sigmoid`], measured as for [`TANH_FAST_MAX_ABS_ERROR`].
+pub const SIGMOID_FAST_MAX_ABS_ERROR: f32 = 3.0e-7;
+
+/// Beyond this magnitude the rational tanh is clamped; tanh(±7.905) rounds
+/// to ±1 in f32 within the stated error.
+const TANH_CLAMP: f32 = 7.905_311;
+
+/// `tanh(x)` as the rational function `x P(x²) / Q(x²)` of degrees 13 and 6
+/// (the minimax fit Eigen uses for float) on `[-7.905, 7.905]`, clamped
+/// outside. Exactly ±1 only at the clamp, 0 at 0; NaN in gives NaN out; ±inf
+/// gives ±1 (to within [`TANH_FAST_MAX_ABS_ERROR`]).
+#[inline(always)]
+pub(crate) fn tanh_fast_lanes<V: Lanes>(x: V) -> V {
+    const A1: f32 = 4.893_524_6e-3;
+    const A3: f32 = 6.372_619_3e-4;
+    const A5: f32 = 1.485_722_4e-5;
+    const A7: f32 = 5.122_297e-8;
+    const A9: f32 = -8.604_672e-11;
+    const A11: f32 = 2.000_188e-13;
+    const A13: f32 = -2.760_768_5e-16;
+    const B0: f32 = 4.893_525e-3;
+    const B2: f32 = 2.268_434_6e-3;
+    const B4: f32 = 1.185_347_1e-4;
+    const B6: f32 = 1.198_258_4e-6;
+    let x = x.clamp_keep_nan(-TANH_CLAMP, TANH_CLAMP);
+    let x2 = x * x;
+    let mut p = x2.mul_add(V::splat(A13), V::splat(A11));
+    p = x2.mul_add(p, V::splat(A9));
+    p = x2.mul_add(p, V::splat(A7));
+    p = x2.mul_add(p, V::splat(A5));
+    p = x2.mul_add(p, V::splat(A3));
+    p = x2.mul_add(p, V::splat(A1));
+    p = x * p;
+    let mut q = x2.mul_add(V::splat(B6), V::splat(B4));
+    q = x2.mul_add(q, V::splat(B2));
+    q = x2.mul_add(q, V::splat(B0));
+    p.div(q)
+}
+
+/// `σ(x) = 1/2 + tanh(x/2)/2` through [`tanh_fast_lanes`]: error half of
+/// tanh's; exactly 0 and 1 only far out; NaN stays NaN.
+#[inline(always)]
+pub(crate) fn sigmoid_fast_lanes<V: Lanes>(x: V) -> V {
+    let half = V::splat(0.5);
+    tanh_fast_lanes(x * half).mul_add(half, half)
+}
+
+/// Fast `tanh` of one value (see [`TANH_FAST_MAX_ABS_ERROR`]).
+#[inline]
+pub fn tanh_fast(x: f32) -> f32 {
+    tanh_fast_lanes(x)
+}
+
+/// Fast sigmoid of one value (see [`SIGMOID_FAST_MAX_ABS_ERROR`]).
+#[inline]
+pub fn sigmoid_fast(x: f32) -> f32 {
+    sigmoid_fast_lanes(x)
+}
+
+/// Which sigmoid and tanh a kernel uses, as a type (no run-time branch).
+pub(crate) trait Act {
+    /// Logistic sigmoid.
+    fn sigmoid<V: Lanes>(x: V) -> V;
+    /// Hyperbolic tangent.
+    fn tanh<V: Lanes>(x: V) -> V;
+}
+
+/// `libm` activations.
+pub(crate) struct Exact;
+/// Rational approximations.
+pub(crate) struct Fast;
+
+impl Act for Exact {
+    #[inline(always)]
+    fn sigmoid<V: Lanes>(x: V) -> V {
+        x.map(sigmoid)
+    }
+    #[inline(always)]
+    fn tanh<V: Lanes>(x: V) -> V {
+        x.map(tanh)
+    }
+}
+
+impl Act for Fast {
+    #[inline(always)]
+    fn sigmoid<V: Lanes>(x: V) -> V {
+        sigmoid_fast_lanes(x)
+    }
+    #[inline(always)]
+    fn tanh<V: Lanes>(x: V) -> V {
+        tanh_fast_lanes(x)
+    }
+}
 
 /// Logistic sigmoid `1 / (1 + e^-x)`; saturates to exactly 0 and 1, keeps NaN.
 #[inline]
@@ -39,13 +140,18 @@ pub fn softmax(v: &mut [f32]) {
     }
 }
 
-/// Applies `act` to every element of `v` in place.
+/// Applies `act` to every element of `v` in place (exact functions).
 pub fn apply(act: Activation, v: &mut [f32]) {
+    apply_with::<Exact>(act, v);
+}
+
+/// Applies `act` to every element of `v` in place, sigmoid and tanh from `A`.
+pub(crate) fn apply_with<A: Act>(act: Activation, v: &mut [f32]) {
     match act {
         Activation::Linear => {}
-        Activation::Tanh => v.iter_mut().for_each(|x| *x = tanh(*x)),
+        Activation::Tanh => v.iter_mut().for_each(|x| *x = A::tanh(*x)),
         Activation::Relu => v.iter_mut().for_each(|x| *x = relu(*x)),
-        Activation::Sigmoid => v.iter_mut().for_each(|x| *x = sigmoid(*x)),
+        Activation::Sigmoid => v.iter_mut().for_each(|x| *x = A::sigmoid(*x)),
         Activation::Softmax => softmax(v),
     }
 }

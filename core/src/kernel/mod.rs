@@ -1,9 +1,122 @@
 //! Numeric kernels: matrix-vector products and activations.
 //!
-//! Every cell is written in terms of these few functions, so a faster kernel
-//! (SIMD, DSP) replaces one function here and all cells get it.
+//! Every cell is written once in terms of a [`Backend`] (how matrices are
+//! multiplied, how many lanes the elementwise math takes) and an
+//! [`Act`](activation::Act) (exact or fast sigmoid/tanh); a step picks both
+//! from the model's [`Kernel`] and [`Math`] once, so the hot loops carry no
+//! run-time choice.
 
 pub mod activation;
-mod scalar;
+pub(crate) mod lanes;
+pub mod scalar;
+pub mod simd;
+#[cfg(test)]
+mod tests;
 
 pub use scalar::{dot, matvec_acc};
+
+use crate::format::Layout;
+use lanes::{F32x8, Lanes};
+
+/// Which matrix and elementwise kernels a step runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// Plain scalar loops: the reference, and the Cortex-M path.
+    Scalar,
+    /// Explicit SIMD through `wide` (8 lanes). On targets without SIMD
+    /// (Cortex-M) this runs the scalar kernels, which are faster there.
+    Simd,
+}
+
+impl Kernel {
+    /// The faster kernel for the target this crate was built for.
+    pub const fn native() -> Self {
+        if HAS_SIMD {
+            Kernel::Simd
+        } else {
+            Kernel::Scalar
+        }
+    }
+}
+
+impl Default for Kernel {
+    fn default() -> Self {
+        Kernel::native()
+    }
+}
+
+/// Which sigmoid and tanh a step computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Math {
+    /// `libm`: the reference, identical on host and device.
+    #[default]
+    Exact,
+    /// Rational approximations, vectorized, with the error bounds
+    /// [`activation::TANH_FAST_MAX_ABS_ERROR`] and
+    /// [`activation::SIGMOID_FAST_MAX_ABS_ERROR`].
+    Fast,
+}
+
+/// Whether `wide` has real vector registers on this target.
+pub(crate) const HAS_SIMD: bool = cfg!(any(
+    target_feature = "sse2",
+    target_feature = "neon",
+    target_feature = "simd128"
+));
+
+/// How a cell multiplies its matrices, and how wide its elementwise math is.
+pub(crate) trait Backend {
+    /// The lane type of the elementwise gate math.
+    type V: Lanes;
+    /// `out += W x`, `W` of `out.len()` rows in `layout`.
+    fn matvec(layout: Layout, w: &[f32], x: &[f32], out: &mut [f32]);
+    /// `out += W_x x + W_h h`, both of `out.len()` rows in `layout`.
+    fn matvec2(layout: Layout, wx: &[f32], x: &[f32], wh: &[f32], h: &[f32], out: &mut [f32]);
+}
+
+/// [`Kernel::Scalar`].
+pub(crate) struct ScalarBackend;
+/// [`Kernel::Simd`].
+pub(crate) struct SimdBackend;
+
+impl Backend for ScalarBackend {
+    type V = f32;
+    #[inline(always)]
+    fn matvec(layout: Layout, w: &[f32], x: &[f32], out: &mut [f32]) {
+        match layout {
+            Layout::RowMajor => scalar::matvec_acc(w, x, out),
+            Layout::Panel8 => scalar::panel_matvec_acc(w, x, out),
+        }
+    }
+    #[inline(always)]
+    fn matvec2(layout: Layout, wx: &[f32], x: &[f32], wh: &[f32], h: &[f32], out: &mut [f32]) {
+        match layout {
+            Layout::RowMajor => {
+                scalar::matvec_acc(wx, x, out);
+                scalar::matvec_acc(wh, h, out);
+            }
+            Layout::Panel8 => scalar::panel_matvec2_acc(wx, x, wh, h, out),
+        }
+    }
+}
+
+impl Backend for SimdBackend {
+    type V = F32x8;
+    #[inline(always)]
+    fn matvec(layout: Layout, w: &[f32], x: &[f32], out: &mut [f32]) {
+        match layout {
+            Layout::RowMajor => simd::matvec_acc(w, x, out),
+            Layout::Panel8 => simd::panel_matvec_acc(w, x, out),
+        }
+    }
+    #[inline(always)]
+    fn matvec2(layout: Layout, wx: &[f32], x: &[f32], wh: &[f32], h: &[f32], out: &mut [f32]) {
+        match layout {
+            Layout::RowMajor => {
+                simd::matvec_acc(wx, x, out);
+                simd::matvec_acc(wh, h, out);
+            }
+            Layout::Panel8 => simd::panel_matvec2_acc(wx, x, wh, h, out),
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! One test suite over every kernel: SIMD against scalar, panel against
+//! row-major, fast activations against `libm`, on random sizes (including 1,
+//! 7, 33, 129) and edge values (0, ±1, large, NaN, ±inf).
+
+use super::activation::{
+    sigmoid, sigmoid_fast, sigmoid_fast_lanes, tanh, tanh_fast, tanh_fast_lanes,
+    SIGMOID_FAST_MAX_ABS_ERROR, TANH_FAST_MAX_ABS_ERROR,
+};
+use super::lanes::{F32x8, Lanes};
+use super::{scalar, simd};
+use crate::format::PANEL;
+
+/// A small reproducible generator (xorshift), uniform in [-1, 1).
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+    fn vec(&mut self, n: usize) -> Vec<f32> {
+        (0..n).map(|_| self.next()).collect()
+    }
+}
+
+const SIZES: [usize; 7] = [1, 2, 7, 8, 16, 33, 129];
+const EDGES: [f32; 9] = [
+    0.0,
+    1.0,
+    -1.0,
+    1e30,
+    -1e30,
+    f32::NAN,
+    f32::INFINITY,
+    f32::NEG_INFINITY,
+    3.5e-39,
+];
+
+/// Row-major `[rows][cols]` into column panels of 8 rows, zero-padded.
+fn to_panels(w: &[f32], rows: usize, cols: usize) -> (Vec<f32>, usize) {
+    let rp = rows.div_ceil(PANEL) * PANEL;
+    let mut out = vec![0.0; rp * cols];
+    for r in 0..rows {
+        for k in 0..cols {
+            out[(r / PANEL * cols + k) * PANEL + r % PANEL] = w[r * cols + k];
+        }
+    }
+    (out, rp)
+}
+
+/// Reference `W x` in f64, with the magnitude `Σ |w x|` for the tolerance.
+fn reference(w: &[f32], x: &[f32], rows: usize) -> Vec<(f64, f64)> {
+    let cols = x.len();
+    (0..rows)
+        .map(|r| {
+            let row = &w[r * cols..(r + 1) * cols];
+            let s = row.iter().zip(x).map(|(&a, &b)| a as f64 * b as f64).sum();
+            let m = row
+                .iter()
+                .zip(x)
+                .map(|(&a, &b)| (a as f64 * b as f64).abs())
+                .sum();
+            (s, m)
+        })
+        .collect()
+}
+
+/// Tolerance tier `abs(eps)` scaled by the sum's magnitude: the kernels sum in
+/// different orders, with and without FMA.
+fn close(got: f32, want: (f64, f64)) -> bool {
+    let (s, m) = want;
+    if s.is_nan() {
+        return got.is_nan();
+    }
+    if s.is_infinite() || m > f32::MAX as f64 {
+        // Overflow: any kernel may see inf - inf; only the NaN-ness of finite
+        // references is required.
+        return true;
+    }
+    (got as f64 - s).abs() <= 1e-6 * (1.0 + m) * 4.0
+}
+
+#[test]
+fn every_matvec_kernel_matches_the_reference() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for &rows in &SIZES {
+        for &cols in &SIZES {
+            for edge in [None, Some(0usize), Some(3), Some(5), Some(6)] {
+                let w = rng.vec(rows * cols);
+                let mut x = rng.vec(cols);
+                let mut h = rng.vec(cols / 2 + 1);
+                if let Some(e) = edge {
+                    for (i, v) in x.iter_mut().enumerate() {
+                        if i % 3 == 0 {
+                            *v = EDGES[(e + i) % EDGES.len()];
+                        }
+                    }
+                    h[0] = EDGES[(e + 1) % EDGES.len()];
+                }
+                let wh = rng.vec(rows * h.len());
+                let bias = rng.vec(rows);
+                // Reference: bias + W x + W_h h.
+                let rx = reference(&w, &x, rows);
+                let rh = reference(&wh, &h, rows);
+                let want: Vec<(f64, f64)> = (0..rows)
+                    .map(|r| (bias[r] as f64 + rx[r].0 + rh[r].0, 1.0 + rx[r].1 + rh[r].1))
+                    .collect();
+                let check = |name: &str, got: &[f32]| {
+                    for r in 0..rows {
+                        assert!(
+                            close(got[r], want[r]),
+                            "{name} rows {rows} cols {cols} edge {edge:?} row {r}: {} vs {:?}",
+                            got[r],
+                            want[r]
+                        );
+                    }
+                };
+                // Row-major kernels.
+                type RowMajor = fn(&[f32], &[f32], &mut [f32]);
+                for (name, f) in [
+                    ("scalar", scalar::matvec_acc as RowMajor),
+                    ("simd", simd::matvec_acc as RowMajor),
+                ] {
+                    let mut out = bias.clone();
+                    f(&w, &x, &mut out);
+                    f(&wh, &h, &mut out);
+                    check(name, &out);
+                }
+                // Panel kernels, one fused pass and two single passes.
+                let (pw, rp) = to_panels(&w, rows, cols);
+                let (pwh, _) = to_panels(&wh, rows, h.len());
+                type Panel2 = fn(&[f32], &[f32], &[f32], &[f32], &mut [f32]);
+                type Panel = fn(&[f32], &[f32], &mut [f32]);
+                for (name, f2, f1) in [
+                    (
+                        "scalar panel",
+                        scalar::panel_matvec2_acc as Panel2,
+                        scalar::panel_matvec_acc as Panel,
+                    ),
+                    (
+                        "simd panel",
+                        simd::panel_matvec2_acc as Panel2,
+                        simd::panel_matvec_acc as Panel,
+                    ),
+                ] {
+                    let mut out = bias.clone();
+                    out.resize(rp, 0.0);
+                    f2(&pw, &x, &pwh, &h, &mut out);
+                    check(name, &out);
+                    let mut out = bias.clone();
+                    out.resize(rp, 0.0);
+                    f1(&pw, &x, &mut out);
+                    f1(&pwh, &h, &mut out);
+                    check(name, &out);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn simd_dot_matches_scalar_dot() {
+    let mut rng = Rng(7);
+    for n in [0usize, 1, 7, 8, 15, 16, 17, 33, 129] {
+        let (a, b) = (rng.vec(n), rng.vec(n));
+        let want: f64 = a.iter().zip(&b).map(|(&x, &y)| x as f64 * y as f64).sum();
+        assert!((simd::dot(&a, &b) as f64 - want).abs() < 1e-5, "n={n}");
+        assert!((scalar::dot(&a, &b) as f64 - want).abs() < 1e-5, "n={n}");
+    }
+}
+
+/// Every `stride`-th f32 bit pattern (both signs, all exponents, NaNs, ±inf),
+/// plus every f32 in `[-step_lim, step_lim]` at steps of 1e-4.
+fn grid(stride: u32) -> impl Iterator<Item = f32> {
+    let bits = (0..=u32::MAX / stride).map(move |i| f32::from_bits(i * stride));
+    let dense = (-200_000..=200_000).map(|i| i as f32 * 1e-4);
+    let special = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        f32::MAX,
+        f32::MIN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::MIN_POSITIVE,
+        7.905_311,
+        -7.905_311,
+        9.0,
+        -9.0,
+    ];
+    bits.chain(dense).chain(special)
+}
+
+/// Largest error of `fast` against `exact` over `xs`; NaN must map to NaN and
+/// only NaN.
+fn max_error(
+    xs: impl Iterator<Item = f32>,
+    fast: fn(f32) -> f32,
+    exact: fn(f32) -> f32,
+) -> (f32, f32) {
+    let mut worst = (0.0f32, 0.0f32);
+    for x in xs {
+        let (a, b) = (fast(x), exact(x));
+        assert_eq!(a.is_nan(), b.is_nan(), "x={x:e}: fast {a}, exact {b}");
+        if b.is_nan() {
+            continue;
+        }
+        let e = (a - b).abs();
+        if e > worst.0 {
+            worst = (e, x);
+        }
+    }
+    worst
+}
+
+#[test]
+fn fast_activations_error_bound() {
+    // Stride 997 (prime): about 4.3 million bit patterns over the whole range.
+    let (et, xt) = max_error(grid(997), tanh_fast, tanh);
+    let (es, xs) = max_error(grid(997), sigmoid_fast, sigmoid);
+    println!("tanh_fast max abs error {et:e} at {xt:e}; sigmoid_fast {es:e} at {xs:e}");
+    assert!(et <= TANH_FAST_MAX_ABS_ERROR, "tanh {et:e} at {xt:e}");
+    assert!(es <= SIGMOID_FAST_MAX_ABS_ERROR, "sigmoid {es:e} at {xs:e}");
+    // Saturation and the special values.
+    assert_eq!(tanh_fast(0.0), 0.0);
+    assert!((tanh_fast(f32::INFINITY) - 1.0).abs() <= TANH_FAST_MAX_ABS_ERROR);
+    assert!((tanh_fast(f32::NEG_INFINITY) + 1.0).abs() <= TANH_FAST_MAX_ABS_ERROR);
+    assert!(sigmoid_fast(f32::NEG_INFINITY).abs() <= SIGMOID_FAST_MAX_ABS_ERROR);
+    assert!((sigmoid_fast(f32::INFINITY) - 1.0).abs() <= SIGMOID_FAST_MAX_ABS_ERROR);
+    assert!(tanh_fast(f32::NAN).is_nan() && sigmoid_fast(f32::NAN).is_nan());
+    for x in grid(1 << 20) {
+        let (t, s) = (tanh_fast(x), sigmoid_fast(x));
+        assert!(
+            t.is_nan() || (-1.0..=1.0).contains(&t),
+            "tanh_fast({x}) = {t}"
+        );
+        assert!(
+            s.is_nan() || (0.0..=1.0).contains(&s),
+            "sigmoid_fast({x}) = {s}"
+        );
+    }
+}
+
+/// The whole f32 range, every bit pattern; slow, run in release:
+/// `cargo test -p tinyrnn --release -- --ignored exhaustive`.
+#[test]
+#[ignore]
+fn fast_activations_error_bound_exhaustive() {
+    let (et, xt) = max_error(grid(1), tanh_fast, tanh);
+    let (es, xs) = max_error(grid(1), sigmoid_fast, sigmoid);
+    println!("exhaustive: tanh_fast {et:e} at {xt:e}; sigmoid_fast {es:e} at {xs:e}");
+    assert!(et <= TANH_FAST_MAX_ABS_ERROR && es <= SIGMOID_FAST_MAX_ABS_ERROR);
+}
+
+#[test]
+fn vector_activations_match_scalar_within_the_bound() {
+    let xs: Vec<f32> = grid(1 << 12).collect();
+    for chunk in xs.chunks_exact(8) {
+        let v = F32x8::load(chunk);
+        let (t, s) = (
+            tanh_fast_lanes(v).to_array(),
+            sigmoid_fast_lanes(v).to_array(),
+        );
+        for k in 0..8 {
+            let (x, tt, ss) = (chunk[k], t[k], s[k]);
+            assert_eq!(tt.is_nan(), x.is_nan(), "x={x}");
+            assert_eq!(ss.is_nan(), x.is_nan(), "x={x}");
+            if !x.is_nan() {
+                assert!((tt - tanh(x)).abs() <= TANH_FAST_MAX_ABS_ERROR, "x={x}");
+                assert!(
+                    (ss - sigmoid(x)).abs() <= SIGMOID_FAST_MAX_ABS_ERROR,
+                    "x={x}"
+                );
+            }
+        }
+        let r = v.relu().to_array();
+        for k in 0..8 {
+            let want = super::activation::relu(chunk[k]);
+            assert!(
+                r[k] == want || (r[k].is_nan() && want.is_nan()),
+                "relu {}",
+                chunk[k]
+            );
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Every kernel (scalar and SIMD), every activation path (exact and fast) and
+//! every weight layout against the committed goldens: the ONNX Runtime
+//! single-cell cases and the stacked-model references under `tests/golden`,
+//! all within 1e-5. The golden readers are the test crate's own, included here.
+
+#[path = "../../tests/src/lib.rs"]
+#[allow(dead_code)]
+mod golden;
+
+use tinyrnn::{AlignedBuf, Kernel, Layout, Math, Model, ModelBuilder, StateVec};
+
+/// Largest absolute difference allowed from the golden outputs.
+const TOL: f32 = 1e-5;
+
+/// The variants every golden runs under.
+const VARIANTS: [(Layout, Kernel, Math); 8] = [
+    (Layout::RowMajor, Kernel::Scalar, Math::Exact),
+    (Layout::RowMajor, Kernel::Scalar, Math::Fast),
+    (Layout::RowMajor, Kernel::Simd, Math::Exact),
+    (Layout::RowMajor, Kernel::Simd, Math::Fast),
+    (Layout::Panel8, Kernel::Scalar, Math::Exact),
+    (Layout::Panel8, Kernel::Scalar, Math::Fast),
+    (Layout::Panel8, Kernel::Simd, Math::Exact),
+    (Layout::Panel8, Kernel::Simd, Math::Fast),
+];
+
+/// The JSON files of a golden subfolder of the test crate, sorted.
+fn golden_files(sub: &str) -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/golden")
+        .join(sub);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Re-encodes row-major model bytes into `layout`.
+fn relayout(bytes: &[u8], layout: Layout) -> AlignedBuf {
+    let src = AlignedBuf::from_slice(bytes);
+    let model = Model::from_bytes(&src).expect("golden model loads");
+    let out = ModelBuilder::from_model(&model)
+        .layout(layout)
+        .build()
+        .expect("re-encodes");
+    AlignedBuf::from_slice(&out)
+}
+
+#[test]
+fn onnx_goldens_under_every_kernel() {
+    let files = golden_files("onnx");
+    assert_eq!(files.len(), 60);
+    for (layout, kernel, math) in VARIANTS {
+        let mut worst = 0.0f32;
+        for path in &files {
+            let case = golden::onnx_case(path);
+            let bytes = relayout(&case.model, layout);
+            let model = Model::from_bytes(&bytes)
+                .unwrap()
+                .with_kernel(kernel)
+                .with_math(math);
+            let mut state = StateVec::new(&model);
+            model
+                .set_layer_state(&mut state, 0, &case.h0, case.c0.as_deref())
+                .unwrap();
+            let mut y = vec![0.0f32; case.hidden];
+            let mut err = 0.0f32;
+            for (x, want) in case
+                .xs
+                .chunks_exact(case.input)
+                .zip(case.ys.chunks_exact(case.hidden))
+            {
+                model.step(&mut state, x, &mut y).unwrap();
+                for (a, b) in y.iter().zip(want) {
+                    err = err.max((a - b).abs());
+                }
+            }
+            if let Some(yc) = &case.yc {
+                let (_, c) = model.layer_state(&state, 0).unwrap();
+                for (a, b) in c.unwrap().iter().zip(yc) {
+                    err = err.max((a - b).abs());
+                }
+            }
+            assert!(
+                err <= TOL,
+                "{layout:?} {kernel:?} {math:?} {}: {err:e}",
+                case.name
+            );
+            worst = worst.max(err);
+        }
+        println!("onnx goldens {layout:?} {kernel:?} {math:?}: max abs error {worst:.3e}");
+    }
+}
+
+#[test]
+fn stack_goldens_under_every_kernel() {
+    for path in golden_files("stack") {
+        let v = golden::read_json(&path);
+        let steps = golden::usize_of(&v, "seq_len");
+        let want = golden::f64s(&v, "outputs");
+        for (layout, kernel, math) in VARIANTS {
+            let bytes = relayout(&golden::stack_model(&v), layout);
+            let model = Model::from_bytes(&bytes)
+                .unwrap()
+                .with_kernel(kernel)
+                .with_math(math);
+            let o = model.output_size();
+            let mut state = StateVec::new(&model);
+            let mut y = vec![0.0f32; o];
+            let mut err = 0.0f64;
+            for t in 0..steps {
+                if model.is_token_input() {
+                    let token = v["inputs"][t].as_u64().unwrap() as usize;
+                    model.step_token(&mut state, token, &mut y).unwrap();
+                } else {
+                    let i = model.input_size();
+                    let xs = golden::f32s(&v, "inputs");
+                    model
+                        .step(&mut state, &xs[t * i..(t + 1) * i], &mut y)
+                        .unwrap();
+                }
+                for (a, b) in y.iter().zip(&want[t * o..(t + 1) * o]) {
+                    err = err.max((*a as f64 - b).abs());
+                }
+            }
+            assert!(
+                err <= TOL as f64,
+                "{} {layout:?} {kernel:?} {math:?}: {err:e}",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn panel_layout_round_trips_to_the_same_row_major_file() {
+    for path in golden_files("stack") {
+        let row = golden::stack_model(&golden::read_json(&path));
+        let panel = relayout(&row, Layout::Panel8);
+        let back = relayout(&panel, Layout::RowMajor);
+        assert_eq!(&back[..], &row[..], "{}", path.display());
+    }
+}
