@@ -69,6 +69,21 @@ for m in lstm1x32 lstm16x64 gru1x32 elman1x32; do
     "$m" "$per_step" "${macs:-?}" "$text" "$ro" "$weights" "$static" "$state" "$stack_step" "$stack_load"
   echo "cost: model=$m format=f32 insn_per_step=$per_step code_bytes=$text const_bytes=$ro weight_bytes=$weights static_ram=$static state_bytes=$state stack_step=$stack_step stack_load=$stack_load k=$K r_k=$r1 r_2k=$r2" >>"$out/cost.txt.new"
 done
+
+# Candidate matrix-vector kernels (src/bin/kernel_bench.rs), W 256 x 64 (an LSTM's recurrent matrix).
+echo
+echo "matrix-vector kernels, 256 x 64 = 16384 MACs (src/bin/kernel_bench.rs):"
+cargo build -q --release --target $target --bin kernel_bench
+kb=target/$target/release/kernel_bench
+for v in current rows4 panel8 panel8fma; do
+  "$insncount/count.sh" "$kb" kbench 4 "$v" >"$out/run.log" 2>&1 || { cat "$out/run.log" >&2; exit 1; }
+  a=$(sed -n 's/^insncount: .*region=\([0-9]*\).*/\1/p' "$out/run.log")
+  "$insncount/count.sh" "$kb" kbench 8 "$v" >"$out/run.log" 2>&1 || { cat "$out/run.log" >&2; exit 1; }
+  b=$(sed -n 's/^insncount: .*region=\([0-9]*\).*/\1/p' "$out/run.log")
+  per=$(( (b - a) / 4 ))
+  printf '  %-10s %7s insn  %s insn/MAC\n' "$v" "$per" "$(awk -v p="$per" 'BEGIN{printf "%.2f", p/16384}')"
+  echo "kernel: variant=$v insn_per_matvec=$per macs=16384" >>"$out/cost.txt.new"
+done
 mv "$out/cost.txt.new" "$out/cost.txt"
 echo
 echo "machine-readable lines: $here/$out/cost.txt"

@@ -1,0 +1,195 @@
+//! Instruction counts of matrix-vector kernels on the Cortex-M4F, to choose the
+//! runtime's kernel by measurement. Semihosting command line: `kbench K VARIANT`;
+//! each run does K products `y += W x` (W 256 x 64, the recurrent matrix of an
+//! LSTM with 64 units) between `bench_start` and `bench_stop`. Variants:
+//! - `current`: `tinyrnn::kernel::matvec_acc` (row-major, one row at a time)
+//! - `rows4`: row-major, four rows at a time (x loaded once per four MACs)
+//! - `panel8`: weights packed 8 rows interleaved per column, eight accumulators
+//! - `panel8fma`: as `panel8`, with the fused multiply-add `vfma.f32`
+//!
+//! ```text
+//! qemu-system-arm ... -kernel kernel_bench -append "kbench 8 panel8"
+//! ```
+#![no_std]
+#![no_main]
+
+use core::hint::black_box;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use cortex_m_rt::entry;
+use cortex_m_semihosting::{debug, hprintln};
+
+const ROWS: usize = 256;
+const COLS: usize = 64;
+const PANEL: usize = 8;
+
+static mut W: [f32; ROWS * COLS] = [0.0; ROWS * COLS];
+static mut WP: [f32; ROWS * COLS] = [0.0; ROWS * COLS];
+
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn bench_start() {
+    static S: AtomicU32 = AtomicU32::new(0);
+    S.store(S.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+}
+
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn bench_stop() {
+    static S: AtomicU32 = AtomicU32::new(0);
+    S.store(S.load(Ordering::Relaxed) ^ 0x5A5A, Ordering::Relaxed);
+}
+
+/// Four rows at a time over row-major weights.
+#[inline(never)]
+fn rows4(w: &[f32], x: &[f32], out: &mut [f32]) {
+    let cols = x.len();
+    for (o, rows) in out.chunks_exact_mut(4).zip(w.chunks_exact(4 * cols)) {
+        let (r0, rest) = rows.split_at(cols);
+        let (r1, rest) = rest.split_at(cols);
+        let (r2, r3) = rest.split_at(cols);
+        let mut a = [0.0f32; 4];
+        for ((((&xc, &w0), &w1), &w2), &w3) in x.iter().zip(r0).zip(r1).zip(r2).zip(r3) {
+            a[0] += w0 * xc;
+            a[1] += w1 * xc;
+            a[2] += w2 * xc;
+            a[3] += w3 * xc;
+        }
+        for (o, a) in o.iter_mut().zip(a) {
+            *o += a;
+        }
+    }
+}
+
+/// Weights packed `[rows / 8][cols][8]`: one column of eight rows is contiguous.
+#[inline(never)]
+fn panel8(wp: &[f32], x: &[f32], out: &mut [f32]) {
+    let cols = x.len();
+    for (o, panel) in out.chunks_exact_mut(PANEL).zip(wp.chunks_exact(PANEL * cols)) {
+        let mut a = [0.0f32; PANEL];
+        for (&xc, w) in x.iter().zip(panel.chunks_exact(PANEL)) {
+            for k in 0..PANEL {
+                a[k] += w[k] * xc;
+            }
+        }
+        for (o, a) in o.iter_mut().zip(a) {
+            *o += a;
+        }
+    }
+}
+
+/// As [`panel8`], the column loop in assembly: `vldmia` loads the eight
+/// weights of a column in one instruction and `vfma.f32` (fused, one rounding)
+/// accumulates; two columns per iteration. `cols` must be even and non-zero.
+#[inline(never)]
+fn panel8fma(wp: &[f32], x: &[f32], out: &mut [f32]) {
+    let cols = x.len();
+    assert!(cols % 2 == 0 && cols > 0 && wp.len() >= out.len() / PANEL * PANEL * cols);
+    for (o, panel) in out.chunks_exact_mut(PANEL).zip(wp.chunks_exact(PANEL * cols)) {
+        // SAFETY: reads `cols` floats from `x` and `8 * cols` from `panel`
+        // (lengths checked above), reads and writes the 8 floats of `o`; the FPU
+        // registers it uses are saved and restored (s0-s1, s8-s15 are caller-saved
+        // but not declared as clobbers, so they are pushed too).
+        unsafe {
+            core::arch::asm!(
+                "vpush {{d0-d7}}",
+                "vpush {{d8-d11}}",
+                "vldmia {o}, {{s16-s23}}",
+                "2:",
+                "vldmia {x}!, {{s0-s1}}",
+                "vldmia {w}!, {{s8-s15}}",
+                "vfma.f32 s16, s8, s0",
+                "vfma.f32 s17, s9, s0",
+                "vfma.f32 s18, s10, s0",
+                "vfma.f32 s19, s11, s0",
+                "vfma.f32 s20, s12, s0",
+                "vfma.f32 s21, s13, s0",
+                "vfma.f32 s22, s14, s0",
+                "vfma.f32 s23, s15, s0",
+                "vldmia {w}!, {{s8-s15}}",
+                "vfma.f32 s16, s8, s1",
+                "vfma.f32 s17, s9, s1",
+                "vfma.f32 s18, s10, s1",
+                "vfma.f32 s19, s11, s1",
+                "vfma.f32 s20, s12, s1",
+                "vfma.f32 s21, s13, s1",
+                "vfma.f32 s22, s14, s1",
+                "vfma.f32 s23, s15, s1",
+                "subs {n}, {n}, #2",
+                "bne 2b",
+                "vstmia {o}, {{s16-s23}}",
+                "vpop {{d8-d11}}",
+                "vpop {{d0-d7}}",
+                o = in(reg) o.as_mut_ptr(),
+                x = inout(reg) x.as_ptr() => _,
+                w = inout(reg) panel.as_ptr() => _,
+                n = inout(reg) cols => _,
+                options(nostack),
+            );
+        }
+    }
+}
+
+fn cmdline(buf: &mut [u8; 128]) -> &str {
+    let mut block = [buf.as_mut_ptr() as usize, buf.len() - 1];
+    // SAFETY: SYS_GET_CMDLINE writes at most block[1] bytes into `buf`.
+    let rc = unsafe { cortex_m_semihosting::syscall(cortex_m_semihosting::nr::GET_CMDLINE, &mut block) };
+    if rc != 0 {
+        return "";
+    }
+    core::str::from_utf8(&buf[..block[1].min(127)]).unwrap_or("")
+}
+
+#[entry]
+fn main() -> ! {
+    let mut buf = [0u8; 128];
+    let line = cmdline(&mut buf);
+    let mut words = line.split_ascii_whitespace().skip_while(|w| *w != "kbench").skip(1);
+    let k: u32 = words.next().and_then(|w| w.parse().ok()).unwrap_or(4);
+    let variant = words.next().unwrap_or("current");
+    // SAFETY: single-threaded start-up; the only references to W and WP.
+    let (w, wp) = unsafe { (&mut *core::ptr::addr_of_mut!(W), &mut *core::ptr::addr_of_mut!(WP)) };
+    let mut s = 0x1234_5678u32;
+    for v in w.iter_mut() {
+        s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        *v = (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+    }
+    for r in 0..ROWS {
+        for c in 0..COLS {
+            wp[(r / PANEL) * COLS * PANEL + c * PANEL + r % PANEL] = w[r * COLS + c];
+        }
+    }
+    let x: [f32; COLS] = core::array::from_fn(|i| i as f32 * 0.01 - 0.3);
+    let mut y = [0.0f32; ROWS];
+    let (w, wp) = (black_box(&w[..]), black_box(&wp[..]));
+    bench_start();
+    for _ in 0..k {
+        match variant {
+            "rows4" => rows4(w, &x, &mut y),
+            "panel8" => panel8(wp, &x, &mut y),
+            "panel8fma" => panel8fma(wp, &x, &mut y),
+            _ => tinyrnn::kernel::matvec_acc(w, &x, &mut y),
+        }
+        black_box(&mut y);
+    }
+    bench_stop();
+    // All variants must agree (within rounding) with the reference.
+    let mut r = [0.0f32; ROWS];
+    for _ in 0..k {
+        tinyrnn::kernel::matvec_acc(w, &x, &mut r);
+    }
+    let worst = y.iter().zip(&r).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    hprintln!("kbench {} k={} max_diff_e9={}", variant, k, (worst * 1e9) as u32);
+    debug::exit(if worst < 1e-3 { debug::EXIT_SUCCESS } else { debug::EXIT_FAILURE });
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    debug::exit(debug::EXIT_FAILURE);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
