@@ -176,23 +176,33 @@ fn dict_shape(h: &str) -> Option<Vec<usize>> {
 
 /// Writes a float32 array.
 pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> Result<(), DataError> {
+    let body: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    write_raw(path, "<f4", shape, &body)
+}
+
+/// Writes an int64 array.
+pub fn write_i64(path: &Path, shape: &[usize], data: &[i64]) -> Result<(), DataError> {
+    let body: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    write_raw(path, "<i8", shape, &body)
+}
+
+fn write_raw(path: &Path, descr: &str, shape: &[usize], body: &[u8]) -> Result<(), DataError> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
     let shape_s = if dims.len() == 1 {
         format!("({},)", dims[0])
     } else {
         format!("({})", dims.join(", "))
     };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_s}, }}");
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_s}, }}");
     let total = 10 + header.len() + 1;
     header.push_str(&" ".repeat((64 - total % 64) % 64));
     header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + data.len() * 4);
+    let mut out = Vec::with_capacity(10 + header.len() + body.len());
     out.extend_from_slice(b"\x93NUMPY\x01\x00");
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
-    for v in data {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
+    out.extend_from_slice(body);
     let mut f =
         std::fs::File::create(path).map_err(|e| err(path, format!("cannot create: {e}")))?;
     f.write_all(&out)

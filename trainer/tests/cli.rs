@@ -1,0 +1,316 @@
+//! The `tinyrnn` binary as scripts use it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tinyrnn_trainer::data::{freq10, npy, DataInput, DataTargets};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tinyrnn"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tinyrnn-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Writes a small freq10 set as X.npy / y.npy.
+fn write_freq10(dir: &Path, n: usize, t: usize, f: usize) {
+    let ds = freq10::generate(n, t, f, 3);
+    let (DataInput::Dense { x, .. }, DataTargets::Classes { y, .. }) = (&ds.input, &ds.targets)
+    else {
+        unreachable!()
+    };
+    npy::write_f32(&dir.join("X.npy"), &[n, t, f], x).unwrap();
+    let y: Vec<i64> = y.iter().map(|&v| v as i64).collect();
+    npy::write_i64(&dir.join("y.npy"), &[n], &y).unwrap();
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "command failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn run_err(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success(), "expected failure");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+fn train_cmd(d: &Path, out: &str, epochs: usize) -> Command {
+    let mut c = bin();
+    c.args(["train", "--x"])
+        .arg(d.join("X.npy"))
+        .arg("--y")
+        .arg(d.join("y.npy"))
+        .args([
+            "--layers",
+            "lstm:8,gru:8",
+            "--head",
+            "dense:10:softmax",
+            "--epochs",
+        ])
+        .arg(epochs.to_string())
+        .args([
+            "--batch-size",
+            "32",
+            "--seed",
+            "0",
+            "--val-split",
+            "0.2",
+            "--json",
+            "--threads",
+            "2",
+            "--out",
+        ])
+        .arg(d.join(out));
+    c
+}
+
+#[test]
+fn scripted_train_eval_predict_inspect_export() {
+    let d = tmp("flow");
+    write_freq10(&d, 160, 12, 3);
+    let line = run_ok(&mut train_cmd(&d, "a.trnn", 2));
+    let v: serde_json::Value = serde_json::from_str(line.trim()).expect("one JSON line");
+    for k in [
+        "val_metric",
+        "runtime_val_metric",
+        "sec_per_epoch",
+        "params",
+        "model_bytes",
+    ] {
+        assert!(!v[k].is_null(), "missing {k} in {line}");
+    }
+    assert_eq!(
+        v["val_metric"], v["runtime_val_metric"],
+        "runtime step agrees with the trainer"
+    );
+    // same seed, same model file
+    run_ok(&mut train_cmd(&d, "b.trnn", 2));
+    assert_eq!(
+        std::fs::read(d.join("a.trnn")).unwrap(),
+        std::fs::read(d.join("b.trnn")).unwrap()
+    );
+    // log, plot, checkpoint
+    let log = std::fs::read_to_string(d.join("a.log.csv")).unwrap();
+    assert_eq!(log.lines().count(), 3, "{log}");
+    assert!(log.starts_with("epoch,loss,accuracy,val_loss,val_accuracy,seconds"));
+    assert!(std::fs::metadata(d.join("a.png")).unwrap().len() > 1000);
+    // resume: one epoch, then resume to two == two straight
+    run_ok(&mut train_cmd(&d, "c.trnn", 1));
+    run_ok(train_cmd(&d, "c.trnn", 2).arg("--resume"));
+    assert_eq!(
+        std::fs::read(d.join("a.trnn")).unwrap(),
+        std::fs::read(d.join("c.trnn")).unwrap()
+    );
+    // eval through the runtime
+    let e = run_ok(
+        bin()
+            .args(["eval", "--json", "--model"])
+            .arg(d.join("a.trnn"))
+            .arg("--x")
+            .arg(d.join("X.npy"))
+            .arg("--y")
+            .arg(d.join("y.npy")),
+    );
+    let ev: serde_json::Value = serde_json::from_str(e.trim()).unwrap();
+    assert!(ev["accuracy"].as_f64().unwrap() >= 0.0);
+    // predict
+    run_ok(
+        bin()
+            .args(["predict", "--model"])
+            .arg(d.join("a.trnn"))
+            .arg("--x")
+            .arg(d.join("X.npy"))
+            .arg("--out")
+            .arg(d.join("Y.npy")),
+    );
+    let y = npy::read(&d.join("Y.npy")).unwrap();
+    assert_eq!(y.shape, vec![160, 10]);
+    // inspect
+    let i = run_ok(bin().args(["inspect", "--model"]).arg(d.join("a.trnn")));
+    assert!(
+        i.contains("lstm") && i.contains("gru") && i.contains("MACs per step"),
+        "{i}"
+    );
+    // export from the checkpoint
+    run_ok(
+        bin()
+            .args(["export", "--checkpoint"])
+            .arg(d.join("a.ckpt"))
+            .arg("--out")
+            .arg(d.join("e.trnn")),
+    );
+    let i2 = run_ok(
+        bin()
+            .args(["inspect", "--json", "--model"])
+            .arg(d.join("e.trnn")),
+    );
+    assert!(i2.contains("\"params\""));
+    std::fs::remove_dir_all(&d).ok();
+}
+
+#[test]
+fn bad_input_is_named_with_file_and_position() {
+    let d = tmp("bad");
+    write_freq10(&d, 20, 5, 2);
+    // NaN in X
+    let mut x = vec![0.5f32; 20 * 5 * 2];
+    x[(3 * 5 + 2) * 2 + 1] = f32::NAN;
+    npy::write_f32(&d.join("nan.npy"), &[20, 5, 2], &x).unwrap();
+    let e = run_err(
+        bin()
+            .args(["train", "--x"])
+            .arg(d.join("nan.npy"))
+            .arg("--y")
+            .arg(d.join("y.npy")),
+    );
+    assert!(e.contains("nan.npy") && e.contains("[3, 2, 1]"), "{e}");
+    // wrong row count in y
+    npy::write_i64(&d.join("y3.npy"), &[3], &[0, 1, 2]).unwrap();
+    let e = run_err(
+        bin()
+            .args(["train", "--x"])
+            .arg(d.join("X.npy"))
+            .arg("--y")
+            .arg(d.join("y3.npy")),
+    );
+    assert!(
+        e.contains("y3.npy") && e.contains("expected 20 rows"),
+        "{e}"
+    );
+    // empty file
+    std::fs::write(d.join("empty.npy"), b"").unwrap();
+    let e = run_err(
+        bin()
+            .args(["train", "--x"])
+            .arg(d.join("empty.npy"))
+            .arg("--y")
+            .arg(d.join("y.npy")),
+    );
+    assert!(e.contains("empty.npy") && e.contains("empty"), "{e}");
+    // labels beyond the head
+    let e = run_err(
+        bin()
+            .args(["train", "--head", "dense:3:softmax", "--x"])
+            .arg(d.join("X.npy"))
+            .arg("--y")
+            .arg(d.join("y.npy")),
+    );
+    assert!(e.contains("head has 3 outputs"), "{e}");
+    // CSV: ragged row, unknown column, not a number
+    std::fs::write(d.join("r.csv"), "a,b,c\n1,2,3\n4,5\n").unwrap();
+    let e = run_err(
+        bin()
+            .args(["train", "--target", "c", "--window", "1", "--csv"])
+            .arg(d.join("r.csv")),
+    );
+    assert!(e.contains("r.csv") && e.contains("row 3"), "{e}");
+    std::fs::write(d.join("u.csv"), "a,b,c\n1,2,3\n4,5,6\n").unwrap();
+    let e = run_err(
+        bin()
+            .args(["train", "--target", "zz", "--window", "1", "--csv"])
+            .arg(d.join("u.csv")),
+    );
+    assert!(
+        e.contains("u.csv") && e.contains("unknown --target column 'zz'"),
+        "{e}"
+    );
+    std::fs::write(d.join("n.csv"), "a,b\n1,2\nx,3\n").unwrap();
+    let e = run_err(
+        bin()
+            .args(["train", "--target", "b", "--window", "1", "--csv"])
+            .arg(d.join("n.csv")),
+    );
+    assert!(e.contains("row 3, column 'a'"), "{e}");
+    // not a model file
+    let e = run_err(bin().args(["inspect", "--model"]).arg(d.join("X.npy")));
+    assert!(
+        e.contains("X.npy") && e.contains("not a valid model file"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&d).ok();
+}
+
+#[test]
+fn csv_and_text_models_train_and_evaluate_through_the_runtime() {
+    let d = tmp("csvtext");
+    let mut csv = String::from("t,temp,load\n");
+    for i in 0..200 {
+        let x = i as f32 * 0.1;
+        csv.push_str(&format!("{x},{},{}\n", x.sin(), (x * 0.5).cos()));
+    }
+    std::fs::write(d.join("s.csv"), csv).unwrap();
+    let line = run_ok(
+        bin()
+            .args([
+                "train",
+                "--target",
+                "load",
+                "--window",
+                "10",
+                "--stride",
+                "2",
+                "--layers",
+                "gru:8:before",
+            ])
+            .args([
+                "--epochs",
+                "2",
+                "--val-split",
+                "0.2",
+                "--json",
+                "--quiet",
+                "--csv",
+            ])
+            .arg(d.join("s.csv"))
+            .arg("--out")
+            .arg(d.join("s.trnn")),
+    );
+    let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(v["metric_name"], "mae");
+    assert!(
+        (v["val_metric"].as_f64().unwrap() - v["runtime_val_metric"].as_f64().unwrap()).abs()
+            < 1e-4
+    );
+    let text = "hello tiny world. ".repeat(30);
+    std::fs::write(d.join("t.txt"), text).unwrap();
+    let line = run_ok(
+        bin()
+            .args([
+                "train", "--window", "16", "--stride", "4", "--layers", "lstm:16", "--epochs", "2",
+                "--json", "--quiet",
+            ])
+            .args([
+                "--dropout",
+                "0.1",
+                "--tbptt",
+                "8",
+                "--clip-norm",
+                "1",
+                "--text",
+            ])
+            .arg(d.join("t.txt"))
+            .arg("--out")
+            .arg(d.join("t.trnn")),
+    );
+    let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert!(v["runtime_val_metric"].as_f64().is_some());
+    let e = run_ok(
+        bin()
+            .args(["eval", "--window", "16", "--stride", "4", "--model"])
+            .arg(d.join("t.trnn"))
+            .arg("--text")
+            .arg(d.join("t.txt")),
+    );
+    assert!(e.contains("accuracy"), "{e}");
+    std::fs::remove_dir_all(&d).ok();
+}
