@@ -84,6 +84,18 @@ for v in current rows4 panel8 panel8fma; do
   printf '  %-10s %7s insn  %s insn/MAC\n' "$v" "$per" "$(awk -v p="$per" 'BEGIN{printf "%.2f", p/16384}')"
   echo "kernel: variant=$v insn_per_matvec=$per macs=16384" >>"$out/cost.txt.new"
 done
+echo "activations, 256 values (incl. a 3-instruction refill per value; fast = exp2 by exponent bits + degree-6 polynomial):"
+for v in sigmoid_libm sigmoid_fast tanh_libm tanh_fast; do
+  "$insncount/count.sh" "$kb" kbench 4 "$v" >"$out/run.log" 2>&1 || { cat "$out/run.log" >&2; exit 1; }
+  a=$(sed -n 's/^insncount: .*region=\([0-9]*\).*/\1/p' "$out/run.log")
+  "$insncount/count.sh" "$kb" kbench 8 "$v" >"$out/run.log" 2>&1 || { cat "$out/run.log" >&2; exit 1; }
+  b=$(sed -n 's/^insncount: .*region=\([0-9]*\).*/\1/p' "$out/run.log")
+  per=$(( (b - a) / 4 ))
+  printf '  %-13s %6s insn/value\n' "$v" "$((per / 256))"
+  echo "activation: variant=$v insn_per_256=$per" >>"$out/cost.txt.new"
+done
+grep '^kbench' "$out/run.log" | sed 's/^/  /'
+
 mv "$out/cost.txt.new" "$out/cost.txt"
 echo
 echo "machine-readable lines: $here/$out/cost.txt"

@@ -7,6 +7,11 @@
 //! - `panel8`: weights packed 8 rows interleaved per column, eight accumulators
 //! - `panel8fma`: as `panel8`, with the fused multiply-add `vfma.f32`
 //!
+//! and activations over 256 inputs in [-8, 8] (`sigmoid_libm`, `sigmoid_fast`,
+//! `tanh_libm`, `tanh_fast`): the runtime's `libm` ones against an `exp2`
+//! approximation (range reduction + degree-6 polynomial + exponent bits); the
+//! run prints the fast ones' largest absolute error against `libm` on a grid.
+//!
 //! ```text
 //! qemu-system-arm ... -kernel kernel_bench -append "kbench 8 panel8"
 //! ```
@@ -130,6 +135,62 @@ fn panel8fma(wp: &[f32], x: &[f32], out: &mut [f32]) {
     }
 }
 
+/// `e^x` from `2^(x log2 e)`: round to the nearest integer with the 1.5 * 2^23
+/// trick (no branch), the integer goes to the exponent bits, the fraction in
+/// [-0.5, 0.5] through 2^f's degree-6 Taylor polynomial (truncation error about 1.2e-7).
+#[inline(always)]
+fn fast_exp(x: f32) -> f32 {
+    const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23
+    let t = (x * core::f32::consts::LOG2_E).clamp(-126.0, 126.0);
+    let m = t + ROUND;
+    let i = m.to_bits() as i32 - ROUND.to_bits() as i32;
+    let f = t - (m - ROUND);
+    const C: [f32; 6] = [
+        0.693_147_18,
+        0.240_226_51,
+        0.055_504_11,
+        0.009_618_129,
+        0.001_333_355_8,
+        0.000_154_035_3,
+    ];
+    let p = 1.0 + f * (C[0] + f * (C[1] + f * (C[2] + f * (C[3] + f * (C[4] + f * C[5])))));
+    f32::from_bits((p.to_bits() as i32 + (i << 23)) as u32)
+}
+
+#[inline(always)]
+fn sigmoid_fast(x: f32) -> f32 {
+    1.0 / (1.0 + fast_exp(-x))
+}
+
+#[inline(always)]
+fn tanh_fast(x: f32) -> f32 {
+    1.0 - 2.0 / (fast_exp(2.0 * x) + 1.0)
+}
+
+#[inline(always)]
+fn sigmoid_libm(x: f32) -> f32 {
+    tinyrnn::kernel::activation::sigmoid(x)
+}
+
+/// Applies `f` to every element (not inlined, so each variant is one loop).
+#[inline(never)]
+fn map(v: &mut [f32], f: impl Fn(f32) -> f32) {
+    for x in v {
+        *x = f(*x);
+    }
+}
+
+/// Largest absolute difference of `fast` from `exact` on a dense grid of [-20, 20].
+fn max_err(fast: impl Fn(f32) -> f32, exact: impl Fn(f32) -> f32) -> f32 {
+    let mut worst = 0.0f32;
+    let mut x = -20.0f32;
+    while x <= 20.0 {
+        worst = worst.max((fast(x) - exact(x)).abs());
+        x += 1.0 / 512.0;
+    }
+    worst
+}
+
 fn cmdline(buf: &mut [u8; 128]) -> &str {
     let mut block = [buf.as_mut_ptr() as usize, buf.len() - 1];
     // SAFETY: SYS_GET_CMDLINE writes at most block[1] bytes into `buf`.
@@ -162,6 +223,26 @@ fn main() -> ! {
     let x: [f32; COLS] = core::array::from_fn(|i| i as f32 * 0.01 - 0.3);
     let mut y = [0.0f32; ROWS];
     let (w, wp) = (black_box(&w[..]), black_box(&wp[..]));
+    if variant.starts_with("sigmoid") || variant.starts_with("tanh") {
+        let mut v = [0.0f32; ROWS];
+        bench_start();
+        for _ in 0..k {
+            for (j, v) in v.iter_mut().enumerate() {
+                *v = j as f32 / 16.0 - 8.0;
+            }
+            match variant {
+                "sigmoid_fast" => map(&mut v, sigmoid_fast),
+                "tanh_fast" => map(&mut v, tanh_fast),
+                "tanh_libm" => map(&mut v, tinyrnn::kernel::activation::tanh),
+                _ => map(&mut v, sigmoid_libm),
+            }
+            black_box(&mut v);
+        }
+        bench_stop();
+        let (es, et) = (max_err(sigmoid_fast, sigmoid_libm), max_err(tanh_fast, tinyrnn::kernel::activation::tanh));
+        hprintln!("kbench {} k={} fast max abs err e9: sigmoid {} tanh {}", variant, k, (es * 1e9) as u32, (et * 1e9) as u32);
+        debug::exit(debug::EXIT_SUCCESS);
+    }
     bench_start();
     for _ in 0..k {
         match variant {
