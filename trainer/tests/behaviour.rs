@@ -1,0 +1,171 @@
+//! Masks, truncated BPTT, early stopping and determinism at the library level.
+
+use tinyrnn_trainer::cell::{CellKind, ElmanAct, GruVariant};
+use tinyrnn_trainer::data::{freq10, DataInput, Dataset};
+use tinyrnn_trainer::loss::{HeadAct, LossKind, Targets};
+use tinyrnn_trainer::model::{
+    Chunk, ChunkInput, HeadSpec, InputSpec, LayerSpec, ModelSpec, Net, NetWorkspace,
+};
+use tinyrnn_trainer::optim::OptimConfig;
+use tinyrnn_trainer::train::{TrainConfig, Trainer};
+
+fn spec(kind: CellKind, f: usize) -> ModelSpec {
+    ModelSpec {
+        input: InputSpec::Features { size: f },
+        layers: vec![LayerSpec { kind, hidden: 6 }, LayerSpec { kind, hidden: 5 }],
+        head: Some(HeadSpec {
+            out: 3,
+            act: HeadAct::Softmax,
+        }),
+        many_to_many: false,
+        dropout: 0.0,
+    }
+}
+
+#[test]
+fn padded_steps_keep_the_state_like_a_shorter_sequence() {
+    let (f, t_short, t_long) = (2, 4, 7);
+    for kind in [
+        CellKind::Elman(ElmanAct::Tanh),
+        CellKind::Lstm,
+        CellKind::Gru(GruVariant::ResetAfter),
+        CellKind::Gru(GruVariant::ResetBefore),
+    ] {
+        let net = Net::<f64>::init(spec(kind, f), 5);
+        let x: Vec<f64> = (0..t_long * f)
+            .map(|i| ((i * 7 % 11) as f64 - 5.0) / 5.0)
+            .collect();
+        let classes = [1u32];
+        let run = |t: usize, mask: Option<&[f64]>| {
+            let mut ws = NetWorkspace::default();
+            let chunk = Chunk {
+                b: 1,
+                t,
+                x: ChunkInput::Dense(&x[..t * f]),
+                mask,
+                targets: Targets::Classes(&classes),
+            };
+            net.forward(&mut ws, &chunk, None, None);
+            ws.y.clone()
+        };
+        let short = run(t_short, None);
+        let mask: Vec<f64> = (0..t_long)
+            .map(|s| if s < t_short { 1.0 } else { 0.0 })
+            .collect();
+        let padded = run(t_long, Some(&mask));
+        for (a, b) in short.iter().zip(&padded) {
+            assert!((a - b).abs() < 1e-14, "{kind:?}: {short:?} vs {padded:?}");
+        }
+    }
+}
+
+fn small_data() -> (Dataset, Dataset) {
+    let ds = freq10::generate(96, 12, 3, 1);
+    // three classes only, so the head of 3 fits
+    let ds = match ds.targets {
+        tinyrnn_trainer::data::DataTargets::Classes { ref y, .. } => Dataset {
+            targets: tinyrnn_trainer::data::DataTargets::Classes {
+                classes: 3,
+                y: y.iter().map(|v| v % 3).collect(),
+            },
+            ..ds.clone()
+        },
+        _ => unreachable!(),
+    };
+    ds.split_tail(0.25)
+}
+
+fn cfg(threads: usize, tbptt: Option<usize>) -> TrainConfig {
+    TrainConfig {
+        epochs: 2,
+        batch_size: 16,
+        seed: 3,
+        threads,
+        optim: OptimConfig::default(),
+        loss: LossKind::CrossEntropy,
+        tbptt,
+        patience: None,
+    }
+}
+
+#[test]
+fn tbptt_window_of_the_whole_sequence_is_full_bptt_and_shorter_windows_train() {
+    let (train, val) = small_data();
+    let f = train.features();
+    let run = |tbptt: Option<usize>| {
+        let mut tr = Trainer::new(Net::init(spec(CellKind::Lstm, f), 3), cfg(1, tbptt));
+        for _ in 0..2 {
+            tr.train_epoch(&train, &mut |_, _, _, _| {}).unwrap();
+        }
+        (tr.net.params.clone(), tr.evaluate(&val, None))
+    };
+    let (full, _) = run(None);
+    let (same, _) = run(Some(12));
+    assert_eq!(full, same);
+    let (short, stats) = run(Some(5));
+    assert_ne!(full, short);
+    assert!(stats.loss.is_finite());
+}
+
+#[test]
+fn same_seed_same_parameters_and_data_parallel_matches_serial_closely() {
+    let (train, _) = small_data();
+    let f = train.features();
+    let run = |threads: usize| {
+        let mut tr = Trainer::new(
+            Net::init(spec(CellKind::Gru(GruVariant::ResetAfter), f), 3),
+            cfg(threads, None),
+        );
+        tr.train_epoch(&train, &mut |_, _, _, _| {}).unwrap();
+        tr.net.params.clone()
+    };
+    assert_eq!(run(2), run(2));
+    let (a, b) = (run(1), run(2));
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-4, "1 vs 2 threads differ by {worst}");
+}
+
+#[test]
+fn dropout_and_token_input_train_without_error() {
+    let ds = freq10::generate(40, 10, 1, 2);
+    let DataInput::Dense { x, .. } = &ds.input else {
+        unreachable!()
+    };
+    let tokens: Vec<u32> = x
+        .iter()
+        .map(|v| ((v + 2.0).clamp(0.0, 3.99) as u32).min(3))
+        .collect();
+    let ds = Dataset {
+        input: DataInput::Tokens {
+            vocab: 4,
+            x: tokens,
+        },
+        ..ds
+    };
+    let spec = ModelSpec {
+        input: InputSpec::Tokens { vocab: 4, dim: 3 },
+        layers: vec![
+            LayerSpec {
+                kind: CellKind::Elman(ElmanAct::Relu),
+                hidden: 8,
+            },
+            LayerSpec {
+                kind: CellKind::Lstm,
+                hidden: 8,
+            },
+        ],
+        head: Some(HeadSpec {
+            out: 10,
+            act: HeadAct::Softmax,
+        }),
+        many_to_many: false,
+        dropout: 0.3,
+    };
+    let mut tr = Trainer::new(Net::init(spec, 1), cfg(2, None));
+    let s = tr.train_epoch(&ds, &mut |_, _, _, _| {}).unwrap();
+    assert!(s.loss.is_finite() && s.rows == 40);
+}
