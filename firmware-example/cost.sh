@@ -2,6 +2,7 @@
 # Cost report of the firmware example on the emulated Cortex-M4F (QEMU mps2-an386).
 #
 # Usage: firmware-example/cost.sh [K]        (K steps per run, default 64; needs qemu-system-arm, gcc, llvm-size or arm-none-eabi-size)
+#        M0=1 firmware-example/cost.sh [K]   also counts instructions per step on the Cortex-M0 (cortex-m0/, QEMU microbit)
 #
 # For each model in models/ that has a cargo feature (lstm1x32, lstm16x64, gru1x32, elman1x32):
 # - instructions per step: the firmware built with only that model runs `bench K` and `bench 2K`
@@ -96,6 +97,29 @@ for v in sigmoid_libm sigmoid_fast tanh_libm tanh_fast; do
 done
 grep '^kbench' "$out/run.log" | sed 's/^/  /'
 
+
+if [ "${M0:-0}" = 1 ]; then
+  echo
+  echo "Cortex-M0 (no FPU, soft float from compiler-builtins), QEMU microbit, K=16/32:"
+  plugin=${INSNCOUNT_PLUGIN:-$HOME/.cache/insncount/libinsncount.so}
+  [ -f "$plugin" ] || plugin=$("$insncount/build.sh")
+  for m in lstm1x32 lstm16x64 gru1x32 elman1x32; do
+    [ -f "models/$m.trnn" ] || continue
+    (cd cortex-m0 && cargo build -q --release --target thumbv6m-none-eabi --no-default-features --features "$m" --bin tinyrnn-firmware-example)
+    elf=cortex-m0/target/thumbv6m-none-eabi/release/tinyrnn-firmware-example
+    s=$(nm "$elf" | awk '$3=="bench_start"{print "0x"$1}'); e=$(nm "$elf" | awk '$3=="bench_stop"{print "0x"$1}')
+    r=""
+    for k in 16 32; do
+      qemu-system-arm -machine microbit -nographic -semihosting-config enable=on,target=native -kernel "$elf" \
+        -append "bench $k" -plugin "$plugin,start=$s,stop=$e" -d plugin >"$out/run.log" 2>&1 || { cat "$out/run.log" >&2; exit 1; }
+      r="$r $(sed -n 's/^insncount: .*region=\([0-9]*\).*/\1/p' "$out/run.log")"
+    done
+    set -- $r
+    per=$(( ($2 - $1) / 16 ))
+    printf '  %-10s %9s insn/step   %s\n' "$m" "$per" "$(grep '^bench' "$out/run.log" | sed 's/^bench [^:]*: //')"
+    echo "cost-m0: model=$m format=f32 insn_per_step=$per" >>"$out/cost.txt.new"
+  done
+fi
 mv "$out/cost.txt.new" "$out/cost.txt"
 echo
 echo "machine-readable lines: $here/$out/cost.txt"
