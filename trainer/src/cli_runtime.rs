@@ -197,13 +197,19 @@ pub fn inspect(model_path: &Path, json: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// The demo's recurrent layer (two of them).
+const DEMO_LAYER: LayerSpec = LayerSpec {
+    kind: tinyrnn_trainer::cell::CellKind::Gru(tinyrnn_trainer::cell::GruVariant::ResetAfter),
+    hidden: 32,
+};
+
 /// Words of the fixed-size, heap-free state the demo streams with.
 const DEMO_STATE_WORDS: usize = 4096;
 
 /// `tinyrnn demo`.
 pub fn demo(dir: &Path, threads: usize, epochs: usize) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
-    let (n, t, f) = (2400, 50, 8);
+    let (n, t, f) = (4096, 50, 8);
     println!("tinyrnn demo");
     println!("1. data: freq10, {n} sequences x {t} steps x {f} features; a noisy sine in feature 0 whose");
     println!("   frequency (10 choices) is the class, noise in the others. Last 20% held out.");
@@ -211,12 +217,7 @@ pub fn demo(dir: &Path, threads: usize, epochs: usize) -> Result<(), String> {
     let (train, val) = all.split_tail(0.2);
     let spec = ModelSpec {
         input: InputSpec::Features { size: f },
-        layers: vec![LayerSpec {
-            kind: tinyrnn_trainer::cell::CellKind::Gru(
-                tinyrnn_trainer::cell::GruVariant::ResetAfter,
-            ),
-            hidden: 32,
-        }],
+        layers: vec![DEMO_LAYER; 2],
         head: Some(HeadSpec {
             out: 10,
             act: HeadAct::Softmax,
@@ -224,7 +225,7 @@ pub fn demo(dir: &Path, threads: usize, epochs: usize) -> Result<(), String> {
         many_to_many: false,
         dropout: 0.0,
     };
-    println!("2. model: GRU(32) -> Dense(10, softmax), {} parameters; Adam 1e-3, batch 32, {epochs} epochs, {threads} threads", spec.layout().total);
+    println!("2. model: GRU(32) -> GRU(32) -> Dense(10, softmax), {} parameters; Adam 1e-3, batch 32, {epochs} epochs, {threads} threads", spec.layout().total);
     let out = dir.join("model.trnn");
     let job = TrainJob {
         spec,
@@ -316,6 +317,13 @@ pub fn demo(dir: &Path, threads: usize, epochs: usize) -> Result<(), String> {
     ] {
         println!("   {:<14} {what}", name);
     }
+    println!(
+        "6. on a device: {} parameters, {} bytes of model, {} bytes of RAM per stream, {} multiply-adds per step",
+        model.param_count(),
+        buf.len(),
+        model.state_len() * 4,
+        model.macs_per_step()
+    );
     println!("   next: tinyrnn inspect --model {}", out.display());
     Ok(())
 }

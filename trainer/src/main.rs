@@ -216,7 +216,7 @@ struct DemoArgs {
     #[arg(long)]
     threads: Option<usize>,
     /// Epochs.
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = 8)]
     epochs: usize,
 }
 
