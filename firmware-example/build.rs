@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 use std::{env, fs, path::Path, path::PathBuf};
 
-use tinyrnn::{AlignedBuf, Model, StateVec};
+use tinyrnn::{AlignedBuf, Math, Model, StateVec};
 
 #[path = "gen/src/rng.rs"]
 mod rng;
@@ -86,14 +86,22 @@ fn main() {
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let (i, o) = (model.input_size(), model.output_size());
         let xs = recorded_input(&dir.join(format!("{name}.input.csv")), i);
-        let mut ys = vec![0.0f32; xs.len() / i * o];
-        let mut state = StateVec::new(&model);
-        model
-            .run_sequence(&mut state, &xs, &mut ys)
-            .unwrap_or_else(|e| panic!("{}: host run: {e}", path.display()));
-        let (x_path, y_path) = (out.join(format!("{name}.input.bin")), out.join(format!("{name}.expected.bin")));
+        // The host's outputs with each activation math the firmware checks.
+        let expected = |math: Math, file: &str| {
+            let model = model.clone().with_math(math);
+            let mut ys = vec![0.0f32; xs.len() / i * o];
+            let mut state = StateVec::new(&model);
+            model
+                .run_sequence(&mut state, &xs, &mut ys)
+                .unwrap_or_else(|e| panic!("{}: host run: {e}", path.display()));
+            let p = out.join(format!("{name}.{file}.bin"));
+            fs::write(&p, f32_bytes(&ys)).unwrap();
+            p
+        };
+        let y_path = expected(Math::Exact, "expected");
+        let yf_path = expected(Math::Fast, "expected-fast");
+        let x_path = out.join(format!("{name}.input.bin"));
         fs::write(&x_path, f32_bytes(&xs)).unwrap();
-        fs::write(&y_path, f32_bytes(&ys)).unwrap();
         if FEATURES.contains(&name.as_str()) {
             writeln!(src, "#[cfg(feature = \"{name}\")]").unwrap();
         }
@@ -104,11 +112,12 @@ fn main() {
             src,
             "run::<{words}>(&Case {{ name: {name:?}, model: tinyrnn::include_model!({m:?}), \
              input: tinyrnn::include_model!({x:?}), expected: tinyrnn::include_model!({y:?}), \
-             exact: {exact} }}, ctx);",
+             expected_fast: tinyrnn::include_model!({yf:?}), exact: {exact} }}, ctx);",
             words = model.state_len(),
             m = path.display().to_string(),
             x = x_path.display().to_string(),
             y = y_path.display().to_string(),
+            yf = yf_path.display().to_string(),
         )
         .unwrap();
     }

@@ -5,7 +5,8 @@
 #        M0=1 firmware-example/cost.sh [K]   also counts instructions per step on the Cortex-M0 (cortex-m0/, QEMU microbit)
 #
 # For each model in models/ that has a cargo feature (lstm1x32, lstm16x64, gru1x32, elman1x32):
-# - instructions per step: the firmware built with only that model runs `bench K` and `bench 2K`
+# - instructions per step (with libm activations, and with the runtime's `Math::Fast` ones:
+#   "fast math"): the firmware built with only that model runs `bench K` and `bench 2K`
 #   under ../shared/tools/insncount (markers bench_start/bench_stop); per step = (R(2K) - R(K)) / K,
 #   so start-up and marker costs cancel. Exact and repeatable (QEMU counts guest instructions, not cycles).
 # - flash: `size_probe` (load + step, no printing) built with the model, minus the same built with no
@@ -36,8 +37,8 @@ build() { # FEATURES BIN -> copies the ELF to $out/BIN-FEATURES.elf
   cargo build -q --release --target $target --no-default-features ${1:+--features "$1"} --bin "$2"
   cp "target/$target/release/$2" "$out/$2-${1:-none}.elf"
 }
-region() { # ELF K -> region count; also keeps the guest's bench line in $out/NAME.bench
-  "$insncount/count.sh" "$1" bench "$2" >"$out/run.log" 2>&1 || { cat "$out/run.log" >&2; echo "cost.sh: run failed" >&2; exit 1; }
+region() { # ELF K [fast] -> region count; also keeps the guest's bench line in $out/bench.line
+  "$insncount/count.sh" "$1" bench "$2" ${3:-} >"$out/run.log" 2>&1 || { cat "$out/run.log" >&2; echo "cost.sh: run failed" >&2; exit 1; }
   grep '^bench ' "$out/run.log" >"$out/bench.line" || true
   sed -n 's/^insncount: .*region=\([0-9]*\).*/\1/p' "$out/run.log"
 }
@@ -47,9 +48,9 @@ build "" size_probe
 base_text=$(section "$out/size_probe-none.elf" .text)
 base_ro=$(section "$out/size_probe-none.elf" .rodata)
 
-printf '%-10s | %10s | %8s | %10s | %6s | %7s | %8s | %8s | %9s | %9s\n' \
-  model insn/step MACs/step "code B" "const B" "weights B" "static B" "state B" "stack step" "stack load"
-printf '%s\n' '-----------|------------|----------|------------|--------|---------|----------|----------|-----------|-----------'
+printf '%-10s | %10s | %10s | %8s | %10s | %6s | %7s | %8s | %8s | %9s | %9s\n' \
+  model insn/step "fast math" MACs/step "code B" "const B" "weights B" "static B" "state B" "stack step" "stack load"
+printf '%s\n' '-----------|------------|------------|----------|------------|--------|---------|----------|----------|-----------|-----------'
 for m in lstm1x32 lstm16x64 gru1x32 elman1x32; do
   [ -f "models/$m.trnn" ] || continue
   build "$m" tinyrnn-firmware-example
@@ -59,6 +60,9 @@ for m in lstm1x32 lstm16x64 gru1x32 elman1x32; do
   r2=$(region "$elf" "$K2")
   per_step=$(( (r2 - r1) / K ))
   state=$(field state_bytes); stack_step=$(field step_stack_bytes); stack_load=$(field load_stack_bytes)
+  f1=$(region "$elf" "$K" fast)
+  f2=$(region "$elf" "$K2" fast)
+  per_step_fast=$(( (f2 - f1) / K ))
   probe=$out/size_probe-$m.elf
   text=$(( $(section "$probe" .text) - base_text ))
   weights=$(wc -c <"models/$m.trnn")
@@ -66,9 +70,9 @@ for m in lstm1x32 lstm16x64 gru1x32 elman1x32; do
   [ "$ro" -ge 0 ] || ro=0
   static=$(( $(section "$probe" .data) + $(section "$probe" .bss) ))
   macs=$(awk -v m="$m" 'BEGIN{split("lstm1x32 4256 lstm16x64 20480 gru1x32 3200 elman1x32 1088",a," "); for(i=1;i<8;i+=2) if(a[i]==m) print a[i+1]}')
-  printf '%-10s | %10s | %8s | %10s | %6s | %7s | %8s | %8s | %9s | %9s\n' \
-    "$m" "$per_step" "${macs:-?}" "$text" "$ro" "$weights" "$static" "$state" "$stack_step" "$stack_load"
-  echo "cost: model=$m format=f32 insn_per_step=$per_step code_bytes=$text const_bytes=$ro weight_bytes=$weights static_ram=$static state_bytes=$state stack_step=$stack_step stack_load=$stack_load k=$K r_k=$r1 r_2k=$r2" >>"$out/cost.txt.new"
+  printf '%-10s | %10s | %10s | %8s | %10s | %6s | %7s | %8s | %8s | %9s | %9s\n' \
+    "$m" "$per_step" "$per_step_fast" "${macs:-?}" "$text" "$ro" "$weights" "$static" "$state" "$stack_step" "$stack_load"
+  echo "cost: model=$m format=f32 insn_per_step=$per_step insn_per_step_fast_math=$per_step_fast code_bytes=$text const_bytes=$ro weight_bytes=$weights static_ram=$static state_bytes=$state stack_step=$stack_step stack_load=$stack_load k=$K r_k=$r1 r_2k=$r2" >>"$out/cost.txt.new"
 done
 
 # Candidate matrix-vector kernels (src/bin/kernel_bench.rs), W 256 x 64 (an LSTM's recurrent matrix).

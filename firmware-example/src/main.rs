@@ -6,8 +6,12 @@
 //! `tinyrnn` crate. It prints one `ok ...` line per model over semihosting and
 //! exits 0, or prints `FAIL ...` and exits non-zero (so does a panic or a fault).
 //!
-//! With the semihosting command line `bench K` (QEMU `-append "bench K"`) it
-//! instead runs K steps per model between the markers `bench_start` and
+//! Each model is checked twice: with `Math::Exact` (libm activations; lines
+//! `ok NAME: ...`) and with `Math::Fast` (the runtime's approximations; lines
+//! `ok NAME/fast: ...`), each against the host's outputs with the same math.
+//!
+//! With the semihosting command line `bench K [fast]` (QEMU `-append "bench K"`)
+//! it instead runs K steps per model between the markers `bench_start` and
 //! `bench_stop`, for `../shared/tools/insncount` (see `cost.sh`).
 #![no_std]
 #![no_main]
@@ -18,7 +22,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use cortex_m_rt::{entry, exception, ExceptionFrame};
 use cortex_m_semihosting::{debug, heprintln, hprintln};
-use tinyrnn::{Model, State};
+use tinyrnn::{Math, Model, State};
 
 /// Float formats: `|got - want| <= REL_TOL * max(|want|, ABS_FLOOR)`.
 const REL_TOL: f32 = 1e-5;
@@ -32,15 +36,19 @@ struct Case {
     model: &'static [u8],
     /// T x I f32, little-endian.
     input: &'static [u8],
-    /// T x O f32, little-endian.
+    /// T x O f32, little-endian, with `Math::Exact` (libm activations).
     expected: &'static [u8],
+    /// The same with `Math::Fast` (the runtime's approximate activations).
+    expected_fast: &'static [u8],
     /// Bit-identical comparison (integer formats) instead of the float tolerance.
     exact: bool,
 }
 
 enum Mode {
+    /// Check every model with both activation maths.
     Check,
-    Bench { steps: u32 },
+    /// `steps` steps per model between the markers, with `math`.
+    Bench { steps: u32, math: Math },
 }
 
 struct Ctx {
@@ -96,15 +104,30 @@ fn run<const N: usize>(case: &Case, ctx: &mut Ctx) {
         }
     };
     let (load_stack, _) = painted.used();
+    match ctx.mode {
+        Mode::Bench { math, .. } => stream::<N>(case, model.with_math(math), ctx, load_stack),
+        Mode::Check => {
+            stream::<N>(case, model.clone(), ctx, load_stack);
+            stream::<N>(case, model.with_math(Math::Fast), ctx, load_stack);
+        }
+    }
+}
+
+/// Streams the recorded input through `model` (with its math), checking or benchmarking.
+#[inline(never)]
+fn stream<const N: usize>(case: &Case, model: Model<'_>, ctx: &mut Ctx, load_stack: usize) {
+    let fast = model.math() == Math::Fast;
+    let label = if fast { "/fast" } else { "" };
     let mut state = match State::<N>::new(&model) {
         Ok(s) => s,
         Err(e) => {
-            hprintln!("FAIL {}: {}", case.name, e);
+            hprintln!("FAIL {}{}: {}", case.name, label, e);
             ctx.failures += 1;
             return;
         }
     };
-    let (xs, want) = (f32s(case.input), f32s(case.expected));
+    let want = if fast { case.expected_fast } else { case.expected };
+    let (xs, want) = (f32s(case.input), f32s(want));
     let (i, o) = (model.input_size(), model.output_size());
     let steps = xs.len() / i;
     if o > 64 || want.len() != steps * o {
@@ -115,7 +138,7 @@ fn run<const N: usize>(case: &Case, ctx: &mut Ctx) {
     let mut y_buf = [0.0f32; 64];
     let y = &mut y_buf[..o];
     match ctx.mode {
-        Mode::Bench { steps: k } => {
+        Mode::Bench { steps: k, .. } => {
             let painted = stack::paint();
             let mut errors = 0u32;
             let mut done = 0u32;
@@ -133,8 +156,9 @@ fn run<const N: usize>(case: &Case, ctx: &mut Ctx) {
             let (step_stack, full) = painted.used();
             ctx.failures += errors;
             hprintln!(
-                "bench {}: steps={} errors={} state_bytes={} step_stack_bytes={}{} load_stack_bytes={} stack_top_offset={}",
+                "bench {}{}: steps={} errors={} state_bytes={} step_stack_bytes={}{} load_stack_bytes={} stack_top_offset={}",
                 case.name,
+                label,
                 k,
                 errors,
                 model.state_len() * 4,
@@ -151,7 +175,7 @@ fn run<const N: usize>(case: &Case, ctx: &mut Ctx) {
             let mut bad = 0u32;
             for (t, (x, want)) in xs.chunks_exact(i).zip(want.chunks_exact(o)).enumerate() {
                 if let Err(e) = model.step(&mut state, x, y) {
-                    hprintln!("FAIL {}: step {}: {}", case.name, t, e);
+                    hprintln!("FAIL {}{}: step {}: {}", case.name, label, t, e);
                     bad += 1;
                     break;
                 }
@@ -169,8 +193,9 @@ fn run<const N: usize>(case: &Case, ctx: &mut Ctx) {
                     if !ok {
                         if bad < 5 {
                             hprintln!(
-                                "FAIL {}: step {} output {}: got {:#010x} want {:#010x} (f32 bits)",
+                                "FAIL {}{}: step {} output {}: got {:#010x} want {:#010x} (f32 bits)",
                                 case.name,
+                                label,
                                 t,
                                 j,
                                 g.to_bits(),
@@ -184,8 +209,9 @@ fn run<const N: usize>(case: &Case, ctx: &mut Ctx) {
             let (step_stack, _) = painted.used();
             if bad == 0 {
                 hprintln!(
-                    "ok {}: {} steps x {} in -> {} out match the host ({}; max |err| {} e-9, {} ulp); state {} B, stack: load {} B, step {} B",
+                    "ok {}{}: {} steps x {} in -> {} out match the host ({}; max |err| {} e-9, {} ulp); state {} B, stack: load {} B, step {} B",
                     case.name,
+                    label,
                     steps,
                     i,
                     o,
@@ -197,7 +223,7 @@ fn run<const N: usize>(case: &Case, ctx: &mut Ctx) {
                     step_stack,
                 );
             } else {
-                hprintln!("FAIL {}: {} outputs out of tolerance", case.name, bad);
+                hprintln!("FAIL {}{}: {} outputs out of tolerance", case.name, label, bad);
                 ctx.failures += 1;
             }
         }
@@ -209,7 +235,7 @@ fn run_all(ctx: &mut Ctx) {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }
 
-/// The mode from the semihosting command line: `bench K` anywhere in it, else check.
+/// The mode from the semihosting command line: `bench K [fast]` anywhere in it, else check.
 fn mode() -> Mode {
     let mut buf = [0u8; 128];
     let mut block = [buf.as_mut_ptr() as usize, buf.len() - 1];
@@ -224,7 +250,11 @@ fn mode() -> Mode {
     while let Some(w) = words.next() {
         if w == "bench" {
             if let Some(Ok(k)) = words.next().map(str::parse::<u32>) {
-                return Mode::Bench { steps: k };
+                let math = match words.next() {
+                    Some("fast") => Math::Fast,
+                    _ => Math::Exact,
+                };
+                return Mode::Bench { steps: k, math };
             }
         }
     }

@@ -95,12 +95,14 @@ fn run_qemu(machine: &str, elf: &Path) -> (Option<i32>, String) {
 fn assert_all_ok(machine: &str, code: Option<i32>, text: &str) {
     println!("--- firmware on {machine} ---\n{text}");
     assert_eq!(code, Some(0), "firmware on {machine} exited {code:?}:\n{text}");
+    // One line per model and activation math (libm, and the fast approximations).
     for name in MODELS {
-        let prefix = format!("ok {name}: ");
-        assert!(
-            text.lines().any(|l| l.starts_with(&prefix)),
-            "no `{prefix}...` line from the firmware on {machine}:\n{text}"
-        );
+        for prefix in [format!("ok {name}: "), format!("ok {name}/fast: ")] {
+            assert!(
+                text.lines().any(|l| l.starts_with(&prefix)),
+                "no `{prefix}...` line from the firmware on {machine}:\n{text}"
+            );
+        }
     }
     assert!(
         text.lines()

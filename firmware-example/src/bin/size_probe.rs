@@ -18,6 +18,7 @@ struct Case {
     model: &'static [u8],
     input: &'static [u8],
     expected: &'static [u8],
+    expected_fast: &'static [u8],
     exact: bool,
 }
 
