@@ -15,11 +15,7 @@ use tinyrnn_trainer::train::TrainConfig;
 
 use crate::DataArgs;
 
-type Loader = fn(
-    &DataArgs,
-    bool,
-    Option<&[char]>,
-) -> Result<(Dataset, Option<Vec<char>>, Option<Vec<String>>), String>;
+type Loader = fn(&DataArgs, bool, Option<&[char]>) -> Result<crate::Loaded, String>;
 
 fn read_model(path: &Path) -> Result<tinyrnn::AlignedBuf, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;

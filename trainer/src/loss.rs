@@ -95,7 +95,7 @@ pub fn activate<T: Float>(act: HeadAct, z: &mut [T], o: usize) {
 ///
 /// `z` are pre-activations, `y` activated outputs (`[rows, o]`); rows whose
 /// `weight` is 0 (padding) are skipped. Returns (loss sum, metric sum, counted rows).
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "plain slices of one step, named")]
 pub fn loss_rows<T: Float>(
     kind: LossKind,
     act: HeadAct,

@@ -276,11 +276,10 @@ fn parse_head(s: &str) -> Result<Option<HeadSpec>, String> {
 }
 
 /// Loads the data named by `d`. `vocab` (from a model) fixes a text vocabulary.
-fn load_data(
-    d: &DataArgs,
-    many_to_many: bool,
-    vocab: Option<&[char]>,
-) -> Result<(Dataset, Option<Vec<char>>, Option<Vec<String>>), String> {
+/// Loaded data with the text vocabulary and CSV feature names, if any.
+pub(crate) type Loaded = (Dataset, Option<Vec<char>>, Option<Vec<String>>);
+
+fn load_data(d: &DataArgs, many_to_many: bool, vocab: Option<&[char]>) -> Result<Loaded, String> {
     if let Some(x) = &d.x {
         let ds = Dataset::from_npy(x, d.y.as_deref(), d.mask_value).map_err(|e| e.to_string())?;
         return Ok((ds, None, None));
@@ -337,7 +336,7 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
         }
         (ds, Some(v))
     } else if a.val_split > 0.0 {
-        if !(a.val_split < 1.0) {
+        if a.val_split >= 1.0 || a.val_split.is_nan() {
             return Err(format!("--val-split {} must be below 1", a.val_split));
         }
         let (t, v) = ds.split_tail(a.val_split);

@@ -308,10 +308,10 @@ fn orthogonal_columns(rng: &mut ChaCha8Rng, w: &mut [f64], rows: usize, cols: us
     for i in 0..n {
         for _ in 0..2 {
             for j in 0..i {
-                let d: f64 = (0..len).map(|k| v[i][k] * v[j][k]).sum();
-                for k in 0..len {
-                    v[i][k] -= d * v[j][k];
-                }
+                let (done, rest) = v.split_at_mut(i);
+                let (vi, vj) = (&mut rest[0], &done[j]);
+                let d: f64 = vi.iter().zip(vj.iter()).map(|(a, b)| a * b).sum();
+                vi.iter_mut().zip(vj.iter()).for_each(|(a, b)| *a -= d * b);
             }
         }
         let norm = v[i].iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-300);
@@ -455,7 +455,7 @@ impl<T: Float> Net<T> {
         let src = &top[top.len() - head_rows * h..];
         resize(&mut ws.head_in, head_rows * h);
         ws.head_in.copy_from_slice(src);
-        if let Some(rng) = rng.as_deref_mut() {
+        if let Some(rng) = rng {
             make_dropout(&mut ws.drop_mask[nl], head_rows * h, rate, rng);
             for (v, &m) in ws.head_in.iter_mut().zip(&ws.drop_mask[nl]) {
                 *v *= m;

@@ -54,7 +54,8 @@ pub fn write_plot(path: &Path, hist: &[EpochRecord]) -> Result<(), String> {
     let root = BitMapBackend::new(path, (900, 360)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let (left, right) = root.split_horizontally(450);
-    let panels: [(&DrawingArea<_, _>, fn(&EpochRecord) -> (f64, Option<f64>)); 2] = [
+    type Pick = fn(&EpochRecord) -> (f64, Option<f64>);
+    let panels: [(&DrawingArea<_, _>, Pick); 2] = [
         (&left, |r| (r.loss, r.val_loss)),
         (&right, |r| (r.metric, r.val_metric)),
     ];

@@ -19,11 +19,8 @@ pub fn forward_step<T: Float>(
     }
     match act {
         ElmanAct::Tanh => T::tanh_slice(gx),
-        ElmanAct::Relu => gx.iter_mut().for_each(|v| {
-            if !(*v > T::ZERO) {
-                *v = T::ZERO
-            }
-        }),
+        // `max` also maps NaN to 0, like the runtime's relu.
+        ElmanAct::Relu => gx.iter_mut().for_each(|v| *v = v.max(T::ZERO)),
     }
     super::lstm::merge_masked(h_out, gx, h_prev, mask);
 }

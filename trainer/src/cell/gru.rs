@@ -40,7 +40,7 @@ pub fn forward_step_after<T: Float>(
 
 /// Reset-after backward: `dg` gets the gradient of the input-side pre-activations,
 /// `dgh` of the recurrent side (`W_h h + b_h`), `dh_prev` the direct path.
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "plain slices of one step, named")]
 pub fn backward_step_after<T: Float>(
     gates: &[T],
     ghn: &[T],
@@ -94,7 +94,7 @@ pub fn backward_step_after<T: Float>(
     }
     if let Some(mask) = mask {
         for (row, &m) in mask.iter().enumerate() {
-            if !(m > T::ZERO) {
+            if m <= T::ZERO {
                 let r = row * h..(row + 1) * h;
                 dh_prev[r.clone()].copy_from_slice(&dh[r]);
                 dg[row * g3..(row + 1) * g3].fill(T::ZERO);
@@ -199,7 +199,7 @@ fn split_masked_keep_direct<T: Float>(
 ) {
     if let Some(mask) = mask {
         for (row, &m) in mask.iter().enumerate() {
-            if !(m > T::ZERO) {
+            if m <= T::ZERO {
                 let r = row * h..(row + 1) * h;
                 dh_prev[r.clone()].copy_from_slice(&dh[r]);
                 dg[row * 3 * h..(row + 1) * 3 * h].fill(T::ZERO);

@@ -51,7 +51,7 @@ pub(crate) fn split_masked_grad<T: Float>(
 
 /// Forward of one step for `B` rows. `gx` (`[B, 4H]`, input projection plus bias)
 /// becomes the activated gates; `tc` gets `tanh(c_new)`.
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "plain slices of one step, named")]
 pub fn forward_step<T: Float>(
     gx: &mut [T],
     gh: &[T],
@@ -100,7 +100,7 @@ pub fn forward_step<T: Float>(
 /// Backward of one step. On entry `dc` holds the gradient reaching `c_t`, on
 /// return the one reaching `c_{t-1}`. `dg` gets the pre-activation gradients,
 /// `dh_prev` the direct path (masked rows only; the `W_h` product is added by the caller).
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "plain slices of one step, named")]
 pub fn backward_step<T: Float>(
     gates: &[T],
     tc: &[T],

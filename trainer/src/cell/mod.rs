@@ -231,6 +231,7 @@ impl<T: Float> Workspace<T> {
 
 /// Runs a layer forward over `x` (`[T*B, I]`), starting from `init` (`h`, `c`; zeros if `None`).
 /// `mask` (`[T*B]`, 1 = real step, 0 = padding) keeps the state on padded steps.
+#[expect(clippy::too_many_arguments, reason = "plain slices of one step, named")]
 pub fn forward<T: Float>(
     shape: &RecurrentShape,
     p: &Params<'_, T>,
@@ -334,7 +335,7 @@ pub fn forward<T: Float>(
 /// `dout` (`[T*B, H]`) is the loss gradient with respect to each step's output;
 /// it is consumed (used as scratch). Parameter gradients are added into `grads`;
 /// when `dx` is given, the gradient with respect to the input (`[T*B, I]`) is written there.
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "plain slices of one step, named")]
 pub fn backward<T: Float>(
     shape: &RecurrentShape,
     p: &Params<'_, T>,
