@@ -59,7 +59,7 @@ struct Ctx {
 
 /// Views little-endian f32 data included by `include_model!` (16-aligned) in place.
 fn f32s(bytes: &'static [u8]) -> &'static [f32] {
-    assert!(bytes.as_ptr() as usize % 4 == 0 && bytes.len() % 4 == 0);
+    assert!((bytes.as_ptr() as usize).is_multiple_of(4) && bytes.len().is_multiple_of(4));
     // SAFETY: aligned for f32 and a whole number of f32s (checked above); every
     // bit pattern is a valid f32; Cortex-M is little-endian, as the files are;
     // the data is 'static and never written.
@@ -72,7 +72,10 @@ fn f32s(bytes: &'static [u8]) -> &'static [f32] {
 pub extern "C" fn bench_start() {
     static STARTS: AtomicU32 = AtomicU32::new(0);
     // load + store, not fetch_add: thumbv6m (Cortex-M0) has no atomic read-modify-write.
-    STARTS.store(STARTS.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    STARTS.store(
+        STARTS.load(Ordering::Relaxed).wrapping_add(1),
+        Ordering::Relaxed,
+    );
 }
 
 /// Marker: the instruction counter ends a region when this is entered
@@ -126,12 +129,19 @@ fn stream<const N: usize>(case: &Case, model: Model<'_>, ctx: &mut Ctx, load_sta
             return;
         }
     };
-    let want = if fast { case.expected_fast } else { case.expected };
+    let want = if fast {
+        case.expected_fast
+    } else {
+        case.expected
+    };
     let (xs, want) = (f32s(case.input), f32s(want));
     let (i, o) = (model.input_size(), model.output_size());
     let steps = xs.len() / i;
     if o > 64 || want.len() != steps * o {
-        hprintln!("FAIL {}: expected outputs do not match the model's sizes", case.name);
+        hprintln!(
+            "FAIL {}: expected outputs do not match the model's sizes",
+            case.name
+        );
         ctx.failures += 1;
         return;
     }
@@ -223,7 +233,12 @@ fn stream<const N: usize>(case: &Case, model: Model<'_>, ctx: &mut Ctx, load_sta
                     step_stack,
                 );
             } else {
-                hprintln!("FAIL {}{}: {} outputs out of tolerance", case.name, label, bad);
+                hprintln!(
+                    "FAIL {}{}: {} outputs out of tolerance",
+                    case.name,
+                    label,
+                    bad
+                );
                 ctx.failures += 1;
             }
         }
@@ -241,11 +256,11 @@ fn mode() -> Mode {
     let mut block = [buf.as_mut_ptr() as usize, buf.len() - 1];
     // SAFETY: SYS_GET_CMDLINE writes at most block[1] bytes into `buf` and the
     // length back into `block`, both live for the call.
-    let rc = unsafe { cortex_m_semihosting::syscall(cortex_m_semihosting::nr::GET_CMDLINE, &mut block) };
+    let rc = unsafe { get_cmdline(&mut block) };
     if rc != 0 {
         return Mode::Check;
     }
-    let line = core::str::from_utf8(&buf[..block[1].min(buf.len())]).unwrap_or("");
+    let line = core::str::from_utf8(&buf[..block_len(&block).min(buf.len())]).unwrap_or("");
     let mut words = line.split_ascii_whitespace();
     while let Some(w) = words.next() {
         if w == "bench" {
@@ -259,6 +274,22 @@ fn mode() -> Mode {
         }
     }
     Mode::Check
+}
+
+/// SYS_GET_CMDLINE: the host writes the command line into `block[0]` (a
+/// buffer of `block[1]` bytes) and its length into `block[1]`.
+///
+/// # Safety
+/// `block[0]` must point to at least `block[1]` writable bytes.
+unsafe fn get_cmdline(block: &mut [usize; 2]) -> usize {
+    // SAFETY: as the caller promises; `block` lives for the call.
+    unsafe { cortex_m_semihosting::syscall(cortex_m_semihosting::nr::GET_CMDLINE, block) }
+}
+
+/// The length the host wrote (read volatile: the write happened behind the compiler's back).
+fn block_len(block: &[usize; 2]) -> usize {
+    // SAFETY: a plain read of an initialised, aligned local.
+    unsafe { core::ptr::read_volatile(&block[1]) }
 }
 
 #[entry]

@@ -60,7 +60,15 @@ fn build(dir: &Path, target: &str) -> PathBuf {
 /// Runs `elf` on QEMU `machine` with a time limit; returns (exit code, stdout+stderr).
 fn run_qemu(machine: &str, elf: &Path) -> (Option<i32>, String) {
     let mut child = Command::new("qemu-system-arm")
-        .args(["-machine", machine, "-nographic", "-monitor", "none", "-serial", "none"])
+        .args([
+            "-machine",
+            machine,
+            "-nographic",
+            "-monitor",
+            "none",
+            "-serial",
+            "none",
+        ])
         .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
         .arg(elf)
         .stdout(std::process::Stdio::piped())
@@ -94,7 +102,11 @@ fn run_qemu(machine: &str, elf: &Path) -> (Option<i32>, String) {
 
 fn assert_all_ok(machine: &str, code: Option<i32>, text: &str) {
     println!("--- firmware on {machine} ---\n{text}");
-    assert_eq!(code, Some(0), "firmware on {machine} exited {code:?}:\n{text}");
+    assert_eq!(
+        code,
+        Some(0),
+        "firmware on {machine} exited {code:?}:\n{text}"
+    );
     // One line per model and activation math (libm, and the fast approximations).
     for name in MODELS {
         for prefix in [format!("ok {name}: "), format!("ok {name}/fast: ")] {

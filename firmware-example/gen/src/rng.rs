@@ -22,4 +22,3 @@ impl Rng {
         (0..n).map(|_| self.uniform(a)).collect()
     }
 }
-

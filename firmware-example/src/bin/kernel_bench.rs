@@ -70,7 +70,10 @@ fn rows4(w: &[f32], x: &[f32], out: &mut [f32]) {
 #[inline(never)]
 fn panel8(wp: &[f32], x: &[f32], out: &mut [f32]) {
     let cols = x.len();
-    for (o, panel) in out.chunks_exact_mut(PANEL).zip(wp.chunks_exact(PANEL * cols)) {
+    for (o, panel) in out
+        .chunks_exact_mut(PANEL)
+        .zip(wp.chunks_exact(PANEL * cols))
+    {
         let mut a = [0.0f32; PANEL];
         for (&xc, w) in x.iter().zip(panel.chunks_exact(PANEL)) {
             for k in 0..PANEL {
@@ -89,8 +92,11 @@ fn panel8(wp: &[f32], x: &[f32], out: &mut [f32]) {
 #[inline(never)]
 fn panel8fma(wp: &[f32], x: &[f32], out: &mut [f32]) {
     let cols = x.len();
-    assert!(cols % 2 == 0 && cols > 0 && wp.len() >= out.len() / PANEL * PANEL * cols);
-    for (o, panel) in out.chunks_exact_mut(PANEL).zip(wp.chunks_exact(PANEL * cols)) {
+    assert!(cols.is_multiple_of(2) && cols > 0 && wp.len() >= out.len() / PANEL * PANEL * cols);
+    for (o, panel) in out
+        .chunks_exact_mut(PANEL)
+        .zip(wp.chunks_exact(PANEL * cols))
+    {
         // SAFETY: reads `cols` floats from `x` and `8 * cols` from `panel`
         // (lengths checked above), reads and writes the 8 floats of `o`; the FPU
         // registers it uses are saved and restored (s0-s1, s8-s15 are caller-saved
@@ -146,12 +152,12 @@ fn fast_exp(x: f32) -> f32 {
     let i = m.to_bits() as i32 - ROUND.to_bits() as i32;
     let f = t - (m - ROUND);
     const C: [f32; 6] = [
-        0.693_147_18,
-        0.240_226_51,
-        0.055_504_11,
-        0.009_618_129,
-        0.001_333_355_8,
-        0.000_154_035_3,
+        core::f32::consts::LN_2,
+        0.2402265,
+        0.05550411,
+        0.009618129,
+        0.001333356,
+        0.0001540353,
     ];
     let p = 1.0 + f * (C[0] + f * (C[1] + f * (C[2] + f * (C[3] + f * (C[4] + f * C[5])))));
     f32::from_bits((p.to_bits() as i32 + (i << 23)) as u32)
@@ -194,22 +200,46 @@ fn max_err(fast: impl Fn(f32) -> f32, exact: impl Fn(f32) -> f32) -> f32 {
 fn cmdline(buf: &mut [u8; 128]) -> &str {
     let mut block = [buf.as_mut_ptr() as usize, buf.len() - 1];
     // SAFETY: SYS_GET_CMDLINE writes at most block[1] bytes into `buf`.
-    let rc = unsafe { cortex_m_semihosting::syscall(cortex_m_semihosting::nr::GET_CMDLINE, &mut block) };
+    let rc = unsafe { get_cmdline(&mut block) };
     if rc != 0 {
         return "";
     }
-    core::str::from_utf8(&buf[..block[1].min(127)]).unwrap_or("")
+    core::str::from_utf8(&buf[..block_len(&block).min(127)]).unwrap_or("")
+}
+
+/// SYS_GET_CMDLINE: the host writes the command line into `block[0]` (a
+/// buffer of `block[1]` bytes) and its length into `block[1]`.
+///
+/// # Safety
+/// `block[0]` must point to at least `block[1]` writable bytes.
+unsafe fn get_cmdline(block: &mut [usize; 2]) -> usize {
+    // SAFETY: as the caller promises; `block` lives for the call.
+    unsafe { cortex_m_semihosting::syscall(cortex_m_semihosting::nr::GET_CMDLINE, block) }
+}
+
+/// The length the host wrote (read volatile: the write happened behind the compiler's back).
+fn block_len(block: &[usize; 2]) -> usize {
+    // SAFETY: a plain read of an initialised, aligned local.
+    unsafe { core::ptr::read_volatile(&block[1]) }
 }
 
 #[entry]
 fn main() -> ! {
     let mut buf = [0u8; 128];
     let line = cmdline(&mut buf);
-    let mut words = line.split_ascii_whitespace().skip_while(|w| *w != "kbench").skip(1);
+    let mut words = line
+        .split_ascii_whitespace()
+        .skip_while(|w| *w != "kbench")
+        .skip(1);
     let k: u32 = words.next().and_then(|w| w.parse().ok()).unwrap_or(4);
     let variant = words.next().unwrap_or("current");
     // SAFETY: single-threaded start-up; the only references to W and WP.
-    let (w, wp) = unsafe { (&mut *core::ptr::addr_of_mut!(W), &mut *core::ptr::addr_of_mut!(WP)) };
+    let (w, wp) = unsafe {
+        (
+            &mut *core::ptr::addr_of_mut!(W),
+            &mut *core::ptr::addr_of_mut!(WP),
+        )
+    };
     let mut s = 0x1234_5678u32;
     for v in w.iter_mut() {
         s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
@@ -239,8 +269,17 @@ fn main() -> ! {
             black_box(&mut v);
         }
         bench_stop();
-        let (es, et) = (max_err(sigmoid_fast, sigmoid_libm), max_err(tanh_fast, tinyrnn::kernel::activation::tanh));
-        hprintln!("kbench {} k={} fast max abs err e9: sigmoid {} tanh {}", variant, k, (es * 1e9) as u32, (et * 1e9) as u32);
+        let (es, et) = (
+            max_err(sigmoid_fast, sigmoid_libm),
+            max_err(tanh_fast, tinyrnn::kernel::activation::tanh),
+        );
+        hprintln!(
+            "kbench {} k={} fast max abs err e9: sigmoid {} tanh {}",
+            variant,
+            k,
+            (es * 1e9) as u32,
+            (et * 1e9) as u32
+        );
         debug::exit(debug::EXIT_SUCCESS);
     }
     bench_start();
@@ -259,9 +298,22 @@ fn main() -> ! {
     for _ in 0..k {
         tinyrnn::kernel::matvec_acc(w, &x, &mut r);
     }
-    let worst = y.iter().zip(&r).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-    hprintln!("kbench {} k={} max_diff_e9={}", variant, k, (worst * 1e9) as u32);
-    debug::exit(if worst < 1e-3 { debug::EXIT_SUCCESS } else { debug::EXIT_FAILURE });
+    let worst = y
+        .iter()
+        .zip(&r)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    hprintln!(
+        "kbench {} k={} max_diff_e9={}",
+        variant,
+        k,
+        (worst * 1e9) as u32
+    );
+    debug::exit(if worst < 1e-3 {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
     loop {
         cortex_m::asm::wfi();
     }
