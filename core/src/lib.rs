@@ -40,6 +40,7 @@ mod error;
 pub mod format;
 pub mod kernel;
 mod model;
+pub mod quant;
 mod state;
 
 #[cfg(feature = "alloc")]

@@ -1,0 +1,352 @@
+//! The integer cells: Elman, LSTM, GRU (both variants), Dense and Embedding,
+//! one timestep on plain slices, with no float operation anywhere.
+//!
+//! Formats (see [`fixed`](super::fixed)):
+//! - input `x`: `i16` in the layer's input format `Q(x_frac)` (the previous
+//!   layer's output format; the first layer's is chosen by the quantizer);
+//! - weights: `i8`, one scale per row, folded with the input and output
+//!   formats into one [`Requant`](super::fixed::Requant) per row, stored as
+//!   interleaved `[mult, shift]` `i32` pairs (`rq_x` for `W_x`, `rq_h` for `W_h`);
+//! - gate pre-activations: `i32` sums of the requantized products and the
+//!   bias (already in the pre-activation format), saturated to `i16`: Q3.12
+//!   ([`GATE_FRAC`]) in front of sigmoid/tanh; the output format in front of
+//!   relu and linear;
+//! - `h`: Q0.15 after a tanh (Elman tanh, LSTM, GRU); Elman relu keeps `h` in
+//!   its own calibrated format;
+//! - LSTM cell state `c`: `i16` with the power-of-two scale `2^-cell_frac`
+//!   (as TFLite and CMSIS-NN), updated as `c = f ⊙ c + i ⊙ g` with one
+//!   rounding per product and one saturation.
+//!
+//! Every cell is generic over the [`IntMatVec`] kernel; all kernels give the
+//! same bits. Scratch is `i32`: `2 * gates * hidden` words (Dense: `2 * out`).
+//! A scratch or state shorter than documented makes the step do nothing
+//! (validation makes that impossible in a loaded model); nothing panics.
+
+use super::act::{sigmoid_q15, tanh_q15};
+use super::fixed::{mul_q15, requantize_add, rescale, sat16, shr_round, GATE_FRAC, ONE_Q15};
+use super::matvec::IntMatVec;
+use crate::format::{Activation, GruVariant};
+
+/// One integer weight matrix with its per-row requantization.
+#[derive(Debug, Clone, Copy)]
+pub struct IntMatrix<'a> {
+    /// `[rows][cols]`, row-major.
+    pub w: &'a [i8],
+    /// `[rows][2]`: `[mult, shift]` per row.
+    pub rq: &'a [i32],
+}
+
+impl IntMatrix<'_> {
+    /// `out[r] = sat(out[r] + requantize(Σ_c w[r][c] x[c], rq[r]))` using `acc`
+    /// (at least `out.len()` words) as the accumulator scratch.
+    #[inline(always)]
+    fn apply<K: IntMatVec>(&self, x: &[i16], acc: &mut [i32], out: &mut [i32]) {
+        let Some(acc) = acc.get_mut(..out.len()) else {
+            return;
+        };
+        K::matvec(self.w, x, acc);
+        requantize_add(acc, self.rq, out);
+    }
+
+    /// The rows `from..to` (of `cols` columns) of this matrix.
+    #[inline(always)]
+    fn rows(&self, from: usize, to: usize, cols: usize) -> Self {
+        let w = from.checked_mul(cols).zip(to.checked_mul(cols));
+        let rq = from.checked_mul(2).zip(to.checked_mul(2));
+        IntMatrix {
+            w: w.and_then(|(a, b)| self.w.get(a..b)).unwrap_or(&[]),
+            rq: rq.and_then(|(a, b)| self.rq.get(a..b)).unwrap_or(&[]),
+        }
+    }
+}
+
+/// Splits `n`-word blocks off the front of `s`: `None` if `s` is too short.
+#[inline(always)]
+fn blocks<const K: usize>(s: &mut [i32], n: usize) -> Option<[&mut [i32]; K]> {
+    let mut rest = s;
+    let mut out: [&mut [i32]; K] = core::array::from_fn(|_| <&mut [i32]>::default());
+    for o in out.iter_mut() {
+        let (a, r) = core::mem::take(&mut rest).split_at_mut_checked(n)?;
+        *o = a;
+        rest = r;
+    }
+    Some(out)
+}
+
+/// Copies `b` into `out` (the start of every pre-activation sum).
+#[inline(always)]
+fn init(out: &mut [i32], b: &[i32]) {
+    for (o, b) in out.iter_mut().zip(b) {
+        *o = *b;
+    }
+}
+
+/// Integer Elman layer: `h = act(W_x x + W_h h + b)`.
+#[derive(Debug, Clone, Copy)]
+pub struct IntElman<'a> {
+    /// Input size.
+    pub input: usize,
+    /// Hidden size.
+    pub hidden: usize,
+    /// `Tanh` (h in Q0.15) or `Relu` (h in `Q(h_frac)`, requantized straight into it).
+    pub act: Activation,
+    /// `[H][I]` with its requantization.
+    pub w_x: IntMatrix<'a>,
+    /// `[H][H]` with its requantization.
+    pub w_h: IntMatrix<'a>,
+    /// `[H]` in the pre-activation format.
+    pub b: &'a [i32],
+}
+
+impl IntElman<'_> {
+    /// `i32` words of scratch a step needs.
+    pub const fn scratch_len(&self) -> usize {
+        2 * self.hidden
+    }
+
+    /// One timestep: updates `h` (length `hidden`) from `x` (length `input`).
+    pub fn step<K: IntMatVec>(&self, x: &[i16], h: &mut [i16], scratch: &mut [i32]) {
+        let Some([pre, acc]) = blocks::<2>(scratch, self.hidden) else {
+            return;
+        };
+        init(pre, self.b);
+        self.w_x.apply::<K>(x, acc, pre);
+        self.w_h.apply::<K>(h, acc, pre);
+        for (h, p) in h.iter_mut().zip(pre.iter()) {
+            *h = match self.act {
+                Activation::Relu => sat16(*p).max(0),
+                _ => tanh_q15(sat16(*p)),
+            };
+        }
+    }
+}
+
+/// Integer LSTM layer (gate order i, f, g, o): `c = σ(f) ⊙ c + σ(i) ⊙ tanh(g)`,
+/// `h = σ(o) ⊙ tanh(c)`; `h` in Q0.15, `c` in `Q(cell_frac)`.
+#[derive(Debug, Clone, Copy)]
+pub struct IntLstm<'a> {
+    /// Input size.
+    pub input: usize,
+    /// Hidden size.
+    pub hidden: usize,
+    /// `[4H][I]` with its requantization to Q3.12.
+    pub w_x: IntMatrix<'a>,
+    /// `[4H][H]` with its requantization to Q3.12.
+    pub w_h: IntMatrix<'a>,
+    /// `[4H]` in Q3.12.
+    pub b: &'a [i32],
+    /// Fraction bits of the cell state (`0..=15`).
+    pub cell_frac: u8,
+}
+
+impl IntLstm<'_> {
+    /// `i32` words of scratch a step needs.
+    pub const fn scratch_len(&self) -> usize {
+        8 * self.hidden
+    }
+
+    /// One timestep: updates `h` and `c` (each length `hidden`) from `x`.
+    pub fn step<K: IntMatVec>(&self, x: &[i16], h: &mut [i16], c: &mut [i16], scratch: &mut [i32]) {
+        let n = self.hidden;
+        let Some(pre_len) = n.checked_mul(4) else {
+            return;
+        };
+        let Some([pre, acc]) = blocks::<2>(scratch, pre_len) else {
+            return;
+        };
+        init(pre, self.b);
+        self.w_x.apply::<K>(x, acc, pre);
+        self.w_h.apply::<K>(h, acc, pre);
+        let Some([pi, pf, pg, po]) = blocks::<4>(pre, n) else {
+            return;
+        };
+        let cf = self.cell_frac.min(15) as u32;
+        let gates = pi.iter().zip(pf.iter()).zip(pg.iter()).zip(po.iter());
+        for ((((pi, pf), pg), po), (h, c)) in gates.zip(h.iter_mut().zip(c.iter_mut())) {
+            let i = sigmoid_q15(sat16(*pi)) as i32;
+            let f = sigmoid_q15(sat16(*pf)) as i32;
+            let g = tanh_q15(sat16(*pg)) as i32;
+            let o = sigmoid_q15(sat16(*po));
+            // f * c: Q0.15 x Q(cf) -> Q(cf) after >> 15; i * g: Q0.30 -> Q(cf).
+            let fc = shr_round(f * *c as i32, 15);
+            let ig = shr_round(i * g, 30 - cf);
+            let cn = sat16(fc + ig);
+            *c = cn;
+            let tc = tanh_q15(sat16(rescale(cn as i32, cf as u8, GATE_FRAC)));
+            *h = mul_q15(o, tc);
+        }
+    }
+}
+
+/// Integer GRU layer (gate order z, r, n), `h' = (1 − z) ⊙ n + z ⊙ h`, `h` in
+/// Q0.15, either placement of the reset gate.
+#[derive(Debug, Clone, Copy)]
+pub struct IntGru<'a> {
+    /// Input size.
+    pub input: usize,
+    /// Hidden size.
+    pub hidden: usize,
+    /// Where the reset gate applies.
+    pub variant: GruVariant,
+    /// `[3H][I]` with its requantization to Q3.12.
+    pub w_x: IntMatrix<'a>,
+    /// `[3H][H]` with its requantization to Q3.12.
+    pub w_h: IntMatrix<'a>,
+    /// `[3H]` input biases in Q3.12.
+    pub b_x: &'a [i32],
+    /// `[3H]` recurrent biases in Q3.12.
+    pub b_h: &'a [i32],
+}
+
+impl IntGru<'_> {
+    /// `i32` words of scratch a step needs.
+    pub const fn scratch_len(&self) -> usize {
+        10 * self.hidden
+    }
+
+    /// One timestep: updates `h` (length `hidden`) from `x`.
+    pub fn step<K: IntMatVec>(&self, x: &[i16], h: &mut [i16], scratch: &mut [i32]) {
+        let n = self.hidden;
+        let (Some(g3), Some(h)) = (n.checked_mul(3), h.get_mut(..n)) else {
+            return;
+        };
+        let Some((head, tail)) = g3
+            .checked_mul(3)
+            .and_then(|m| scratch.split_at_mut_checked(m))
+        else {
+            return;
+        };
+        let (Some([gx, gh, acc]), Some(h_old)) = (blocks::<3>(head, g3), tail.get_mut(..n)) else {
+            return;
+        };
+        init(gx, self.b_x);
+        init(gh, self.b_h);
+        self.w_x.apply::<K>(x, acc, gx);
+        let Some([gx_z, gx_r, gx_n]) = blocks::<3>(gx, n) else {
+            return;
+        };
+        match self.variant {
+            GruVariant::ResetAfter => {
+                self.w_h.apply::<K>(h, acc, gh);
+                let Some([gh_z, gh_r, gh_n]) = blocks::<3>(gh, n) else {
+                    return;
+                };
+                let x_parts = gx_z.iter().zip(gx_r.iter()).zip(gx_n.iter());
+                let h_parts = gh_z.iter().zip(gh_r.iter()).zip(gh_n.iter());
+                for (((xz, xr), xn), (((hz, hr), hn), h)) in x_parts.zip(h_parts.zip(h.iter_mut()))
+                {
+                    let z = sigmoid_q15(sat16(xz.saturating_add(*hz)));
+                    let r = sigmoid_q15(sat16(xr.saturating_add(*hr)));
+                    // r ⊙ (W_hn h + b_hn): Q0.15 x Q3.12 -> Q3.12.
+                    let rh = shr_round(r as i32 * sat16(*hn) as i32, 15);
+                    let cand = tanh_q15(sat16(xn.saturating_add(rh)));
+                    *h = blend(z, cand, *h);
+                }
+            }
+            GruVariant::ResetBefore => {
+                let Some([gh_z, gh_r, gh_n]) = blocks::<3>(gh, n) else {
+                    return;
+                };
+                let Some(zr) = n.checked_mul(2) else {
+                    return;
+                };
+                self.w_h.rows(0, n, n).apply::<K>(h, acc, gh_z);
+                self.w_h.rows(n, zr, n).apply::<K>(h, acc, gh_r);
+                // Keep h, and put r ⊙ h in its place as the input of W_hn.
+                let x_parts = gx_z.iter().zip(gx_r.iter());
+                let h_parts = gh_z.iter_mut().zip(gh_r.iter());
+                for (((xz, xr), (hz, hr)), (h, old)) in
+                    x_parts.zip(h_parts).zip(h.iter_mut().zip(h_old.iter_mut()))
+                {
+                    *old = *h as i32;
+                    let z = sigmoid_q15(sat16(xz.saturating_add(*hz)));
+                    let r = sigmoid_q15(sat16(xr.saturating_add(*hr)));
+                    *hz = z as i32;
+                    *h = mul_q15(r, *h);
+                }
+                self.w_h.rows(zr, g3, n).apply::<K>(h, acc, gh_n);
+                let parts = gh_z.iter().zip(gx_n.iter()).zip(gh_n.iter());
+                for (((z, xn), hn), (h, old)) in parts.zip(h.iter_mut().zip(h_old.iter())) {
+                    let cand = tanh_q15(sat16(xn.saturating_add(*hn)));
+                    *h = blend(*z as i16, cand, *old as i16);
+                }
+            }
+        }
+    }
+}
+
+/// `(1 − z) n + z h` with `z`, `n`, `h` in Q0.15: one rounding, saturated.
+#[inline(always)]
+fn blend(z: i16, n: i16, h: i16) -> i16 {
+    let z = z as i32;
+    // |(1 - z) n| + |z h| <= 2^15 * 2^15 = 2^30: no overflow.
+    sat16(shr_round((ONE_Q15 - z) * n as i32 + z * h as i32, 15))
+}
+
+/// Integer Dense layer: `y = act(W x + b)`.
+///
+/// Sigmoid and tanh: pre-activations in Q3.12, `y` in Q0.15. Linear and relu:
+/// requantized straight into the output format. Softmax: `y` holds the
+/// logits in the output format (softmax is monotone: the arg-max is the
+/// same); the float boundary ([`dequantize`](super::dequantize) and
+/// [`crate::kernel::activation::softmax`]) turns them into probabilities.
+#[derive(Debug, Clone, Copy)]
+pub struct IntDense<'a> {
+    /// Input size.
+    pub input: usize,
+    /// Output size.
+    pub out: usize,
+    /// The activation.
+    pub act: Activation,
+    /// `[out][input]` with its requantization.
+    pub w: IntMatrix<'a>,
+    /// `[out]` in the pre-activation format.
+    pub b: &'a [i32],
+}
+
+impl IntDense<'_> {
+    /// `i32` words of scratch a forward pass needs.
+    pub const fn scratch_len(&self) -> usize {
+        2 * self.out
+    }
+
+    /// Computes `y` (length `out`) from `x` (length `input`).
+    pub fn forward<K: IntMatVec>(&self, x: &[i16], y: &mut [i16], scratch: &mut [i32]) {
+        let Some([pre, acc]) = blocks::<2>(scratch, self.out) else {
+            return;
+        };
+        init(pre, self.b);
+        self.w.apply::<K>(x, acc, pre);
+        for (y, p) in y.iter_mut().zip(pre.iter()) {
+            let p = sat16(*p);
+            *y = match self.act {
+                Activation::Sigmoid => sigmoid_q15(p),
+                Activation::Tanh => tanh_q15(p),
+                Activation::Relu => p.max(0),
+                Activation::Linear | Activation::Softmax => p,
+            };
+        }
+    }
+}
+
+/// Integer Embedding: the table holds every vector already in the output format.
+#[derive(Debug, Clone, Copy)]
+pub struct IntEmbedding<'a> {
+    /// Vocabulary size (rows).
+    pub vocab: usize,
+    /// Vector size (columns).
+    pub dim: usize,
+    /// `[vocab][dim]` in the layer's output format.
+    pub table: &'a [i16],
+}
+
+impl<'a> IntEmbedding<'a> {
+    /// The vector of `token`, or `None` when `token >= vocab`.
+    pub fn lookup(&self, token: usize) -> Option<&'a [i16]> {
+        if token >= self.vocab {
+            return None;
+        }
+        let start = token.checked_mul(self.dim)?;
+        self.table.get(start..start.checked_add(self.dim)?)
+    }
+}

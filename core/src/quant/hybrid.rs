@@ -1,0 +1,278 @@
+//! The float cells over compressed weights: `f16` storage and the `i8`
+//! hybrid (int8 weights, one `f32` scale per row). Activations, state and
+//! accumulation are `f32`; sigmoid and tanh are the exact `libm` ones, so
+//! these cells differ from the f32 cells only by the weights' rounding (and
+//! the order of the sums).
+//!
+//! One generic cell per kind serves both formats through [`FloatWeights`].
+
+use super::matvec::{matvec_f16_acc, matvec_i8_f32_acc};
+use crate::format::{Activation, GruVariant};
+use crate::kernel::activation::{apply, relu, sigmoid, tanh};
+use half::f16;
+
+/// A row-major weight matrix whose rows can be multiplied into `f32`.
+pub trait FloatWeights: Copy {
+    /// `out[r] += Σ_c W[r][c] x[c]` for `cols = x.len()`, `rows = out.len()`.
+    fn matvec_acc(&self, x: &[f32], out: &mut [f32]);
+    /// The rows `from..to` of a matrix of `cols` columns (empty if out of range).
+    fn rows(&self, from: usize, to: usize, cols: usize) -> Self;
+    /// Writes row `r` (of `out.len()` columns) as `f32`; `false` if out of range.
+    fn row_into(&self, r: usize, out: &mut [f32]) -> bool;
+}
+
+/// IEEE half weights.
+#[derive(Debug, Clone, Copy)]
+pub struct F16Weights<'a>(pub &'a [f16]);
+
+/// Int8 weights with one `f32` scale per row: `W[r][c] = scale[r] * w[r][c]`.
+#[derive(Debug, Clone, Copy)]
+pub struct I8Weights<'a> {
+    /// `[rows][cols]`.
+    pub w: &'a [i8],
+    /// `[rows]`.
+    pub scale: &'a [f32],
+}
+
+impl FloatWeights for F16Weights<'_> {
+    #[inline]
+    fn matvec_acc(&self, x: &[f32], out: &mut [f32]) {
+        matvec_f16_acc(self.0, x, out);
+    }
+    fn rows(&self, from: usize, to: usize, cols: usize) -> Self {
+        F16Weights(self.0.get(from * cols..to * cols).unwrap_or(&[]))
+    }
+    fn row_into(&self, r: usize, out: &mut [f32]) -> bool {
+        let cols = out.len();
+        let Some(row) = r.checked_mul(cols).and_then(|s| self.0.get(s..s + cols)) else {
+            return false;
+        };
+        for (o, w) in out.iter_mut().zip(row) {
+            *o = w.to_f32();
+        }
+        true
+    }
+}
+
+impl FloatWeights for I8Weights<'_> {
+    #[inline]
+    fn matvec_acc(&self, x: &[f32], out: &mut [f32]) {
+        matvec_i8_f32_acc(self.w, self.scale, x, out);
+    }
+    fn rows(&self, from: usize, to: usize, cols: usize) -> Self {
+        I8Weights {
+            w: self.w.get(from * cols..to * cols).unwrap_or(&[]),
+            scale: self.scale.get(from..to).unwrap_or(&[]),
+        }
+    }
+    fn row_into(&self, r: usize, out: &mut [f32]) -> bool {
+        let cols = out.len();
+        let (Some(row), Some(s)) = (
+            r.checked_mul(cols).and_then(|s| self.w.get(s..s + cols)),
+            self.scale.get(r),
+        ) else {
+            return false;
+        };
+        for (o, w) in out.iter_mut().zip(row) {
+            *o = *s * *w as f32;
+        }
+        true
+    }
+}
+
+/// Copies `b` into `out`.
+#[inline(always)]
+fn init(out: &mut [f32], b: &[f32]) {
+    for (o, b) in out.iter_mut().zip(b) {
+        *o = *b;
+    }
+}
+
+/// Elman over compressed weights: `h = act(W_x x + W_h h + b)`.
+#[derive(Debug, Clone, Copy)]
+pub struct FloatElman<'a, W> {
+    /// Input size.
+    pub input: usize,
+    /// Hidden size.
+    pub hidden: usize,
+    /// `Tanh` or `Relu`.
+    pub act: Activation,
+    /// `[H][I]`.
+    pub w_x: W,
+    /// `[H][H]`.
+    pub w_h: W,
+    /// `[H]`.
+    pub b: &'a [f32],
+}
+
+impl<W: FloatWeights> FloatElman<'_, W> {
+    /// f32 words of scratch a step needs.
+    pub const fn scratch_len(&self) -> usize {
+        self.hidden
+    }
+
+    /// One timestep: updates `h` from `x`.
+    pub fn step(&self, x: &[f32], h: &mut [f32], scratch: &mut [f32]) {
+        let Some(a) = scratch.get_mut(..self.hidden) else {
+            return;
+        };
+        init(a, self.b);
+        self.w_x.matvec_acc(x, a);
+        self.w_h.matvec_acc(h, a);
+        for (h, a) in h.iter_mut().zip(a.iter()) {
+            *h = if self.act == Activation::Relu {
+                relu(*a)
+            } else {
+                tanh(*a)
+            };
+        }
+    }
+}
+
+/// LSTM over compressed weights (gate order i, f, g, o).
+#[derive(Debug, Clone, Copy)]
+pub struct FloatLstm<'a, W> {
+    /// Input size.
+    pub input: usize,
+    /// Hidden size.
+    pub hidden: usize,
+    /// `[4H][I]`.
+    pub w_x: W,
+    /// `[4H][H]`.
+    pub w_h: W,
+    /// `[4H]`.
+    pub b: &'a [f32],
+}
+
+impl<W: FloatWeights> FloatLstm<'_, W> {
+    /// f32 words of scratch a step needs.
+    pub const fn scratch_len(&self) -> usize {
+        4 * self.hidden
+    }
+
+    /// One timestep: updates `h` and `c` from `x`.
+    pub fn step(&self, x: &[f32], h: &mut [f32], c: &mut [f32], scratch: &mut [f32]) {
+        let n = self.hidden;
+        let Some(g) = scratch.get_mut(..4 * n) else {
+            return;
+        };
+        init(g, self.b);
+        self.w_x.matvec_acc(x, g);
+        self.w_h.matvec_acc(h, g);
+        for k in 0..n.min(h.len()).min(c.len()) {
+            let (i, f) = (sigmoid(g[k]), sigmoid(g[n + k]));
+            let (gg, o) = (tanh(g[2 * n + k]), sigmoid(g[3 * n + k]));
+            c[k] = f * c[k] + i * gg;
+            h[k] = o * tanh(c[k]);
+        }
+    }
+}
+
+/// GRU over compressed weights (gate order z, r, n), both variants.
+#[derive(Debug, Clone, Copy)]
+pub struct FloatGru<'a, W> {
+    /// Input size.
+    pub input: usize,
+    /// Hidden size.
+    pub hidden: usize,
+    /// Where the reset gate applies.
+    pub variant: GruVariant,
+    /// `[3H][I]`.
+    pub w_x: W,
+    /// `[3H][H]`.
+    pub w_h: W,
+    /// `[3H]` input biases.
+    pub b_x: &'a [f32],
+    /// `[3H]` recurrent biases.
+    pub b_h: &'a [f32],
+}
+
+impl<W: FloatWeights> FloatGru<'_, W> {
+    /// f32 words of scratch a step needs.
+    pub const fn scratch_len(&self) -> usize {
+        6 * self.hidden + self.hidden
+    }
+
+    /// One timestep: updates `h` from `x`.
+    pub fn step(&self, x: &[f32], h: &mut [f32], scratch: &mut [f32]) {
+        let n = self.hidden;
+        let (Some(s), Some(h)) = (scratch.get_mut(..7 * n), h.get_mut(..n)) else {
+            return;
+        };
+        let (gx, rest) = s.split_at_mut(3 * n);
+        let (gh, rh) = rest.split_at_mut(3 * n);
+        init(gx, self.b_x);
+        init(gh, self.b_h);
+        self.w_x.matvec_acc(x, gx);
+        match self.variant {
+            GruVariant::ResetAfter => {
+                self.w_h.matvec_acc(h, gh);
+                for k in 0..n {
+                    let z = sigmoid(gx[k] + gh[k]);
+                    let r = sigmoid(gx[n + k] + gh[n + k]);
+                    let cand = tanh(gx[2 * n + k] + r * gh[2 * n + k]);
+                    h[k] = (1.0 - z) * cand + z * h[k];
+                }
+            }
+            GruVariant::ResetBefore => {
+                let (gh_zr, gh_n) = gh.split_at_mut(2 * n);
+                self.w_h.rows(0, 2 * n, n).matvec_acc(h, gh_zr);
+                for k in 0..n {
+                    let z = sigmoid(gx[k] + gh_zr[k]);
+                    let r = sigmoid(gx[n + k] + gh_zr[n + k]);
+                    gh_zr[k] = z;
+                    rh[k] = r * h[k];
+                }
+                self.w_h.rows(2 * n, 3 * n, n).matvec_acc(rh, gh_n);
+                for k in 0..n {
+                    let z = gh_zr[k];
+                    let cand = tanh(gx[2 * n + k] + gh_n[k]);
+                    h[k] = (1.0 - z) * cand + z * h[k];
+                }
+            }
+        }
+    }
+}
+
+/// Dense over compressed weights: `y = act(W x + b)`.
+#[derive(Debug, Clone, Copy)]
+pub struct FloatDense<'a, W> {
+    /// Input size.
+    pub input: usize,
+    /// Output size.
+    pub out: usize,
+    /// The activation.
+    pub act: Activation,
+    /// `[out][input]`.
+    pub w: W,
+    /// `[out]`.
+    pub b: &'a [f32],
+}
+
+impl<W: FloatWeights> FloatDense<'_, W> {
+    /// Computes `y` (length `out`) from `x`.
+    pub fn forward(&self, x: &[f32], y: &mut [f32]) {
+        init(y, self.b);
+        self.w.matvec_acc(x, y);
+        apply(self.act, y);
+    }
+}
+
+/// Embedding over compressed weights.
+#[derive(Debug, Clone, Copy)]
+pub struct FloatEmbedding<W> {
+    /// Vocabulary size (rows).
+    pub vocab: usize,
+    /// Vector size (columns).
+    pub dim: usize,
+    /// `[vocab][dim]`.
+    pub table: W,
+}
+
+impl<W: FloatWeights> FloatEmbedding<W> {
+    /// Writes the vector of `token` into `out` (length `dim`); `false` when
+    /// `token >= vocab`.
+    pub fn lookup_into(&self, token: usize, out: &mut [f32]) -> bool {
+        token < self.vocab && out.len() == self.dim && self.table.row_into(token, out)
+    }
+}

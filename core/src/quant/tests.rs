@@ -1,0 +1,574 @@
+//! Every quantized cell against the f32 reference model, kernel against
+//! kernel, and a long adversarial run of the integer LSTM and GRU.
+//!
+//! Tolerances (max |h_quantized - h_f32| over 300 steps of random inputs in
+//! [-1, 1] on random layers with weights ~ U(-1.5/sqrt(fan_in), 1.5/sqrt(fan_in))),
+//! measured and stated with margin:
+//! f16 [`F16_TOL`], i8 hybrid [`I8_TOL`], integer [`INT_TOL`].
+
+use super::cell::{IntDense, IntElman, IntGru, IntLstm};
+use super::fixed::UNIT_FRAC;
+use super::hybrid::{FloatDense, FloatElman, FloatGru, FloatLstm, FloatWeights};
+use super::matvec::{IntMatVec, Scalar, Simd};
+use super::quantize::*;
+use super::testutil::Rng;
+use super::{dequantize_value, quantize_slice, F16Weights};
+use crate::format::{Activation, GruVariant};
+use crate::{AlignedBuf, Model, ModelBuilder, StateVec};
+use std::vec::Vec;
+
+/// f16 weights: max abs deviation of `h`/`y` from f32.
+const F16_TOL: f32 = 2e-3;
+/// i8 hybrid.
+const I8_TOL: f32 = 2e-2;
+/// Full integer (weights, activations, state and activation functions quantized).
+const INT_TOL: f32 = 4e-2;
+
+const STEPS: usize = 300;
+
+/// f32 weights through the generic float cells (calibration of `c`).
+#[derive(Clone, Copy)]
+struct F32W<'a>(&'a [f32]);
+
+impl FloatWeights for F32W<'_> {
+    fn matvec_acc(&self, x: &[f32], out: &mut [f32]) {
+        for (o, row) in out.iter_mut().zip(self.0.chunks_exact(x.len().max(1))) {
+            *o += row.iter().zip(x).map(|(w, x)| w * x).sum::<f32>();
+        }
+    }
+    fn rows(&self, from: usize, to: usize, cols: usize) -> Self {
+        F32W(&self.0[from * cols..to * cols])
+    }
+    fn row_into(&self, r: usize, out: &mut [f32]) -> bool {
+        let n = out.len();
+        out.copy_from_slice(&self.0[r * n..(r + 1) * n]);
+        true
+    }
+}
+
+/// Random weights of one recurrent layer.
+struct Layer {
+    input: usize,
+    hidden: usize,
+    w_x: Vec<f32>,
+    w_h: Vec<f32>,
+    b_x: Vec<f32>,
+    b_h: Vec<f32>,
+}
+
+impl Layer {
+    fn random(rng: &mut Rng, input: usize, hidden: usize, gates: usize, gain: f32) -> Self {
+        let g = gates * hidden;
+        Layer {
+            input,
+            hidden,
+            w_x: rng.vec(g * input, gain / (input as f32).sqrt()),
+            w_h: rng.vec(g * hidden, gain / (hidden as f32).sqrt()),
+            b_x: rng.vec(g, 0.5),
+            b_h: rng.vec(g, 0.5),
+        }
+    }
+    fn b_sum(&self) -> Vec<f32> {
+        self.b_x.iter().zip(&self.b_h).map(|(a, b)| a + b).collect()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Kind {
+    ElmanTanh,
+    ElmanRelu,
+    Lstm,
+    GruAfter,
+    GruBefore,
+}
+
+const KINDS: [Kind; 5] = [
+    Kind::ElmanTanh,
+    Kind::ElmanRelu,
+    Kind::Lstm,
+    Kind::GruAfter,
+    Kind::GruBefore,
+];
+
+fn gates(k: Kind) -> usize {
+    match k {
+        Kind::ElmanTanh | Kind::ElmanRelu => 1,
+        Kind::Lstm => 4,
+        Kind::GruAfter | Kind::GruBefore => 3,
+    }
+}
+
+fn variant(k: Kind) -> GruVariant {
+    if k == Kind::GruBefore {
+        GruVariant::ResetBefore
+    } else {
+        GruVariant::ResetAfter
+    }
+}
+
+/// The f32 reference: the crate's own model, one layer, output `h`.
+fn reference(k: Kind, l: &Layer, xs: &[Vec<f32>]) -> Vec<Vec<f32>> {
+    let mut b = ModelBuilder::new(l.input);
+    match k {
+        Kind::ElmanTanh | Kind::ElmanRelu => {
+            let act = if k == Kind::ElmanRelu {
+                Activation::Relu
+            } else {
+                Activation::Tanh
+            };
+            b.elman(l.hidden, act, &l.w_x, &l.w_h, &l.b_sum())
+        }
+        Kind::Lstm => b.lstm(l.hidden, &l.w_x, &l.w_h, &l.b_sum()),
+        Kind::GruAfter | Kind::GruBefore => {
+            b.gru(l.hidden, variant(k), &l.w_x, &l.w_h, &l.b_x, &l.b_h)
+        }
+    };
+    let file = AlignedBuf::from_slice(&b.build().unwrap());
+    let model = Model::from_bytes(&file).unwrap();
+    let mut s = StateVec::new(&model);
+    xs.iter()
+        .map(|x| {
+            let mut y = vec![0.0; l.hidden];
+            model.step(&mut s, x, &mut y).unwrap();
+            y
+        })
+        .collect()
+}
+
+/// Runs the generic float cell with weights `w(..)`; also returns max |c| and max |h|.
+fn run_float<'a, W: FloatWeights>(
+    k: Kind,
+    l: &'a Layer,
+    b: &'a [f32],
+    w: impl Fn(&'a [f32]) -> W,
+    xs: &[Vec<f32>],
+) -> (Vec<Vec<f32>>, f32, f32) {
+    let n = l.hidden;
+    let (mut h, mut c, mut s) = (vec![0.0; n], vec![0.0; n], vec![0.0; 8 * n]);
+    let (mut cmax, mut hmax) = (0.0f32, 0.0f32);
+    let out = xs
+        .iter()
+        .map(|x| {
+            match k {
+                Kind::ElmanTanh | Kind::ElmanRelu => FloatElman {
+                    input: l.input,
+                    hidden: n,
+                    act: if k == Kind::ElmanRelu {
+                        Activation::Relu
+                    } else {
+                        Activation::Tanh
+                    },
+                    w_x: w(&l.w_x),
+                    w_h: w(&l.w_h),
+                    b,
+                }
+                .step(x, &mut h, &mut s),
+                Kind::Lstm => FloatLstm {
+                    input: l.input,
+                    hidden: n,
+                    w_x: w(&l.w_x),
+                    w_h: w(&l.w_h),
+                    b,
+                }
+                .step(x, &mut h, &mut c, &mut s),
+                Kind::GruAfter | Kind::GruBefore => FloatGru {
+                    input: l.input,
+                    hidden: n,
+                    variant: variant(k),
+                    w_x: w(&l.w_x),
+                    w_h: w(&l.w_h),
+                    b_x: &l.b_x,
+                    b_h: &l.b_h,
+                }
+                .step(x, &mut h, &mut s),
+            }
+            cmax = c.iter().fold(cmax, |m, v| m.max(v.abs()));
+            hmax = h.iter().fold(hmax, |m, v| m.max(v.abs()));
+            h.clone()
+        })
+        .collect();
+    (out, cmax, hmax)
+}
+
+/// An integer layer of any kind, for the step loop.
+enum IntCell {
+    Elman(IntElmanParams),
+    Lstm(IntLstmParams),
+    Gru(IntGruParams),
+}
+
+impl IntCell {
+    fn quantize(k: Kind, l: &Layer, x_frac: u8, cmax: f32, hmax: f32) -> Self {
+        match k {
+            Kind::ElmanTanh | Kind::ElmanRelu => {
+                let act = if k == Kind::ElmanRelu {
+                    Activation::Relu
+                } else {
+                    Activation::Tanh
+                };
+                IntCell::Elman(
+                    IntElmanParams::new(
+                        l.input,
+                        l.hidden,
+                        act,
+                        &l.w_x,
+                        &l.w_h,
+                        &l.b_sum(),
+                        x_frac,
+                        hmax,
+                    )
+                    .unwrap(),
+                )
+            }
+            Kind::Lstm => IntCell::Lstm(
+                IntLstmParams::new(l.input, l.hidden, &l.w_x, &l.w_h, &l.b_sum(), x_frac, cmax)
+                    .unwrap(),
+            ),
+            Kind::GruAfter | Kind::GruBefore => IntCell::Gru(
+                IntGruParams::new(
+                    l.input,
+                    l.hidden,
+                    variant(k),
+                    &l.w_x,
+                    &l.w_h,
+                    &l.b_x,
+                    &l.b_h,
+                    x_frac,
+                )
+                .unwrap(),
+            ),
+        }
+    }
+
+    fn h_frac(&self) -> u8 {
+        match self {
+            IntCell::Elman(p) => p.h_frac,
+            _ => UNIT_FRAC,
+        }
+    }
+
+    fn step<K: IntMatVec>(&self, x: &[i16], h: &mut [i16], c: &mut [i16], s: &mut [i32]) {
+        match self {
+            IntCell::Elman(p) => IntElman::step::<K>(&p.view(), x, h, s),
+            IntCell::Lstm(p) => IntLstm::step::<K>(&p.view(), x, h, c, s),
+            IntCell::Gru(p) => IntGru::step::<K>(&p.view(), x, h, s),
+        }
+    }
+}
+
+fn inputs(rng: &mut Rng, n: usize, input: usize, amp: f32) -> Vec<Vec<f32>> {
+    (0..n).map(|_| rng.vec(input, amp)).collect()
+}
+
+fn max_dev(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
+    a.iter()
+        .flatten()
+        .zip(b.iter().flatten())
+        .fold(0.0, |m, (a, b)| m.max((a - b).abs()))
+}
+
+#[test]
+fn every_format_tracks_f32() {
+    let mut rng = Rng::new(11);
+    for k in KINDS {
+        let (mut e16, mut e8, mut eint) = (0.0f32, 0.0f32, 0.0f32);
+        for &(input, hidden) in &[(1usize, 8usize), (3, 16), (7, 33), (16, 64)] {
+            let l = Layer::random(&mut rng, input, hidden, gates(k), 1.5);
+            let xs = inputs(&mut rng, STEPS, input, 1.0);
+            let reference = reference(k, &l, &xs);
+            let b = l.b_sum();
+            // The generic float cell with f32 weights is the reference too.
+            let (f32_out, cmax, hmax) = run_float(k, &l, &b, F32W, &xs);
+            assert!(max_dev(&f32_out, &reference) < 1e-4, "{k:?} float cell");
+            let w16: Vec<Vec<half::f16>> = [&l.w_x, &l.w_h]
+                .iter()
+                .map(|w| to_f16("w", w).unwrap())
+                .collect();
+            let (o16, _, _) = run_float(
+                k,
+                &l,
+                &b,
+                |w: &[f32]| {
+                    F16Weights(if w.as_ptr() == l.w_x.as_ptr() {
+                        &w16[0]
+                    } else {
+                        &w16[1]
+                    })
+                },
+                &xs,
+            );
+            e16 = e16.max(max_dev(&o16, &reference));
+            let g = gates(k) * hidden;
+            let q8 = [
+                quantize_rows("w_x", &l.w_x, g, input).unwrap(),
+                quantize_rows("w_h", &l.w_h, g, hidden).unwrap(),
+            ];
+            let (o8, _, _) = run_float(
+                k,
+                &l,
+                &b,
+                |w: &[f32]| {
+                    if w.as_ptr() == l.w_x.as_ptr() {
+                        q8[0].view()
+                    } else {
+                        q8[1].view()
+                    }
+                },
+                &xs,
+            );
+            e8 = e8.max(max_dev(&o8, &reference));
+            // Integer: inputs in [-1, 1] -> Q0.15 (max |x| = 1 calibrates to Q0.14).
+            let x_frac = frac_for_max_abs("x", 1.0).unwrap();
+            let cell = IntCell::quantize(k, &l, x_frac, cmax, hmax);
+            let (mut h, mut c, mut s) = (
+                vec![0i16; hidden],
+                vec![0i16; hidden],
+                vec![0i32; 10 * hidden],
+            );
+            let mut xq = vec![0i16; input];
+            let oint: Vec<Vec<f32>> = xs
+                .iter()
+                .map(|x| {
+                    quantize_slice(x, x_frac, &mut xq);
+                    cell.step::<Scalar>(&xq, &mut h, &mut c, &mut s);
+                    h.iter()
+                        .map(|v| dequantize_value(*v, cell.h_frac()))
+                        .collect()
+                })
+                .collect();
+            eint = eint.max(max_dev(&oint, &reference));
+        }
+        std::println!("{k:?}: max |h - h_f32|: f16 {e16:.2e}, i8 {e8:.2e}, integer {eint:.2e}");
+        assert!(e16 <= F16_TOL, "{k:?} f16 {e16}");
+        assert!(e8 <= I8_TOL, "{k:?} i8 {e8}");
+        assert!(eint <= INT_TOL, "{k:?} integer {eint}");
+    }
+}
+
+#[test]
+fn dense_formats_track_f32() {
+    let mut rng = Rng::new(5);
+    for act in [
+        Activation::Linear,
+        Activation::Relu,
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Softmax,
+    ] {
+        let (input, out) = (33, 10);
+        let w = rng.vec(input * out, 1.5 / (input as f32).sqrt());
+        let b = rng.vec(out, 0.5);
+        let xs = inputs(&mut rng, 200, input, 1.0);
+        let exact = |x: &[f32]| {
+            let mut y: Vec<f32> = (0..out)
+                .map(|r| b[r] + (0..input).map(|c| w[r * input + c] * x[c]).sum::<f32>())
+                .collect();
+            crate::kernel::activation::apply(act, &mut y);
+            y
+        };
+        let (wr, br) = (&w, &b);
+        let logits_max = xs
+            .iter()
+            .flat_map(|x| {
+                (0..out)
+                    .map(move |r| br[r] + (0..input).map(|c| wr[r * input + c] * x[c]).sum::<f32>())
+            })
+            .fold(0.0f32, |m, v| m.max(v.abs()));
+        let q8 = quantize_rows("w", &w, out, input).unwrap();
+        let qi = IntDenseParams::new(input, out, act, &w, &b, 14, logits_max).unwrap();
+        let (mut e8, mut ei) = (0.0f32, 0.0f32);
+        for x in &xs {
+            let want = exact(x);
+            let mut y = vec![0.0; out];
+            FloatDense {
+                input,
+                out,
+                act,
+                w: q8.view(),
+                b: &b,
+            }
+            .forward(x, &mut y);
+            e8 = e8.max(max_dev(&[y], std::slice::from_ref(&want)));
+            let mut xq = vec![0; input];
+            quantize_slice(x, 14, &mut xq);
+            let mut yq = vec![0i16; out];
+            let mut s = vec![0; 2 * out];
+            IntDense::forward::<Scalar>(&qi.view(), &xq, &mut yq, &mut s);
+            let mut y: Vec<f32> = yq.iter().map(|v| dequantize_value(*v, qi.y_frac)).collect();
+            if act == Activation::Softmax {
+                crate::kernel::activation::softmax(&mut y);
+            }
+            ei = ei.max(max_dev(&[y], &[want]));
+        }
+        std::println!("dense {act:?}: max |y - y_f32|: i8 {e8:.2e}, integer {ei:.2e}");
+        assert!(e8 <= I8_TOL && ei <= INT_TOL, "{act:?}: {e8} {ei}");
+    }
+}
+
+#[test]
+fn scalar_and_simd_cells_give_identical_bits() {
+    let mut rng = Rng::new(99);
+    let mut compared = 0usize;
+    for k in KINDS {
+        for &(input, hidden) in &[(1usize, 1usize), (7, 7), (16, 16), (17, 33), (33, 40)] {
+            let l = Layer::random(&mut rng, input, hidden, gates(k), 3.0);
+            let cell = IntCell::quantize(k, &l, 12, 6.0, 4.0);
+            let mut a = (
+                vec![0i16; hidden],
+                vec![0i16; hidden],
+                vec![0i32; 10 * hidden],
+            );
+            let mut b = a.clone();
+            for _ in 0..60 {
+                let x: Vec<i16> = (0..input).map(|_| rng.i16()).collect();
+                cell.step::<Scalar>(&x, &mut a.0, &mut a.1, &mut a.2);
+                cell.step::<Simd>(&x, &mut b.0, &mut b.1, &mut b.2);
+                assert_eq!((&a.0, &a.1), (&b.0, &b.1), "{k:?} {input}x{hidden}");
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 1000);
+}
+
+/// 1,000,000 steps (`cargo test --release`; 30,000 in a debug build, which
+/// traps any arithmetic overflow instead) of large, constant, alternating and
+/// random inputs through the integer LSTM and both GRUs, scalar and SIMD
+/// kernels side by side: the states agree bit for bit, and stay in range.
+#[test]
+fn million_adversarial_steps_saturate_and_agree() {
+    let steps: usize = if cfg!(debug_assertions) {
+        30_000
+    } else {
+        1_000_000
+    };
+    let mut rng = Rng::new(2024);
+    for k in [Kind::Lstm, Kind::GruAfter, Kind::GruBefore] {
+        let (input, hidden) = (3, 8);
+        let l = Layer::random(&mut rng, input, hidden, gates(k), 6.0);
+        let cell = IntCell::quantize(k, &l, 8, 20.0, 1.0);
+        let mut a = (
+            vec![0i16; hidden],
+            vec![0i16; hidden],
+            vec![0i32; 10 * hidden],
+        );
+        let mut b = a.clone();
+        let mut x = vec![0i16; input];
+        let mut c_extreme = 0usize;
+        for t in 0..steps {
+            let phase = (t / (steps / 20)) % 4;
+            for (j, x) in x.iter_mut().enumerate() {
+                *x = match phase {
+                    0 => i16::MAX,
+                    1 => {
+                        if (t + j) % 2 == 0 {
+                            i16::MAX
+                        } else {
+                            i16::MIN
+                        }
+                    }
+                    2 => i16::MIN,
+                    _ => rng.i16(),
+                };
+            }
+            cell.step::<Scalar>(&x, &mut a.0, &mut a.1, &mut a.2);
+            cell.step::<Simd>(&x, &mut b.0, &mut b.1, &mut b.2);
+            if t % 64 == 0 || t + 1 == steps {
+                assert_eq!((&a.0, &a.1), (&b.0, &b.1), "{k:?} step {t}");
+            }
+            // h is a tanh-bounded Q0.15 value: never i16::MIN (a wrap would show here).
+            assert!(a.0.iter().all(|h| *h > i16::MIN), "{k:?} step {t}");
+            c_extreme += a.1.iter().filter(|c| c.unsigned_abs() >= 32767).count();
+        }
+        std::println!("{k:?}: {steps} steps agree; c at the saturation limit {c_extreme} times");
+    }
+}
+
+#[test]
+fn bad_weights_give_errors_or_documented_fallbacks() {
+    // NaN and inf.
+    let mut w = vec![0.5f32; 8];
+    w[3] = f32::NAN;
+    assert!(matches!(
+        quantize_rows("w", &w, 2, 4),
+        Err(QuantError::NonFinite { index: 3, .. })
+    ));
+    w[3] = f32::INFINITY;
+    assert!(matches!(
+        quantize_int_rows("w", &w, 2, 4, 15, 12),
+        Err(QuantError::NonFinite { .. })
+    ));
+    // All-zero row: exact zeros, scale 1, multiplier 0.
+    let w = [0.0, 0.0, 0.0, 0.0, 1.0, -1.0, 0.5, 0.25];
+    let q = quantize_rows("w", &w, 2, 4).unwrap();
+    assert_eq!(&q.w[..4], &[0; 4]);
+    assert_eq!(q.scale[0], 1.0);
+    let qi = quantize_int_rows("w", &w, 2, 4, 15, 12).unwrap();
+    assert_eq!(qi.rq[0], 0);
+    // A huge outlier crushes its row.
+    let mut w = vec![0.01f32; 16];
+    w[0] = 1e4;
+    let e = quantize_rows("w", &w, 1, 16).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            QuantError::RowCrushed {
+                row: 0,
+                zeroed: 15,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // Weights far larger than the input range need a multiplier >= 2^30.
+    let w = [1e9f32; 4];
+    assert!(matches!(
+        quantize_int_rows("w", &w, 1, 4, 0, 15),
+        Err(QuantError::Unrepresentable { .. })
+    ));
+    // Shapes and ranges.
+    assert!(matches!(
+        quantize_rows("w", &[1.0; 5], 2, 4),
+        Err(QuantError::Shape { .. })
+    ));
+    assert!(matches!(
+        frac_for_max_abs("x", f32::NAN),
+        Err(QuantError::BadRange { .. })
+    ));
+    assert_eq!(frac_for_max_abs("x", 0.0).unwrap(), 15);
+    assert_eq!(frac_for_max_abs("x", 1.0).unwrap(), 14);
+    assert_eq!(frac_for_max_abs("x", 0.99).unwrap(), 15);
+    assert_eq!(frac_for_max_abs("x", 1e9).unwrap(), 0);
+    assert!(matches!(
+        quantize_int_rows("w", &vec![1.0; 600], 1, 600, 15, 12),
+        Err(QuantError::TooWide { .. })
+    ));
+    assert!(to_f16("w", &[1e6]).is_err());
+}
+
+#[test]
+fn requant_from_real_is_accurate() {
+    for m in [1e-9f64, 3e-5, 0.001, 0.37, 1.0, 1.5, 1000.0, 1e6, 5e8] {
+        let r = requant_from_real(m).unwrap();
+        assert!(r.is_valid(), "{m}");
+        let back = r.mult as f64 * libm::ldexp(1.0, -r.shift);
+        assert!((back / m - 1.0).abs() < 1e-8, "{m} {back}");
+    }
+    assert_eq!(requant_from_real(1e-12).unwrap().mult, 0);
+    assert!(requant_from_real(2e9).is_none());
+    assert!(requant_from_real(f64::NAN).is_none());
+}
+
+#[test]
+fn short_buffers_do_nothing_and_never_panic() {
+    let mut rng = Rng::new(1);
+    for k in KINDS {
+        let l = Layer::random(&mut rng, 3, 5, gates(k), 1.0);
+        let cell = IntCell::quantize(k, &l, 12, 4.0, 4.0);
+        for (hl, sl) in [(0usize, 0usize), (5, 3), (2, 50), (5, 0)] {
+            let (mut h, mut c, mut s) = (vec![7i16; hl], vec![7i16; hl], vec![0i32; sl]);
+            cell.step::<Scalar>(&[1, 2, 3], &mut h, &mut c, &mut s);
+            cell.step::<Simd>(&[1], &mut h, &mut c, &mut s);
+        }
+    }
+}
