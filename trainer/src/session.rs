@@ -102,7 +102,11 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
         }
         net.params = ck.params;
         trainer = Trainer::new(net, job.cfg.clone());
-        trainer.optim = ck.optim;
+        // Keep the moments, but the settings given now (learning rate, clipping...) apply.
+        if ck.optim.cfg.kind == job.cfg.optim.kind {
+            trainer.optim = ck.optim;
+            trainer.optim.cfg = job.cfg.optim.clone();
+        }
         trainer.epoch = ck.epoch;
         history = ck.history;
         best = ck.best;

@@ -37,8 +37,8 @@ pub struct TrainConfig {
 /// A training failure.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
-    /// The loss became NaN or infinite.
-    #[error("loss became {loss} at epoch {epoch}, batch {batch}; lower the learning rate (--lr) or clip gradients (--clip-norm)")]
+    /// The loss, a gradient or a parameter became NaN or infinite.
+    #[error("loss became {loss} at epoch {epoch}, batch {batch} (or the weights overflowed); lower the learning rate (--lr) or clip gradients (--clip-norm)")]
     NonFinite {
         /// 1-based epoch.
         epoch: usize,
@@ -226,7 +226,18 @@ impl Trainer {
                             *a += b;
                         }
                     }
-                    self.optim.step(&mut self.net.params, g);
+                    let norm = self.optim.step(&mut self.net.params, g);
+                    if !norm.is_finite() || !self.net.params.iter().all(|p| p.is_finite()) {
+                        return Err(TrainError::NonFinite {
+                            epoch: epoch + 1,
+                            batch: bi + 1,
+                            loss: if norm.is_finite() {
+                                f64::INFINITY
+                            } else {
+                                norm as f64
+                            },
+                        });
+                    }
                 }
                 t0 = t1;
             }

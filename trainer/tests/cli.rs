@@ -314,3 +314,41 @@ fn csv_and_text_models_train_and_evaluate_through_the_runtime() {
     assert!(e.contains("accuracy"), "{e}");
     std::fs::remove_dir_all(&d).ok();
 }
+
+#[test]
+fn diverging_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint() {
+    let d = tmp("nan");
+    write_freq10(&d, 64, 8, 2);
+    run_ok(&mut train_cmd(&d, "m.trnn", 1));
+    let e = run_err(
+        train_cmd(&d, "m.trnn", 3)
+            .args(["--resume", "--optimizer", "sgd", "--lr", "3e38"])
+            .arg("--quiet"),
+    );
+    assert!(
+        e.contains("loss became") && e.contains("last good checkpoint (epoch 1)"),
+        "{e}"
+    );
+    let ck = tinyrnn_trainer::checkpoint::load(&d.join("m.ckpt")).unwrap();
+    assert_eq!(ck.epoch, 1);
+    assert!(ck.params.iter().all(|p| p.is_finite()));
+    std::fs::remove_dir_all(&d).ok();
+}
+
+#[test]
+fn early_stopping_restores_the_best_weights() {
+    let d = tmp("early");
+    write_freq10(&d, 64, 8, 2);
+    // a learning rate so small nothing improves: stops after `patience` flat epochs
+    let line = run_ok(train_cmd(&d, "p.trnn", 10).args(["--patience", "2", "--lr", "1e-12"]));
+    let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(v["epochs"], 3, "{line}");
+    assert!(
+        v["stopped"]
+            .as_str()
+            .unwrap()
+            .contains("restored the weights of epoch 1"),
+        "{line}"
+    );
+    std::fs::remove_dir_all(&d).ok();
+}
