@@ -409,6 +409,16 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
         }
         (_, l) => return Err(format!("float targets need --loss mse or bce, not {l:?}")),
     }
+    if let (InputSpec::Tokens { vocab: nv, .. }, Some(v)) = (&spec.input, &val) {
+        if let data::DataInput::Tokens { vocab: vv, .. } = &v.input {
+            if vv > nv {
+                return Err(format!(
+                    "validation tokens go up to {}, the training data's vocabulary has {nv}",
+                    vv - 1
+                ));
+            }
+        }
+    }
     let cfg = TrainConfig {
         epochs: a.epochs,
         batch_size: a.batch_size.max(1),
