@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use crate::error::Error;
 use crate::format::{
     align_up, crc32, dtype, kind, numfmt, Activation, GruVariant, Header, LayerDesc, Layout,
-    TensorDesc, MAGIC, PANEL, PREAMBLE_LEN, VERSION,
+    TensorDesc, MAGIC, PREAMBLE_LEN, VERSION,
 };
 use crate::model::{Layer, Model};
 
@@ -134,7 +134,7 @@ impl ModelBuilder {
     /// always row-major; the encoder repacks them. Dense and Embedding layers
     /// stay row-major.
     ///
-    /// [`Layout::Panel8`] is the fast layout for the SIMD kernels on the host,
+    /// [`Layout::ColMajor8`] is the fast layout for the SIMD kernels on the host,
     /// and the scalar (Cortex-M) kernel reads it with fewer loads too; its
     /// cost is padding each gate block to a multiple of 8 rows.
     pub fn layout(&mut self, layout: Layout) -> &mut Self {
@@ -279,7 +279,7 @@ impl ModelBuilder {
                 let data = pack(layout, &t.data, gates, hidden, cols);
                 let rows = match layout {
                     Layout::RowMajor => t.rows,
-                    Layout::Panel8 => {
+                    Layout::ColMajor8 => {
                         u32::try_from(gates * layout.padded(hidden)).map_err(|_| Error::TooLarge)?
                     }
                 };
@@ -331,19 +331,19 @@ impl ModelBuilder {
 }
 
 /// Row-major `[gates * hidden][cols]` weights in `layout`: for
-/// [`Layout::Panel8`], each gate block padded with zero rows to a multiple of
-/// [`PANEL`], then stored panel after panel, column after column within a panel.
+/// [`Layout::ColMajor8`], each gate block padded with zero rows to a multiple of
+/// [`PANEL`](crate::format::PANEL), then stored column after column.
 fn pack(layout: Layout, w: &[f32], gates: usize, hidden: usize, cols: usize) -> Vec<f32> {
     match layout {
         Layout::RowMajor => w.to_vec(),
-        Layout::Panel8 => {
+        Layout::ColMajor8 => {
             let hp = layout.padded(hidden);
             let mut out = alloc::vec![0.0; gates * hp * cols];
             for g in 0..gates {
                 for j in 0..hidden {
                     let (src, r) = ((g * hidden + j) * cols, g * hp + j);
                     for (k, &v) in w[src..src + cols].iter().enumerate() {
-                        out[(r / PANEL * cols + k) * PANEL + r % PANEL] = v;
+                        out[k * gates * hp + r] = v;
                     }
                 }
             }
@@ -356,14 +356,14 @@ fn pack(layout: Layout, w: &[f32], gates: usize, hidden: usize, cols: usize) -> 
 fn unpack(layout: Layout, w: &[f32], gates: usize, hidden: usize, cols: usize) -> Vec<f32> {
     match layout {
         Layout::RowMajor => w.to_vec(),
-        Layout::Panel8 => {
+        Layout::ColMajor8 => {
             let hp = layout.padded(hidden);
             let mut out = alloc::vec![0.0; gates * hidden * cols];
             for g in 0..gates {
                 for j in 0..hidden {
                     let (dst, r) = ((g * hidden + j) * cols, g * hp + j);
                     for (k, v) in out[dst..dst + cols].iter_mut().enumerate() {
-                        *v = w[(r / PANEL * cols + k) * PANEL + r % PANEL];
+                        *v = w[k * gates * hp + r];
                     }
                 }
             }

@@ -38,11 +38,12 @@ pub(crate) mod dtype {
 pub(crate) mod layout {
     /// `rows x cols`, row after row.
     pub const ROW_MAJOR: u8 = 0;
-    /// Column panels of [`PANEL`](super::PANEL) rows (see [`Layout::Panel8`](super::Layout::Panel8)).
-    pub const PANEL8: u8 = 1;
+    /// Column-major, gate blocks padded to [`PANEL`](super::PANEL) rows (see [`Layout::ColMajor8`](super::Layout::ColMajor8)).
+    pub const COL_MAJOR8: u8 = 1;
 }
 
-/// Rows per panel of [`Layout::Panel8`]: the f32 lanes of one 256-bit vector.
+/// [`Layout::ColMajor8`] pads every gate block to a multiple of this many rows:
+/// the f32 lanes of one 256-bit vector.
 pub const PANEL: usize = 8;
 
 /// How a recurrent layer's weights are laid out in the file, chosen when the
@@ -57,21 +58,21 @@ pub enum Layout {
     /// format's original layout.
     #[default]
     RowMajor = 0,
-    /// Every gate block padded with zero rows to a multiple of [`PANEL`] rows
-    /// (`hidden_padded = ceil(hidden / 8) * 8`), and each matrix stored as
-    /// column panels: panel `p` holds, column after column, the 8 values of
-    /// rows `8p..8p+8` in that column. A step then reads the weights once, in
-    /// order, as `out[rows] += W[:, k] * x[k]` (broadcast, fused multiply-add
-    /// into 8-wide accumulators), with no horizontal sums; all gates of a layer
-    /// come out of one pass over `W_x` then `W_h`. Biases are stored padded.
-    Panel8 = 1,
+    /// Column-major (`[cols][rows]`: column after column), each gate block
+    /// padded with zero rows to a multiple of [`PANEL`] rows
+    /// (`hidden_padded = ceil(hidden / 8) * 8`). A step reads the weights once,
+    /// in order, as `out[rows] += W[:, k] * x[k]` ("axpy" form: broadcast one
+    /// input, fused multiply-add into 8-wide accumulators, no horizontal sums);
+    /// all gates of a layer come out of one pass over `W_x` then `W_h`. Biases
+    /// (one column) are stored padded the same way.
+    ColMajor8 = 1,
 }
 
 impl Layout {
     pub(crate) fn from_code(code: u8) -> Option<Self> {
         match code {
             layout::ROW_MAJOR => Some(Layout::RowMajor),
-            layout::PANEL8 => Some(Layout::Panel8),
+            layout::COL_MAJOR8 => Some(Layout::ColMajor8),
             _ => None,
         }
     }
@@ -80,7 +81,7 @@ impl Layout {
     pub const fn padded(self, hidden: usize) -> usize {
         match self {
             Layout::RowMajor => hidden,
-            Layout::Panel8 => hidden.div_ceil(PANEL) * PANEL,
+            Layout::ColMajor8 => hidden.div_ceil(PANEL) * PANEL,
         }
     }
 }

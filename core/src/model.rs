@@ -629,8 +629,8 @@ fn tensor_bytes<'a>(payload: &'a [u8], t: &TensorDesc, i: usize) -> Result<&'a [
     let size = format::dtype_size(t.dtype).ok_or(Error::UnknownTensorType { tensor: i })?;
     let shape_ok = match Layout::from_code(t.layout) {
         Some(Layout::RowMajor) => true,
-        // Whole panels only, so the bytes are exactly `rows * cols` values.
-        Some(Layout::Panel8) => (t.rows as usize).is_multiple_of(PANEL),
+        // Whole groups of padded rows only.
+        Some(Layout::ColMajor8) => (t.rows as usize).is_multiple_of(PANEL),
         None => false,
     };
     if !shape_ok {
@@ -704,10 +704,10 @@ fn build_layer<'a>(
             });
         }
     }
-    // Rows of one gate block: `hidden`, padded to whole panels in Panel8.
+    // Rows of one gate block: `hidden`, padded to a multiple of 8 in ColMajor8.
     let hp = match layout {
         Layout::RowMajor => h,
-        Layout::Panel8 => {
+        Layout::ColMajor8 => {
             h.checked_add(PANEL as u32 - 1).ok_or(Error::TooLarge)? / PANEL as u32 * PANEL as u32
         }
     };

@@ -18,10 +18,10 @@ const VARIANTS: [(Layout, Kernel, Math); 8] = [
     (Layout::RowMajor, Kernel::Scalar, Math::Fast),
     (Layout::RowMajor, Kernel::Simd, Math::Exact),
     (Layout::RowMajor, Kernel::Simd, Math::Fast),
-    (Layout::Panel8, Kernel::Scalar, Math::Exact),
-    (Layout::Panel8, Kernel::Scalar, Math::Fast),
-    (Layout::Panel8, Kernel::Simd, Math::Exact),
-    (Layout::Panel8, Kernel::Simd, Math::Fast),
+    (Layout::ColMajor8, Kernel::Scalar, Math::Exact),
+    (Layout::ColMajor8, Kernel::Scalar, Math::Fast),
+    (Layout::ColMajor8, Kernel::Simd, Math::Exact),
+    (Layout::ColMajor8, Kernel::Simd, Math::Fast),
 ];
 
 /// The JSON files of a golden subfolder of the test crate, sorted.
@@ -139,7 +139,7 @@ fn stack_goldens_under_every_kernel() {
 fn panel_layout_round_trips_to_the_same_row_major_file() {
     for path in golden_files("stack") {
         let row = golden::stack_model(&golden::read_json(&path));
-        let panel = relayout(&row, Layout::Panel8);
+        let panel = relayout(&row, Layout::ColMajor8);
         let back = relayout(&panel, Layout::RowMajor);
         assert_eq!(&back[..], &row[..], "{}", path.display());
     }

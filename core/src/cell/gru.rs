@@ -88,15 +88,13 @@ impl Gru<'_> {
             GruVariant::ResetBefore => {
                 // z and r from the full state; then n from the reset state r ⊙ h.
                 let (gh_zr, gh_n) = gh.split_at_mut(2 * hp);
-                let split = (2 * hp * n).min(self.w_h.len());
-                let (w_zr, w_n) = self.w_h.split_at(split);
-                B::matvec(self.layout, w_zr, h, gh_zr);
+                B::matvec_rows(self.layout, self.w_h, 3 * hp, 0, h, gh_zr);
                 // Reuse the z/r slots: z in gh_z, r ⊙ h in gh_r.
                 let (gh_z, gh_r) = gh_zr.split_at_mut(hp);
                 zip_map::<B::V, 3, 2>(n, [gx_z, gx_r, h], [gh_z, gh_r], |[xz, xr, h], [hz, hr]| {
                     [A::sigmoid(xz + hz), A::sigmoid(xr + hr) * h]
                 });
-                B::matvec(self.layout, w_n, &gh_r[..n], gh_n);
+                B::matvec_rows(self.layout, self.w_h, 3 * hp, 2 * hp, &gh_r[..n], gh_n);
                 zip_map::<B::V, 3, 1>(n, [gh_z, gx_n, gh_n], [h], |[z, xn, hn], [h]| {
                     let cand = A::tanh(xn + hn);
                     [(one - z) * cand + z * h]

@@ -72,6 +72,8 @@ pub(crate) trait Backend {
     fn matvec(layout: Layout, w: &[f32], x: &[f32], out: &mut [f32]);
     /// `out += W_x x + W_h h`, both of `out.len()` rows in `layout`.
     fn matvec2(layout: Layout, wx: &[f32], x: &[f32], wh: &[f32], h: &[f32], out: &mut [f32]);
+    /// `out += W[r0..r0 + out.len()] x` for `W` of `rows` rows in `layout`.
+    fn matvec_rows(layout: Layout, w: &[f32], rows: usize, r0: usize, x: &[f32], out: &mut [f32]);
 }
 
 /// [`Kernel::Scalar`].
@@ -85,7 +87,7 @@ impl Backend for ScalarBackend {
     fn matvec(layout: Layout, w: &[f32], x: &[f32], out: &mut [f32]) {
         match layout {
             Layout::RowMajor => scalar::matvec_acc(w, x, out),
-            Layout::Panel8 => scalar::panel_matvec_acc(w, x, out),
+            Layout::ColMajor8 => scalar::colmajor_matvec_acc(w, x, out),
         }
     }
     #[inline(always)]
@@ -95,7 +97,17 @@ impl Backend for ScalarBackend {
                 scalar::matvec_acc(wx, x, out);
                 scalar::matvec_acc(wh, h, out);
             }
-            Layout::Panel8 => scalar::panel_matvec2_acc(wx, x, wh, h, out),
+            Layout::ColMajor8 => scalar::colmajor_matvec2_acc(wx, x, wh, h, out),
+        }
+    }
+    #[inline(always)]
+    fn matvec_rows(layout: Layout, w: &[f32], rows: usize, r0: usize, x: &[f32], out: &mut [f32]) {
+        match layout {
+            Layout::RowMajor => {
+                let w = w.get(r0 * x.len()..).unwrap_or(&[]);
+                scalar::matvec_acc(w, x, out);
+            }
+            Layout::ColMajor8 => scalar::colmajor_rows_acc(w, rows, r0, x, out),
         }
     }
 }
@@ -106,7 +118,7 @@ impl Backend for SimdBackend {
     fn matvec(layout: Layout, w: &[f32], x: &[f32], out: &mut [f32]) {
         match layout {
             Layout::RowMajor => simd::matvec_acc(w, x, out),
-            Layout::Panel8 => simd::panel_matvec_acc(w, x, out),
+            Layout::ColMajor8 => simd::colmajor_matvec_acc(w, x, out),
         }
     }
     #[inline(always)]
@@ -116,7 +128,17 @@ impl Backend for SimdBackend {
                 simd::matvec_acc(wx, x, out);
                 simd::matvec_acc(wh, h, out);
             }
-            Layout::Panel8 => simd::panel_matvec2_acc(wx, x, wh, h, out),
+            Layout::ColMajor8 => simd::colmajor_matvec2_acc(wx, x, wh, h, out),
+        }
+    }
+    #[inline(always)]
+    fn matvec_rows(layout: Layout, w: &[f32], rows: usize, r0: usize, x: &[f32], out: &mut [f32]) {
+        match layout {
+            Layout::RowMajor => {
+                let w = w.get(r0 * x.len()..).unwrap_or(&[]);
+                simd::matvec_acc(w, x, out);
+            }
+            Layout::ColMajor8 => simd::colmajor_rows_acc(w, rows, r0, x, out),
         }
     }
 }

@@ -38,42 +38,64 @@ pub fn matvec_acc(w: &[f32], x: &[f32], out: &mut [f32]) {
     }
 }
 
-/// `out[r] += Σ_k W[r][k] x[k]` for `W` in [`Layout::Panel8`](crate::format::Layout::Panel8):
-/// column panels of 8 rows, `out.len()` (a multiple of 8) rows, `x.len()` columns.
+/// `out[r] += Σ_k W[r][k] x[k]` for `W` in [`Layout::ColMajor8`](crate::format::Layout::ColMajor8):
+/// column-major, `out.len()` rows (a multiple of 8), `x.len()` columns.
 ///
-/// Eight accumulators per panel stay in registers (Cortex-M4F has 32 single
-/// registers) while the panel streams in order: 9 loads per 8 multiply-adds,
-/// where a row-major dot product needs 16. Rows past the last whole panel and
-/// weights past `out.len() * x.len()` are ignored.
+/// Works on 8 rows at a time: 8 accumulators stay in registers (Cortex-M4F
+/// has 32 single registers) while the columns stream by: 9 loads per 8
+/// multiply-adds, where a row-major dot product needs 16. Rows past the last
+/// whole group of 8 and weights past `out.len() * x.len()` are ignored.
 #[inline]
-pub fn panel_matvec_acc(w: &[f32], x: &[f32], out: &mut [f32]) {
-    panel_matvec2_acc(w, x, &[], &[], out);
+pub fn colmajor_matvec_acc(w: &[f32], x: &[f32], out: &mut [f32]) {
+    colmajor_matvec2_acc(w, x, &[], &[], out);
 }
 
-/// `out += W_x x + W_h h` in one pass over both [`Layout::Panel8`](crate::format::Layout::Panel8)
+/// `out += W_x x + W_h h` in one pass over both [`Layout::ColMajor8`](crate::format::Layout::ColMajor8)
 /// matrices (each of `out.len()` rows), accumulators kept across both.
 #[inline]
-pub fn panel_matvec2_acc(wx: &[f32], x: &[f32], wh: &[f32], h: &[f32], out: &mut [f32]) {
-    let px = wx.chunks_exact(x.len().max(1) * PANEL);
-    let ph = wh.chunks_exact(h.len().max(1) * PANEL);
-    let mut ph = ph.map(Some).chain(core::iter::repeat(None));
-    for (o, pwx) in out.chunks_exact_mut(PANEL).zip(px) {
+pub fn colmajor_matvec2_acc(wx: &[f32], x: &[f32], wh: &[f32], h: &[f32], out: &mut [f32]) {
+    colmajor_rows2_acc(wx, x, wh, h, out.len(), 0, out);
+}
+
+/// Rows `r0..r0 + out.len()` of a column-major `W` of `rows` rows:
+/// `out += W[r0..][..out.len()] x` (one gate block of a layer).
+#[inline]
+pub fn colmajor_rows_acc(w: &[f32], rows: usize, r0: usize, x: &[f32], out: &mut [f32]) {
+    colmajor_rows2_acc(w, x, &[], &[], rows, r0, out);
+}
+
+/// [`colmajor_matvec2_acc`] for rows `r0..r0 + out.len()` of `rows`.
+#[inline]
+fn colmajor_rows2_acc(
+    wx: &[f32],
+    x: &[f32],
+    wh: &[f32],
+    h: &[f32],
+    rows: usize,
+    r0: usize,
+    out: &mut [f32],
+) {
+    if rows == 0 {
+        return;
+    }
+    for (p, o) in out.chunks_exact_mut(PANEL).enumerate() {
         let Ok(o) = <&mut [f32; PANEL]>::try_from(o) else {
             return;
         };
         let mut acc = *o;
-        panel_acc(&mut acc, pwx, x);
-        if let Some(Some(pwh)) = ph.next() {
-            panel_acc(&mut acc, pwh, h);
-        }
+        colmajor_acc(&mut acc, r0 + p * PANEL, rows, wx, x);
+        colmajor_acc(&mut acc, r0 + p * PANEL, rows, wh, h);
         *o = acc;
     }
 }
 
-/// `acc[r] += Σ_k panel[8k + r] x[k]`.
+/// `acc[r] += Σ_k w[k * rows + r0 + r] x[k]`.
 #[inline(always)]
-fn panel_acc(acc: &mut [f32; PANEL], panel: &[f32], x: &[f32]) {
-    for (wk, &xk) in panel.chunks_exact(PANEL).zip(x) {
+fn colmajor_acc(acc: &mut [f32; PANEL], r0: usize, rows: usize, w: &[f32], x: &[f32]) {
+    for (col, &xk) in w.chunks_exact(rows).zip(x) {
+        let Some(wk) = col.get(r0..r0 + PANEL) else {
+            return;
+        };
         for (a, &w) in acc.iter_mut().zip(wk) {
             *a += w * xk;
         }

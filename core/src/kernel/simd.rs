@@ -50,73 +50,95 @@ pub fn matvec_acc(w: &[f32], x: &[f32], out: &mut [f32]) {
     }
 }
 
-/// `out[r] += Σ_k W[r][k] x[k]` for `W` in [`Layout::Panel8`](crate::format::Layout::Panel8)
-/// (see [`scalar::panel_matvec_acc`](super::scalar::panel_matvec_acc)).
+/// `out[r] += Σ_k W[r][k] x[k]` for `W` in [`Layout::ColMajor8`](crate::format::Layout::ColMajor8)
+/// (see [`scalar::colmajor_matvec_acc`](super::scalar::colmajor_matvec_acc)).
 #[inline]
-pub fn panel_matvec_acc(w: &[f32], x: &[f32], out: &mut [f32]) {
-    panel_matvec2_acc(w, x, &[], &[], out);
+pub fn colmajor_matvec_acc(w: &[f32], x: &[f32], out: &mut [f32]) {
+    colmajor_matvec2_acc(w, x, &[], &[], out);
 }
 
-/// `out += W_x x + W_h h`, both [`Layout::Panel8`](crate::format::Layout::Panel8),
-/// in one pass: tiles of up to [`TILE`] panels, each accumulated in registers
-/// over all of `x` then all of `h` (broadcast one input, fused multiply-add
-/// into every panel's accumulator), stored once.
+/// `out += W_x x + W_h h`, both [`Layout::ColMajor8`](crate::format::Layout::ColMajor8),
+/// in one pass: tiles of up to [`TILE`] vectors of rows, each accumulated in
+/// registers over all of `x` then all of `h` (broadcast one input, fused
+/// multiply-add of one contiguous piece of its column), stored once.
 #[inline]
-pub fn panel_matvec2_acc(wx: &[f32], x: &[f32], wh: &[f32], h: &[f32], out: &mut [f32]) {
-    let (lx, lh) = (x.len() * PANEL, h.len() * PANEL);
-    let panels = out.len() / PANEL;
-    if wx.len() < panels * lx || wh.len() < panels * lh {
-        return;
+pub fn colmajor_matvec2_acc(wx: &[f32], x: &[f32], wh: &[f32], h: &[f32], out: &mut [f32]) {
+    colmajor_rows2_acc(wx, x, wh, h, out.len(), 0, out);
+}
+
+/// Rows `r0..r0 + out.len()` of a column-major `W` of `rows` rows:
+/// `out += W[r0..][..out.len()] x` (one gate block of a layer).
+#[inline]
+pub fn colmajor_rows_acc(w: &[f32], rows: usize, r0: usize, x: &[f32], out: &mut [f32]) {
+    colmajor_rows2_acc(w, x, &[], &[], rows, r0, out);
+}
+
+/// [`colmajor_matvec2_acc`] for rows `r0..r0 + out.len()` of `rows`.
+#[inline]
+fn colmajor_rows2_acc(
+    wx: &[f32],
+    x: &[f32],
+    wh: &[f32],
+    h: &[f32],
+    rows: usize,
+    r0: usize,
+    out: &mut [f32],
+) {
+    let (out, _) = out.as_chunks_mut::<PANEL>();
+    let mut rest = out;
+    let mut r = r0;
+    while rest.len() >= TILE {
+        let (o, tail) = rest.split_at_mut(TILE);
+        tile::<TILE>(r, rows, wx, x, wh, h, o);
+        (rest, r) = (tail, r + TILE * PANEL);
     }
-    let mut p = 0;
-    while p + TILE <= panels {
-        tile::<TILE>(p, wx, x, wh, h, out);
-        p += TILE;
+    if rest.len() >= 4 {
+        let (o, tail) = rest.split_at_mut(4);
+        tile::<4>(r, rows, wx, x, wh, h, o);
+        (rest, r) = (tail, r + 4 * PANEL);
     }
-    if p + 4 <= panels {
-        tile::<4>(p, wx, x, wh, h, out);
-        p += 4;
+    if rest.len() >= 2 {
+        let (o, tail) = rest.split_at_mut(2);
+        tile::<2>(r, rows, wx, x, wh, h, o);
+        (rest, r) = (tail, r + 2 * PANEL);
     }
-    if p + 2 <= panels {
-        tile::<2>(p, wx, x, wh, h, out);
-        p += 2;
-    }
-    if p < panels {
-        tile::<1>(p, wx, x, wh, h, out);
+    if !rest.is_empty() {
+        tile::<1>(r, rows, wx, x, wh, h, rest);
     }
 }
 
-/// Panels `p..p + T` of [`panel_matvec2_acc`].
+/// Rows `r0..r0 + 8T` of [`colmajor_rows2_acc`], `o` their `T` outputs.
 #[inline(always)]
-fn tile<const T: usize>(p: usize, wx: &[f32], x: &[f32], wh: &[f32], h: &[f32], out: &mut [f32]) {
-    let Some(o) = out.get_mut(p * PANEL..(p + T) * PANEL) else {
-        return;
-    };
-    let mut acc: [F32x8; T] = core::array::from_fn(|t| F32x8::load(&o[t * PANEL..][..PANEL]));
-    accumulate(&mut acc, p, wx, x);
-    accumulate(&mut acc, p, wh, h);
-    for (t, a) in acc.iter().enumerate() {
-        a.store(&mut o[t * PANEL..][..PANEL]);
+fn tile<const T: usize>(
+    r0: usize,
+    rows: usize,
+    wx: &[f32],
+    x: &[f32],
+    wh: &[f32],
+    h: &[f32],
+    o: &mut [[f32; PANEL]],
+) {
+    let mut acc: [F32x8; T] =
+        core::array::from_fn(|t| F32x8::new(o.get(t).copied().unwrap_or_default()));
+    accumulate(&mut acc, r0, rows, wx, x);
+    accumulate(&mut acc, r0, rows, wh, h);
+    for (o, a) in o.iter_mut().zip(acc) {
+        *o = a.to_array();
     }
 }
 
-/// `acc[t] += panel(p + t) · x` for `t < T`.
+/// `acc[t] += W[r0 + 8t..r0 + 8t + 8][..] · x` for `t < T`, `W` column-major
+/// with `rows` rows.
 #[inline(always)]
-fn accumulate<const T: usize>(acc: &mut [F32x8; T], p: usize, w: &[f32], x: &[f32]) {
-    let len = x.len() * PANEL;
-    if len == 0 {
+fn accumulate<const T: usize>(acc: &mut [F32x8; T], r0: usize, rows: usize, w: &[f32], x: &[f32]) {
+    if rows < r0 + T * PANEL {
         return;
     }
-    let Some(w) = w.get(p * len..(p + T) * len) else {
-        return;
-    };
-    let mut cols: [_; T] = core::array::from_fn(|t| w[t * len..(t + 1) * len].chunks_exact(PANEL));
-    for &xk in x {
+    for (col, &xk) in w.chunks_exact(rows).zip(x) {
+        let (v, _) = col[r0..r0 + T * PANEL].as_chunks::<PANEL>();
         let xv = F32x8::splat(xk);
-        for (a, c) in acc.iter_mut().zip(cols.iter_mut()) {
-            if let Some(wk) = c.next() {
-                *a = F32x8::load(wk).mul_add(xv, *a);
-            }
+        for (a, v) in acc.iter_mut().zip(v) {
+            *a = F32x8::new(*v).mul_add(xv, *a);
         }
     }
 }

@@ -1,4 +1,4 @@
-//! One test suite over every kernel: SIMD against scalar, panel against
+//! One test suite over every kernel: SIMD against scalar, column-major against
 //! row-major, fast activations against `libm`, on random sizes (including 1,
 //! 7, 33, 129) and edge values (0, ±1, large, NaN, ±inf).
 
@@ -37,13 +37,13 @@ const EDGES: [f32; 9] = [
     3.5e-39,
 ];
 
-/// Row-major `[rows][cols]` into column panels of 8 rows, zero-padded.
-fn to_panels(w: &[f32], rows: usize, cols: usize) -> (Vec<f32>, usize) {
+/// Row-major `[rows][cols]` into column-major with rows zero-padded to 8.
+fn to_colmajor(w: &[f32], rows: usize, cols: usize) -> (Vec<f32>, usize) {
     let rp = rows.div_ceil(PANEL) * PANEL;
     let mut out = vec![0.0; rp * cols];
     for r in 0..rows {
         for k in 0..cols {
-            out[(r / PANEL * cols + k) * PANEL + r % PANEL] = w[r * cols + k];
+            out[k * rp + r] = w[r * cols + k];
         }
     }
     (out, rp)
@@ -127,21 +127,21 @@ fn every_matvec_kernel_matches_the_reference() {
                     f(&wh, &h, &mut out);
                     check(name, &out);
                 }
-                // Panel kernels, one fused pass and two single passes.
-                let (pw, rp) = to_panels(&w, rows, cols);
-                let (pwh, _) = to_panels(&wh, rows, h.len());
+                // Column-major kernels, one fused pass and two single passes.
+                let (pw, rp) = to_colmajor(&w, rows, cols);
+                let (pwh, _) = to_colmajor(&wh, rows, h.len());
                 type Panel2 = fn(&[f32], &[f32], &[f32], &[f32], &mut [f32]);
                 type Panel = fn(&[f32], &[f32], &mut [f32]);
                 for (name, f2, f1) in [
                     (
-                        "scalar panel",
-                        scalar::panel_matvec2_acc as Panel2,
-                        scalar::panel_matvec_acc as Panel,
+                        "scalar colmajor",
+                        scalar::colmajor_matvec2_acc as Panel2,
+                        scalar::colmajor_matvec_acc as Panel,
                     ),
                     (
-                        "simd panel",
-                        simd::panel_matvec2_acc as Panel2,
-                        simd::panel_matvec_acc as Panel,
+                        "simd colmajor",
+                        simd::colmajor_matvec2_acc as Panel2,
+                        simd::colmajor_matvec_acc as Panel,
                     ),
                 ] {
                     let mut out = bias.clone();

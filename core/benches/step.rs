@@ -1,0 +1,46 @@
+//! `cargo bench -p tinyrnn`: ns per `step()` of every case (Elman, LSTM, GRU
+//! both variants, at 1x8 .. 1x128 and 16x64; LSTM 1x32 + Dense 32→1), the fast
+//! host path next to its scalar and exact twins. For the fastest build add
+//! `RUSTFLAGS="-C target-cpu=native"` (see README.md). For one JSON line per
+//! case use `examples/bench_json.rs`.
+
+mod cases;
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use cases::{cases, inputs, model_bytes, VARIANTS};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use tinyrnn::{AlignedBuf, Model, StateVec};
+
+fn step(c: &mut Criterion) {
+    for case in cases() {
+        let mut group = c.benchmark_group(format!("{}_{}x{}", case.cell, case.input, case.hidden));
+        group
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_secs(1))
+            .sample_size(20)
+            .throughput(Throughput::Elements(1));
+        for v in VARIANTS {
+            let bytes = AlignedBuf::from_slice(&model_bytes(&case, v.layout));
+            let model = Model::from_bytes(&bytes)
+                .expect("loads")
+                .with_kernel(v.kernel)
+                .with_math(v.math);
+            let xs = inputs(&case);
+            let mut state = StateVec::new(&model);
+            let mut y = vec![0.0f32; model.output_size()];
+            let mut inputs = xs.chunks_exact(case.input).cycle();
+            group.bench_function(BenchmarkId::from_parameter(v.name), |b| {
+                b.iter(|| {
+                    let x = inputs.next().unwrap_or(&[]);
+                    model.step(&mut state, black_box(x), &mut y).expect("step");
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, step);
+criterion_main!(benches);

@@ -1,0 +1,84 @@
+//! Prints one JSON line per benchmark case: nanoseconds per `step()` (median
+//! of several timed runs), so runs can be compared side by side with other
+//! libraries.
+//!
+//! ```text
+//! RUSTFLAGS="-C target-cpu=native" cargo run -p tinyrnn --release --example bench_json
+//! RUSTFLAGS="-C target-cpu=native" cargo run -p tinyrnn --release --example bench_json -- --all
+//! ```
+//!
+//! By default only the fast host path (`simd_fast`: ColMajor8 weights, SIMD
+//! kernels, fast activations) is printed; `--all` adds its scalar and exact
+//! twins. Any other argument filters cases by a part of `cell_IxH` (`lstm`, `gru`,
+//! `lstm_1x32`, ...).
+
+#[path = "../benches/cases/mod.rs"]
+mod cases;
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use cases::{cases, inputs, model_bytes, VARIANTS};
+use tinyrnn::{AlignedBuf, Model, StateVec};
+
+/// Timed runs per case; the median is reported.
+const RUNS: usize = 11;
+/// Target duration of one run.
+const RUN_NANOS: f64 = 20e6;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let all = args.iter().any(|a| a == "--all");
+    // `--steps N`: run N steps once per case, untimed (for callgrind/perf).
+    let fixed: Option<usize> = args
+        .iter()
+        .position(|a| a == "--steps")
+        .and_then(|i| args.get(i + 1)?.parse().ok());
+    let filter: Vec<&String> = args
+        .iter()
+        .filter(|a| !a.starts_with("--") && a.parse::<usize>().is_err())
+        .collect();
+    for case in cases() {
+        let id = format!("{}_{}x{}", case.cell, case.input, case.hidden);
+        if !filter.is_empty() && !filter.iter().any(|f| id.contains(f.as_str())) {
+            continue;
+        }
+        for v in VARIANTS.iter().filter(|v| all || v.name == "simd_fast") {
+            let bytes = AlignedBuf::from_slice(&model_bytes(&case, v.layout));
+            let model = Model::from_bytes(&bytes)
+                .expect("loads")
+                .with_kernel(v.kernel)
+                .with_math(v.math);
+            let xs = inputs(&case);
+            let mut state = StateVec::new(&model);
+            let mut y = vec![0.0f32; model.output_size()];
+            let mut run = |steps: usize| {
+                let t = Instant::now();
+                for (x, _) in xs.chunks_exact(case.input).cycle().zip(0..steps) {
+                    model.step(&mut state, black_box(x), &mut y).expect("step");
+                }
+                black_box(&y);
+                t.elapsed().as_nanos() as f64
+            };
+            if let Some(n) = fixed {
+                run(n);
+                continue;
+            }
+            // Calibrate: steps for about RUN_NANOS, after a warm-up.
+            let mut steps = 1000;
+            let mut t = run(steps);
+            while t < RUN_NANOS / 4.0 {
+                steps *= 4;
+                t = run(steps);
+            }
+            let steps = ((steps as f64) * RUN_NANOS / t).max(1.0) as usize;
+            let mut ns: Vec<f64> = (0..RUNS).map(|_| run(steps) / steps as f64).collect();
+            ns.sort_by(f64::total_cmp);
+            let median = ns[RUNS / 2];
+            println!(
+                "{{\"cell\":\"{}\",\"input\":{},\"hidden\":{},\"variant\":\"{}\",\"ns_per_step\":{:.1}}}",
+                case.cell, case.input, case.hidden, v.name, median
+            );
+        }
+    }
+}
