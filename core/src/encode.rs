@@ -9,6 +9,8 @@ use crate::format::{
     TensorDesc, MAGIC, PREAMBLE_LEN, VERSION,
 };
 use crate::model::{Layer, Model};
+use crate::quant::encode::{calibrate, layer_tensors, Ranges};
+use crate::quant::NumFormat;
 
 struct PendingTensor {
     rows: u32,
@@ -50,6 +52,8 @@ pub struct ModelBuilder {
     layers: Vec<PendingLayer>,
     metadata: Vec<u8>,
     error: Option<Error>,
+    format: NumFormat,
+    calibration: Vec<f32>,
 }
 
 impl ModelBuilder {
@@ -61,6 +65,8 @@ impl ModelBuilder {
             layers: Vec::new(),
             metadata: Vec::new(),
             error: None,
+            format: NumFormat::F32,
+            calibration: Vec::new(),
         }
     }
 
@@ -191,10 +197,33 @@ impl ModelBuilder {
                 Layer::Dense(d) => {
                     b.dense(d.out, d.act, d.w, d.b);
                 }
+                // Quantized weights cannot be re-encoded as f32 exactly here.
+                Layer::Quant(q) => {
+                    b.error.get_or_insert(Error::UnsupportedFormat {
+                        layer: b.layers.len(),
+                        code: q.format().code(),
+                    });
+                }
             }
         }
         b.metadata(model.metadata());
         b
+    }
+
+    /// Encodes every Elman, LSTM, GRU and Dense layer in `format` (an
+    /// Embedding stays f32). [`NumFormat::Integer`] needs
+    /// [`calibration`](Self::calibration) data; the recurrent layers are then
+    /// stored row-major whatever [`layout`](Self::layout) says.
+    pub fn quantize(&mut self, format: NumFormat) -> &mut Self {
+        self.format = format;
+        self
+    }
+
+    /// Inputs (vectors back to back) that the f32 model is run on to choose
+    /// the integer formats of every layer's input, output and cell state.
+    pub fn calibration(&mut self, xs: &[f32]) -> &mut Self {
+        self.calibration = xs.to_vec();
+        self
     }
 
     /// Stores opaque application bytes (vocabulary, labels, provenance) in the file.
@@ -253,14 +282,74 @@ impl ModelBuilder {
         if let Some(e) = self.error {
             return Err(e);
         }
+        match self.format {
+            NumFormat::F32 => self.encode(None),
+            NumFormat::Integer => {
+                let file = AlignedBuf::from_slice(&self.encode(None)?);
+                let ranges = calibrate(&Model::from_bytes(&file)?, &self.calibration)
+                    .map_err(|_| Error::Quantization { layer: 0 })?;
+                self.encode(Some(&ranges))
+            }
+            _ => self.encode(Some(&[])),
+        }
+    }
+
+    /// Encodes the layers; with `ranges`, all but Embedding in `self.format`.
+    fn encode(&self, ranges: Option<&[Ranges]>) -> Result<Vec<u8>, Error> {
         let mut header = Header {
             layers: heapless::Vec::new(),
             tensors: heapless::Vec::new(),
             metadata: &self.metadata,
         };
         let mut payload: Vec<u8> = Vec::new();
-        for l in &self.layers {
+        for (li, l) in self.layers.iter().enumerate() {
             let first = u16::try_from(header.tensors.len()).map_err(|_| Error::BadHeader)?;
+            if let (Some(ranges), true) = (ranges, l.kind != kind::EMBEDDING) {
+                let t: Vec<(u32, u32, &[f32])> = l
+                    .tensors
+                    .iter()
+                    .map(|t| (t.rows, t.cols, &t.data[..]))
+                    .collect();
+                let r = ranges.get(li).copied().unwrap_or_default();
+                let enc = layer_tensors(
+                    l.kind,
+                    l.act,
+                    self.format,
+                    l.input as usize,
+                    l.output as usize,
+                    &t,
+                    r,
+                )
+                .map_err(|_| Error::Quantization { layer: li })?;
+                for t in &enc {
+                    payload.resize(align_up(payload.len()), 0);
+                    let offset = u32::try_from(payload.len()).map_err(|_| Error::TooLarge)?;
+                    header
+                        .tensors
+                        .push(TensorDesc {
+                            offset,
+                            dtype: t.dtype,
+                            layout: Layout::RowMajor as u8,
+                            rows: t.rows,
+                            cols: t.cols,
+                        })
+                        .map_err(|_| Error::BadHeader)?;
+                    payload.extend_from_slice(&t.bytes);
+                }
+                header
+                    .layers
+                    .push(LayerDesc {
+                        kind: l.kind,
+                        act: l.act,
+                        format: self.format.code(),
+                        input: l.input,
+                        output: l.output,
+                        first_tensor: first,
+                        tensor_count: enc.len() as u8,
+                    })
+                    .map_err(|_| Error::BadHeader)?;
+                continue;
+            }
             let gates = match l.kind {
                 kind::ELMAN => 1,
                 kind::LSTM => 4,

@@ -180,6 +180,13 @@ pub enum Error {
         /// Layer index given.
         layer: usize,
     },
+    /// Encoder only: a layer's weights or the calibration data cannot be
+    /// quantized (`tinyrnn::quant::quantize` names each reason: NaN, an
+    /// outlier, an unrepresentable scale, calibration of the wrong shape).
+    Quantization {
+        /// Layer index (0 for the calibration run).
+        layer: usize,
+    },
     /// Encoder only: a weight slice given to `ModelBuilder` has the wrong length.
     WeightLength {
         /// Layer index.
@@ -293,6 +300,10 @@ impl fmt::Display for Error {
             Error::NoSuchLayer { layer } => {
                 write!(f, "layer {layer} does not exist or has no state")
             }
+            Error::Quantization { layer } => write!(
+                f,
+                "layer {layer}: weights or calibration data cannot be quantized"
+            ),
             Error::WeightLength { layer, tensor, expected, found } => write!(
                 f,
                 "layer {layer}, tensor {tensor}: {found} weights given, {expected} expected"

@@ -32,6 +32,10 @@ pub(crate) mod kind {
 /// Element type codes of tensors.
 pub(crate) mod dtype {
     pub const F32: u8 = 0;
+    pub const I8: u8 = 1;
+    pub const I16: u8 = 2;
+    pub const I32: u8 = 3;
+    pub const F16: u8 = 4;
 }
 
 /// Tensor layout codes.
@@ -89,6 +93,12 @@ impl Layout {
 /// Number format codes of layers.
 pub(crate) mod numfmt {
     pub const F32: u8 = 0;
+    /// IEEE half weights, f32 math (`quant::hybrid`).
+    pub const F16: u8 = 1;
+    /// Int8 weights with one f32 scale per row, f32 math (`quant::hybrid`).
+    pub const I8: u8 = 2;
+    /// Int8 weights, i16 activations, i32 sums (`quant::cell`).
+    pub const INTEGER: u8 = 3;
 }
 
 /// Activation functions, as stored in the file.
@@ -191,7 +201,9 @@ pub(crate) struct Header<'a> {
 /// Size in bytes of one element of a dtype, or `None` for an unknown code.
 pub(crate) fn dtype_size(code: u8) -> Option<usize> {
     match code {
-        dtype::F32 => Some(4),
+        dtype::F32 | dtype::I32 => Some(4),
+        dtype::I8 => Some(1),
+        dtype::I16 | dtype::F16 => Some(2),
         _ => None,
     }
 }

@@ -9,6 +9,7 @@ use crate::format::{
 };
 use crate::kernel::activation::{Act, Exact, Fast};
 use crate::kernel::{Backend, Kernel, Math, ScalarBackend, SimdBackend, HAS_SIMD};
+use crate::quant::{self, layer::QuantLayer};
 use crate::state::StateStorage;
 
 /// One layer of a loaded model, with its weights borrowed from the model bytes.
@@ -25,6 +26,8 @@ pub enum Layer<'a> {
     Gru(Gru<'a>),
     /// Dense (fully connected).
     Dense(Dense<'a>),
+    /// A layer in a quantized number format (f16, i8 hybrid or integer).
+    Quant(QuantLayer<'a>),
 }
 
 impl Layer<'_> {
@@ -36,6 +39,7 @@ impl Layer<'_> {
             Layer::Lstm(_) => "lstm",
             Layer::Gru(_) => "gru",
             Layer::Dense(_) => "dense",
+            Layer::Quant(q) => q.kind_name(),
         }
     }
 
@@ -47,6 +51,7 @@ impl Layer<'_> {
             Layer::Lstm(c) => c.input,
             Layer::Gru(c) => c.input,
             Layer::Dense(d) => d.input,
+            Layer::Quant(q) => q.sizes().0,
         }
     }
 
@@ -58,12 +63,16 @@ impl Layer<'_> {
             Layer::Lstm(c) => c.hidden,
             Layer::Gru(c) => c.hidden,
             Layer::Dense(d) => d.out,
+            Layer::Quant(q) => q.sizes().1,
         }
     }
 
     /// Whether the layer carries state from step to step.
     pub fn is_recurrent(&self) -> bool {
-        matches!(self, Layer::Elman(_) | Layer::Lstm(_) | Layer::Gru(_))
+        match self {
+            Layer::Quant(q) => q.gates() > 0,
+            _ => matches!(self, Layer::Elman(_) | Layer::Lstm(_) | Layer::Gru(_)),
+        }
     }
 
     /// f32 words of recurrent state (h, and c for LSTM).
@@ -72,6 +81,7 @@ impl Layer<'_> {
             Layer::Elman(c) => c.state_len(),
             Layer::Lstm(c) => c.state_len(),
             Layer::Gru(c) => c.state_len(),
+            Layer::Quant(q) => q.state_len(),
             Layer::Embedding(_) | Layer::Dense(_) => 0,
         }
     }
@@ -82,6 +92,7 @@ impl Layer<'_> {
             Layer::Elman(c) => c.scratch_len(),
             Layer::Lstm(c) => c.scratch_len(),
             Layer::Gru(c) => c.scratch_len(),
+            Layer::Quant(q) => q.scratch_len(),
             Layer::Embedding(_) | Layer::Dense(_) => 0,
         }
     }
@@ -92,6 +103,7 @@ impl Layer<'_> {
             Layer::Elman(_) => 1,
             Layer::Lstm(_) => 4,
             Layer::Gru(_) => 3,
+            Layer::Quant(q) => q.gates(),
             Layer::Embedding(_) | Layer::Dense(_) => 0,
         }
     }
@@ -104,6 +116,11 @@ impl Layer<'_> {
             Layer::Gru(_) => 3 * h * (i + h + 2),
             Layer::Elman(_) | Layer::Lstm(_) => self.gates() * h * (i + h + 1),
             Layer::Dense(d) => d.w.len() + d.b.len(),
+            Layer::Quant(q) => match q.gates() {
+                0 => h * (i + 1),
+                3 => 3 * h * (i + h + 2),
+                g => g * h * (i + h + 1),
+            },
         }
     }
 
@@ -114,6 +131,10 @@ impl Layer<'_> {
             Layer::Embedding(_) => 0,
             Layer::Elman(_) | Layer::Lstm(_) | Layer::Gru(_) => self.gates() * h * (i + h),
             Layer::Dense(d) => d.w.len(),
+            Layer::Quant(q) => match q.gates() {
+                0 => h * i,
+                g => g * h * (i + h),
+            },
         }
     }
 
@@ -123,7 +144,7 @@ impl Layer<'_> {
             Layer::Elman(c) => c.layout,
             Layer::Lstm(c) => c.layout,
             Layer::Gru(c) => c.layout,
-            Layer::Embedding(_) | Layer::Dense(_) => Layout::RowMajor,
+            Layer::Embedding(_) | Layer::Dense(_) | Layer::Quant(_) => Layout::RowMajor,
         }
     }
 }
@@ -269,6 +290,11 @@ impl<'a> Model<'a> {
             scratch_len = scratch_len.max(layer.scratch_len());
             if let Layer::Dense(dl) = layer {
                 io_len = io_len.max(dl.out);
+            }
+            if let Layer::Quant(q) = layer {
+                if q.gates() == 0 {
+                    io_len = io_len.max(q.sizes().1);
+                }
             }
             if layer.is_recurrent() {
                 last_recurrent = Some(li);
@@ -472,7 +498,8 @@ impl<'a> Model<'a> {
         self.check_state(words.len())?;
         let n = l.output_size();
         let h = &words[off..off + n];
-        let c = matches!(l, Layer::Lstm(_)).then(|| &words[off + n..off + 2 * n]);
+        let has_c = matches!(l, Layer::Lstm(_)) || matches!(l, Layer::Quant(q) if q.has_cell());
+        let c = has_c.then(|| &words[off + n..off + 2 * n]);
         Ok((h, c))
     }
 
@@ -496,7 +523,7 @@ impl<'a> Model<'a> {
         }
         words[off..off + n].copy_from_slice(h);
         if let Some(c) = c {
-            if !matches!(l, Layer::Lstm(_)) {
+            if !(matches!(l, Layer::Lstm(_)) || matches!(l, Layer::Quant(q) if q.has_cell())) {
                 return Err(Error::NoSuchLayer { layer });
             }
             if c.len() != n {
@@ -604,6 +631,40 @@ impl<'a> Model<'a> {
                     };
                     continue;
                 }
+                Layer::Quant(q) if q.gates() == 0 => {
+                    let simd = self.kernel == Kernel::Simd;
+                    let out = q.sizes().1;
+                    let into_b = !matches!(src, Src::Io { second: true, .. });
+                    if li == last {
+                        q.forward(resolve(src, states, io_a, io_b), y, gates, simd);
+                        return Ok(());
+                    } else if into_b {
+                        q.forward(
+                            resolve(src, states, io_a, &[]),
+                            &mut io_b[..out],
+                            gates,
+                            simd,
+                        );
+                    } else {
+                        q.forward(
+                            resolve(src, states, &[], io_b),
+                            &mut io_a[..out],
+                            gates,
+                            simd,
+                        );
+                    }
+                    src = Src::Io {
+                        second: into_b,
+                        len: out,
+                    };
+                    continue;
+                }
+                Layer::Quant(q) => {
+                    let (lower, upper) = states.split_at_mut(off);
+                    let x = resolve(src, lower, io_a, io_b);
+                    let simd = self.kernel == Kernel::Simd;
+                    q.step(x, &mut upper[..q.state_len()], gates, simd);
+                }
             }
             src = Src::State {
                 off,
@@ -669,14 +730,20 @@ fn build_layer<'a>(
             code: d.kind,
         });
     }
-    if d.format != numfmt::F32 {
-        return Err(Error::UnsupportedFormat {
-            layer: li,
-            code: d.format,
-        });
-    }
     if d.input == 0 || d.output == 0 {
         return Err(Error::ZeroSize { layer: li });
+    }
+    if d.format != numfmt::F32 {
+        let first = d.first_tensor as usize;
+        let ts = header
+            .tensors
+            .get(first..first + d.tensor_count as usize)
+            .ok_or(Error::BadTensorRef { layer: li })?;
+        let bytes = |k: usize| match ts.get(k) {
+            Some(t) => tensor_bytes(payload, t, first + k),
+            None => Err(Error::BadTensorRef { layer: li }),
+        };
+        return quant::layer::build(li, d, ts, bytes).map(Layer::Quant);
     }
     let (i, h) = (d.input, d.output);
     let bad_act = Error::UnsupportedActivation {

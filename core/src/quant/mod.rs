@@ -19,8 +19,12 @@
 
 pub mod act;
 pub mod cell;
+#[cfg(feature = "alloc")]
+pub(crate) mod encode;
 pub mod fixed;
 pub mod hybrid;
+mod int_model;
+pub mod layer;
 pub mod matvec;
 #[cfg(feature = "alloc")]
 pub mod quantize;
@@ -28,19 +32,23 @@ pub mod quantize;
 mod tests;
 #[cfg(test)]
 mod testutil;
+mod words;
 
 pub use cell::{IntDense, IntElman, IntEmbedding, IntGru, IntLstm, IntMatrix};
 pub use fixed::Requant;
 pub use hybrid::{F16Weights, FloatWeights, I8Weights};
+pub use int_model::IntModel;
+pub use layer::{NumFormat, QuantLayer};
 pub use matvec::{IntMatVec, Scalar, Simd, MAX_COLS};
 
-/// `x` in `Q(frac)`: rounded to nearest, saturated to `i16`; NaN gives 0.
-/// (Boundary code: uses floats.)
+/// `x` in `Q(frac)`: rounded to nearest with ties up (as the integer
+/// shifts round), saturated to `i16`; NaN gives 0. (Boundary code: uses floats.)
 pub fn quantize_value(x: f32, frac: u8) -> i16 {
     if x.is_nan() {
         return 0;
     }
-    let v = libm::roundf(x * (1u32 << frac.min(31)) as f32);
+    // Exact: the product is a power-of-two scaling, and + 0.5 is exact below 2^23.
+    let v = libm::floorf(x * (1u32 << frac.min(31)) as f32 + 0.5);
     // `as` saturates from float to int; then saturate to i16.
     fixed::sat16(v as i32)
 }

@@ -1,0 +1,193 @@
+//! Encoding quantized layers (feature `alloc`): from the f32 tensors given to
+//! [`ModelBuilder`](crate::ModelBuilder) to the typed tensors of the file, and
+//! the calibration run that chooses the integer formats.
+
+use super::fixed::UNIT_FRAC;
+use super::layer::NumFormat;
+use super::quantize::*;
+use crate::format::{dtype, kind, Activation};
+use crate::model::{Layer, Model};
+use crate::StateVec;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// One encoded tensor: element type code, shape, little-endian bytes.
+pub(crate) struct EncTensor {
+    pub dtype: u8,
+    pub rows: u32,
+    pub cols: u32,
+    pub bytes: Vec<u8>,
+}
+
+/// Calibrated ranges of one layer (max |value| seen).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Ranges {
+    /// The layer's input.
+    pub x: f32,
+    /// Its output before the activation (Dense) or `h` (Elman relu).
+    pub out: f32,
+    /// The LSTM cell state.
+    pub c: f32,
+}
+
+fn t_f32(rows: usize, cols: usize, v: &[f32]) -> EncTensor {
+    EncTensor {
+        dtype: dtype::F32,
+        rows: rows as u32,
+        cols: cols as u32,
+        bytes: v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+    }
+}
+
+fn t_i32(rows: usize, cols: usize, v: &[i32]) -> EncTensor {
+    EncTensor {
+        dtype: dtype::I32,
+        rows: rows as u32,
+        cols: cols as u32,
+        bytes: v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+    }
+}
+
+fn t_i8(rows: usize, cols: usize, v: &[i8]) -> EncTensor {
+    EncTensor {
+        dtype: dtype::I8,
+        rows: rows as u32,
+        cols: cols as u32,
+        bytes: v.iter().map(|x| *x as u8).collect(),
+    }
+}
+
+/// The tensors of one layer in `format`. `t` are the layer's f32 tensors as
+/// `(rows, cols, data)` in the builder's order (weights, then biases).
+pub(crate) fn layer_tensors(
+    kind_code: u8,
+    act: u8,
+    format: NumFormat,
+    input: usize,
+    output: usize,
+    t: &[(u32, u32, &[f32])],
+    r: Ranges,
+) -> Result<Vec<EncTensor>, QuantError> {
+    let gates = match kind_code {
+        kind::LSTM => 4,
+        kind::GRU => 3,
+        _ => 1,
+    };
+    let g = gates * output;
+    let dense = kind_code == kind::DENSE;
+    let (wrows, n_mats) = if dense { (output, 1) } else { (g, 2) };
+    let cols = |k: usize| if k == 0 { input } else { output };
+    let mut out = Vec::new();
+    match format {
+        NumFormat::F16 => {
+            for (k, (rows, c, data)) in t.iter().enumerate() {
+                if k < n_mats {
+                    let h = to_f16("weights", data)?;
+                    out.push(EncTensor {
+                        dtype: dtype::F16,
+                        rows: *rows,
+                        cols: *c,
+                        bytes: h.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect(),
+                    });
+                } else {
+                    out.push(t_f32(*rows as usize, *c as usize, data));
+                }
+            }
+        }
+        NumFormat::I8 => {
+            for (k, (rows, c, data)) in t.iter().enumerate() {
+                if k < n_mats {
+                    let q = quantize_rows("weights", data, *rows as usize, *c as usize)?;
+                    out.push(t_i8(*rows as usize, *c as usize, &q.w));
+                    out.push(t_f32(*rows as usize, 1, &q.scale));
+                } else {
+                    out.push(t_f32(*rows as usize, *c as usize, data));
+                }
+            }
+        }
+        NumFormat::Integer | NumFormat::F32 => {
+            let a = Activation::from_code(act).unwrap_or(Activation::Tanh);
+            let x_frac = frac_for_max_abs("layer input", r.x)?;
+            let (out_frac, pre) = match kind_code {
+                kind::DENSE => {
+                    let o = out_frac(a, frac_for_max_abs("dense output", r.out)?);
+                    (o, pre_frac(a, o))
+                }
+                kind::ELMAN if a == Activation::Relu => {
+                    let o = frac_for_max_abs("elman h", r.out)?;
+                    (o, o)
+                }
+                _ => (UNIT_FRAC, super::fixed::GATE_FRAC),
+            };
+            let cell_frac = if kind_code == kind::LSTM {
+                frac_for_max_abs("lstm c", r.c)?
+            } else {
+                0
+            };
+            let in_fracs = [x_frac, out_frac];
+            for (k, (_, _, data)) in t.iter().enumerate().take(n_mats) {
+                let m = quantize_int_rows("weights", data, wrows, cols(k), in_fracs[k], pre)?;
+                out.push(t_i8(wrows, cols(k), &m.w));
+                out.push(t_i32(wrows, 2, &m.rq));
+            }
+            for (_, _, data) in t.iter().skip(n_mats) {
+                out.push(t_i32(wrows, 1, &quantize_bias("bias", data, pre)?));
+            }
+            out.push(t_i32(
+                1,
+                3,
+                &[x_frac as i32, out_frac as i32, cell_frac as i32],
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Runs the f32 model over `xs` (inputs back to back) and returns each
+/// layer's ranges. NaN or infinite inputs are refused.
+pub(crate) fn calibrate(model: &Model<'_>, xs: &[f32]) -> Result<Vec<Ranges>, QuantError> {
+    let i = model.input_size();
+    if let Some(index) = xs.iter().position(|x| !x.is_finite()) {
+        return Err(QuantError::NonFinite {
+            what: "calibration data",
+            index,
+        });
+    }
+    if model.is_token_input() || i == 0 || xs.is_empty() || !xs.len().is_multiple_of(i) {
+        return Err(QuantError::Shape {
+            what: "calibration data (vector inputs, a whole number of steps)",
+            expected: i,
+            found: xs.len(),
+        });
+    }
+    let layers = model.layers();
+    let mut r = vec![Ranges::default(); layers.len()];
+    let mut s = StateVec::new(model);
+    let mut y = vec![0.0; model.output_size()];
+    let amax = |m: f32, v: &[f32]| v.iter().fold(m, |m, x| m.max(x.abs()));
+    for x in xs.chunks_exact(i) {
+        // Cannot fail: sizes come from the model.
+        let _ = model.step(&mut s, x, &mut y);
+        let mut input: Vec<f32> = x.to_vec();
+        for (li, l) in layers.iter().enumerate() {
+            r[li].x = amax(r[li].x, &input);
+            match l {
+                Layer::Dense(d) => {
+                    let mut pre: Vec<f32> = d.b.to_vec();
+                    crate::kernel::scalar::matvec_acc(d.w, &input, &mut pre);
+                    r[li].out = amax(r[li].out, &pre);
+                    crate::kernel::activation::apply(d.act, &mut pre);
+                    input = pre;
+                }
+                _ => {
+                    if let Ok((h, c)) = model.layer_state(&s, li) {
+                        r[li].out = amax(r[li].out, h);
+                        r[li].c = amax(r[li].c, c.unwrap_or(&[]));
+                        input = h.to_vec();
+                    }
+                }
+            }
+        }
+    }
+    Ok(r)
+}

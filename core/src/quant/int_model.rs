@@ -1,0 +1,217 @@
+//! A whole integer model stepped with no float operation: `i16` in, `i16`
+//! out, state and scratch in caller-owned `i32` words. This is the entry for
+//! chips without an FPU (Cortex-M0+); [`Model::step`](crate::Model::step) on
+//! the same model gives the same values through an f32 boundary.
+
+use super::cell::IntDense;
+use super::fixed::{rescale, sat16};
+use super::layer::{Fracs, NumFormat, QuantLayer};
+use super::matvec::{IntMatVec, Scalar, Simd};
+use super::words::i32_as_i16_mut;
+use crate::error::Error;
+use crate::format::MAX_LAYERS;
+use crate::kernel::Kernel;
+use crate::model::{Layer, Model};
+
+/// A view of a [`Model`] whose every layer is in the integer format.
+///
+/// ```
+/// # use tinyrnn::{Activation, ModelBuilder, Model, AlignedBuf};
+/// # use tinyrnn::quant::{IntModel, NumFormat};
+/// # let file = ModelBuilder::new(1)
+/// #     .lstm(2, &[0.5; 8], &[0.1; 16], &[0.0; 8])
+/// #     .dense(1, Activation::Linear, &[1.0, -1.0], &[0.0])
+/// #     .quantize(NumFormat::Integer).calibration(&[0.5, -0.5, 1.0]).build()?;
+/// # let file = AlignedBuf::from_slice(&file);
+/// let model = Model::from_bytes(&file)?;
+/// let int = IntModel::new(&model)?;
+/// let mut words = [0i32; 64];                      // >= int.state_len()
+/// let words = &mut words[..int.state_len()];
+/// let x = [tinyrnn::quant::quantize_value(0.25, int.input_frac())];
+/// let mut y = [0i16; 1];
+/// int.step(words, &x, &mut y)?;                    // pure integer
+/// let y_real = tinyrnn::quant::dequantize_value(y[0], int.output_frac());
+/// # let _ = y_real;
+/// # Ok::<(), tinyrnn::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct IntModel<'m, 'a> {
+    model: &'m Model<'a>,
+    /// Offset (in i16) of each recurrent layer's state.
+    state_off: [usize; MAX_LAYERS],
+    /// i16 values of all recurrent state.
+    state16: usize,
+    /// i16 values of one io buffer (the widest layer output).
+    io16: usize,
+    /// i32 words of scratch.
+    scratch: usize,
+}
+
+impl<'m, 'a> IntModel<'m, 'a> {
+    /// Checks that every layer of `model` is integer and sizes the words.
+    pub fn new(model: &'m Model<'a>) -> Result<Self, Error> {
+        let mut state_off = [0usize; MAX_LAYERS];
+        let (mut state16, mut io16, mut scratch) = (0usize, 0usize, 0usize);
+        for (li, l) in model.layers().iter().enumerate() {
+            let q = match l {
+                Layer::Quant(q) if q.format() == NumFormat::Integer => q,
+                Layer::Quant(q) => {
+                    return Err(Error::UnsupportedFormat {
+                        layer: li,
+                        code: q.format().code(),
+                    })
+                }
+                _ => {
+                    return Err(Error::UnsupportedFormat {
+                        layer: li,
+                        code: NumFormat::F32.code(),
+                    })
+                }
+            };
+            let (i, h) = q.sizes();
+            if let Some(o) = state_off.get_mut(li) {
+                *o = state16;
+            }
+            state16 += q.state_len();
+            io16 = io16.max(h).max(i);
+            let s = match q {
+                QuantLayer::IntElman(c, _) => c.scratch_len(),
+                QuantLayer::IntLstm(c, _) => c.scratch_len(),
+                QuantLayer::IntGru(c, _) => c.scratch_len(),
+                QuantLayer::IntDense(d, _) => d.scratch_len(),
+                _ => 0,
+            };
+            scratch = scratch.max(s);
+        }
+        Ok(IntModel {
+            model,
+            state_off,
+            state16,
+            io16,
+            scratch,
+        })
+    }
+
+    /// `i32` words the caller provides to [`step`](Self::step): recurrent
+    /// state (two `i16` per word), two io buffers and scratch. Zero them to
+    /// start a sequence.
+    pub fn state_len(&self) -> usize {
+        self.state16.div_ceil(2) + 2 * self.io16.div_ceil(2) + self.scratch
+    }
+
+    /// Fraction bits of the input (`x = round(x_real * 2^frac)`).
+    pub fn input_frac(&self) -> u8 {
+        self.fracs(0).map_or(0, |f| f.x)
+    }
+
+    /// Fraction bits of the output. A softmax Dense outputs its logits.
+    pub fn output_frac(&self) -> u8 {
+        self.fracs(self.model.layers().len().saturating_sub(1))
+            .map_or(0, |f| f.out)
+    }
+
+    fn fracs(&self, li: usize) -> Option<Fracs> {
+        match self.model.layers().get(li)? {
+            Layer::Quant(
+                QuantLayer::IntElman(_, f)
+                | QuantLayer::IntLstm(_, f)
+                | QuantLayer::IntGru(_, f)
+                | QuantLayer::IntDense(_, f),
+            ) => Some(*f),
+            _ => None,
+        }
+    }
+
+    /// One timestep, integer only: `x` in `Q(input_frac)`, `y` in
+    /// `Q(output_frac)`; `words` holds the state (see [`state_len`](Self::state_len)).
+    pub fn step(&self, words: &mut [i32], x: &[i16], y: &mut [i16]) -> Result<(), Error> {
+        if words.len() != self.state_len() {
+            return Err(Error::StateMismatch {
+                expected: self.state_len(),
+                found: words.len(),
+            });
+        }
+        if x.len() != self.model.input_size() {
+            return Err(Error::InputLength {
+                expected: self.model.input_size(),
+                found: x.len(),
+            });
+        }
+        if y.len() != self.model.output_size() {
+            return Err(Error::OutputLength {
+                expected: self.model.output_size(),
+                found: y.len(),
+            });
+        }
+        match self.model.kernel() {
+            Kernel::Simd => self.run::<Simd>(words, x, y),
+            _ => self.run::<Scalar>(words, x, y),
+        }
+        Ok(())
+    }
+
+    fn run<K: IntMatVec>(&self, words: &mut [i32], x: &[i16], y: &mut [i16]) {
+        // Every slice below is in range by construction (`new`, and the
+        // lengths checked by `step`); the checked forms keep that a no-op
+        // instead of a panic should it ever not be.
+        let io_words = self.io16.div_ceil(2);
+        let Some((state, rest)) = words.split_at_mut_checked(self.state16.div_ceil(2)) else {
+            return;
+        };
+        let Some((io_a, rest)) = rest.split_at_mut_checked(io_words) else {
+            return;
+        };
+        let Some((io_b, scratch)) = rest.split_at_mut_checked(io_words) else {
+            return;
+        };
+        let state = i32_as_i16_mut(state);
+        let (mut cur, mut next) = (i32_as_i16_mut(io_a), i32_as_i16_mut(io_b));
+        let mut width = x.len();
+        let mut frac = self.input_frac();
+        for (c, x) in cur.iter_mut().zip(x) {
+            *c = *x;
+        }
+        for (li, l) in self.model.layers().iter().enumerate() {
+            let Layer::Quant(q) = l else {
+                return;
+            };
+            let Some(f) = self.fracs(li) else {
+                return;
+            };
+            let (_, out) = q.sizes();
+            // Bring the input to this layer's input format (an integer shift).
+            let Some(input) = cur.get_mut(..width) else {
+                return;
+            };
+            if f.x != frac {
+                for v in input.iter_mut() {
+                    *v = sat16(rescale(*v as i32, frac, f.x));
+                }
+            }
+            let off = self.state_off.get(li).copied().unwrap_or(0);
+            let st = state.get_mut(off..).unwrap_or(&mut []);
+            let (h, cs) = st.split_at_mut(out.min(st.len()));
+            match q {
+                QuantLayer::IntDense(d, _) => {
+                    let y = next.get_mut(..out).unwrap_or(&mut []);
+                    IntDense::forward::<K>(d, input, y, scratch);
+                    core::mem::swap(&mut cur, &mut next);
+                }
+                QuantLayer::IntElman(c, _) => c.step::<K>(input, h, scratch),
+                QuantLayer::IntGru(c, _) => c.step::<K>(input, h, scratch),
+                QuantLayer::IntLstm(c, _) => c.step::<K>(input, h, cs, scratch),
+                _ => return,
+            }
+            if q.gates() > 0 {
+                for (c, h) in cur.iter_mut().zip(h.iter()) {
+                    *c = *h;
+                }
+            }
+            width = out;
+            frac = f.out;
+        }
+        for (y, c) in y.iter_mut().zip(cur.iter()) {
+            *y = *c;
+        }
+    }
+}

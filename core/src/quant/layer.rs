@@ -1,0 +1,506 @@
+//! Quantized layers inside a [`Model`](crate::Model): loading them from the
+//! model file (format code per layer, typed tensors) and stepping them.
+//!
+//! Every quantized layer exchanges `f32` vectors with its neighbours and keeps
+//! its recurrent state as `f32` words, like an f32 layer, so formats mix
+//! freely per layer. An integer layer converts at its boundary: its input is
+//! rounded to its input format, its `h` and `c` are stored as the exact `f32`
+//! values of their `i16`s (so reading them back is exact), and the step in
+//! between is the pure-integer [`cell`](super::cell) step. Its outputs are
+//! therefore the same bits on every target and kernel.
+
+use super::cell::{IntDense, IntElman, IntGru, IntLstm, IntMatrix};
+use super::fixed::{Requant, MAX_FRAC};
+use super::hybrid::{
+    F16Weights, FloatDense, FloatElman, FloatGru, FloatLstm, FloatWeights, I8Weights,
+};
+use super::matvec::{IntMatVec, Scalar, Simd, MAX_COLS};
+use super::words::{bytes_as, f32_as_i32_mut, i32_as_i16_mut, Pod};
+use super::{dequantize_slice, quantize_slice};
+use crate::error::Error;
+use crate::format::{dtype, kind, numfmt, Activation, GruVariant, LayerDesc, TensorDesc};
+use half::f16;
+
+/// A layer's number format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum NumFormat {
+    /// f32 weights and math.
+    #[default]
+    F32,
+    /// IEEE half weights, f32 math.
+    F16,
+    /// Int8 weights with one f32 scale per row, f32 math.
+    I8,
+    /// Int8 weights, i16 fixed-point activations and state, i32 sums.
+    Integer,
+}
+
+impl NumFormat {
+    /// The code stored in the file.
+    pub const fn code(self) -> u8 {
+        match self {
+            NumFormat::F32 => numfmt::F32,
+            NumFormat::F16 => numfmt::F16,
+            NumFormat::I8 => numfmt::I8,
+            NumFormat::Integer => numfmt::INTEGER,
+        }
+    }
+}
+
+/// Weights of an f16 or i8-hybrid layer.
+#[derive(Debug, Clone, Copy)]
+pub enum HybridWeights<'a> {
+    /// IEEE half.
+    F16(F16Weights<'a>),
+    /// Int8 with per-row scales.
+    I8(I8Weights<'a>),
+}
+
+impl FloatWeights for HybridWeights<'_> {
+    #[inline]
+    fn matvec_acc(&self, x: &[f32], out: &mut [f32]) {
+        match self {
+            HybridWeights::F16(w) => w.matvec_acc(x, out),
+            HybridWeights::I8(w) => w.matvec_acc(x, out),
+        }
+    }
+    fn rows(&self, from: usize, to: usize, cols: usize) -> Self {
+        match self {
+            HybridWeights::F16(w) => HybridWeights::F16(w.rows(from, to, cols)),
+            HybridWeights::I8(w) => HybridWeights::I8(w.rows(from, to, cols)),
+        }
+    }
+    fn row_into(&self, r: usize, out: &mut [f32]) -> bool {
+        match self {
+            HybridWeights::F16(w) => w.row_into(r, out),
+            HybridWeights::I8(w) => w.row_into(r, out),
+        }
+    }
+}
+
+/// The fixed-point formats at an integer layer's boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fracs {
+    /// Fraction bits of the input.
+    pub x: u8,
+    /// Fraction bits of the output (`h`, or Dense `y`).
+    pub out: u8,
+}
+
+/// A quantized layer with its tensors borrowed from the model file.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum QuantLayer<'a> {
+    /// f16 / i8-hybrid Elman.
+    Elman(FloatElman<'a, HybridWeights<'a>>),
+    /// f16 / i8-hybrid LSTM.
+    Lstm(FloatLstm<'a, HybridWeights<'a>>),
+    /// f16 / i8-hybrid GRU.
+    Gru(FloatGru<'a, HybridWeights<'a>>),
+    /// f16 / i8-hybrid Dense.
+    Dense(FloatDense<'a, HybridWeights<'a>>),
+    /// Integer Elman.
+    IntElman(IntElman<'a>, Fracs),
+    /// Integer LSTM.
+    IntLstm(IntLstm<'a>, Fracs),
+    /// Integer GRU.
+    IntGru(IntGru<'a>, Fracs),
+    /// Integer Dense.
+    IntDense(IntDense<'a>, Fracs),
+}
+
+impl QuantLayer<'_> {
+    /// The layer's number format.
+    pub fn format(&self) -> NumFormat {
+        let hybrid = |w: &HybridWeights<'_>| match w {
+            HybridWeights::F16(_) => NumFormat::F16,
+            HybridWeights::I8(_) => NumFormat::I8,
+        };
+        match self {
+            QuantLayer::Elman(c) => hybrid(&c.w_x),
+            QuantLayer::Lstm(c) => hybrid(&c.w_x),
+            QuantLayer::Gru(c) => hybrid(&c.w_x),
+            QuantLayer::Dense(d) => hybrid(&d.w),
+            _ => NumFormat::Integer,
+        }
+    }
+
+    /// `elman`, `lstm`, `gru` or `dense`.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            QuantLayer::Elman(_) | QuantLayer::IntElman(..) => "elman",
+            QuantLayer::Lstm(_) | QuantLayer::IntLstm(..) => "lstm",
+            QuantLayer::Gru(_) | QuantLayer::IntGru(..) => "gru",
+            QuantLayer::Dense(_) | QuantLayer::IntDense(..) => "dense",
+        }
+    }
+
+    /// `(input, output)` sizes.
+    pub fn sizes(&self) -> (usize, usize) {
+        match self {
+            QuantLayer::Elman(c) => (c.input, c.hidden),
+            QuantLayer::Lstm(c) => (c.input, c.hidden),
+            QuantLayer::Gru(c) => (c.input, c.hidden),
+            QuantLayer::Dense(d) => (d.input, d.out),
+            QuantLayer::IntElman(c, _) => (c.input, c.hidden),
+            QuantLayer::IntLstm(c, _) => (c.input, c.hidden),
+            QuantLayer::IntGru(c, _) => (c.input, c.hidden),
+            QuantLayer::IntDense(d, _) => (d.input, d.out),
+        }
+    }
+
+    /// Gate blocks (1 Elman, 4 LSTM, 3 GRU, 0 Dense).
+    pub fn gates(&self) -> usize {
+        match self {
+            QuantLayer::Elman(_) | QuantLayer::IntElman(..) => 1,
+            QuantLayer::Lstm(_) | QuantLayer::IntLstm(..) => 4,
+            QuantLayer::Gru(_) | QuantLayer::IntGru(..) => 3,
+            QuantLayer::Dense(_) | QuantLayer::IntDense(..) => 0,
+        }
+    }
+
+    /// Whether the layer has a cell state `c` after `h` (LSTM).
+    pub fn has_cell(&self) -> bool {
+        self.gates() == 4
+    }
+
+    /// f32 words of recurrent state.
+    pub fn state_len(&self) -> usize {
+        let (_, h) = self.sizes();
+        match self.gates() {
+            0 => 0,
+            4 => 2 * h,
+            _ => h,
+        }
+    }
+
+    /// f32 words of scratch one step needs.
+    pub fn scratch_len(&self) -> usize {
+        let (i, h) = self.sizes();
+        // i16 buffers of x, h, c packed two per word.
+        let int16 = (i + 2 * h).div_ceil(2);
+        match self {
+            QuantLayer::Elman(c) => c.scratch_len(),
+            QuantLayer::Lstm(c) => c.scratch_len(),
+            QuantLayer::Gru(c) => c.scratch_len(),
+            QuantLayer::Dense(_) => 0,
+            QuantLayer::IntElman(c, _) => c.scratch_len() + int16,
+            QuantLayer::IntLstm(c, _) => c.scratch_len() + int16,
+            QuantLayer::IntGru(c, _) => c.scratch_len() + int16,
+            QuantLayer::IntDense(d, _) => d.scratch_len() + int16,
+        }
+    }
+
+    /// One step of a recurrent layer: `state` is its `h` (then `c`).
+    pub(crate) fn step(&self, x: &[f32], state: &mut [f32], scratch: &mut [f32], simd: bool) {
+        let (_, n) = self.sizes();
+        let (h, c) = state.split_at_mut(n.min(state.len()));
+        match self {
+            QuantLayer::Elman(cell) => cell.step(x, h, scratch),
+            QuantLayer::Lstm(cell) => cell.step(x, h, c, scratch),
+            QuantLayer::Gru(cell) => cell.step(x, h, scratch),
+            QuantLayer::Dense(_) | QuantLayer::IntDense(..) => {}
+            _ if simd => self.int_step::<Simd>(x, h, c, scratch),
+            _ => self.int_step::<Scalar>(x, h, c, scratch),
+        }
+    }
+
+    fn int_step<K: IntMatVec>(&self, x: &[f32], h: &mut [f32], c: &mut [f32], scratch: &mut [f32]) {
+        let (i, n) = self.sizes();
+        let cell_len = self.scratch_len() - (i + 2 * n).div_ceil(2);
+        let len = scratch.len();
+        let (cs, buf) = f32_as_i32_mut(scratch).split_at_mut(cell_len.min(len));
+        let buf = i32_as_i16_mut(buf);
+        let Some((xq, rest)) = buf.split_at_mut_checked(i) else {
+            return;
+        };
+        let Some((hq, rest)) = rest.split_at_mut_checked(n) else {
+            return;
+        };
+        let Some(cq) = rest.get_mut(..n) else {
+            return;
+        };
+        let f = match self {
+            QuantLayer::IntElman(_, f) | QuantLayer::IntLstm(_, f) | QuantLayer::IntGru(_, f) => *f,
+            _ => return,
+        };
+        quantize_slice(x, f.x, xq);
+        quantize_slice(h, f.out, hq);
+        match self {
+            QuantLayer::IntElman(cell, _) => cell.step::<K>(xq, hq, cs),
+            QuantLayer::IntLstm(cell, _) => {
+                quantize_slice(c, cell.cell_frac, cq);
+                cell.step::<K>(xq, hq, cq, cs);
+                dequantize_slice(cq, cell.cell_frac, c);
+            }
+            QuantLayer::IntGru(cell, _) => cell.step::<K>(xq, hq, cs),
+            _ => {}
+        }
+        dequantize_slice(hq, f.out, h);
+    }
+
+    /// A Dense layer's output `y` from `x`.
+    pub(crate) fn forward(&self, x: &[f32], y: &mut [f32], scratch: &mut [f32], simd: bool) {
+        match self {
+            QuantLayer::Dense(d) => d.forward(x, y),
+            QuantLayer::IntDense(d, f) => {
+                let (i, n) = (d.input, d.out);
+                let len = scratch.len();
+                let (cs, buf) = f32_as_i32_mut(scratch).split_at_mut(d.scratch_len().min(len));
+                let buf = i32_as_i16_mut(buf);
+                let Some((xq, rest)) = buf.split_at_mut_checked(i) else {
+                    return;
+                };
+                let Some(yq) = rest.get_mut(..n) else {
+                    return;
+                };
+                quantize_slice(x, f.x, xq);
+                if simd {
+                    d.forward::<Simd>(xq, yq, cs);
+                } else {
+                    d.forward::<Scalar>(xq, yq, cs);
+                }
+                dequantize_slice(yq, f.out, y);
+                if d.act == Activation::Softmax {
+                    crate::kernel::activation::softmax(y);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Builds the quantized layer `li` from its descriptor and tensors (the f32
+/// formats are built by the model loader). Checks tensor count, element
+/// types, shapes, alignment, and for the integer format every requantization
+/// pair, every fixed-point format and the column limit [`MAX_COLS`].
+pub(crate) fn build<'a>(
+    li: usize,
+    d: &LayerDesc,
+    ts: &[TensorDesc],
+    bytes: impl Fn(usize) -> Result<&'a [u8], Error>,
+) -> Result<QuantLayer<'a>, Error> {
+    let (i, h) = (d.input, d.output);
+    let (iu, hu) = (i as usize, h as usize);
+    let bad_fmt = Error::UnsupportedFormat {
+        layer: li,
+        code: d.format,
+    };
+    let bad_act = Error::UnsupportedActivation {
+        layer: li,
+        code: d.act,
+    };
+    let gates: u32 = match d.kind {
+        kind::ELMAN => 1,
+        kind::LSTM => 4,
+        kind::GRU => 3,
+        kind::DENSE => 1,
+        _ => return Err(bad_fmt),
+    };
+    let g = gates.checked_mul(h).ok_or(Error::TooLarge)?;
+    let get = |k: usize, want: u8, shape: (u32, u32)| -> Result<&'a [u8], Error> {
+        let t = ts.get(k).ok_or(Error::BadTensorRef { layer: li })?;
+        if t.dtype != want {
+            return Err(Error::TensorType {
+                layer: li,
+                tensor: k,
+            });
+        }
+        if t.layout != 0 {
+            return Err(Error::TensorLayout {
+                layer: li,
+                tensor: k,
+            });
+        }
+        if (t.rows, t.cols) != shape {
+            return Err(Error::TensorShape {
+                layer: li,
+                tensor: k,
+                expected: shape,
+                found: (t.rows, t.cols),
+            });
+        }
+        bytes(k)
+    };
+    fn typed<T: Pod>(b: &[u8]) -> Result<&[T], Error> {
+        bytes_as::<T>(b).ok_or(Error::Misaligned)
+    }
+    let f32s = |k, shape| {
+        get(k, dtype::F32, shape).and_then(|b| crate::bytes::as_f32(b).ok_or(Error::Misaligned))
+    };
+    let expect = |n: usize| {
+        if ts.len() == n {
+            Ok(())
+        } else {
+            Err(Error::BadTensorRef { layer: li })
+        }
+    };
+    let elman_act = || match Activation::from_code(d.act) {
+        Some(a @ (Activation::Tanh | Activation::Relu)) => Ok(a),
+        _ => Err(bad_act),
+    };
+    let is_dense = d.kind == kind::DENSE;
+    let (wrows, hcols) = if is_dense { (h, 0) } else { (g, h) };
+    match d.format {
+        numfmt::F16 | numfmt::I8 => {
+            let f16 = d.format == numfmt::F16;
+            // f16: W_x, W_h, biases. i8: W_x, s_x, W_h, s_h, biases.
+            let per = if f16 { 1 } else { 2 };
+            let mat = |k: usize, rows: u32, cols: u32| -> Result<HybridWeights<'a>, Error> {
+                if f16 {
+                    Ok(HybridWeights::F16(F16Weights(typed::<f16>(get(
+                        k,
+                        dtype::F16,
+                        (rows, cols),
+                    )?)?)))
+                } else {
+                    Ok(HybridWeights::I8(I8Weights {
+                        w: typed::<i8>(get(k, dtype::I8, (rows, cols))?)?,
+                        scale: f32s(k + 1, (rows, 1))?,
+                    }))
+                }
+            };
+            Ok(match d.kind {
+                kind::DENSE => {
+                    expect(per + 1)?;
+                    QuantLayer::Dense(FloatDense {
+                        input: iu,
+                        out: hu,
+                        act: Activation::from_code(d.act).ok_or(bad_act)?,
+                        w: mat(0, h, i)?,
+                        b: f32s(per, (h, 1))?,
+                    })
+                }
+                kind::ELMAN => {
+                    expect(2 * per + 1)?;
+                    QuantLayer::Elman(FloatElman {
+                        input: iu,
+                        hidden: hu,
+                        act: elman_act()?,
+                        w_x: mat(0, g, i)?,
+                        w_h: mat(per, g, h)?,
+                        b: f32s(2 * per, (g, 1))?,
+                    })
+                }
+                kind::LSTM => {
+                    expect(2 * per + 1)?;
+                    if d.act != 0 {
+                        return Err(bad_act);
+                    }
+                    QuantLayer::Lstm(FloatLstm {
+                        input: iu,
+                        hidden: hu,
+                        w_x: mat(0, g, i)?,
+                        w_h: mat(per, g, h)?,
+                        b: f32s(2 * per, (g, 1))?,
+                    })
+                }
+                _ => {
+                    expect(2 * per + 2)?;
+                    QuantLayer::Gru(FloatGru {
+                        input: iu,
+                        hidden: hu,
+                        variant: GruVariant::from_code(d.act).ok_or(bad_act)?,
+                        w_x: mat(0, g, i)?,
+                        w_h: mat(per, g, h)?,
+                        b_x: f32s(2 * per, (g, 1))?,
+                        b_h: f32s(2 * per + 1, (g, 1))?,
+                    })
+                }
+            })
+        }
+        numfmt::INTEGER => {
+            if iu > MAX_COLS || (!is_dense && hu > MAX_COLS) {
+                return Err(bad_fmt);
+            }
+            // W_x, rq_x, [W_h, rq_h], biases, q = [x_frac, out_frac, cell_frac].
+            let mat = |k: usize, rows: u32, cols: u32| -> Result<IntMatrix<'a>, Error> {
+                let rq = typed::<i32>(get(k + 1, dtype::I32, (rows, 2))?)?;
+                let valid = rq
+                    .chunks_exact(2)
+                    .all(|p| Requant::from_pair([p[0], p[1]]).is_valid());
+                if !valid {
+                    return Err(bad_fmt);
+                }
+                Ok(IntMatrix {
+                    w: typed::<i8>(get(k, dtype::I8, (rows, cols))?)?,
+                    rq,
+                })
+            };
+            let i32s = |k: usize, rows: u32| typed::<i32>(get(k, dtype::I32, (rows, 1))?);
+            let nb = if d.kind == kind::GRU { 2 } else { 1 };
+            let nm = if is_dense { 1 } else { 2 };
+            expect(2 * nm + nb + 1)?;
+            let q = typed::<i32>(get(2 * nm + nb, dtype::I32, (1, 3))?)?;
+            let frac = |v: i32| {
+                u8::try_from(v)
+                    .ok()
+                    .filter(|f| *f <= MAX_FRAC)
+                    .ok_or(bad_fmt)
+            };
+            let (Some(&qx), Some(&qo), Some(&qc)) = (q.first(), q.get(1), q.get(2)) else {
+                return Err(bad_fmt);
+            };
+            let fr = Fracs {
+                x: frac(qx)?,
+                out: frac(qo)?,
+            };
+            let cell_frac = frac(qc)?;
+            let w_x = mat(0, wrows, i)?;
+            let b0 = i32s(2 * nm, wrows)?;
+            Ok(match d.kind {
+                kind::DENSE => QuantLayer::IntDense(
+                    IntDense {
+                        input: iu,
+                        out: hu,
+                        act: Activation::from_code(d.act).ok_or(bad_act)?,
+                        w: w_x,
+                        b: b0,
+                    },
+                    fr,
+                ),
+                kind::ELMAN => QuantLayer::IntElman(
+                    IntElman {
+                        input: iu,
+                        hidden: hu,
+                        act: elman_act()?,
+                        w_x,
+                        w_h: mat(2, g, hcols)?,
+                        b: b0,
+                    },
+                    fr,
+                ),
+                kind::LSTM => {
+                    if d.act != 0 {
+                        return Err(bad_act);
+                    }
+                    QuantLayer::IntLstm(
+                        IntLstm {
+                            input: iu,
+                            hidden: hu,
+                            w_x,
+                            w_h: mat(2, g, hcols)?,
+                            b: b0,
+                            cell_frac,
+                        },
+                        fr,
+                    )
+                }
+                _ => QuantLayer::IntGru(
+                    IntGru {
+                        input: iu,
+                        hidden: hu,
+                        variant: GruVariant::from_code(d.act).ok_or(bad_act)?,
+                        w_x,
+                        w_h: mat(2, g, hcols)?,
+                        b_x: b0,
+                        b_h: i32s(2 * nm + 1, g)?,
+                    },
+                    fr,
+                ),
+            })
+        }
+        _ => Err(bad_fmt),
+    }
+}
