@@ -57,7 +57,9 @@ impl Gru<'_> {
         let Some(scratch) = scratch.get_mut(..6 * hp) else {
             return;
         };
-        let (gx, gh) = scratch.split_at_mut(3 * hp);
+        let Some((gx, gh)) = scratch.split_at_mut_checked(3 * hp) else {
+            return;
+        };
         for (g, b) in gx.iter_mut().zip(self.b_x) {
             *g = *b;
         }
@@ -65,14 +67,22 @@ impl Gru<'_> {
             *g = *b;
         }
         B::matvec(self.layout, self.w_x, x, gx);
-        let (gx_z, rest) = gx.split_at(hp);
-        let (gx_r, gx_n) = rest.split_at(hp);
+        let Some((gx_z, rest)) = gx.split_at_checked(hp) else {
+            return;
+        };
+        let Some((gx_r, gx_n)) = rest.split_at_checked(hp) else {
+            return;
+        };
         let one = B::V::splat(1.0);
         match self.variant {
             GruVariant::ResetAfter => {
                 B::matvec(self.layout, self.w_h, h, gh);
-                let (gh_z, rest) = gh.split_at(hp);
-                let (gh_r, gh_n) = rest.split_at(hp);
+                let Some((gh_z, rest)) = gh.split_at_checked(hp) else {
+                    return;
+                };
+                let Some((gh_r, gh_n)) = rest.split_at_checked(hp) else {
+                    return;
+                };
                 zip_map::<B::V, 6, 1>(
                     n,
                     [gx_z, gh_z, gx_r, gh_r, gx_n, gh_n],
@@ -87,14 +97,25 @@ impl Gru<'_> {
             }
             GruVariant::ResetBefore => {
                 // z and r from the full state; then n from the reset state r ⊙ h.
-                let (gh_zr, gh_n) = gh.split_at_mut(2 * hp);
+                let Some((gh_zr, gh_n)) = gh.split_at_mut_checked(2 * hp) else {
+                    return;
+                };
                 B::matvec_rows(self.layout, self.w_h, 3 * hp, 0, h, gh_zr);
                 // Reuse the z/r slots: z in gh_z, r ⊙ h in gh_r.
-                let (gh_z, gh_r) = gh_zr.split_at_mut(hp);
+                let Some((gh_z, gh_r)) = gh_zr.split_at_mut_checked(hp) else {
+                    return;
+                };
                 zip_map::<B::V, 3, 2>(n, [gx_z, gx_r, h], [gh_z, gh_r], |[xz, xr, h], [hz, hr]| {
                     [A::sigmoid(xz + hz), A::sigmoid(xr + hr) * h]
                 });
-                B::matvec_rows(self.layout, self.w_h, 3 * hp, 2 * hp, &gh_r[..n], gh_n);
+                B::matvec_rows(
+                    self.layout,
+                    self.w_h,
+                    3 * hp,
+                    2 * hp,
+                    gh_r.get(..n).unwrap_or(&[]),
+                    gh_n,
+                );
                 zip_map::<B::V, 3, 1>(n, [gh_z, gx_n, gh_n], [h], |[z, xn, hn], [h]| {
                     let cand = A::tanh(xn + hn);
                     [(one - z) * cand + z * h]

@@ -59,9 +59,15 @@ impl Lstm<'_> {
             *g = *b;
         }
         B::matvec2(self.layout, self.w_x, x, self.w_h, h, gates);
-        let (gi, rest) = gates.split_at(hp);
-        let (gf, rest) = rest.split_at(hp);
-        let (gg, go) = rest.split_at(hp);
+        let Some((gi, rest)) = gates.split_at_checked(hp) else {
+            return;
+        };
+        let Some((gf, rest)) = rest.split_at_checked(hp) else {
+            return;
+        };
+        let Some((gg, go)) = rest.split_at_checked(hp) else {
+            return;
+        };
         zip_map::<B::V, 4, 2>(n, [gi, gf, gg, go], [c, h], |[i, f, g, o], [c, _]| {
             let c = A::sigmoid(f) * c + A::sigmoid(i) * A::tanh(g);
             [c, A::sigmoid(o) * A::tanh(c)]

@@ -36,11 +36,13 @@ impl Lanes for f32 {
     }
     #[inline(always)]
     fn load(s: &[f32]) -> Self {
-        s[0]
+        s.first().copied().unwrap_or(0.0)
     }
     #[inline(always)]
     fn store(self, s: &mut [f32]) {
-        s[0] = self;
+        if let Some(d) = s.first_mut() {
+            *d = self;
+        }
     }
     #[inline(always)]
     fn mul_add(self, a: Self, b: Self) -> Self {
@@ -119,44 +121,50 @@ impl Lanes for F32x8 {
 /// Runs `f` over lane groups of `n` elements: `ins` are read, `io` are read and
 /// then overwritten with `f`'s results. Every slice must hold at least `n`
 /// elements (shorter slices make the call do nothing). A last group shorter than
-/// `V::LANES` goes through a zero-padded copy.
+/// `V::LANES` goes through a zero-padded copy. Written with checked accessors
+/// only, so no panic path (and no formatting code) is linked into a step.
 #[inline(always)]
 pub(crate) fn zip_map<V: Lanes, const NI: usize, const NO: usize>(
     n: usize,
     ins: [&[f32]; NI],
-    io: [&mut [f32]; NO],
+    mut io: [&mut [f32]; NO],
     f: impl Fn([V; NI], [V; NO]) -> [V; NO],
 ) {
     if ins.iter().any(|s| s.len() < n) || io.iter().any(|s| s.len() < n) {
         return;
     }
-    let ins = ins.map(|s| &s[..n]);
-    let mut io = io.map(|s| &mut s[..n]);
-    let full = n - n % V::LANES;
+    let lanes = V::LANES;
+    let load = |s: &[f32], j: usize| s.get(j..j + lanes).map_or(V::splat(0.0), V::load);
+    let full = n - n % lanes;
     let mut j = 0;
     while j < full {
-        let a = ins.map(|s| V::load(&s[j..j + V::LANES]));
-        let b = core::array::from_fn(|k| V::load(&io[k][j..j + V::LANES]));
-        let r = f(a, b);
-        for (s, v) in io.iter_mut().zip(r) {
-            v.store(&mut s[j..j + V::LANES]);
+        let a = ins.map(|s| load(s, j));
+        let b = core::array::from_fn(|k| load(io[k], j));
+        for (s, v) in io.iter_mut().zip(f(a, b)) {
+            if let Some(s) = s.get_mut(j..j + lanes) {
+                v.store(s);
+            }
         }
-        j += V::LANES;
+        j += lanes;
     }
     if j < n {
-        let tail = n - j;
         let pad = |s: &[f32]| {
             let mut t = [0.0f32; 16];
-            t[..tail].copy_from_slice(&s[j..]);
-            V::load(&t[..V::LANES])
+            for (t, s) in t.iter_mut().zip(s.get(j..n).unwrap_or(&[])) {
+                *t = *s;
+            }
+            load(&t, 0)
         };
         let a = ins.map(pad);
         let b = core::array::from_fn(|k| pad(io[k]));
-        let r = f(a, b);
-        for (s, v) in io.iter_mut().zip(r) {
+        for (s, v) in io.iter_mut().zip(f(a, b)) {
             let mut t = [0.0f32; 16];
-            v.store(&mut t[..V::LANES]);
-            s[j..].copy_from_slice(&t[..tail]);
+            if let Some(t) = t.get_mut(..lanes) {
+                v.store(t);
+            }
+            for (s, t) in s.get_mut(j..n).unwrap_or(&mut []).iter_mut().zip(t) {
+                *s = t;
+            }
         }
     }
 }
