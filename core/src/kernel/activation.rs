@@ -5,12 +5,13 @@
 use crate::format::Activation;
 use crate::kernel::lanes::Lanes;
 
-/// Largest absolute error of [`tanh_fast`] against `libm::tanhf`, measured
-/// over every f32 in `[-10, 10]` and a dense grid of the rest of the f32 range
-/// (test `fast_activations_error_bound`).
+/// Bound on the absolute error of [`tanh_fast`] against `libm::tanhf` over
+/// the whole f32 range. Measured: 4.77e-7 (at x = 5.9005) over all 2^32
+/// inputs (test `fast_activations_error_bound_exhaustive`, release); the
+/// default test checks the bound on 4.7 million points, scalar and 8-wide.
 pub const TANH_FAST_MAX_ABS_ERROR: f32 = 6.0e-7;
-/// Largest absolute error of [`sigmoid_fast`] against the exact
-/// [`sigmoid`], measured as for [`TANH_FAST_MAX_ABS_ERROR`].
+/// Bound on the absolute error of [`sigmoid_fast`] against the exact
+/// [`sigmoid`]. Measured: 2.38e-7 (at x = 4.143) over all 2^32 inputs.
 pub const SIGMOID_FAST_MAX_ABS_ERROR: f32 = 3.0e-7;
 
 /// Beyond this magnitude the rational tanh is clamped; tanh(±7.905) rounds
