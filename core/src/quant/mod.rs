@@ -16,6 +16,20 @@
 //!
 //! The quantizer ([`quantize`], feature `alloc`) turns f32 weights and
 //! calibration ranges into these formats.
+//!
+//! Using it:
+//! - export: `ModelBuilder::...` as for f32, then
+//!   [`.quantize(NumFormat::F16 | I8 | Integer)`](crate::ModelBuilder::quantize)
+//!   and, for `Integer`, [`.calibration(xs)`](crate::ModelBuilder::calibration)
+//!   (inputs back to back; the f32 model runs on them to choose every
+//!   layer's fixed-point formats); `build()` validates as always. To quantize
+//!   a trained file: `ModelBuilder::from_model(&model).quantize(..)`.
+//! - run: [`Model::step`](crate::Model::step) on any format (f32 in and
+//!   out; integer layers convert exactly at their boundary and are
+//!   bit-identical on every kernel and target); or, with no float operation
+//!   at all (Cortex-M0+), [`IntModel::step`] on `i16` in `Q(input_frac)` and
+//!   out in `Q(output_frac)`, state in caller-owned `i32` words.
+//! - An Embedding layer stays f32 in every format.
 
 pub mod act;
 pub mod cell;
