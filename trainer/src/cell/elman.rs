@@ -22,7 +22,7 @@ pub fn forward_step<T: Float>(
         // `max` also maps NaN to 0, like the runtime's relu.
         ElmanAct::Relu => gx.iter_mut().for_each(|v| *v = v.max(T::ZERO)),
     }
-    super::lstm::merge_masked(h_out, gx, h_prev, mask);
+    super::merge_masked(h_out, gx, h_prev, mask);
 }
 
 /// Backward of one step: `dg` gets the pre-activation gradient, `dh_prev` the
@@ -48,5 +48,5 @@ pub fn backward_step<T: Float>(
             }
         }
     }
-    super::lstm::split_masked_grad(dg, dh, dh_prev, mask, hidden, 1);
+    super::split_masked_grad(dg, dh, dh_prev, mask, hidden, 1);
 }

@@ -464,3 +464,49 @@ pub fn backward<T: Float>(
         matmul_ld(dx, i_sz, dg_all, MatRef::row_major(p.w_x, g, i_sz), false);
     }
 }
+
+/// `out = m * new + (1 - m) * prev` per row (`out = new` without a mask).
+pub(crate) fn merge_masked<T: Float>(out: &mut [T], new: &[T], prev: &[T], mask: Option<&[T]>) {
+    match mask {
+        None => out.copy_from_slice(new),
+        Some(mask) => {
+            let hidden = out.len() / mask.len().max(1);
+            for (row, &m) in mask.iter().enumerate() {
+                let r = row * hidden..(row + 1) * hidden;
+                if m > T::ZERO {
+                    out[r.clone()].copy_from_slice(&new[r]);
+                } else {
+                    out[r.clone()].copy_from_slice(&prev[r]);
+                }
+            }
+        }
+    }
+}
+
+/// Masking in backward: on masked rows the gate gradients `dg` (`[B, gates*H]`)
+/// are zeroed and the state gradient `dh` passes straight to `dh_prev`;
+/// on real rows `dh_prev` starts at zero.
+pub(crate) fn split_masked_grad<T: Float>(
+    dg: &mut [T],
+    dh: &[T],
+    dh_prev: &mut [T],
+    mask: Option<&[T]>,
+    hidden: usize,
+    gates: usize,
+) {
+    match mask {
+        None => dh_prev.fill(T::ZERO),
+        Some(mask) => {
+            let g = gates * hidden;
+            for (row, &m) in mask.iter().enumerate() {
+                let r = row * hidden..(row + 1) * hidden;
+                if m > T::ZERO {
+                    dh_prev[r].fill(T::ZERO);
+                } else {
+                    dh_prev[r.clone()].copy_from_slice(&dh[r]);
+                    dg[row * g..(row + 1) * g].fill(T::ZERO);
+                }
+            }
+        }
+    }
+}
