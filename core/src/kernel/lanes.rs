@@ -138,7 +138,7 @@ pub(crate) fn zip_map<V: Lanes, const NI: usize, const NO: usize>(
     let full = n - n % lanes;
     let mut j = 0;
     while j < full {
-        let a = ins.map(|s| load(s, j));
+        let a = core::array::from_fn(|k| load(ins[k], j));
         let b = core::array::from_fn(|k| load(io[k], j));
         for (s, v) in io.iter_mut().zip(f(a, b)) {
             if let Some(s) = s.get_mut(j..j + lanes) {
@@ -155,7 +155,7 @@ pub(crate) fn zip_map<V: Lanes, const NI: usize, const NO: usize>(
             }
             load(&t, 0)
         };
-        let a = ins.map(pad);
+        let a = core::array::from_fn(|k| pad(ins[k]));
         let b = core::array::from_fn(|k| pad(io[k]));
         for (s, v) in io.iter_mut().zip(f(a, b)) {
             let mut t = [0.0f32; 16];
