@@ -167,6 +167,31 @@ pub fn run_runtime(
             ))
         }
     }
+    match (&data.targets, meta.loss) {
+        (DataTargets::Classes { classes, .. }, LossKind::CrossEntropy) if *classes > o => {
+            return Err(ExportError::Mismatch(format!(
+                "labels go up to {}, the model has {o} outputs",
+                classes - 1
+            )))
+        }
+        (DataTargets::Classes { .. }, LossKind::CrossEntropy) | (DataTargets::None, _) => {}
+        (DataTargets::Values { o: w, .. }, LossKind::Mse | LossKind::Bce) if *w != o => {
+            return Err(ExportError::Mismatch(format!(
+                "targets have {w} values per row, the model outputs {o}"
+            )))
+        }
+        (DataTargets::Values { .. }, LossKind::Mse | LossKind::Bce) => {}
+        (DataTargets::Classes { .. }, _) => {
+            return Err(ExportError::Mismatch(
+                "integer labels given, but the model was trained on float targets".into(),
+            ))
+        }
+        (DataTargets::Values { .. }, _) => {
+            return Err(ExportError::Mismatch(
+                "float targets given, but the model was trained on class labels".into(),
+            ))
+        }
+    }
     let t = data.t;
     let rows_per_seq = if per_step { t } else { 1 };
     let mut out = vec![0.0f32; data.n * rows_per_seq * o];

@@ -231,6 +231,29 @@ fn bad_input_is_named_with_file_and_position() {
             .arg(d.join("n.csv")),
     );
     assert!(e.contains("row 3, column 'a'"), "{e}");
+    // labels beyond the model's outputs at eval time
+    run_ok(
+        bin()
+            .args([
+                "train", "--epochs", "1", "--layers", "gru:4", "--quiet", "--x",
+            ])
+            .arg(d.join("X.npy"))
+            .arg("--y")
+            .arg(d.join("y.npy"))
+            .arg("--out")
+            .arg(d.join("m.trnn")),
+    );
+    npy::write_i64(&d.join("big.npy"), &[20], &[99; 20]).unwrap();
+    let e = run_err(
+        bin()
+            .args(["eval", "--model"])
+            .arg(d.join("m.trnn"))
+            .arg("--x")
+            .arg(d.join("X.npy"))
+            .arg("--y")
+            .arg(d.join("big.npy")),
+    );
+    assert!(e.contains("labels go up to 99"), "{e}");
     // not a model file
     let e = run_err(bin().args(["inspect", "--model"]).arg(d.join("X.npy")));
     assert!(
