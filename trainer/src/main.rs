@@ -409,6 +409,18 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
         }
         (_, l) => return Err(format!("float targets need --loss mse or bce, not {l:?}")),
     }
+    if let Some(v) = &val {
+        let same = match (&train.targets, &v.targets) {
+            (DataTargets::Classes { .. }, DataTargets::Classes { .. }) => true,
+            (DataTargets::Values { o: a, .. }, DataTargets::Values { o: b, .. }) => a == b,
+            _ => false,
+        };
+        if !same || v.per_step != train.per_step {
+            return Err(
+                "the validation targets differ in kind or width from the training targets".into(),
+            );
+        }
+    }
     if let (InputSpec::Tokens { vocab: nv, .. }, Some(v)) = (&spec.input, &val) {
         if let data::DataInput::Tokens { vocab: vv, .. } = &v.input {
             if vv > nv {
