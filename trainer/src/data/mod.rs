@@ -302,6 +302,12 @@ impl Dataset {
     ) -> Result<Dataset, DataError> {
         let xa = npy::read(x_path)?;
         let (n, t, input) = match (&xa.data, xa.shape.as_slice()) {
+            (npy::NpyData::Float(_), &[_, _, 0]) => {
+                return Err(DataError::new(
+                    x_path,
+                    "shape has 0 features per step; expected N x T x F with F >= 1",
+                ));
+            }
             (npy::NpyData::Float(x), &[n, t, f]) => {
                 if let Some(i) = x.iter().position(|v| !v.is_finite()) {
                     let (s, rem) = (i / (t * f), i % (t * f));
