@@ -16,6 +16,8 @@
 #![no_std]
 #![no_main]
 
+#[cfg(target_abi = "eabihf")]
+mod kernels;
 mod stack;
 
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -299,6 +301,12 @@ fn main() -> ! {
         failures: 0,
         models: 0,
     };
+    if let Mode::Check = ctx.mode {
+        #[cfg(target_abi = "eabihf")]
+        if !kernels::check() {
+            ctx.failures += 1;
+        }
+    }
     run_all(&mut ctx);
     if ctx.failures == 0 && ctx.models > 0 {
         if let Mode::Check = ctx.mode {

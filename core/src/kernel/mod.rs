@@ -7,6 +7,9 @@
 //! run-time choice.
 
 pub mod activation;
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+#[expect(unsafe_code, reason = "the FPU matrix-vector kernel is `asm!`")]
+pub mod cortex_m;
 pub(crate) mod lanes;
 pub mod scalar;
 pub mod simd;
@@ -18,10 +21,19 @@ pub use scalar::{dot, matvec_acc};
 use crate::format::Layout;
 use lanes::{F32x8, Lanes};
 
+/// The [`Kernel::Scalar`] column-major kernel: `asm!` with fused
+/// multiply-adds on a Cortex-M4F/M7, the portable loop elsewhere.
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+use cortex_m::colmajor_rows2_acc as scalar_colmajor;
+#[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
+use scalar::colmajor_rows2_acc as scalar_colmajor;
+
 /// Which matrix and elementwise kernels a step runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kernel {
-    /// Plain scalar loops: the reference, and the Cortex-M path.
+    /// Plain scalar loops: the reference, and the Cortex-M path (on a
+    /// Cortex-M4F/M7 the column-major product is the `asm!` kernel in
+    /// `cortex_m`, within float rounding of the portable loop).
     Scalar,
     /// Explicit SIMD through `wide` (8 lanes). On targets without SIMD
     /// (Cortex-M) this runs the scalar kernels, which are faster there.
@@ -87,7 +99,7 @@ impl Backend for ScalarBackend {
     fn matvec(layout: Layout, w: &[f32], x: &[f32], out: &mut [f32]) {
         match layout {
             Layout::RowMajor => scalar::matvec_acc(w, x, out),
-            Layout::ColMajor8 => scalar::colmajor_matvec_acc(w, x, out),
+            Layout::ColMajor8 => scalar_colmajor(w, x, &[], &[], out.len(), 0, out),
         }
     }
     #[inline(always)]
@@ -97,7 +109,7 @@ impl Backend for ScalarBackend {
                 scalar::matvec_acc(wx, x, out);
                 scalar::matvec_acc(wh, h, out);
             }
-            Layout::ColMajor8 => scalar::colmajor_matvec2_acc(wx, x, wh, h, out),
+            Layout::ColMajor8 => scalar_colmajor(wx, x, wh, h, out.len(), 0, out),
         }
     }
     #[inline(always)]
@@ -107,7 +119,7 @@ impl Backend for ScalarBackend {
                 let w = w.get(r0 * x.len()..).unwrap_or(&[]);
                 scalar::matvec_acc(w, x, out);
             }
-            Layout::ColMajor8 => scalar::colmajor_rows_acc(w, rows, r0, x, out),
+            Layout::ColMajor8 => scalar_colmajor(w, x, &[], &[], rows, r0, out),
         }
     }
 }

@@ -66,7 +66,7 @@ pub fn colmajor_rows_acc(w: &[f32], rows: usize, r0: usize, x: &[f32], out: &mut
 
 /// [`colmajor_matvec2_acc`] for rows `r0..r0 + out.len()` of `rows`.
 #[inline]
-fn colmajor_rows2_acc(
+pub fn colmajor_rows2_acc(
     wx: &[f32],
     x: &[f32],
     wh: &[f32],

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 mod rng;
 
 use rng::Rng;
-use tinyrnn::{Activation, AlignedBuf, GruVariant, Model, ModelBuilder};
+use tinyrnn::{Activation, AlignedBuf, GruVariant, Layout, Model, ModelBuilder};
 
 /// Models the firmware knows by name (each has a cargo feature there).
 const NAMES: [&str; 4] = ["lstm1x32", "gru1x32", "elman1x32", "lstm16x64"];
@@ -30,6 +30,9 @@ fn synth(name: &str) -> Vec<u8> {
     };
     let a = 1.0 / (hidden as f32).sqrt();
     let mut b = ModelBuilder::new(input);
+    // Column-major: the layout the Cortex-M4F `asm!` kernel (and the host's
+    // SIMD one) reads fastest.
+    b.layout(Layout::ColMajor8);
     match name {
         "lstm1x32" | "lstm16x64" => {
             let g = 4 * hidden;
