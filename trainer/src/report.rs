@@ -48,19 +48,37 @@ pub const TRAIN_COLOR: RGBColor = RGBColor(31, 119, 180);
 /// Colour of validation curves.
 pub const VAL_COLOR: RGBColor = RGBColor(255, 127, 14);
 
-/// Draws loss (left panel) and metric (right panel) per epoch, training in blue,
-/// validation in orange, on a light grid. No text is drawn, so no system font is needed.
-pub fn write_plot(path: &Path, hist: &[EpochRecord]) -> Result<(), String> {
-    let root = BitMapBackend::new(path, (900, 360)).into_drawing_area();
+/// The font for plot text, embedded so no system font is needed (DejaVu Sans,
+/// free licence in `assets/DejaVuSans.LICENSE`).
+const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+/// The family name plot text asks for.
+const FONT_NAME: &str = "tinyrnn-sans";
+
+fn register_font() -> Result<(), String> {
+    static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let ok = *REGISTERED
+        .get_or_init(|| plotters::style::register_font(FONT_NAME, FontStyle::Normal, FONT).is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err("the embedded plot font could not be loaded".into())
+    }
+}
+
+/// Draws loss (left panel) and `metric` (right panel) per epoch, training in
+/// blue, validation in orange, with axes, titles and a legend.
+pub fn write_plot(path: &Path, metric: &str, hist: &[EpochRecord]) -> Result<(), String> {
+    register_font()?;
+    let root = BitMapBackend::new(path, (1000, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let (left, right) = root.split_horizontally(450);
+    let (left, right) = root.split_horizontally(500);
     type Pick = fn(&EpochRecord) -> (f64, Option<f64>);
-    let panels: [(&DrawingArea<_, _>, Pick); 2] = [
-        (&left, |r| (r.loss, r.val_loss)),
-        (&right, |r| (r.metric, r.val_metric)),
+    let metric_title = format!("{metric} per epoch");
+    let panels: [(&DrawingArea<_, _>, &str, Pick); 2] = [
+        (&left, "loss per epoch", |r| (r.loss, r.val_loss)),
+        (&right, &metric_title, |r| (r.metric, r.val_metric)),
     ];
-    for (area, pick) in panels {
-        let area = area.margin(20, 20, 20, 20);
+    for (area, title, pick) in panels {
         let pts: Vec<(f64, Option<f64>)> = hist.iter().map(pick).collect();
         let mut lo = f64::INFINITY;
         let mut hi = f64::NEG_INFINITY;
@@ -81,7 +99,11 @@ pub fn write_plot(path: &Path, hist: &[EpochRecord]) -> Result<(), String> {
         }
         let pad = (hi - lo) * 0.05;
         let x_max = hist.len().max(2) as f64;
-        let mut chart = ChartBuilder::on(&area)
+        let mut chart = ChartBuilder::on(area)
+            .margin(12)
+            .caption(title, (FONT_NAME, 20))
+            .x_label_area_size(38)
+            .y_label_area_size(56)
             .build_cartesian_2d(1.0..x_max, (lo - pad)..(hi + pad))
             .map_err(|e| e.to_string())?;
         chart
@@ -89,11 +111,14 @@ pub fn write_plot(path: &Path, hist: &[EpochRecord]) -> Result<(), String> {
             .disable_x_mesh()
             .y_labels(6)
             .x_labels(hist.len().clamp(2, 10))
+            .x_desc("epoch")
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| format!("{y:.3}"))
             .light_line_style(RGBColor(235, 235, 235))
             .bold_line_style(RGBColor(210, 210, 210))
             .axis_style(BLACK)
-            .x_label_style(("sans-serif", 0).into_font().color(&TRANSPARENT))
-            .y_label_style(("sans-serif", 0).into_font().color(&TRANSPARENT))
+            .label_style((FONT_NAME, 14))
+            .axis_desc_style((FONT_NAME, 15))
             .draw()
             .map_err(|e| e.to_string())?;
         let train: Vec<(f64, f64)> = pts
@@ -103,7 +128,11 @@ pub fn write_plot(path: &Path, hist: &[EpochRecord]) -> Result<(), String> {
             .collect();
         chart
             .draw_series(LineSeries::new(train.clone(), TRAIN_COLOR.stroke_width(2)))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())?
+            .label("training")
+            .legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], TRAIN_COLOR.stroke_width(2))
+            });
         chart
             .draw_series(
                 train
@@ -119,11 +148,30 @@ pub fn write_plot(path: &Path, hist: &[EpochRecord]) -> Result<(), String> {
         if !val.is_empty() {
             chart
                 .draw_series(LineSeries::new(val.clone(), VAL_COLOR.stroke_width(2)))
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| e.to_string())?
+                .label("validation")
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], VAL_COLOR.stroke_width(2))
+                });
             chart
                 .draw_series(val.iter().map(|&p| Circle::new(p, 3, VAL_COLOR.filled())))
                 .map_err(|e| e.to_string())?;
         }
+        // Keep the legend off the curves: below them when they rise.
+        let rising = pts.last().map(|l| l.0) > pts.first().map(|f| f.0);
+        let corner = if rising {
+            SeriesLabelPosition::LowerRight
+        } else {
+            SeriesLabelPosition::UpperRight
+        };
+        chart
+            .configure_series_labels()
+            .position(corner)
+            .label_font((FONT_NAME, 14))
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(200, 200, 200))
+            .draw()
+            .map_err(|e| e.to_string())?;
     }
     root.present().map_err(|e| e.to_string())
 }

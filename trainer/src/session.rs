@@ -219,7 +219,7 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
                 .map_err(|e| format!("{}: {e}", p.display()))?;
         }
         if let Some(p) = &job.plot {
-            if let Err(e) = report::write_plot(p, &history) {
+            if let Err(e) = report::write_plot(p, &metric_name, &history) {
                 eprintln!("warning: {}: plot not written: {e}", p.display());
             }
         }
