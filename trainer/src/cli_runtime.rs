@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use tinyrnn::{Model, State};
+use tinyrnn::quant::NumFormat;
+use tinyrnn::{Layer, Model, ModelBuilder, State};
 use tinyrnn_trainer::checkpoint;
 use tinyrnn_trainer::data::{self, DataTargets, Dataset};
 use tinyrnn_trainer::export::{self, Metadata};
@@ -134,7 +135,7 @@ pub fn inspect(model_path: &Path, json: bool) -> Result<(), String> {
         let layers: Vec<_> = model
             .layers()
             .iter()
-            .map(|l| serde_json::json!({"kind": l.kind_name(), "input": l.input_size(), "output": l.output_size(), "params": l.param_count(), "macs_per_step": l.macs_per_step()}))
+            .map(|l| serde_json::json!({"kind": l.kind_name(), "format": layer_format(l), "input": l.input_size(), "output": l.output_size(), "params": l.param_count(), "macs_per_step": l.macs_per_step()}))
             .collect();
         println!(
             "{}",
@@ -145,13 +146,14 @@ pub fn inspect(model_path: &Path, json: bool) -> Result<(), String> {
     }
     println!("{}", model_path.display());
     println!(
-        "  {:<10} {:>7} {:>7} {:>10} {:>12}",
-        "layer", "input", "output", "params", "MACs/step"
+        "  {:<10} {:<8} {:>7} {:>7} {:>10} {:>12}",
+        "layer", "format", "input", "output", "params", "MACs/step"
     );
     for l in model.layers() {
         println!(
-            "  {:<10} {:>7} {:>7} {:>10} {:>12}",
+            "  {:<10} {:<8} {:>7} {:>7} {:>10} {:>12}",
             l.kind_name(),
+            layer_format(l),
             l.input_size(),
             l.output_size(),
             l.param_count(),
@@ -321,5 +323,219 @@ pub fn demo(dir: &Path, threads: usize, epochs: usize) -> Result<(), String> {
         model.macs_per_step()
     );
     println!("   next: tinyrnn inspect --model {}", out.display());
+    Ok(())
+}
+
+/// What `tinyrnn export --model` quantizes and how it reports.
+pub struct QuantJob<'a> {
+    /// f32 model file.
+    pub model: &'a Path,
+    /// "f16", "i8" or "integer".
+    pub format: &'a str,
+    /// Calibration inputs (.npy, N x T x F).
+    pub calibration: Option<&'a Path>,
+    /// Sequences of the calibration file used.
+    pub calibration_samples: usize,
+    /// Evaluation data (may be empty).
+    pub data: &'a DataArgs,
+    /// Quantized model file to write.
+    pub out: &'a Path,
+    /// One JSON line.
+    pub json: bool,
+}
+
+fn format_name(f: NumFormat) -> &'static str {
+    match f {
+        NumFormat::F32 => "f32",
+        NumFormat::F16 => "f16",
+        NumFormat::I8 => "i8",
+        NumFormat::Integer => "integer",
+        _ => "other",
+    }
+}
+
+fn layer_format(l: &Layer<'_>) -> &'static str {
+    match l {
+        Layer::Quant(q) => format_name(q.format()),
+        _ => "f32",
+    }
+}
+
+/// Reads calibration inputs: the first `samples` sequences of an N x T x F
+/// float32 file whose F is the model's input size, back to back.
+fn read_calibration(path: &Path, model: &Model<'_>, samples: usize) -> Result<Dataset, String> {
+    let expected = format!(
+        "expected calibration inputs of shape N x T x {} float32 (the model's input size)",
+        model.input_size()
+    );
+    if model.is_token_input() {
+        return Err(format!(
+            "{}: the model takes token ids (Embedding first); integer calibration needs vector inputs",
+            path.display()
+        ));
+    }
+    let ds = Dataset::from_npy(path, None, None).map_err(|e| format!("{e}; {expected}"))?;
+    match &ds.input {
+        data::DataInput::Dense { f, .. } if *f == model.input_size() => {
+            let n = ds.n.min(samples.max(1));
+            if n == 0 || ds.t == 0 {
+                return Err(format!("{}: no sequences; {expected}", path.display()));
+            }
+            Ok(ds.subset(&(0..n).collect::<Vec<_>>()))
+        }
+        data::DataInput::Dense { f, .. } => Err(format!(
+            "{}: shape {} x {} x {f}; {expected}",
+            path.display(),
+            ds.n,
+            ds.t
+        )),
+        data::DataInput::Tokens { .. } => {
+            Err(format!("{}: integer token ids; {expected}", path.display()))
+        }
+    }
+}
+
+/// `tinyrnn export --model`: post-training quantization with a report.
+pub fn export_quantized(job: &QuantJob<'_>, load: Loader) -> Result<(), String> {
+    let fmt = match job.format {
+        "f16" => NumFormat::F16,
+        "i8" => NumFormat::I8,
+        "integer" => NumFormat::Integer,
+        f => return Err(format!("--format {f}: use f16, i8 or integer")),
+    };
+    let path = job.model;
+    let buf = read_model(path)?;
+    let (model, meta) = open(path, &buf)?;
+    if let Some((i, l)) = model
+        .layers()
+        .iter()
+        .enumerate()
+        .find(|(_, l)| matches!(l, Layer::Quant(_)))
+    {
+        return Err(format!(
+            "{}: layer {i} ({}) is already {}; quantize the f32 model file",
+            path.display(),
+            l.kind_name(),
+            layer_format(l)
+        ));
+    }
+    let has_data = job.data.x.is_some() || job.data.csv.is_some() || job.data.text.is_some();
+    let eval = if has_data {
+        Some(load_for_model(job.data, &meta, load)?)
+    } else {
+        None
+    };
+    let calibration = match (job.calibration, fmt) {
+        (Some(c), _) => Some((
+            c,
+            read_calibration(c, &model, job.calibration_samples)?,
+        )),
+        (None, NumFormat::Integer) => {
+            return Err(format!(
+                "--format integer needs calibration inputs to choose the fixed-point ranges: give --calibration X.npy (a sample of the training inputs, N x T x {} float32); {} does not record its training data",
+                model.input_size(),
+                path.display()
+            ))
+        }
+        (None, _) => None,
+    };
+    let mut b = ModelBuilder::from_model(&model);
+    b.quantize(fmt);
+    if let Some((_, cal)) = &calibration {
+        if let data::DataInput::Dense { x, .. } = &cal.input {
+            b.calibration(x);
+        }
+    }
+    let bytes = b.build().map_err(|e| match e {
+        tinyrnn::Error::Quantization { layer } => {
+            let kind = model.layers().get(layer).map_or("?", |l| l.kind_name());
+            let cal = calibration
+                .as_ref()
+                .map_or(String::new(), |(c, _)| format!(
+                    " or the ranges the calibration inputs {} give it",
+                    c.display()
+                ));
+            format!(
+                "{}: layer {layer} ({kind}) cannot be quantized to {}: its weights{cal} hold non-finite or unrepresentable values (NaN, inf or a huge outlier); expected finite weights and calibration data",
+                path.display(),
+                job.format
+            )
+        }
+        e => format!("{}: quantizing to {}: {e}", path.display(), job.format),
+    })?;
+    let qbuf = export::load(&bytes);
+    let qmodel =
+        Model::from_bytes(&qbuf).map_err(|e| format!("quantized model does not load: {e}"))?;
+    // Both models through the runtime's step.
+    let (set, ds) = match (&eval, &calibration) {
+        (Some(ds), _) => ("evaluation data", Some(ds.clone())),
+        (None, Some((_, cal))) => {
+            let mut ds = cal.clone();
+            ds.per_step = meta.spec.many_to_many;
+            ("calibration inputs", Some(ds))
+        }
+        (None, None) => ("none", None),
+    };
+    let mut report = serde_json::json!({
+        "model": path.display().to_string(), "out": job.out.display().to_string(),
+        "format": job.format, "f32_bytes": buf.len(), "bytes": bytes.len(),
+        "measured_on": set, "computed_by": "tinyrnn runtime step",
+    });
+    let metric = meta.loss.metric_name();
+    if let Some(ds) = &ds {
+        let (y32, s32) = export::run_runtime(&model, &meta, ds).map_err(|e| e.to_string())?;
+        let (yq, sq) = export::run_runtime(&qmodel, &meta, ds).map_err(|e| e.to_string())?;
+        let dev = y32
+            .iter()
+            .zip(&yq)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        report["sequences"] = ds.n.into();
+        report["max_deviation"] = (dev as f64).into();
+        if let (Some(a), Some(b)) = (s32, sq) {
+            report["metric"] = metric.into();
+            report["f32_metric"] = a.metric.into();
+            report["metric_q"] = b.metric.into();
+            report["f32_loss"] = a.loss.into();
+            report["loss_q"] = b.loss.into();
+            if meta.loss == LossKind::Mse {
+                report["f32_rmse"] = a.loss.sqrt().into();
+                report["rmse_q"] = b.loss.sqrt().into();
+            }
+        }
+    }
+    checkpoint::write_atomic(job.out, &bytes).map_err(|e| format!("{}: {e}", job.out.display()))?;
+    if job.json {
+        println!("{report}");
+        return Ok(());
+    }
+    println!(
+        "wrote {} ({}, {} bytes; f32 {} bytes, {:.1}%)",
+        job.out.display(),
+        job.format,
+        bytes.len(),
+        buf.len(),
+        100.0 * bytes.len() as f64 / buf.len() as f64
+    );
+    if let Some(d) = report["max_deviation"].as_f64() {
+        println!(
+            "  max output deviation from f32: {d:.3e} on {} sequences of the {set} (runtime step)",
+            report["sequences"]
+        );
+    }
+    if let (Some(a), Some(b)) = (report["f32_metric"].as_f64(), report["metric_q"].as_f64()) {
+        println!(
+            "  validation {metric}: f32 {a:.4}, {} {b:.4} (change {:+.4})",
+            job.format,
+            b - a
+        );
+    }
+    if let (Some(a), Some(b)) = (report["f32_rmse"].as_f64(), report["rmse_q"].as_f64()) {
+        println!(
+            "  validation rmse: f32 {a:.4}, {} {b:.4} ({:+.2}%)",
+            job.format,
+            100.0 * (b - a) / a
+        );
+    }
     Ok(())
 }

@@ -33,7 +33,9 @@ enum Cmd {
     Eval(EvalArgs),
     /// Write the model's outputs for every sequence to a .npy file (runtime step).
     Predict(PredictArgs),
-    /// Export a training checkpoint as a model file.
+    /// Export a training checkpoint as a model file (--checkpoint), or quantize a model file
+    /// to f16, i8 or integer (--model --format) and report what it costs.
+    #[command(long_about = EXPORT_ABOUT)]
     Export(ExportArgs),
     /// Print layers, parameters, bytes, RAM and multiply-accumulates per step of a model file.
     Inspect(InspectArgs),
@@ -184,17 +186,54 @@ struct PredictArgs {
     out: PathBuf,
 }
 
+const EXPORT_ABOUT: &str = "Two modes.
+
+1. Checkpoint to model file (f32):
+   tinyrnn export --checkpoint model.ckpt [--best] --out model.trnn
+
+2. Post-training quantization of a model file:
+   tinyrnn export --model model.trnn --format f16|i8|integer \\
+       [--calibration X.npy] [--x Xval.npy --y yval.npy] --out q.trnn [--json]
+   f16: half weights, f32 math. i8: int8 weights with an f32 scale per row, f32
+   activations. integer: int8 weights, int16 activations and state, int32 sums,
+   no float operation in the step. `integer` needs calibration inputs (N x T x F
+   float32, F = the model's input size; the first --calibration-samples sequences
+   are streamed through the f32 model to choose the fixed-point ranges). The model
+   file does not record its training data, so give a sample of the training
+   inputs. With --x (and --y) both models are run by the runtime's own step on
+   that evaluation set: the report gives the metric of each, the maximum output
+   deviation from f32 and both sizes in bytes. Without --x the deviation is
+   measured on the calibration inputs.";
+
 #[derive(Args)]
 struct ExportArgs {
-    /// Checkpoint written by `tinyrnn train`.
-    #[arg(long)]
-    checkpoint: PathBuf,
+    /// Checkpoint written by `tinyrnn train` (checkpoint -> f32 model file).
+    #[arg(long, required_unless_present = "model", conflicts_with = "model")]
+    checkpoint: Option<PathBuf>,
+    /// Model file (f32) to quantize; needs --format.
+    #[arg(long, requires = "format")]
+    model: Option<PathBuf>,
+    /// Number format of the quantized model.
+    #[arg(long, value_parser = ["f16", "i8", "integer"], requires = "model")]
+    format: Option<String>,
+    /// Calibration inputs for --format integer (.npy, N x T x F float32).
+    #[arg(long, value_name = "X.npy", requires = "model")]
+    calibration: Option<PathBuf>,
+    /// Sequences of the calibration file used (the first ones).
+    #[arg(long, default_value_t = 256)]
+    calibration_samples: usize,
+    /// Evaluation data for the quantization report (--x/--y, or --csv/--target).
+    #[command(flatten)]
+    data: DataArgs,
     /// Model file to write.
     #[arg(long)]
     out: PathBuf,
-    /// Export the best-validation weights instead of the last.
-    #[arg(long)]
+    /// Export the best-validation weights instead of the last (checkpoint mode).
+    #[arg(long, conflicts_with = "model")]
     best: bool,
+    /// Print one JSON summary line (quantization mode).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -501,7 +540,22 @@ fn main() -> ExitCode {
         Cmd::Train(a) => cmd_train(a),
         Cmd::Eval(a) => cli_runtime::eval(&a.model, &a.data, a.json, load_data),
         Cmd::Predict(a) => cli_runtime::predict(&a.model, &a.data, &a.out, load_data),
-        Cmd::Export(a) => cli_runtime::export(&a.checkpoint, &a.out, a.best),
+        Cmd::Export(a) => match (&a.checkpoint, &a.model) {
+            (Some(c), _) => cli_runtime::export(c, &a.out, a.best),
+            (None, Some(m)) => cli_runtime::export_quantized(
+                &cli_runtime::QuantJob {
+                    model: m,
+                    format: a.format.as_deref().unwrap_or("f16"),
+                    calibration: a.calibration.as_deref(),
+                    calibration_samples: a.calibration_samples,
+                    data: &a.data,
+                    out: &a.out,
+                    json: a.json,
+                },
+                load_data,
+            ),
+            (None, None) => Err("export needs --checkpoint or --model".into()),
+        },
         Cmd::Inspect(a) => cli_runtime::inspect(&a.model, a.json),
         Cmd::Demo(a) => cli_runtime::demo(&a.out_dir, threads(a.threads), a.epochs),
     };

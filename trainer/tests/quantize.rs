@@ -1,0 +1,202 @@
+//! `tinyrnn export --model --format`: post-training quantization end to end
+//! (train a tiny model, quantize to every format, evaluate with the runtime).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tinyrnn_trainer::data::{freq10, npy, DataInput, DataTargets};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tinyrnn"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tinyrnn-quant-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn run(cmd: &mut Command) -> (bool, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let (ok, out, err) = run(cmd);
+    assert!(ok, "command failed: {out}\n{err}");
+    out
+}
+
+fn run_err(cmd: &mut Command) -> String {
+    let (ok, out, err) = run(cmd);
+    assert!(!ok, "expected failure, got {out}");
+    err
+}
+
+/// Trains LSTM(8) -> GRU(8) -> Elman(8) -> Dense(10) for 2 epochs on a small freq10.
+fn trained(d: &Path) -> PathBuf {
+    let (n, t, f) = (400, 20, 4);
+    let ds = freq10::generate(n, t, f, 5);
+    let (DataInput::Dense { x, .. }, DataTargets::Classes { y, .. }) = (&ds.input, &ds.targets)
+    else {
+        unreachable!()
+    };
+    npy::write_f32(&d.join("X.npy"), &[n, t, f], x).unwrap();
+    let y: Vec<i64> = y.iter().map(|&v| v as i64).collect();
+    npy::write_i64(&d.join("y.npy"), &[n], &y).unwrap();
+    let model = d.join("model.trnn");
+    run_ok(
+        bin()
+            .args(["train", "--x"])
+            .arg(d.join("X.npy"))
+            .arg("--y")
+            .arg(d.join("y.npy"))
+            .args([
+                "--layers",
+                "lstm:8,gru:8,elman:8",
+                "--head",
+                "dense:10:softmax",
+            ])
+            .args([
+                "--epochs",
+                "2",
+                "--threads",
+                "1",
+                "--lr",
+                "0.01",
+                "--quiet",
+                "--out",
+            ])
+            .arg(&model),
+    );
+    model
+}
+
+fn quantize(d: &Path, model: &Path, format: &str) -> serde_json::Value {
+    let out = d.join(format!("{format}.trnn"));
+    let line = run_ok(
+        bin()
+            .args(["export", "--model"])
+            .arg(model)
+            .args(["--format", format, "--calibration"])
+            .arg(d.join("X.npy"))
+            .arg("--x")
+            .arg(d.join("X.npy"))
+            .arg("--y")
+            .arg(d.join("y.npy"))
+            .arg("--out")
+            .arg(&out)
+            .arg("--json"),
+    );
+    serde_json::from_str(line.trim()).unwrap()
+}
+
+#[test]
+fn every_format_stays_close_to_f32() {
+    let d = tmp("formats");
+    let model = trained(&d);
+    // (format, max accuracy loss in points on 400 sequences, max output deviation)
+    for (format, points, dev) in [
+        ("f16", 0.5, 0.01),
+        ("i8", 2.0, 0.08),
+        ("integer", 3.0, 0.15),
+    ] {
+        let r = quantize(&d, &model, format);
+        let (a, b) = (
+            r["f32_metric"].as_f64().unwrap(),
+            r["metric_q"].as_f64().unwrap(),
+        );
+        assert!(
+            (a - b) * 100.0 <= points,
+            "{format}: accuracy {b} vs f32 {a}: {r}"
+        );
+        let m = r["max_deviation"].as_f64().unwrap();
+        assert!(m <= dev, "{format}: max deviation {m}: {r}");
+        assert!(
+            r["bytes"].as_u64().unwrap() < r["f32_bytes"].as_u64().unwrap(),
+            "{r}"
+        );
+        // eval runs the quantized file and agrees with the export report
+        let out = d.join(format!("{format}.trnn"));
+        let e: serde_json::Value = serde_json::from_str(
+            run_ok(
+                bin()
+                    .args(["eval", "--model"])
+                    .arg(&out)
+                    .arg("--x")
+                    .arg(d.join("X.npy"))
+                    .arg("--y")
+                    .arg(d.join("y.npy"))
+                    .arg("--json"),
+            )
+            .trim(),
+        )
+        .unwrap();
+        assert_eq!(e["accuracy"].as_f64(), Some(b), "{e}");
+        // inspect names each layer's format
+        let i: serde_json::Value = serde_json::from_str(
+            run_ok(bin().args(["inspect", "--json", "--model"]).arg(&out)).trim(),
+        )
+        .unwrap();
+        for l in i["layers"].as_array().unwrap() {
+            assert_eq!(l["format"], format, "{i}");
+        }
+    }
+}
+
+#[test]
+fn bad_quantization_input_is_named() {
+    let d = tmp("bad");
+    let model = trained(&d);
+    let q = d.join("q.trnn");
+    // integer without calibration
+    let e = run_err(
+        bin()
+            .args(["export", "--model"])
+            .arg(&model)
+            .args(["--format", "integer", "--out"])
+            .arg(&q),
+    );
+    assert!(e.contains("--calibration"), "{e}");
+    // wrong feature count
+    npy::write_f32(&d.join("wide.npy"), &[3, 5, 7], &[0.5; 105]).unwrap();
+    let e = run_err(
+        bin()
+            .args(["export", "--model"])
+            .arg(&model)
+            .args(["--format", "integer", "--calibration"])
+            .arg(d.join("wide.npy"))
+            .arg("--out")
+            .arg(&q),
+    );
+    assert!(e.contains("wide.npy") && e.contains("N x T x 4"), "{e}");
+    // NaN in the calibration data
+    let mut x = vec![0.5f32; 3 * 5 * 4];
+    x[17] = f32::NAN;
+    npy::write_f32(&d.join("nan.npy"), &[3, 5, 4], &x).unwrap();
+    let e = run_err(
+        bin()
+            .args(["export", "--model"])
+            .arg(&model)
+            .args(["--format", "integer", "--calibration"])
+            .arg(d.join("nan.npy"))
+            .arg("--out")
+            .arg(&q),
+    );
+    assert!(e.contains("nan.npy") && e.contains("finite"), "{e}");
+    assert!(!q.exists(), "no file written on error");
+    // a quantized model cannot be quantized again
+    quantize(&d, &model, "i8");
+    let e = run_err(
+        bin()
+            .args(["export", "--model"])
+            .arg(d.join("i8.trnn"))
+            .args(["--format", "f16", "--out"])
+            .arg(&q),
+    );
+    assert!(e.contains("already i8"), "{e}");
+}
