@@ -456,9 +456,14 @@ pub fn export_quantized(job: &QuantJob<'_>, load: Loader) -> Result<(), String> 
                     c.display()
                 ));
             format!(
-                "{}: layer {layer} ({kind}) cannot be quantized to {}: its weights{cal} hold non-finite or unrepresentable values (NaN, inf or a huge outlier); expected finite weights and calibration data",
+                "{}: layer {layer} ({kind}) cannot be quantized to {}: its weights{cal} hold values the format cannot represent ({}); expected finite weights and calibration data of a sane range",
                 path.display(),
-                job.format
+                job.format,
+                if fmt == NumFormat::F16 {
+                    "NaN, inf, or beyond f16's +-65504"
+                } else {
+                    "NaN, inf, or an outlier that would round most of its row to 0 in int8"
+                }
             )
         }
         e => format!("{}: quantizing to {}: {e}", path.display(), job.format),

@@ -200,3 +200,63 @@ fn bad_quantization_input_is_named() {
     );
     assert!(e.contains("already i8"), "{e}");
 }
+
+#[test]
+fn outlier_weights_are_refused_with_their_layer() {
+    use tinyrnn_trainer::cell::CellKind;
+    use tinyrnn_trainer::export::{encode, Metadata};
+    use tinyrnn_trainer::loss::{HeadAct, LossKind};
+    use tinyrnn_trainer::model::{HeadSpec, InputSpec, LayerSpec, ModelSpec, Net};
+    let d = tmp("outlier");
+    let spec = ModelSpec {
+        input: InputSpec::Features { size: 4 },
+        layers: vec![LayerSpec {
+            kind: CellKind::Lstm,
+            hidden: 8,
+        }],
+        head: Some(HeadSpec {
+            out: 3,
+            act: HeadAct::Softmax,
+        }),
+        many_to_many: false,
+        dropout: 0.0,
+    };
+    let n = spec.layout().total;
+    // Small weights with an outlier every 7th: most of each row rounds to 0 in int8.
+    let params: Vec<f32> = (0..n)
+        .map(|i| {
+            if i % 7 == 0 {
+                1e6
+            } else {
+                0.01 * (i as f32).sin()
+            }
+        })
+        .collect();
+    let net = Net::<f32>::from_params(spec.clone(), params).unwrap();
+    let meta = Metadata {
+        producer: "tinyrnn-trainer".into(),
+        spec,
+        loss: LossKind::CrossEntropy,
+        vocab: None,
+        features: None,
+        seq_len: 5,
+        val_metric: None,
+        epochs: 0,
+    };
+    let model = d.join("outlier.trnn");
+    std::fs::write(&model, encode(&net, &meta).unwrap()).unwrap();
+    let q = d.join("q.trnn");
+    let e = run_err(
+        bin()
+            .args(["export", "--model"])
+            .arg(&model)
+            .args(["--format", "i8", "--out"])
+            .arg(&q),
+    );
+    assert!(
+        e.contains("outlier.trnn") && e.contains("layer 0 (lstm)"),
+        "{e}"
+    );
+    assert!(!q.exists());
+    assert!(e.contains("outlier"), "{e}");
+}
