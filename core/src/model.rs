@@ -599,18 +599,18 @@ impl<'a> Model<'a> {
             let off = self.state_off[li];
             match layer {
                 Layer::Embedding(_) => {}
-                Layer::Elman(c) => {
+                Layer::Elman(c) if cfg!(feature = "elman") => {
                     let (lower, upper) = states.split_at_mut(off);
                     let x = resolve(src, lower, io_a, io_b);
                     c.step_with::<B, A>(x, &mut upper[..c.hidden], gates);
                 }
-                Layer::Lstm(c) => {
+                Layer::Lstm(c) if cfg!(feature = "lstm") => {
                     let (lower, upper) = states.split_at_mut(off);
                     let x = resolve(src, lower, io_a, io_b);
                     let (h, rest) = upper.split_at_mut(c.hidden);
                     c.step_with::<B, A>(x, h, &mut rest[..c.hidden], gates);
                 }
-                Layer::Gru(c) => {
+                Layer::Gru(c) if cfg!(feature = "gru") => {
                     let (lower, upper) = states.split_at_mut(off);
                     let x = resolve(src, lower, io_a, io_b);
                     c.step_with::<B, A>(x, &mut upper[..c.hidden], gates);
@@ -631,8 +631,8 @@ impl<'a> Model<'a> {
                     };
                     continue;
                 }
-                Layer::Quant(q) if q.gates() == 0 => {
-                    let simd = self.kernel == Kernel::Simd;
+                Layer::Quant(q) if cfg!(feature = "quant") && q.gates() == 0 => {
+                    let simd = HAS_SIMD && self.kernel == Kernel::Simd;
                     let out = q.sizes().1;
                     let into_b = !matches!(src, Src::Io { second: true, .. });
                     if li == last {
@@ -659,12 +659,14 @@ impl<'a> Model<'a> {
                     };
                     continue;
                 }
-                Layer::Quant(q) => {
+                Layer::Quant(q) if cfg!(feature = "quant") => {
                     let (lower, upper) = states.split_at_mut(off);
                     let x = resolve(src, lower, io_a, io_b);
-                    let simd = self.kernel == Kernel::Simd;
+                    let simd = HAS_SIMD && self.kernel == Kernel::Simd;
                     q.step(x, &mut upper[..q.state_len()], gates, simd);
                 }
+                // Left out by cargo features: the loader never builds these.
+                Layer::Elman(_) | Layer::Lstm(_) | Layer::Gru(_) | Layer::Quant(_) => {}
             }
             src = Src::State {
                 off,
@@ -724,7 +726,12 @@ fn build_layer<'a>(
         d.kind,
         kind::EMBEDDING | kind::ELMAN | kind::LSTM | kind::GRU | kind::DENSE
     );
-    if !known {
+    // Cell types and number formats left out by cargo features are
+    // rejected here, so their code is never referenced and not linked.
+    let disabled = (d.kind == kind::ELMAN && !cfg!(feature = "elman"))
+        || (d.kind == kind::LSTM && !cfg!(feature = "lstm"))
+        || (d.kind == kind::GRU && !cfg!(feature = "gru"));
+    if !known || disabled {
         return Err(Error::UnsupportedLayer {
             layer: li,
             code: d.kind,
@@ -734,6 +741,12 @@ fn build_layer<'a>(
         return Err(Error::ZeroSize { layer: li });
     }
     if d.format != numfmt::F32 {
+        if !cfg!(feature = "quant") {
+            return Err(Error::UnsupportedFormat {
+                layer: li,
+                code: d.format,
+            });
+        }
         let first = d.first_tensor as usize;
         let ts = header
             .tensors

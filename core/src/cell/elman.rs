@@ -42,7 +42,9 @@ impl Elman<'_> {
     }
 
     /// One timestep with the given kernels.
-    #[inline]
+    // Not inlined into `Model::run`: one copy per (kernel, math) pair
+    // instead of one per call site; one call per step.
+    #[inline(never)]
     pub(crate) fn step_with<B: Backend, A: Act>(
         &self,
         x: &[f32],

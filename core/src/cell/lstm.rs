@@ -42,7 +42,9 @@ impl Lstm<'_> {
 
     /// One timestep with the given kernels: one fused pass over `W_x` and
     /// `W_h` into the gate pre-activations, then one pass of gate math.
-    #[inline]
+    // Not inlined into `Model::run`: one copy per (kernel, math) pair
+    // instead of one per call site; one call per step.
+    #[inline(never)]
     pub(crate) fn step_with<B: Backend, A: Act>(
         &self,
         x: &[f32],
