@@ -34,6 +34,8 @@ for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
     cargo build -p tinyrnn --target "$target" --release --locked
     cargo clippy -p tinyrnn --target "$target" --locked -- -D warnings
     cargo clippy -p tinyrnn --target "$target" --features alloc --locked -- -D warnings
+    cargo clippy -p tinyrnn --target "$target" --no-default-features --locked -- -D warnings
+    cargo clippy -p tinyrnn --target "$target" --no-default-features --features lstm --locked -- -D warnings
 done
 
 if [ -f firmware-example/Cargo.toml ]; then
