@@ -9,7 +9,7 @@ use crate::format::{
     TensorDesc, MAGIC, PREAMBLE_LEN, VERSION,
 };
 use crate::model::{Layer, Model};
-use crate::quant::encode::{calibrate, layer_tensors, Ranges};
+use crate::quant::encode::{calibrate, layer_tensors, Calibration, Ranges};
 use crate::quant::NumFormat;
 
 struct PendingTensor {
@@ -54,6 +54,7 @@ pub struct ModelBuilder {
     error: Option<Error>,
     format: NumFormat,
     calibration: Vec<f32>,
+    calibration_tokens: Vec<usize>,
 }
 
 impl ModelBuilder {
@@ -67,6 +68,7 @@ impl ModelBuilder {
             error: None,
             format: NumFormat::F32,
             calibration: Vec::new(),
+            calibration_tokens: Vec::new(),
         }
     }
 
@@ -210,9 +212,10 @@ impl ModelBuilder {
         b
     }
 
-    /// Encodes every Elman, LSTM, GRU and Dense layer in `format` (an
-    /// Embedding stays f32). [`NumFormat::Integer`] needs
-    /// [`calibration`](Self::calibration) data; the recurrent layers are then
+    /// Encodes every layer in `format`. [`NumFormat::Integer`] needs
+    /// [`calibration`](Self::calibration) data (or
+    /// [`calibration_tokens`](Self::calibration_tokens) for a model with an
+    /// Embedding input); the recurrent layers are then
     /// stored row-major whatever [`layout`](Self::layout) says.
     pub fn quantize(&mut self, format: NumFormat) -> &mut Self {
         self.format = format;
@@ -223,6 +226,13 @@ impl ModelBuilder {
     /// the integer formats of every layer's input, output and cell state.
     pub fn calibration(&mut self, xs: &[f32]) -> &mut Self {
         self.calibration = xs.to_vec();
+        self
+    }
+
+    /// Token ids that the f32 model is run on to choose the integer
+    /// formats, for a model whose first layer is an Embedding.
+    pub fn calibration_tokens(&mut self, tokens: &[usize]) -> &mut Self {
+        self.calibration_tokens = tokens.to_vec();
         self
     }
 
@@ -286,15 +296,21 @@ impl ModelBuilder {
             NumFormat::F32 => self.encode(None),
             NumFormat::Integer => {
                 let file = AlignedBuf::from_slice(&self.encode(None)?);
-                let ranges = calibrate(&Model::from_bytes(&file)?, &self.calibration)
-                    .map_err(|_| Error::Quantization { layer: 0 })?;
+                let model = Model::from_bytes(&file)?;
+                let data = if model.is_token_input() {
+                    Calibration::Tokens(&self.calibration_tokens)
+                } else {
+                    Calibration::Vectors(&self.calibration)
+                };
+                let ranges =
+                    calibrate(&model, data).map_err(|_| Error::Quantization { layer: 0 })?;
                 self.encode(Some(&ranges))
             }
             _ => self.encode(Some(&[])),
         }
     }
 
-    /// Encodes the layers; with `ranges`, all but Embedding in `self.format`.
+    /// Encodes the layers; with `ranges`, in `self.format`.
     fn encode(&self, ranges: Option<&[Ranges]>) -> Result<Vec<u8>, Error> {
         let mut header = Header {
             layers: heapless::Vec::new(),
@@ -304,7 +320,7 @@ impl ModelBuilder {
         let mut payload: Vec<u8> = Vec::new();
         for (li, l) in self.layers.iter().enumerate() {
             let first = u16::try_from(header.tensors.len()).map_err(|_| Error::BadHeader)?;
-            if let (Some(ranges), true) = (ranges, l.kind != kind::EMBEDDING) {
+            if let Some(ranges) = ranges {
                 let t: Vec<(u32, u32, &[f32])> = l
                     .tensors
                     .iter()

@@ -67,6 +67,15 @@ impl Layer<'_> {
         }
     }
 
+    /// Whether the layer is an Embedding (in any number format).
+    pub fn is_embedding(&self) -> bool {
+        match self {
+            Layer::Embedding(_) => true,
+            Layer::Quant(q) => q.is_embedding(),
+            _ => false,
+        }
+    }
+
     /// Whether the layer carries state from step to step.
     pub fn is_recurrent(&self) -> bool {
         match self {
@@ -116,6 +125,7 @@ impl Layer<'_> {
             Layer::Gru(_) => 3 * h * (i + h + 2),
             Layer::Elman(_) | Layer::Lstm(_) => self.gates() * h * (i + h + 1),
             Layer::Dense(d) => d.w.len() + d.b.len(),
+            Layer::Quant(q) if q.is_embedding() => i * h,
             Layer::Quant(q) => match q.gates() {
                 0 => h * (i + 1),
                 3 => 3 * h * (i + h + 2),
@@ -129,6 +139,7 @@ impl Layer<'_> {
         let (i, h) = (self.input_size(), self.output_size());
         match self {
             Layer::Embedding(_) => 0,
+            Layer::Quant(q) if q.is_embedding() => 0,
             Layer::Elman(_) | Layer::Lstm(_) | Layer::Gru(_) => self.gates() * h * (i + h),
             Layer::Dense(d) => d.w.len(),
             Layer::Quant(q) => match q.gates() {
@@ -271,7 +282,7 @@ impl<'a> Model<'a> {
         for (li, d) in header.layers.iter().enumerate() {
             let layer = build_layer(li, d, header, payload)?;
             if let Some(expected) = prev_out {
-                if matches!(layer, Layer::Embedding(_)) {
+                if layer.is_embedding() {
                     return Err(Error::EmbeddingNotFirst { layer: li });
                 }
                 if layer.input_size() != expected {
@@ -292,6 +303,7 @@ impl<'a> Model<'a> {
                 io_len = io_len.max(dl.out);
             }
             if let Layer::Quant(q) = layer {
+                // Dense outputs, and a quantized Embedding's decoded vector.
                 if q.gates() == 0 {
                     io_len = io_len.max(q.sizes().1);
                 }
@@ -357,7 +369,7 @@ impl<'a> Model<'a> {
 
     /// Whether the model takes token ids (its first layer is an Embedding).
     pub fn is_token_input(&self) -> bool {
-        matches!(self.layers.first(), Some(Layer::Embedding(_)))
+        self.layers.first().is_some_and(Layer::is_embedding)
     }
 
     /// Length of the input vector of [`step`](Self::step); for a token model the
@@ -418,14 +430,34 @@ impl<'a> Model<'a> {
         token: usize,
         y: &mut [f32],
     ) -> Result<(), Error> {
-        let Some(Layer::Embedding(e)) = self.layers.first() else {
-            return Err(Error::WrongInputKind);
-        };
-        let row = e.lookup(token).ok_or(Error::TokenOutOfRange {
-            token,
-            vocab: e.vocab,
-        })?;
-        self.run(state.words_mut(), 1, Src::Ext(row), y)
+        match self.layers.first() {
+            Some(Layer::Embedding(e)) => {
+                let row = e.lookup(token).ok_or(Error::TokenOutOfRange {
+                    token,
+                    vocab: e.vocab,
+                })?;
+                self.run(state.words_mut(), 1, Src::Ext(row), y)
+            }
+            Some(Layer::Quant(q)) if q.is_embedding() => {
+                // The vector is decoded into the first io buffer.
+                let (vocab, dim) = q.sizes();
+                let words = state.words_mut();
+                self.check_state(words.len())?;
+                let io = self.recurrent_len + self.scratch_len;
+                let ok = words
+                    .get_mut(io..io + dim)
+                    .is_some_and(|row| q.lookup_into(token, row));
+                if !ok {
+                    return Err(Error::TokenOutOfRange { token, vocab });
+                }
+                let src = Src::Io {
+                    second: false,
+                    len: dim,
+                };
+                self.run(words, 1, src, y)
+            }
+            _ => Err(Error::WrongInputKind),
+        }
     }
 
     /// A masked timestep (the sample is missing): the state is left untouched and
@@ -631,6 +663,7 @@ impl<'a> Model<'a> {
                     };
                     continue;
                 }
+                Layer::Quant(q) if q.is_embedding() => {}
                 Layer::Quant(q) if cfg!(feature = "quant") && q.gates() == 0 => {
                     let simd = HAS_SIMD && self.kernel == Kernel::Simd;
                     let out = q.sizes().1;

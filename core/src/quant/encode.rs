@@ -68,6 +68,9 @@ pub(crate) fn layer_tensors(
     t: &[(u32, u32, &[f32])],
     r: Ranges,
 ) -> Result<Vec<EncTensor>, QuantError> {
+    if kind_code == kind::EMBEDDING {
+        return embedding_tensors(format, input, output, t);
+    }
     let gates = match kind_code {
         kind::LSTM => 4,
         kind::GRU => 3,
@@ -143,35 +146,131 @@ pub(crate) fn layer_tensors(
     Ok(out)
 }
 
-/// Runs the f32 model over `xs` (inputs back to back) and returns each
-/// layer's ranges. NaN or infinite inputs are refused.
-pub(crate) fn calibrate(model: &Model<'_>, xs: &[f32]) -> Result<Vec<Ranges>, QuantError> {
-    let i = model.input_size();
-    if let Some(index) = xs.iter().position(|x| !x.is_finite()) {
-        return Err(QuantError::NonFinite {
-            what: "calibration data",
-            index,
-        });
-    }
-    if model.is_token_input() || i == 0 || xs.is_empty() || !xs.len().is_multiple_of(i) {
+/// An Embedding's tensors: f16 table; i8 table + one f32 scale per row;
+/// integer: i16 table in the finest `Q(frac)` that holds it + `frac`.
+fn embedding_tensors(
+    format: NumFormat,
+    vocab: usize,
+    dim: usize,
+    t: &[(u32, u32, &[f32])],
+) -> Result<Vec<EncTensor>, QuantError> {
+    let Some((_, _, table)) = t.first() else {
         return Err(QuantError::Shape {
-            what: "calibration data (vector inputs, a whole number of steps)",
-            expected: i,
-            found: xs.len(),
+            what: "embedding table",
+            expected: vocab * dim,
+            found: 0,
         });
-    }
+    };
+    Ok(match format {
+        NumFormat::F16 => {
+            let h = to_f16("embedding table", table)?;
+            vec![EncTensor {
+                dtype: dtype::F16,
+                rows: vocab as u32,
+                cols: dim as u32,
+                bytes: h.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect(),
+            }]
+        }
+        NumFormat::I8 => {
+            let q = quantize_rows("embedding table", table, vocab, dim)?;
+            vec![t_i8(vocab, dim, &q.w), t_f32(vocab, 1, &q.scale)]
+        }
+        NumFormat::Integer | NumFormat::F32 => {
+            let e = IntEmbeddingParams::new(vocab, dim, table)?;
+            vec![
+                EncTensor {
+                    dtype: dtype::I16,
+                    rows: vocab as u32,
+                    cols: dim as u32,
+                    bytes: e.table.iter().flat_map(|x| x.to_le_bytes()).collect(),
+                },
+                t_i32(1, 1, &[e.frac as i32]),
+            ]
+        }
+    })
+}
+
+/// Calibration inputs: vectors back to back, or token ids.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Calibration<'c> {
+    /// Vector inputs back to back.
+    Vectors(&'c [f32]),
+    /// Token ids (models with an Embedding input).
+    Tokens(&'c [usize]),
+}
+
+/// Runs the f32 model over the calibration inputs and returns each layer's
+/// ranges. NaN or infinite inputs, and tokens out of range, are refused.
+pub(crate) fn calibrate(
+    model: &Model<'_>,
+    data: Calibration<'_>,
+) -> Result<Vec<Ranges>, QuantError> {
+    let i = model.input_size();
+    let steps = match data {
+        Calibration::Vectors(xs) => {
+            if let Some(index) = xs.iter().position(|x| !x.is_finite()) {
+                return Err(QuantError::NonFinite {
+                    what: "calibration data",
+                    index,
+                });
+            }
+            if model.is_token_input() || i == 0 || xs.is_empty() || !xs.len().is_multiple_of(i) {
+                return Err(QuantError::Shape {
+                    what: "calibration data (vector inputs, a whole number of steps)",
+                    expected: i,
+                    found: xs.len(),
+                });
+            }
+            xs.len() / i
+        }
+        Calibration::Tokens(ts) => {
+            if !model.is_token_input() || ts.is_empty() {
+                return Err(QuantError::Shape {
+                    what: "calibration tokens (for a model with an Embedding input)",
+                    expected: 1,
+                    found: ts.len(),
+                });
+            }
+            if let Some(index) = ts.iter().position(|t| *t >= i) {
+                return Err(QuantError::Shape {
+                    what: "calibration token id (below the vocabulary size)",
+                    expected: i,
+                    found: ts[index],
+                });
+            }
+            ts.len()
+        }
+    };
     let layers = model.layers();
     let mut r = vec![Ranges::default(); layers.len()];
     let mut s = StateVec::new(model);
     let mut y = vec![0.0; model.output_size()];
     let amax = |m: f32, v: &[f32]| v.iter().fold(m, |m, x| m.max(x.abs()));
-    for x in xs.chunks_exact(i) {
-        // Cannot fail: sizes come from the model.
-        let _ = model.step(&mut s, x, &mut y);
-        let mut input: Vec<f32> = x.to_vec();
+    // The layer after an Embedding sees at most the table's largest value,
+    // whichever tokens the calibration holds.
+    if let (Some(Layer::Embedding(e)), Some(next)) = (layers.first(), r.get_mut(1)) {
+        next.x = amax(0.0, e.table);
+    }
+    for t in 0..steps {
+        // Cannot fail: sizes come from the model, tokens were checked.
+        let mut input: Vec<f32> = match data {
+            Calibration::Vectors(xs) => {
+                let x = &xs[t * i..(t + 1) * i];
+                let _ = model.step(&mut s, x, &mut y);
+                x.to_vec()
+            }
+            Calibration::Tokens(ts) => {
+                let _ = model.step_token(&mut s, ts[t], &mut y);
+                vec![ts[t] as f32]
+            }
+        };
         for (li, l) in layers.iter().enumerate() {
             r[li].x = amax(r[li].x, &input);
             match l {
+                Layer::Embedding(e) => {
+                    let tok = input.first().map_or(0, |v| *v as usize);
+                    input = e.lookup(tok).unwrap_or(&[]).to_vec();
+                }
                 Layer::Dense(d) => {
                     let mut pre: Vec<f32> = d.b.to_vec();
                     crate::kernel::scalar::matvec_acc(d.w, &input, &mut pre);

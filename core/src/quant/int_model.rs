@@ -69,6 +69,12 @@ impl<'m, 'a> IntModel<'m, 'a> {
                 }
             };
             let (i, h) = q.sizes();
+            if q.is_embedding() {
+                // First layer only (the loader checks); its vector goes
+                // straight into the io buffer.
+                io16 = io16.max(h);
+                continue;
+            }
             if let Some(o) = state_off.get_mut(li) {
                 *o = state16;
             }
@@ -99,9 +105,13 @@ impl<'m, 'a> IntModel<'m, 'a> {
         self.state16.div_ceil(2) + 2 * self.io16.div_ceil(2) + self.scratch
     }
 
-    /// Fraction bits of the input (`x = round(x_real * 2^frac)`).
+    /// Fraction bits of the input (`x = round(x_real * 2^frac)`); for a
+    /// model with an Embedding input, those of its vectors.
     pub fn input_frac(&self) -> u8 {
-        self.fracs(0).map_or(0, |f| f.x)
+        match self.model.layers().first() {
+            Some(Layer::Quant(QuantLayer::IntEmbedding(_, frac))) => *frac,
+            _ => self.fracs(0).map_or(0, |f| f.x),
+        }
     }
 
     /// Fraction bits of the output. A softmax Dense outputs its logits.
@@ -125,16 +135,40 @@ impl<'m, 'a> IntModel<'m, 'a> {
     /// One timestep, integer only: `x` in `Q(input_frac)`, `y` in
     /// `Q(output_frac)`; `words` holds the state (see [`state_len`](Self::state_len)).
     pub fn step(&self, words: &mut [i32], x: &[i16], y: &mut [i16]) -> Result<(), Error> {
-        if words.len() != self.state_len() {
-            return Err(Error::StateMismatch {
-                expected: self.state_len(),
-                found: words.len(),
-            });
+        if self.model.is_token_input() {
+            return Err(Error::WrongInputKind);
         }
+        self.check(words, y)?;
         if x.len() != self.model.input_size() {
             return Err(Error::InputLength {
                 expected: self.model.input_size(),
                 found: x.len(),
+            });
+        }
+        self.dispatch(words, 0, x, y);
+        Ok(())
+    }
+
+    /// One timestep on a token id (models whose first layer is an
+    /// Embedding), integer only: `y` in `Q(output_frac)`.
+    pub fn step_token(&self, words: &mut [i32], token: usize, y: &mut [i16]) -> Result<(), Error> {
+        let Some(Layer::Quant(QuantLayer::IntEmbedding(e, _))) = self.model.layers().first() else {
+            return Err(Error::WrongInputKind);
+        };
+        self.check(words, y)?;
+        let row = e.lookup(token).ok_or(Error::TokenOutOfRange {
+            token,
+            vocab: e.vocab,
+        })?;
+        self.dispatch(words, 1, row, y);
+        Ok(())
+    }
+
+    fn check(&self, words: &[i32], y: &[i16]) -> Result<(), Error> {
+        if words.len() != self.state_len() {
+            return Err(Error::StateMismatch {
+                expected: self.state_len(),
+                found: words.len(),
             });
         }
         if y.len() != self.model.output_size() {
@@ -143,14 +177,18 @@ impl<'m, 'a> IntModel<'m, 'a> {
                 found: y.len(),
             });
         }
-        match self.model.kernel() {
-            Kernel::Simd => self.run::<Simd>(words, x, y),
-            _ => self.run::<Scalar>(words, x, y),
-        }
         Ok(())
     }
 
-    fn run<K: IntMatVec>(&self, words: &mut [i32], x: &[i16], y: &mut [i16]) {
+    fn dispatch(&self, words: &mut [i32], first: usize, x: &[i16], y: &mut [i16]) {
+        match self.model.kernel() {
+            Kernel::Simd => self.run::<Simd>(words, first, x, y),
+            _ => self.run::<Scalar>(words, first, x, y),
+        }
+    }
+
+    /// Runs layers `first..` on `x` (in `Q(input_frac)`).
+    fn run<K: IntMatVec>(&self, words: &mut [i32], first: usize, x: &[i16], y: &mut [i16]) {
         // Every slice below is in range by construction (`new`, and the
         // lengths checked by `step`); the checked forms keep that a no-op
         // instead of a panic should it ever not be.
@@ -171,7 +209,7 @@ impl<'m, 'a> IntModel<'m, 'a> {
         for (c, x) in cur.iter_mut().zip(x) {
             *c = *x;
         }
-        for (li, l) in self.model.layers().iter().enumerate() {
+        for (li, l) in self.model.layers().iter().enumerate().skip(first) {
             let Layer::Quant(q) = l else {
                 return;
             };

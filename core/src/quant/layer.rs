@@ -9,10 +9,11 @@
 //! between is the pure-integer [`cell`](super::cell) step. Its outputs are
 //! therefore the same bits on every target and kernel.
 
-use super::cell::{IntDense, IntElman, IntGru, IntLstm, IntMatrix};
+use super::cell::{IntDense, IntElman, IntEmbedding, IntGru, IntLstm, IntMatrix};
 use super::fixed::{Requant, MAX_FRAC};
 use super::hybrid::{
-    F16Weights, FloatDense, FloatElman, FloatGru, FloatLstm, FloatWeights, I8Weights,
+    F16Weights, FloatDense, FloatElman, FloatEmbedding, FloatGru, FloatLstm, FloatWeights,
+    I8Weights,
 };
 use super::matvec::{IntMatVec, Scalar, Simd, MAX_COLS};
 use super::words::{bytes_as, f32_as_i32_mut, i32_as_i16_mut, Pod};
@@ -108,6 +109,10 @@ pub enum QuantLayer<'a> {
     IntGru(IntGru<'a>, Fracs),
     /// Integer Dense.
     IntDense(IntDense<'a>, Fracs),
+    /// f16 / i8-hybrid Embedding (first layer only).
+    Embedding(FloatEmbedding<HybridWeights<'a>>),
+    /// Integer Embedding: its vectors in `Q(frac)` (first layer only).
+    IntEmbedding(IntEmbedding<'a>, u8),
 }
 
 impl QuantLayer<'_> {
@@ -122,6 +127,7 @@ impl QuantLayer<'_> {
             QuantLayer::Lstm(c) => hybrid(&c.w_x),
             QuantLayer::Gru(c) => hybrid(&c.w_x),
             QuantLayer::Dense(d) => hybrid(&d.w),
+            QuantLayer::Embedding(e) => hybrid(&e.table),
             _ => NumFormat::Integer,
         }
     }
@@ -133,6 +139,7 @@ impl QuantLayer<'_> {
             QuantLayer::Lstm(_) | QuantLayer::IntLstm(..) => "lstm",
             QuantLayer::Gru(_) | QuantLayer::IntGru(..) => "gru",
             QuantLayer::Dense(_) | QuantLayer::IntDense(..) => "dense",
+            QuantLayer::Embedding(_) | QuantLayer::IntEmbedding(..) => "embedding",
         }
     }
 
@@ -147,16 +154,44 @@ impl QuantLayer<'_> {
             QuantLayer::IntLstm(c, _) => (c.input, c.hidden),
             QuantLayer::IntGru(c, _) => (c.input, c.hidden),
             QuantLayer::IntDense(d, _) => (d.input, d.out),
+            QuantLayer::Embedding(e) => (e.vocab, e.dim),
+            QuantLayer::IntEmbedding(e, _) => (e.vocab, e.dim),
         }
     }
 
-    /// Gate blocks (1 Elman, 4 LSTM, 3 GRU, 0 Dense).
+    /// Whether this is an Embedding (token ids in, vectors out).
+    pub fn is_embedding(&self) -> bool {
+        matches!(
+            self,
+            QuantLayer::Embedding(_) | QuantLayer::IntEmbedding(..)
+        )
+    }
+
+    /// Writes the vector of `token` as `f32` into `out` (length: the
+    /// vector size); `false` when this is not an Embedding, `token` is out
+    /// of range or `out` has the wrong length.
+    pub fn lookup_into(&self, token: usize, out: &mut [f32]) -> bool {
+        match self {
+            QuantLayer::Embedding(e) => e.lookup_into(token, out),
+            QuantLayer::IntEmbedding(e, frac) => match e.lookup(token) {
+                Some(row) if row.len() == out.len() => {
+                    dequantize_slice(row, *frac, out);
+                    true
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// Gate blocks (1 Elman, 4 LSTM, 3 GRU, 0 Dense and Embedding).
     pub fn gates(&self) -> usize {
         match self {
             QuantLayer::Elman(_) | QuantLayer::IntElman(..) => 1,
             QuantLayer::Lstm(_) | QuantLayer::IntLstm(..) => 4,
             QuantLayer::Gru(_) | QuantLayer::IntGru(..) => 3,
             QuantLayer::Dense(_) | QuantLayer::IntDense(..) => 0,
+            QuantLayer::Embedding(_) | QuantLayer::IntEmbedding(..) => 0,
         }
     }
 
@@ -184,7 +219,7 @@ impl QuantLayer<'_> {
             QuantLayer::Elman(c) => c.scratch_len(),
             QuantLayer::Lstm(c) => c.scratch_len(),
             QuantLayer::Gru(c) => c.scratch_len(),
-            QuantLayer::Dense(_) => 0,
+            QuantLayer::Dense(_) | QuantLayer::Embedding(_) | QuantLayer::IntEmbedding(..) => 0,
             QuantLayer::IntElman(c, _) => c.scratch_len() + int16,
             QuantLayer::IntLstm(c, _) => c.scratch_len() + int16,
             QuantLayer::IntGru(c, _) => c.scratch_len() + int16,
@@ -201,6 +236,7 @@ impl QuantLayer<'_> {
             QuantLayer::Lstm(cell) => cell.step(x, h, c, scratch),
             QuantLayer::Gru(cell) => cell.step(x, h, scratch),
             QuantLayer::Dense(_) | QuantLayer::IntDense(..) => {}
+            QuantLayer::Embedding(_) | QuantLayer::IntEmbedding(..) => {}
             _ if simd => self.int_step::<Simd>(x, h, c, scratch),
             _ => self.int_step::<Scalar>(x, h, c, scratch),
         }
@@ -292,6 +328,7 @@ pub(crate) fn build<'a>(
         code: d.act,
     };
     let gates: u32 = match d.kind {
+        kind::EMBEDDING => 1,
         kind::ELMAN => 1,
         kind::LSTM => 4,
         kind::GRU => 3,
@@ -340,6 +377,9 @@ pub(crate) fn build<'a>(
         Some(a @ (Activation::Tanh | Activation::Relu)) => Ok(a),
         _ => Err(bad_act),
     };
+    if d.kind == kind::EMBEDDING {
+        return build_embedding(li, d, ts, get, bad_fmt, bad_act);
+    }
     let is_dense = d.kind == kind::DENSE;
     let (wrows, hcols) = if is_dense { (h, 0) } else { (g, h) };
     match d.format {
@@ -500,6 +540,63 @@ pub(crate) fn build<'a>(
                     fr,
                 ),
             })
+        }
+        _ => Err(bad_fmt),
+    }
+}
+
+/// An Embedding of `vocab = d.input` rows of `dim = d.output`:
+/// - f16: the table `[vocab][dim]` as `f16`;
+/// - i8: the table as `i8` and one `f32` scale per row `[vocab][1]`;
+/// - integer: the table as `i16` in `Q(frac)` and `frac` as `i32` `[1][1]`.
+fn build_embedding<'a>(
+    li: usize,
+    d: &LayerDesc,
+    ts: &[TensorDesc],
+    get: impl Fn(usize, u8, (u32, u32)) -> Result<&'a [u8], Error>,
+    bad_fmt: Error,
+    bad_act: Error,
+) -> Result<QuantLayer<'a>, Error> {
+    if d.act != 0 {
+        return Err(bad_act);
+    }
+    let shape = (d.input, d.output);
+    let (vocab, dim) = (d.input as usize, d.output as usize);
+    let count = match d.format {
+        numfmt::F16 => 1,
+        _ => 2,
+    };
+    if ts.len() != count {
+        return Err(Error::BadTensorRef { layer: li });
+    }
+    fn typed<T: Pod>(b: &[u8]) -> Result<&[T], Error> {
+        bytes_as::<T>(b).ok_or(Error::Misaligned)
+    }
+    let hybrid = |table| QuantLayer::Embedding(FloatEmbedding { vocab, dim, table });
+    match d.format {
+        numfmt::F16 => Ok(hybrid(HybridWeights::F16(F16Weights(typed(get(
+            0,
+            dtype::F16,
+            shape,
+        )?)?)))),
+        numfmt::I8 => {
+            let w = typed(get(0, dtype::I8, shape)?)?;
+            let scale = get(1, dtype::F32, (d.input, 1))
+                .and_then(|b| crate::bytes::as_f32(b).ok_or(Error::Misaligned))?;
+            Ok(hybrid(HybridWeights::I8(I8Weights { w, scale })))
+        }
+        numfmt::INTEGER => {
+            let table = typed(get(0, dtype::I16, shape)?)?;
+            let q: &[i32] = typed(get(1, dtype::I32, (1, 1))?)?;
+            let frac = q
+                .first()
+                .and_then(|v| u8::try_from(*v).ok())
+                .filter(|f| *f <= MAX_FRAC)
+                .ok_or(bad_fmt)?;
+            Ok(QuantLayer::IntEmbedding(
+                IntEmbedding { vocab, dim, table },
+                frac,
+            ))
         }
         _ => Err(bad_fmt),
     }

@@ -29,7 +29,11 @@
 //!   bit-identical on every kernel and target); or, with no float operation
 //!   at all (Cortex-M0+), [`IntModel::step`] on `i16` in `Q(input_frac)` and
 //!   out in `Q(output_frac)`, state in caller-owned `i32` words.
-//! - An Embedding layer stays f32 in every format.
+//! - An Embedding input is quantized too (f16 table; i8 table with a
+//!   scale per token; integer: i16 table in `Q(frac)`); the integer
+//!   calibration of such a model takes token ids
+//!   ([`ModelBuilder::calibration_tokens`](crate::ModelBuilder::calibration_tokens)),
+//!   and [`IntModel::step_token`] steps it without a float operation.
 
 pub mod act;
 pub mod cell;
