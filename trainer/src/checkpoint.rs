@@ -34,6 +34,9 @@ pub struct Checkpoint {
     pub features: Option<Vec<String>>,
     /// Steps per sequence.
     pub seq_len: usize,
+    /// Where the training inputs came from.
+    #[serde(default)]
+    pub train_data: Option<crate::export::TrainData>,
 }
 
 /// Writes `ckpt` to `path` via `path.tmp` and a rename, so a crash never leaves a torn file.

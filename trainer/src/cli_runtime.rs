@@ -1,7 +1,7 @@
 //! Commands that run the exported file through the `tinyrnn` runtime:
 //! eval, predict, export, inspect and the demo.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tinyrnn::quant::NumFormat;
 use tinyrnn::{Layer, Model, ModelBuilder, State};
@@ -111,6 +111,7 @@ pub fn export(ckpt_path: &Path, out: &Path, best: bool) -> Result<(), String> {
         seq_len: ck.seq_len,
         val_metric: ck.history.last().and_then(|r| r.val_metric),
         epochs: ck.epoch,
+        train_data: ck.train_data.clone(),
     };
     let bytes = export::encode(&net, &meta).map_err(|e| e.to_string())?;
     checkpoint::write_atomic(out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -246,6 +247,7 @@ pub fn demo(dir: &Path, threads: usize, epochs: usize) -> Result<(), String> {
         resume: false,
         vocab: None,
         features: None,
+        train_data: None,
         progress: true,
     };
     let s = session::run(job)?;
@@ -361,38 +363,94 @@ fn layer_format(l: &Layer<'_>) -> &'static str {
     }
 }
 
-/// Reads calibration inputs: the first `samples` sequences of an N x T x F
-/// float32 file whose F is the model's input size, back to back.
-fn read_calibration(path: &Path, model: &Model<'_>, samples: usize) -> Result<Dataset, String> {
-    let expected = format!(
-        "expected calibration inputs of shape N x T x {} float32 (the model's input size)",
-        model.input_size()
-    );
+/// What calibration inputs of `model` must look like.
+fn calibration_shape(model: &Model<'_>) -> String {
     if model.is_token_input() {
-        return Err(format!(
-            "{}: the model takes token ids (Embedding first); integer calibration needs vector inputs",
-            path.display()
-        ));
+        format!(
+            "expected calibration token ids of shape N x T (integers below the vocabulary size {})",
+            model.input_size()
+        )
+    } else {
+        format!(
+            "expected calibration inputs of shape N x T x {} float32 (the model's input size)",
+            model.input_size()
+        )
     }
-    let ds = Dataset::from_npy(path, None, None).map_err(|e| format!("{e}; {expected}"))?;
-    match &ds.input {
-        data::DataInput::Dense { f, .. } if *f == model.input_size() => {
-            let n = ds.n.min(samples.max(1));
-            if n == 0 || ds.t == 0 {
-                return Err(format!("{}: no sequences; {expected}", path.display()));
+}
+
+/// The first `samples` sequences of `ds` (read from `path`) as calibration
+/// inputs of `model`: vectors whose width is the model's input size, or
+/// token ids below its vocabulary size.
+fn calibration_subset(
+    path: &Path,
+    ds: Dataset,
+    model: &Model<'_>,
+    samples: usize,
+) -> Result<Dataset, String> {
+    let expected = calibration_shape(model);
+    let fits = match &ds.input {
+        data::DataInput::Dense { f, .. } => !model.is_token_input() && *f == model.input_size(),
+        data::DataInput::Tokens { x, .. } => {
+            if let Some(i) = x.iter().position(|t| *t as usize >= model.input_size()) {
+                return Err(format!(
+                    "{}: token id {} at index {i} is beyond the vocabulary; {expected}",
+                    path.display(),
+                    x[i]
+                ));
             }
-            Ok(ds.subset(&(0..n).collect::<Vec<_>>()))
+            model.is_token_input()
         }
-        data::DataInput::Dense { f, .. } => Err(format!(
-            "{}: shape {} x {} x {f}; {expected}",
-            path.display(),
-            ds.n,
-            ds.t
-        )),
-        data::DataInput::Tokens { .. } => {
-            Err(format!("{}: integer token ids; {expected}", path.display()))
-        }
+    };
+    if !fits {
+        let kind = match &ds.input {
+            data::DataInput::Dense { f, .. } => format!("{} x {} x {f} float32", ds.n, ds.t),
+            data::DataInput::Tokens { .. } => format!("{} x {} token ids", ds.n, ds.t),
+        };
+        return Err(format!("{}: {kind}; {expected}", path.display()));
     }
+    let n = ds.n.min(samples.max(1));
+    if n == 0 || ds.t == 0 {
+        return Err(format!("{}: no sequences; {expected}", path.display()));
+    }
+    Ok(ds.subset(&(0..n).collect::<Vec<_>>()))
+}
+
+/// Reads calibration inputs from an .npy file: the first `samples` sequences.
+fn read_calibration(path: &Path, model: &Model<'_>, samples: usize) -> Result<Dataset, String> {
+    let expected = calibration_shape(model);
+    let ds = Dataset::from_npy(path, None, None).map_err(|e| format!("{e}; {expected}"))?;
+    calibration_subset(path, ds, model, samples)
+}
+
+/// The default calibration inputs: the first `samples` training sequences
+/// of the data the model was trained on, as its metadata records them.
+fn recorded_calibration(
+    model_path: &Path,
+    model: &Model<'_>,
+    meta: &Metadata,
+    samples: usize,
+    load: Loader,
+) -> Result<(PathBuf, Dataset), String> {
+    let Some(src) = &meta.train_data else {
+        return Err(format!(
+            "--format integer needs calibration inputs to choose the fixed-point ranges, and {} does not record its training data (trained from a built-in dataset or by an older version): give --calibration FILE.npy, a sample of the training inputs; {}",
+            model_path.display(),
+            calibration_shape(model)
+        ));
+    };
+    let (ds, _, _) = load(&crate::data_args_of(src), meta.spec.many_to_many, meta.vocab.as_deref())
+        .map_err(|e| {
+            format!(
+                "{}: cannot read the training inputs recorded in {} for calibration ({e}); give --calibration FILE.npy instead",
+                src.path.display(),
+                model_path.display()
+            )
+        })?;
+    let n = samples.min(src.train_sequences.max(1));
+    Ok((
+        src.path.clone(),
+        calibration_subset(&src.path, ds, model, n)?,
+    ))
 }
 
 /// `tinyrnn export --model`: post-training quantization with a report.
@@ -427,24 +485,31 @@ pub fn export_quantized(job: &QuantJob<'_>, load: Loader) -> Result<(), String> 
     };
     let calibration = match (job.calibration, fmt) {
         (Some(c), _) => Some((
-            c,
+            c.to_path_buf(),
             read_calibration(c, &model, job.calibration_samples)?,
         )),
         (None, NumFormat::Integer) => {
-            return Err(format!(
-                "--format integer needs calibration inputs to choose the fixed-point ranges: give --calibration X.npy (a sample of the training inputs, N x T x {} float32); {} does not record its training data",
-                model.input_size(),
-                path.display()
-            ))
+            let (p, ds) = recorded_calibration(path, &model, &meta, job.calibration_samples, load)?;
+            if !job.json {
+                println!(
+                    "calibrating on the first {} training sequences of {} (recorded in the model)",
+                    ds.n,
+                    p.display()
+                );
+            }
+            Some((p, ds))
         }
         (None, _) => None,
     };
     let mut b = ModelBuilder::from_model(&model);
     b.quantize(fmt);
     if let Some((_, cal)) = &calibration {
-        if let data::DataInput::Dense { x, .. } = &cal.input {
-            b.calibration(x);
-        }
+        match &cal.input {
+            data::DataInput::Dense { x, .. } => b.calibration(&x[..]),
+            data::DataInput::Tokens { x, .. } => {
+                b.calibration_tokens(&x.iter().map(|t| *t as usize).collect::<Vec<_>>())
+            }
+        };
     }
     let bytes = b.build().map_err(|e| match e {
         tinyrnn::Error::Quantization { layer } => {

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use tinyrnn_trainer::cell::{CellKind, ElmanAct, GruVariant};
 use tinyrnn_trainer::data::{self, DataTargets, Dataset};
+use tinyrnn_trainer::export::TrainData;
 use tinyrnn_trainer::loss::{HeadAct, LossKind};
 use tinyrnn_trainer::model::{HeadSpec, InputSpec, LayerSpec, ModelSpec};
 use tinyrnn_trainer::optim::{OptimConfig, OptimKind};
@@ -196,14 +197,16 @@ const EXPORT_ABOUT: &str = "Two modes.
        [--calibration X.npy] [--x Xval.npy --y yval.npy] --out q.trnn [--json]
    f16: half weights, f32 math. i8: int8 weights with an f32 scale per row, f32
    activations. integer: int8 weights, int16 activations and state, int32 sums,
-   no float operation in the step. `integer` needs calibration inputs (N x T x F
-   float32, F = the model's input size; the first --calibration-samples sequences
-   are streamed through the f32 model to choose the fixed-point ranges). The model
-   file does not record its training data, so give a sample of the training
-   inputs. With --x (and --y) both models are run by the runtime's own step on
-   that evaluation set: the report gives the metric of each, the maximum output
-   deviation from f32 and both sizes in bytes. Without --x the deviation is
-   measured on the calibration inputs.";
+   no float operation in the step; every layer is converted, an Embedding input
+   too. `integer` streams calibration inputs through the f32 model to choose the
+   fixed-point ranges: by default the first --calibration-samples training
+   sequences of the data the model was trained on (`tinyrnn train` records the
+   file and how it was windowed in the model), or --calibration FILE.npy (N x T x F
+   float32, F = the model's input size; N x T token ids for a text model). With
+   --x (and --y), or --csv/--text, both models are run by the runtime's own step
+   on that evaluation set: the report gives the metric of each, the maximum output
+   deviation from f32 and both sizes in bytes. Without evaluation data the
+   deviation is measured on the calibration inputs.";
 
 #[derive(Args)]
 struct ExportArgs {
@@ -216,7 +219,8 @@ struct ExportArgs {
     /// Number format of the quantized model.
     #[arg(long, value_parser = ["f16", "i8", "integer"], requires = "model")]
     format: Option<String>,
-    /// Calibration inputs for --format integer (.npy, N x T x F float32).
+    /// Calibration inputs for --format integer (.npy: N x T x F float32, or N x T
+    /// token ids); default: the training inputs recorded in the model.
     #[arg(long, value_name = "X.npy", requires = "model")]
     calibration: Option<PathBuf>,
     /// Sequences of the calibration file used (the first ones).
@@ -340,6 +344,44 @@ fn load_data(d: &DataArgs, many_to_many: bool, vocab: Option<&[char]>) -> Result
         return Ok((ds, Some(v), None));
     }
     Err("no data: give --x X.npy [--y y.npy], --csv FILE --target COL, or --text FILE".into())
+}
+
+/// The training inputs as recorded in the model file: `n` first sequences
+/// of the file named by `d`, its path made absolute.
+fn train_data_source(d: &DataArgs, n: usize) -> Result<Option<TrainData>, String> {
+    let (kind, path) = match (&d.x, &d.csv, &d.text) {
+        (Some(p), _, _) => ("npy", p),
+        (_, Some(p), _) => ("csv", p),
+        (_, _, Some(p)) => ("text", p),
+        _ => return Ok(None),
+    };
+    let path = std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Some(TrainData {
+        kind: kind.into(),
+        path,
+        target: d.target.clone(),
+        window: d.window,
+        stride: d.stride,
+        horizon: d.horizon,
+        mask_value: d.mask_value,
+        train_sequences: n,
+    }))
+}
+
+/// The data arguments that load recorded training inputs again.
+pub(crate) fn data_args_of(t: &TrainData) -> DataArgs {
+    let p = Some(t.path.clone());
+    DataArgs {
+        x: p.clone().filter(|_| t.kind == "npy"),
+        y: None,
+        csv: p.clone().filter(|_| t.kind == "csv"),
+        target: t.target.clone(),
+        text: p.filter(|_| t.kind == "text"),
+        window: t.window,
+        stride: t.stride,
+        horizon: t.horizon,
+        mask_value: t.mask_value,
+    }
 }
 
 fn threads(t: Option<usize>) -> usize {
@@ -502,6 +544,7 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
             cfg.threads
         );
     }
+    let train_data = train_data_source(&a.data, train.n)?;
     let job = TrainJob {
         spec,
         cfg,
@@ -518,6 +561,7 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
         vocab,
         features,
         progress,
+        train_data,
     };
     let summary = session::run(job)?;
     if a.json {

@@ -40,6 +40,8 @@ pub struct TrainJob {
     pub features: Option<Vec<String>>,
     /// Show progress bars and per-epoch lines on stderr.
     pub progress: bool,
+    /// Where the training inputs came from (recorded in the model file).
+    pub train_data: Option<crate::export::TrainData>,
 }
 
 /// Results of a run (also the `--json` line).
@@ -211,6 +213,7 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
             vocab: job.vocab.clone(),
             features: job.features.clone(),
             seq_len: job.train.t,
+            train_data: job.train_data.clone(),
         };
         checkpoint::save_atomic(&job.checkpoint, &ck)
             .map_err(|e| format!("{}: cannot write checkpoint: {e}", job.checkpoint.display()))?;
@@ -273,6 +276,7 @@ fn export_and_verify(
         seq_len: job.train.t,
         val_metric: summary.val_metric,
         epochs: trainer.epoch,
+        train_data: job.train_data.clone(),
     };
     let bytes = export::encode(&trainer.net, &meta).map_err(|e| format!("export failed: {e}"))?;
     checkpoint::write_atomic(&job.out, &bytes)

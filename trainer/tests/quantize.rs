@@ -153,7 +153,8 @@ fn bad_quantization_input_is_named() {
     let d = tmp("bad");
     let model = trained(&d);
     let q = d.join("q.trnn");
-    // integer without calibration
+    // integer without calibration, when the recorded training inputs are gone
+    std::fs::rename(d.join("X.npy"), d.join("X.moved.npy")).unwrap();
     let e = run_err(
         bin()
             .args(["export", "--model"])
@@ -161,7 +162,11 @@ fn bad_quantization_input_is_named() {
             .args(["--format", "integer", "--out"])
             .arg(&q),
     );
-    assert!(e.contains("--calibration"), "{e}");
+    assert!(
+        e.contains("X.npy") && e.contains("recorded") && e.contains("--calibration"),
+        "{e}"
+    );
+    std::fs::rename(d.join("X.moved.npy"), d.join("X.npy")).unwrap();
     // wrong feature count
     npy::write_f32(&d.join("wide.npy"), &[3, 5, 7], &[0.5; 105]).unwrap();
     let e = run_err(
@@ -242,6 +247,7 @@ fn outlier_weights_are_refused_with_their_layer() {
         seq_len: 5,
         val_metric: None,
         epochs: 0,
+        train_data: None,
     };
     let model = d.join("outlier.trnn");
     std::fs::write(&model, encode(&net, &meta).unwrap()).unwrap();
@@ -259,4 +265,85 @@ fn outlier_weights_are_refused_with_their_layer() {
     );
     assert!(!q.exists());
     assert!(e.contains("outlier"), "{e}");
+}
+
+#[test]
+fn integer_calibrates_on_the_recorded_training_inputs_by_default() {
+    let d = tmp("default-cal");
+    let model = trained(&d);
+    let q = d.join("q.trnn");
+    let out = run_ok(
+        bin()
+            .args(["export", "--model"])
+            .arg(&model)
+            .args(["--format", "integer", "--out"])
+            .arg(&q),
+    );
+    assert!(
+        out.contains("calibrating on the first 256 training sequences of") && out.contains("X.npy"),
+        "{out}"
+    );
+    // The same file as with the same sequences given explicitly.
+    let explicit = d.join("explicit.trnn");
+    run_ok(
+        bin()
+            .args(["export", "--model"])
+            .arg(&model)
+            .args(["--format", "integer", "--calibration"])
+            .arg(d.join("X.npy"))
+            .arg("--out")
+            .arg(&explicit),
+    );
+    assert_eq!(
+        std::fs::read(&q).unwrap(),
+        std::fs::read(&explicit).unwrap()
+    );
+}
+
+#[test]
+fn text_models_quantize_in_every_format() {
+    let d = tmp("text");
+    let text: String = (0..60)
+        .map(|i| ["the cat sat on the mat. ", "a dog ran to the cat! "][i % 2])
+        .collect();
+    std::fs::write(d.join("t.txt"), &text).unwrap();
+    let model = d.join("char.trnn");
+    run_ok(
+        bin()
+            .args(["train", "--text"])
+            .arg(d.join("t.txt"))
+            .args(["--window", "12", "--stride", "3", "--layers", "gru:16"])
+            .args(["--embedding", "6", "--epochs", "2", "--threads", "1"])
+            .args(["--quiet", "--out"])
+            .arg(&model),
+    );
+    for format in ["f16", "i8", "integer"] {
+        let out = d.join(format!("{format}.trnn"));
+        let r: serde_json::Value = serde_json::from_str(
+            run_ok(
+                bin()
+                    .args(["export", "--model"])
+                    .arg(&model)
+                    .args(["--format", format, "--text"])
+                    .arg(d.join("t.txt"))
+                    .args(["--window", "12", "--stride", "3", "--json", "--out"])
+                    .arg(&out),
+            )
+            .trim(),
+        )
+        .unwrap();
+        let (a, b) = (
+            r["f32_metric"].as_f64().unwrap(),
+            r["metric_q"].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() <= 0.05, "{format}: {r}");
+        assert!(r["max_deviation"].as_f64().unwrap() < 0.1, "{format}: {r}");
+        let i: serde_json::Value = serde_json::from_str(
+            run_ok(bin().args(["inspect", "--json", "--model"]).arg(&out)).trim(),
+        )
+        .unwrap();
+        for l in i["layers"].as_array().unwrap() {
+            assert_eq!(l["format"], format, "{i}");
+        }
+    }
 }
