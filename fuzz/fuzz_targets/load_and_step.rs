@@ -6,6 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use tinyrnn::quant::IntModel;
 use tinyrnn::{crc32, AlignedBuf, Model, StateVec};
 
 fuzz_target!(|data: &[u8]| {
@@ -41,4 +42,18 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = model.step(&mut state, &[f32::NAN; 3], &mut y);
     let _ = model.step(&mut state, &x, &mut []);
+    // The float-free entry of integer models.
+    if let Ok(int) = IntModel::new(&model) {
+        let mut words = vec![0i32; int.state_len()];
+        let mut yq = vec![0i16; model.output_size()];
+        let xq: Vec<i16> = (0..model.input_size())
+            .map(|i| (i as i16).wrapping_mul(7919))
+            .collect();
+        for t in 0..4usize {
+            let _ = int.step(&mut words, &xq, &mut yq);
+            let _ = int.step_token(&mut words, t * 3 % (model.input_size() + 1), &mut yq);
+        }
+        let _ = int.step(&mut words, &xq, &mut []);
+        let _ = int.step(&mut [], &xq, &mut yq);
+    }
 });

@@ -3,6 +3,7 @@
 //!
 //! `cargo run -p tinyrnn-tests --example fuzz_seeds [DIR]` (default `fuzz/corpus/load_and_step`).
 
+use tinyrnn::quant::NumFormat;
 use tinyrnn::{Activation, GruVariant, ModelBuilder};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -48,6 +49,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .build()?,
         ),
     ];
+    // An Embedding input in every quantized format.
+    let mut models = models;
+    for (format, name) in [
+        (NumFormat::F16, "quant_embed_f16"),
+        (NumFormat::I8, "quant_embed_i8"),
+        (NumFormat::Integer, "quant_embed_integer"),
+    ] {
+        let bytes = ModelBuilder::with_embedding(5, 2, &w(10))
+            .lstm(2, &w(16), &w(16), &w(8))
+            .dense(3, Activation::Linear, &w(6), &w(3))
+            .quantize(format)
+            .calibration_tokens(&[0, 1, 2, 3, 4, 2, 1])
+            .build()?;
+        models.push((name, bytes));
+    }
     for (name, bytes) in models {
         let mut seed = vec![1u8];
         seed.extend_from_slice(&bytes);
