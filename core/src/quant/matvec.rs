@@ -1,10 +1,13 @@
 //! Matrix-vector products of the quantized formats.
 //!
 //! - integer: `i8` weights x `i16` activations into exact `i32` sums, a
-//!   portable scalar reference ([`Scalar`]) and a `wide` twin ([`Simd`], 16
-//!   lanes of `i16` multiplied pairwise into 8 lanes of `i32`) that gives the
-//!   same bits: integer sums do not depend on the order they are added in,
-//!   and neither kernel can overflow for rows of at most [`MAX_COLS`] columns;
+//!   portable scalar reference ([`Portable`]), a `wide` twin ([`Simd`], 16
+//!   lanes of `i16` multiplied pairwise into 8 lanes of `i32`) and on
+//!   Cortex-M4/M7 an `SMLAD` one in assembly (`Dsp`, module `dsp`), all
+//!   giving the same bits: integer sums do not depend on the order they are
+//!   added in, and no kernel can overflow for rows of at most [`MAX_COLS`]
+//!   columns. [`Scalar`] (what [`Kernel::Scalar`](crate::Kernel::Scalar)
+//!   runs) is `Dsp` where the target has the DSP extension, else [`Portable`];
 //! - i8 hybrid: `i8` weights with one `f32` scale per row, `f32` in and out;
 //! - f16: IEEE half weights, widened to `f32` as they are read.
 //!
@@ -14,6 +17,12 @@
 
 use half::f16;
 use wide::{i16x16, i32x8, i8x16};
+
+#[cfg(tinyrnn_dsp)]
+#[expect(unsafe_code, reason = "the SMLAD matrix-vector kernel is `asm!`")]
+pub mod dsp;
+#[cfg(tinyrnn_dsp)]
+pub use dsp::Dsp;
 
 /// Most columns an integer row may have: `511 * 128 * 32768 < 2^31`, so the
 /// exact sum of any `i8 x i16` row fits in an `i32`. The loader and the
@@ -26,7 +35,14 @@ pub trait IntMatVec {
     fn matvec(w: &[i8], x: &[i16], out: &mut [i32]);
 }
 
-/// The portable scalar reference kernel (also the Cortex-M kernel).
+/// The portable scalar reference kernel: one row at a time, one
+/// multiply-add per column.
+#[derive(Debug, Clone, Copy)]
+pub struct Portable;
+
+/// The kernel of [`Kernel::Scalar`](crate::Kernel::Scalar): on targets with
+/// the DSP extension (Cortex-M4/M7, `thumbv7em-*`) the `SMLAD` assembly
+/// kernel `Dsp`, elsewhere [`Portable`]. Bit-identical to both.
 #[derive(Debug, Clone, Copy)]
 pub struct Scalar;
 
@@ -36,6 +52,16 @@ pub struct Scalar;
 pub struct Simd;
 
 impl IntMatVec for Scalar {
+    #[inline]
+    fn matvec(w: &[i8], x: &[i16], out: &mut [i32]) {
+        #[cfg(tinyrnn_dsp)]
+        Dsp::matvec(w, x, out);
+        #[cfg(not(tinyrnn_dsp))]
+        Portable::matvec(w, x, out);
+    }
+}
+
+impl IntMatVec for Portable {
     #[inline]
     fn matvec(w: &[i8], x: &[i16], out: &mut [i32]) {
         let cols = x.len();
@@ -181,9 +207,12 @@ mod tests {
                         .collect();
                     let mut a = vec![1; rows];
                     let mut b = vec![2; rows];
-                    Scalar::matvec(&w, &x, &mut a);
+                    let mut c = vec![3; rows];
+                    Portable::matvec(&w, &x, &mut a);
                     Simd::matvec(&w, &x, &mut b);
+                    Scalar::matvec(&w, &x, &mut c);
                     assert_eq!(a, b, "rows {rows} cols {cols}");
+                    assert_eq!(a, c, "rows {rows} cols {cols}");
                     // And both equal the exact i64 sum (no wrap at MAX_COLS).
                     for (r, a) in a.iter().enumerate() {
                         let exact: i64 = (0..cols)
@@ -204,7 +233,7 @@ mod tests {
         let x = [i16::MIN; MAX_COLS];
         let mut a = [0];
         let mut b = [0];
-        Scalar::matvec(&w, &x, &mut a);
+        Portable::matvec(&w, &x, &mut a);
         Simd::matvec(&w, &x, &mut b);
         assert_eq!(a[0] as i64, MAX_COLS as i64 * 128 * 32768);
         assert_eq!(a, b);

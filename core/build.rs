@@ -1,0 +1,23 @@
+//! Sets `cfg(tinyrnn_dsp)` on little-endian Thumb-2 targets with the DSP
+//! extension (the Cortex-M4/M7 `thumbv7em-*` targets, or a `thumb*` target
+//! whose enabled features list `dsp`), where the integer matrix-vector
+//! product is `SMLAD`/`SXTB16` assembly (`quant::matvec::Dsp`). Stable Rust
+//! hides Arm target features from `cfg(target_feature)`, so on stable the
+//! target name decides.
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(tinyrnn_dsp)");
+    println!("cargo::rerun-if-changed=build.rs");
+    let var = |k: &str| std::env::var(k).unwrap_or_default();
+    let arm = var("CARGO_CFG_TARGET_ARCH") == "arm";
+    let little = var("CARGO_CFG_TARGET_ENDIAN") == "little";
+    let dsp_feature = var("CARGO_CFG_TARGET_FEATURE")
+        .split(',')
+        .any(|f| f == "dsp");
+    let target = var("TARGET");
+    let thumb_dsp =
+        target.starts_with("thumbv7em-") || (target.starts_with("thumb") && dsp_feature);
+    if arm && little && thumb_dsp {
+        println!("cargo::rustc-cfg=tinyrnn_dsp");
+    }
+}

@@ -1,0 +1,291 @@
+//! The integer matrix-vector kernels on the Cortex-M4: the DSP one (`SMLAD`
+//! assembly, `tinyrnn::quant::matvec::Dsp`) against the portable reference
+//! (`Portable`), which must give the same bits. Semihosting command line:
+//!
+//! - `ikbench check`: both kernels on many random shapes (columns 1..=16,
+//!   31..=33, 63..=65, 127..=129, 255..=257, 511; rows 1..=9, 16, 33, 128),
+//!   weights and activations uniform or only the extremes (-128/127,
+//!   -32768/32767), weight rows starting at every byte offset mod 4 and
+//!   activations at every `i16` offset mod 2, fewer weight rows than outputs
+//!   (the rows past them must stay untouched); prints the number of cases
+//!   and exits non-zero on the first mismatch;
+//! - `ikbench K KERNEL RxC`: K products of an R x C matrix (`dsp` or
+//!   `portable`) between `bench_start` and `bench_stop`, for
+//!   `../shared/tools/insncount` (per product: `(R(2K) - R(K)) / K`).
+//!
+//! ```text
+//! qemu-system-arm -machine mps2-an386 -nographic -semihosting-config enable=on,target=native \
+//!   -kernel int_kernel_bench -append "ikbench check"
+//! ../shared/tools/insncount/count.sh int_kernel_bench ikbench 64 dsp 128x33
+//! ```
+#![no_std]
+#![no_main]
+
+use core::hint::black_box;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use cortex_m_rt::entry;
+use cortex_m_semihosting::{debug, hprintln};
+use tinyrnn::quant::matvec::{Dsp, IntMatVec, Portable};
+use tinyrnn::quant::MAX_COLS;
+
+/// Largest matrix: 128 rows of 257 columns, plus 3 bytes of offset.
+const W_BYTES: usize = 128 * 257 + 4;
+static mut W: [i8; W_BYTES] = [0; W_BYTES];
+
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn bench_start() {
+    static S: AtomicU32 = AtomicU32::new(0);
+    S.store(S.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+}
+
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn bench_stop() {
+    static S: AtomicU32 = AtomicU32::new(0);
+    S.store(S.load(Ordering::Relaxed) ^ 0x5A5A, Ordering::Relaxed);
+}
+
+/// xorshift32: deterministic test data.
+struct Rng(u32);
+
+impl Rng {
+    fn next(&mut self) -> u32 {
+        let mut s = self.0;
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        self.0 = s;
+        s
+    }
+    /// A weight: uniform, or (extreme) only -128 and 127.
+    fn i8(&mut self, extreme: bool) -> i8 {
+        let v = self.next();
+        match (extreme, v & 1) {
+            (true, 0) => i8::MIN,
+            (true, _) => i8::MAX,
+            _ => (v >> 8) as i8,
+        }
+    }
+    /// An activation: uniform, or (extreme) only -32768 and 32767.
+    fn i16(&mut self, extreme: bool) -> i16 {
+        let v = self.next();
+        match (extreme, v & 1) {
+            (true, 0) => i16::MIN,
+            (true, _) => i16::MAX,
+            _ => (v >> 8) as i16,
+        }
+    }
+}
+
+/// Not inlined, so that each kernel is one call in the measured loop.
+#[inline(never)]
+fn run_dsp(w: &[i8], x: &[i16], out: &mut [i32]) {
+    Dsp::matvec(w, x, out);
+}
+
+#[inline(never)]
+fn run_portable(w: &[i8], x: &[i16], out: &mut [i32]) {
+    Portable::matvec(w, x, out);
+}
+
+/// Both kernels on one shape; `Err` describes the first difference.
+fn check_one(w: &mut [i8], rng: &mut Rng, case: u32, rows: usize, cols: usize) -> Result<(), ()> {
+    let extreme = case % 3 == 0;
+    let w_off = (case as usize / 3) % 4;
+    let x_off = (case as usize / 12) % 2;
+    // Every third case has one weight row fewer than outputs.
+    let short = usize::from(case % 3 == 1 && rows > 1);
+    let w = &mut w[w_off..w_off + (rows - short) * cols];
+    for v in w.iter_mut() {
+        *v = rng.i8(extreme);
+    }
+    let mut xs = [0i16; MAX_COLS + 1];
+    for v in xs.iter_mut() {
+        *v = rng.i16(extreme);
+    }
+    let x = &xs[x_off..x_off + cols];
+    let mut a = [0x5555_5555i32; 128];
+    let mut b = [0x5555_5555i32; 128];
+    let (a, b) = (&mut a[..rows], &mut b[..rows]);
+    run_dsp(w, x, a);
+    run_portable(w, x, b);
+    if a != b {
+        let r = a
+            .iter()
+            .zip(b.iter())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        hprintln!(
+            "FAIL ikbench: {}x{} (case {}, w offset {}, x offset {}, extreme {}): row {} dsp {} portable {}",
+            rows,
+            cols,
+            case,
+            w_off,
+            x_off,
+            extreme,
+            r,
+            a[r],
+            b[r]
+        );
+        return Err(());
+    }
+    // The reference is exact: no wrap for cols <= MAX_COLS.
+    let exact: i64 = w[..cols]
+        .iter()
+        .zip(x)
+        .map(|(w, x)| *w as i64 * *x as i64)
+        .sum();
+    if b[0] as i64 != exact {
+        hprintln!(
+            "FAIL ikbench: {}x{}: portable {} exact {}",
+            rows,
+            cols,
+            b[0],
+            exact
+        );
+        return Err(());
+    }
+    Ok(())
+}
+
+fn check(w: &mut [i8]) -> bool {
+    let mut rng = Rng(0x1234_5678);
+    let cols_list = [
+        1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 31, 32, 33, 63, 64, 65, 127, 128,
+        129, 255, 256, 257, 511,
+    ];
+    let rows_list = [1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 33, 128];
+    let mut cases = 0u32;
+    for &cols in &cols_list {
+        for &rows in &rows_list {
+            if rows * cols + 4 > w.len() {
+                continue;
+            }
+            for _ in 0..24 {
+                if check_one(w, &mut rng, cases, rows, cols).is_err() {
+                    return false;
+                }
+                cases += 1;
+            }
+        }
+    }
+    hprintln!(
+        "ok ikbench: Dsp (SMLAD) and Portable give identical i32 sums in {} cases ({} shapes, rows 1..=128, cols 1..=511, extremes, unaligned rows)",
+        cases,
+        cases / 24
+    );
+    true
+}
+
+fn cmdline(buf: &mut [u8; 128]) -> &str {
+    let mut block = [buf.as_mut_ptr() as usize, buf.len() - 1];
+    // SAFETY: SYS_GET_CMDLINE writes at most block[1] bytes into `buf`.
+    let rc = unsafe { get_cmdline(&mut block) };
+    if rc != 0 {
+        return "";
+    }
+    core::str::from_utf8(&buf[..block_len(&block).min(127)]).unwrap_or("")
+}
+
+/// SYS_GET_CMDLINE: the host writes the command line into `block[0]` (a
+/// buffer of `block[1]` bytes) and its length into `block[1]`.
+///
+/// # Safety
+/// `block[0]` must point to at least `block[1]` writable bytes.
+unsafe fn get_cmdline(block: &mut [usize; 2]) -> usize {
+    // SAFETY: as the caller promises; `block` lives for the call.
+    unsafe { cortex_m_semihosting::syscall(cortex_m_semihosting::nr::GET_CMDLINE, block) }
+}
+
+/// The length the host wrote (read volatile: the write happened behind the compiler's back).
+fn block_len(block: &[usize; 2]) -> usize {
+    // SAFETY: a plain read of an initialised, aligned local.
+    unsafe { core::ptr::read_volatile(&block[1]) }
+}
+
+/// `RxC` -> (R, C).
+fn shape(s: &str) -> Option<(usize, usize)> {
+    let (r, c) = s.split_once('x')?;
+    Some((r.parse().ok()?, c.parse().ok()?))
+}
+
+fn bench(w: &mut [i8], k: u32, kernel: &str, rows: usize, cols: usize) -> bool {
+    if rows == 0 || cols == 0 || cols > MAX_COLS || rows > 256 || rows * cols > w.len() {
+        hprintln!("FAIL ikbench: shape {}x{} out of range", rows, cols);
+        return false;
+    }
+    let mut rng = Rng(0x00C0_FFEE);
+    let w = &mut w[..rows * cols];
+    for v in w.iter_mut() {
+        *v = rng.i8(false);
+    }
+    let mut x = [0i16; MAX_COLS];
+    for v in x.iter_mut() {
+        *v = rng.i16(false);
+    }
+    let x = &x[..cols];
+    let mut y = [0i32; 256];
+    let y = &mut y[..rows];
+    let (w, x) = (black_box(&*w), black_box(x));
+    bench_start();
+    for _ in 0..k {
+        match kernel {
+            "portable" => run_portable(w, x, y),
+            _ => run_dsp(w, x, y),
+        }
+        black_box(&mut *y);
+    }
+    bench_stop();
+    let mut r = [0i32; 256];
+    run_portable(w, x, &mut r[..rows]);
+    let same = *y == r[..rows];
+    hprintln!(
+        "ikbench {} k={} {}x{} same_as_portable={}",
+        kernel,
+        k,
+        rows,
+        cols,
+        same
+    );
+    same
+}
+
+#[entry]
+fn main() -> ! {
+    let mut buf = [0u8; 128];
+    let line = cmdline(&mut buf);
+    let mut words = line
+        .split_ascii_whitespace()
+        .skip_while(|w| *w != "ikbench")
+        .skip(1);
+    // SAFETY: single-threaded start-up; the only reference to W.
+    let w = unsafe { &mut *core::ptr::addr_of_mut!(W) };
+    let ok = match words.next() {
+        None | Some("check") => check(w),
+        Some(k) => {
+            let k: u32 = k.parse().unwrap_or(4);
+            let kernel = words.next().unwrap_or("dsp");
+            let (rows, cols) = words.next().and_then(shape).unwrap_or((128, 33));
+            bench(w, k, kernel, rows, cols)
+        }
+    };
+    debug::exit(if ok {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    hprintln!("FAIL ikbench: panic");
+    debug::exit(debug::EXIT_FAILURE);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
