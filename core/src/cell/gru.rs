@@ -56,6 +56,21 @@ impl Gru<'_> {
     ) {
         let n = self.hidden;
         let hp = self.layout.padded(n);
+        if self.variant == GruVariant::ResetAfter
+            && B::gru_reset_after_step::<A>(
+                self.layout,
+                hp,
+                self.w_x,
+                self.w_h,
+                self.b_x,
+                self.b_h,
+                x,
+                h,
+                scratch,
+            )
+        {
+            return;
+        }
         let Some(scratch) = scratch.get_mut(..6 * hp) else {
             return;
         };

@@ -54,6 +54,19 @@ impl Lstm<'_> {
     ) {
         let n = self.hidden;
         let hp = self.layout.padded(n);
+        if B::lstm_step::<A>(
+            self.layout,
+            hp,
+            self.w_x,
+            self.w_h,
+            self.b,
+            x,
+            h,
+            c,
+            scratch,
+        ) {
+            return;
+        }
         let Some(gates) = scratch.get_mut(..4 * hp) else {
             return;
         };

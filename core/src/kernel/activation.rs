@@ -19,47 +19,89 @@ pub const SIGMOID_FAST_MAX_ABS_ERROR: f32 = 3.5e-7;
 /// to ±1 in f32 within the stated error.
 const TANH_CLAMP: f32 = 7.905_311;
 
-/// `tanh(x)` as the rational function `x P(x²) / Q(x²)` of degrees 13 and 6
-/// (the minimax fit Eigen uses for float) on `[-7.905, 7.905]`, clamped
-/// outside. Exactly ±1 only at the clamp, 0 at 0; NaN in gives NaN out; ±inf
-/// gives ±1 (to within [`TANH_FAST_MAX_ABS_ERROR`]).
+/// Numerator coefficients of [`tanh_fast_lanes`], of `x`, `x³`, ... `x¹³`
+/// (the minimax fit Eigen uses for float).
+const TANH_P: [f32; 7] = [
+    4.893_524_6e-3,
+    6.372_619_3e-4,
+    1.485_722_4e-5,
+    5.122_297e-8,
+    -8.604_672e-11,
+    2.000_188e-13,
+    -2.760_768_5e-16,
+];
+/// Denominator coefficients of [`tanh_fast_lanes`], of `1`, `x²`, `x⁴`, `x⁶`.
+const TANH_Q: [f32; 4] = [4.893_525e-3, 2.268_434_6e-3, 1.185_347_1e-4, 1.198_258_4e-6];
+
+/// `(x P(x²), Q(x²))` for `x` already clamped, coefficients `p` and `q`,
+/// by Estrin's scheme in `y = x²`: four dependent steps instead of Horner's
+/// six, so a step's chain of gate activations is shorter.
 #[inline(always)]
-pub(crate) fn tanh_fast_lanes<V: Lanes>(x: V) -> V {
-    const A1: f32 = 4.893_524_6e-3;
-    const A3: f32 = 6.372_619_3e-4;
-    const A5: f32 = 1.485_722_4e-5;
-    const A7: f32 = 5.122_297e-8;
-    const A9: f32 = -8.604_672e-11;
-    const A11: f32 = 2.000_188e-13;
-    const A13: f32 = -2.760_768_5e-16;
-    const B0: f32 = 4.893_525e-3;
-    const B2: f32 = 2.268_434_6e-3;
-    const B4: f32 = 1.185_347_1e-4;
-    const B6: f32 = 1.198_258_4e-6;
-    let x = x.clamp_keep_nan(-TANH_CLAMP, TANH_CLAMP);
-    // Estrin's scheme in y = x²: four dependent steps instead of Horner's
-    // six, so a step's chain of gate activations is shorter.
+fn rational<V: Lanes>(x: V, p: &[f32; 7], q: &[f32; 4]) -> (V, V) {
+    let s = V::splat;
     let y = x * x;
     let y2 = y * y;
     let y4 = y2 * y2;
-    let p01 = y.mul_add(V::splat(A3), V::splat(A1));
-    let p23 = y.mul_add(V::splat(A7), V::splat(A5));
-    let p45 = y.mul_add(V::splat(A11), V::splat(A9));
+    let p01 = y.mul_add(s(p[1]), s(p[0]));
+    let p23 = y.mul_add(s(p[3]), s(p[2]));
+    let p45 = y.mul_add(s(p[5]), s(p[4]));
     let p03 = y2.mul_add(p23, p01);
-    let p46 = y2.mul_add(V::splat(A13), p45);
-    let p = x * y4.mul_add(p46, p03);
-    let q01 = y.mul_add(V::splat(B2), V::splat(B0));
-    let q23 = y.mul_add(V::splat(B6), V::splat(B4));
-    let q = y2.mul_add(q23, q01);
+    let p46 = y2.mul_add(s(p[6]), p45);
+    let num = x * y4.mul_add(p46, p03);
+    let q01 = y.mul_add(s(q[1]), s(q[0]));
+    let q23 = y.mul_add(s(q[3]), s(q[2]));
+    (num, y2.mul_add(q23, q01))
+}
+
+/// `tanh(x)` as the rational function `x P(x²) / Q(x²)` of degrees 13 and 6
+/// ([`TANH_P`], [`TANH_Q`]) on `[-7.905, 7.905]`, clamped outside. Exactly ±1
+/// only at the clamp, 0 at 0; NaN in gives NaN out; ±inf gives ±1 (to within
+/// [`TANH_FAST_MAX_ABS_ERROR`]).
+#[inline(always)]
+pub(crate) fn tanh_fast_lanes<V: Lanes>(x: V) -> V {
+    let (p, q) = rational(x.clamp_keep_nan(-TANH_CLAMP, TANH_CLAMP), &TANH_P, &TANH_Q);
     p.div(q)
 }
 
-/// `σ(x) = 1/2 + tanh(x/2)/2` through [`tanh_fast_lanes`]: error half of
-/// tanh's; exactly 0 and 1 only far out; NaN stays NaN.
+/// `σ(x) = 1/2 + tanh(x/2)/2`, with the halvings folded into the
+/// coefficients: for `u = 2t`, `t P(t²) / (2 Q(t²)) = u P'(u²) / Q'(u²)`
+/// where `P'` and `Q'` are [`TANH_P`] and [`TANH_Q`] scaled by powers of two.
+/// Every intermediate is the one of `tanh_fast(x/2)` times an exact power of
+/// two, so the result is bit for bit `tanh_fast(x/2).mul_add(0.5, 0.5)`
+/// (except where an intermediate is subnormal, for |x| < 1e-18, where both
+/// round to 1/2), two multiplies fewer. Error half of tanh's; exactly 0 and 1
+/// only far out; NaN stays NaN.
 #[inline(always)]
 pub(crate) fn sigmoid_fast_lanes<V: Lanes>(x: V) -> V {
-    let half = V::splat(0.5);
-    tanh_fast_lanes(x * half).mul_add(half, half)
+    // P'[k] = P[k] / 4^(k+1), Q'[k] = Q[k] / 4^k: exact in f32.
+    const P: [f32; 7] = {
+        let mut p = TANH_P;
+        let mut k = 0;
+        let mut scale = 0.25;
+        while k < 7 {
+            p[k] *= scale;
+            scale *= 0.25;
+            k += 1;
+        }
+        p
+    };
+    const Q: [f32; 4] = {
+        let mut q = TANH_Q;
+        let mut k = 0;
+        let mut scale = 1.0;
+        while k < 4 {
+            q[k] *= scale;
+            scale *= 0.25;
+            k += 1;
+        }
+        q
+    };
+    let (p, q) = rational(
+        x.clamp_keep_nan(-2.0 * TANH_CLAMP, 2.0 * TANH_CLAMP),
+        &P,
+        &Q,
+    );
+    p.div(q) + V::splat(0.5)
 }
 
 /// Fast `tanh` of one value (see [`TANH_FAST_MAX_ABS_ERROR`]).

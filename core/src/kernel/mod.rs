@@ -19,6 +19,7 @@ mod tests;
 pub use scalar::{dot, matvec_acc};
 
 use crate::format::Layout;
+use activation::Act;
 use lanes::{F32x8, Lanes};
 
 /// The [`Kernel::Scalar`] column-major kernel: `asm!` with fused
@@ -86,6 +87,41 @@ pub(crate) trait Backend {
     fn matvec2(layout: Layout, wx: &[f32], x: &[f32], wh: &[f32], h: &[f32], out: &mut [f32]);
     /// `out += W[r0..r0 + out.len()] x` for `W` of `rows` rows in `layout`.
     fn matvec_rows(layout: Layout, w: &[f32], rows: usize, r0: usize, x: &[f32], out: &mut [f32]);
+    /// A whole LSTM step in one fused pass (see [`simd::lstm_step`]) where
+    /// this backend has one for `layout`; `false`, touching nothing,
+    /// otherwise (the cell then runs its generic step).
+    #[inline(always)]
+    #[expect(clippy::too_many_arguments, reason = "one layer's slices")]
+    fn lstm_step<A: Act>(
+        _layout: Layout,
+        _hp: usize,
+        _wx: &[f32],
+        _wh: &[f32],
+        _b: &[f32],
+        _x: &[f32],
+        _h: &mut [f32],
+        _c: &mut [f32],
+        _scratch: &mut [f32],
+    ) -> bool {
+        false
+    }
+    /// A whole GRU step (reset gate after the recurrent product) in one
+    /// fused pass, as [`lstm_step`](Self::lstm_step).
+    #[inline(always)]
+    #[expect(clippy::too_many_arguments, reason = "one layer's slices")]
+    fn gru_reset_after_step<A: Act>(
+        _layout: Layout,
+        _hp: usize,
+        _wx: &[f32],
+        _wh: &[f32],
+        _bx: &[f32],
+        _bh: &[f32],
+        _x: &[f32],
+        _h: &mut [f32],
+        _scratch: &mut [f32],
+    ) -> bool {
+        false
+    }
 }
 
 /// [`Kernel::Scalar`].
@@ -152,5 +188,34 @@ impl Backend for SimdBackend {
             }
             Layout::ColMajor8 => simd::colmajor_rows_acc(w, rows, r0, x, out),
         }
+    }
+    #[inline(always)]
+    fn lstm_step<A: Act>(
+        layout: Layout,
+        hp: usize,
+        wx: &[f32],
+        wh: &[f32],
+        b: &[f32],
+        x: &[f32],
+        h: &mut [f32],
+        c: &mut [f32],
+        scratch: &mut [f32],
+    ) -> bool {
+        layout == Layout::ColMajor8 && simd::lstm_step::<A>(hp, wx, wh, b, x, h, c, scratch)
+    }
+    #[inline(always)]
+    fn gru_reset_after_step<A: Act>(
+        layout: Layout,
+        hp: usize,
+        wx: &[f32],
+        wh: &[f32],
+        bx: &[f32],
+        bh: &[f32],
+        x: &[f32],
+        h: &mut [f32],
+        scratch: &mut [f32],
+    ) -> bool {
+        layout == Layout::ColMajor8
+            && simd::gru_reset_after_step::<A>(hp, wx, wh, bx, bh, x, h, scratch)
     }
 }

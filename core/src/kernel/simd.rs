@@ -6,6 +6,7 @@
 //! in `kernel::tests` hold them to it.
 
 use crate::format::PANEL;
+use crate::kernel::activation::Act;
 use crate::kernel::lanes::{F32x8, Lanes};
 
 /// Accumulator chains one pass keeps in flight: enough independent
@@ -141,4 +142,335 @@ fn accumulate<const T: usize>(acc: &mut [F32x8; T], r0: usize, rows: usize, w: &
             *a = F32x8::new(*v).mul_add(xv, *a);
         }
     }
+}
+
+/// `out[r] = b[r] + Σ_k W_x[k][r] x[k] + Σ_k W_h[k][r] h[k]` for `r < rows`,
+/// both matrices [`Layout::ColMajor8`](crate::format::Layout::ColMajor8) with
+/// `rows` rows (a multiple of 8): the bias goes straight into the
+/// accumulators, tiles of 8 row panels keep 8 multiply-add chains in
+/// registers over every column, a last tile of fewer panels splits the
+/// columns over more accumulator sets so that it too has about 8 chains in
+/// flight. Above [`STREAM_ABOVE`] weights it streams whole columns instead
+/// ([`stream_columns`]). Returns `false`, writing nothing, if the slices do
+/// not fit together.
+#[inline(always)]
+fn bias_matvec2(
+    out: &mut [f32],
+    b: &[f32],
+    wx: &[f32],
+    x: &[f32],
+    wh: &[f32],
+    h: &[f32],
+    rows: usize,
+) -> bool {
+    let fits = |w: &[f32], v: &[f32]| v.len().checked_mul(rows).is_some_and(|n| n <= w.len());
+    if !rows.is_multiple_of(PANEL)
+        || out.len() < rows
+        || b.len() < rows
+        || !fits(wx, x)
+        || !fits(wh, h)
+    {
+        return false;
+    }
+    let np = rows / PANEL;
+    if rows * (x.len() + h.len()) > STREAM_ABOVE {
+        let Some(out) = out.get_mut(..rows) else {
+            return false;
+        };
+        out.copy_from_slice(&b[..rows]);
+        stream_columns(out, wx, x);
+        stream_columns(out, wh, h);
+        return true;
+    }
+    let mut p = 0;
+    while p + 8 <= np {
+        bias_tile::<8, 1>(p, out, b, wx, x, wh, h, rows);
+        p += 8;
+    }
+    while np - p >= 4 {
+        bias_tile::<4, 2>(p, out, b, wx, x, wh, h, rows);
+        p += 4;
+    }
+    if np - p >= 2 {
+        bias_tile::<2, 4>(p, out, b, wx, x, wh, h, rows);
+        p += 2;
+    }
+    if np > p {
+        bias_tile::<1, 4>(p, out, b, wx, x, wh, h, rows);
+    }
+    true
+}
+
+/// Weights (f32 values) beyond which [`bias_matvec2`] streams whole columns
+/// instead of tiling rows: about where the matrices stop fitting the L1 data
+/// cache, so that they come from L2 as sequential streams.
+const STREAM_ABOVE: usize = 12 * 1024;
+
+/// `out += W v` for the column-major `w` (`out.len()` rows), eight columns at
+/// a time: each panel of `out` is loaded, takes eight multiply-adds (one per
+/// column, each column read sequentially) and is stored, so the weights
+/// stream through in eight sequential runs while `out` stays in L1. Does
+/// nothing unless `w` holds `v.len()` columns and `out.len()` is a multiple
+/// of 8.
+#[inline(always)]
+#[expect(
+    unsafe_code,
+    reason = "unchecked reads after one up-front bounds check"
+)]
+fn stream_columns(out: &mut [f32], w: &[f32], v: &[f32]) {
+    let rows = out.len();
+    let n = v.len();
+    let fits = n.checked_mul(rows).is_some_and(|len| len <= w.len());
+    if !fits || !rows.is_multiple_of(PANEL) {
+        return;
+    }
+    let (out, _) = out.as_chunks_mut::<PANEL>();
+    let wp = w.as_ptr();
+    // SAFETY (every read below): panel `p < rows / 8` of column `k < n` is
+    // `w[k * rows + 8p..k * rows + 8p + 8]`, inside `w` because `8p + 8 <=
+    // rows` and `n * rows <= w.len()`. Unaligned reads of plain f32 values.
+    let load = |k: usize, p: usize| -> F32x8 {
+        F32x8::new(unsafe {
+            wp.add(k * rows + p * PANEL)
+                .cast::<[f32; PANEL]>()
+                .read_unaligned()
+        })
+    };
+    let (groups, rest) = v.as_chunks::<8>();
+    for (g, xs) in groups.iter().enumerate() {
+        let k0 = g * 8;
+        let xv = xs.map(F32x8::splat);
+        for (p, o) in out.iter_mut().enumerate() {
+            let mut a = F32x8::new(*o);
+            let mut b = load(k0, p) * xv[0];
+            for j in (2..8).step_by(2) {
+                a = load(k0 + j - 1, p).mul_add(xv[j - 1], a);
+                b = load(k0 + j, p).mul_add(xv[j], b);
+            }
+            a = load(k0 + 7, p).mul_add(xv[7], a);
+            *o = (a + b).to_array();
+        }
+    }
+    let k0 = groups.len() * 8;
+    for (j, &xk) in rest.iter().enumerate() {
+        let xv = F32x8::splat(xk);
+        for (p, o) in out.iter_mut().enumerate() {
+            *o = load(k0 + j, p).mul_add(xv, F32x8::new(*o)).to_array();
+        }
+    }
+}
+
+/// Row panels `p0..p0 + T` of [`bias_matvec2`], columns spread over `S`
+/// accumulator sets. The caller has checked that `out` and `b` hold `rows`
+/// values and the matrices `x.len()` and `h.len()` columns of `rows`.
+#[inline(always)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "two matrices, their inputs, the bias"
+)]
+fn bias_tile<const T: usize, const S: usize>(
+    p0: usize,
+    out: &mut [f32],
+    b: &[f32],
+    wx: &[f32],
+    x: &[f32],
+    wh: &[f32],
+    h: &[f32],
+    rows: usize,
+) {
+    let r0 = p0 * PANEL;
+    let Some(bias) = b.get(r0..r0 + T * PANEL) else {
+        return;
+    };
+    let bias = bias.as_chunks::<PANEL>().0;
+    let mut acc = [[F32x8::ZERO; T]; S];
+    for (a, b) in acc[0].iter_mut().zip(bias) {
+        *a = F32x8::new(*b);
+    }
+    columns::<T, S>(&mut acc, wx, x, rows, r0);
+    columns::<T, S>(&mut acc, wh, h, rows, r0);
+    let Some(out) = out.get_mut(r0..r0 + T * PANEL) else {
+        return;
+    };
+    for (t, o) in out.as_chunks_mut::<PANEL>().0.iter_mut().enumerate() {
+        let mut v = acc[0][t];
+        for a in &acc[1..] {
+            v += a[t];
+        }
+        *o = v.to_array();
+    }
+}
+
+/// `acc[k % S][t] += W[k][r0 + 8t..r0 + 8t + 8] v[k]` for every column `k`
+/// of the column-major `w` (`rows` rows), the last `v.len() % S` columns into
+/// set 0. Does nothing unless `w` holds `v.len()` columns and `r0 + 8T <=
+/// rows`.
+///
+/// The `unsafe` reads: with checked slicing the compiler kept a bounds check,
+/// a select and a division per column in this loop (steps 2-4x slower,
+/// measured); the bounds are checked once, before the loop.
+#[inline(always)]
+#[expect(
+    unsafe_code,
+    reason = "unchecked reads after one up-front bounds check"
+)]
+fn columns<const T: usize, const S: usize>(
+    acc: &mut [[F32x8; T]; S],
+    w: &[f32],
+    v: &[f32],
+    rows: usize,
+    r0: usize,
+) {
+    let n = v.len();
+    let fits = n.checked_mul(rows).is_some_and(|len| len <= w.len());
+    if !fits || r0 + T * PANEL > rows {
+        return;
+    }
+    let (wp, vp) = (w.as_ptr(), v.as_ptr());
+    // SAFETY (every read below): column `k < n` is `w[k * rows..(k + 1) *
+    // rows]`, inside `w` because `n * rows <= w.len()`; the tile reads
+    // `r0..r0 + 8T` of it, inside because `r0 + 8T <= rows`; `v[k]` is read
+    // only for `k < n`. Unaligned reads of plain f32 values.
+    let load = |k: usize, t: usize| -> F32x8 {
+        F32x8::new(unsafe {
+            wp.add(k * rows + r0 + t * PANEL)
+                .cast::<[f32; PANEL]>()
+                .read_unaligned()
+        })
+    };
+    let mut k = 0;
+    while k + S <= n {
+        for (s, a) in acc.iter_mut().enumerate() {
+            let xv = F32x8::splat(unsafe { *vp.add(k + s) });
+            for (t, a) in a.iter_mut().enumerate() {
+                *a = load(k + s, t).mul_add(xv, *a);
+            }
+        }
+        k += S;
+    }
+    while k < n {
+        let xv = F32x8::splat(unsafe { *vp.add(k) });
+        for (t, a) in acc[0].iter_mut().enumerate() {
+            *a = load(k, t).mul_add(xv, *a);
+        }
+        k += 1;
+    }
+}
+
+/// Up to 8 values from `s[at..]`, zero-padded.
+#[inline(always)]
+fn load_part(s: &[f32], at: usize) -> F32x8 {
+    match s.get(at..at + PANEL) {
+        Some(v) => F32x8::load(v),
+        None => {
+            let mut t = [0.0f32; PANEL];
+            for (t, s) in t.iter_mut().zip(s.get(at..).unwrap_or(&[])) {
+                *t = *s;
+            }
+            F32x8::new(t)
+        }
+    }
+}
+
+/// Writes the first `min(8, s.len() - at)` lanes of `v` to `s[at..]`.
+#[inline(always)]
+fn store_part(v: F32x8, s: &mut [f32], at: usize) {
+    let a = v.to_array();
+    match s.get_mut(at..at + PANEL) {
+        Some(d) => d.copy_from_slice(&a),
+        None => {
+            for (d, a) in s.get_mut(at..).unwrap_or(&mut []).iter_mut().zip(a) {
+                *d = a;
+            }
+        }
+    }
+}
+
+/// One whole LSTM step (gate order i, f, g, o) on [`Layout::ColMajor8`](crate::format::Layout::ColMajor8)
+/// weights of gate blocks `hp` rows each: all gate pre-activations in one
+/// pass ([`bias_matvec2`], into `scratch`, at least `4 hp` words), then the
+/// gate math 8 units at a time, updating `h` and `c` in place. Returns
+/// `false`, touching nothing, if the slices do not fit together.
+#[inline(always)]
+#[expect(clippy::too_many_arguments, reason = "one layer's slices")]
+pub(crate) fn lstm_step<A: Act>(
+    hp: usize,
+    wx: &[f32],
+    wh: &[f32],
+    b: &[f32],
+    x: &[f32],
+    h: &mut [f32],
+    c: &mut [f32],
+    scratch: &mut [f32],
+) -> bool {
+    let n = h.len();
+    if n > hp || c.len() != n || !bias_matvec2(scratch, b, wx, x, wh, h, 4 * hp) {
+        return false;
+    }
+    let np = hp / PANEL;
+    let g = scratch.as_chunks::<PANEL>().0;
+    for p in 0..np {
+        let (Some(i), Some(f), Some(gg), Some(o)) = (
+            g.get(p),
+            g.get(np + p),
+            g.get(2 * np + p),
+            g.get(3 * np + p),
+        ) else {
+            break;
+        };
+        let [i, f, gg, o] = [i, f, gg, o].map(|v| F32x8::new(*v));
+        let c0 = load_part(c, p * PANEL);
+        let c1 = A::sigmoid(f) * c0 + A::sigmoid(i) * A::tanh(gg);
+        store_part(c1, c, p * PANEL);
+        store_part(A::sigmoid(o) * A::tanh(c1), h, p * PANEL);
+    }
+    true
+}
+
+/// One whole GRU step, reset gate after the recurrent product (gate order z,
+/// r, n), on [`Layout::ColMajor8`](crate::format::Layout::ColMajor8) weights,
+/// as [`lstm_step`] does it: the input and the recurrent pre-activations
+/// (each with its bias) into `scratch` (at least `6 hp` words), then the gate
+/// math.
+#[inline(always)]
+#[expect(clippy::too_many_arguments, reason = "one layer's slices")]
+pub(crate) fn gru_reset_after_step<A: Act>(
+    hp: usize,
+    wx: &[f32],
+    wh: &[f32],
+    bx: &[f32],
+    bh: &[f32],
+    x: &[f32],
+    h: &mut [f32],
+    scratch: &mut [f32],
+) -> bool {
+    let n = h.len();
+    let rows = 3 * hp;
+    let Some((gx, gh)) = scratch.split_at_mut_checked(rows) else {
+        return false;
+    };
+    if n > hp
+        || !bias_matvec2(gx, bx, wx, x, &[], &[], rows)
+        || !bias_matvec2(gh, bh, wh, h, &[], &[], rows)
+    {
+        return false;
+    }
+    let np = hp / PANEL;
+    let (gx, gh) = (gx.as_chunks::<PANEL>().0, gh.as_chunks::<PANEL>().0);
+    let one = F32x8::splat(1.0);
+    for p in 0..np {
+        let (Some(xz), Some(xr), Some(xn)) = (gx.get(p), gx.get(np + p), gx.get(2 * np + p)) else {
+            break;
+        };
+        let (Some(hz), Some(hr), Some(hn)) = (gh.get(p), gh.get(np + p), gh.get(2 * np + p)) else {
+            break;
+        };
+        let [xz, xr, xn, hz, hr, hn] = [xz, xr, xn, hz, hr, hn].map(|v| F32x8::new(*v));
+        let z = A::sigmoid(xz + hz);
+        let r = A::sigmoid(xr + hr);
+        let cand = A::tanh(r.mul_add(hn, xn));
+        let h0 = load_part(h, p * PANEL);
+        store_part((one - z) * cand + z * h0, h, p * PANEL);
+    }
+    true
 }

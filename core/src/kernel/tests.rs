@@ -286,3 +286,31 @@ fn vector_activations_match_scalar_within_the_bound() {
         }
     }
 }
+
+/// The fast sigmoid folds its halvings into the coefficients; that must not
+/// change a single result against `tanh_fast(x/2)/2 + 1/2` (apart from
+/// |x| < 1e-18, where subnormal intermediates may differ and both give 1/2
+/// within the bound), scalar and 8-wide.
+#[test]
+fn fast_sigmoid_is_half_tanh_bit_for_bit() {
+    for x in grid(997) {
+        let want = tanh_fast(x * 0.5).mul_add(0.5, 0.5);
+        let got = sigmoid_fast(x);
+        if x.abs() < 1e-18 {
+            assert!((got - 0.5).abs() <= SIGMOID_FAST_MAX_ABS_ERROR, "x={x:e}");
+        } else if want.is_nan() {
+            assert!(got.is_nan(), "x={x:e}");
+        } else {
+            assert_eq!(got.to_bits(), want.to_bits(), "x={x:e}: {got} vs {want}");
+        }
+        let v = F32x8::splat(x);
+        let want8 =
+            tanh_fast_lanes(v * F32x8::splat(0.5)).mul_add(F32x8::splat(0.5), F32x8::splat(0.5));
+        let got8 = sigmoid_fast_lanes(v);
+        for (g, w) in got8.to_array().into_iter().zip(want8.to_array()) {
+            if x.abs() >= 1e-18 && !w.is_nan() {
+                assert_eq!(g.to_bits(), w.to_bits(), "x={x:e} (8-wide)");
+            }
+        }
+    }
+}
