@@ -3,6 +3,7 @@
 //! The byte layout is specified in `FORMAT.md` next to this crate's `Cargo.toml`.
 //! Everything here is plain data; validation lives in `model.rs`.
 
+#[cfg(feature = "alloc")]
 use serde::{Deserialize, Serialize};
 
 /// The first four bytes of every model file.
@@ -153,7 +154,8 @@ impl GruVariant {
 }
 
 /// One layer as stored in the header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "alloc", derive(Serialize, Deserialize))]
 pub(crate) struct LayerDesc {
     /// Layer kind code (`kind::*`).
     pub kind: u8,
@@ -172,7 +174,8 @@ pub(crate) struct LayerDesc {
 }
 
 /// One tensor as stored in the header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "alloc", derive(Serialize, Deserialize))]
 pub(crate) struct TensorDesc {
     /// Byte offset from the payload start; a multiple of [`ALIGN`].
     pub offset: u32,
@@ -186,7 +189,8 @@ pub(crate) struct TensorDesc {
     pub cols: u32,
 }
 
-/// The postcard-encoded header.
+/// The postcard-encoded header, as the encoder writes it.
+#[cfg(feature = "alloc")]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Header<'a> {
     /// Layers, first to last.
@@ -196,6 +200,163 @@ pub(crate) struct Header<'a> {
     /// Opaque bytes for the application (vocabulary, labels, provenance).
     #[serde(borrow)]
     pub metadata: &'a [u8],
+}
+
+/// Most tensors one layer may use (the largest layer, an integer GRU, uses 7).
+pub(crate) const MAX_LAYER_TENSORS: usize = 8;
+
+/// A reader of the postcard wire format, for the subset the header uses:
+/// raw `u8`, and LEB128 varints for `u16`, `u32` and `usize` (lengths),
+/// with postcard's own limits (at most `ceil(bits / 7)` bytes, no bits
+/// beyond the type in the last one). The loader reads the header with it in
+/// place, without materialising the tensor table: less flash and stack
+/// than a generic deserializer, and the same answers (tested against
+/// `postcard` itself).
+#[derive(Clone, Copy)]
+struct Wire<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Wire<'a> {
+    fn u8(&mut self) -> Option<u8> {
+        let b = *self.bytes.get(self.pos)?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    /// A varint of an unsigned type of `BITS` bits.
+    fn varint<const BITS: u32>(&mut self) -> Option<u64> {
+        let max = BITS.div_ceil(7);
+        let mut out = 0u64;
+        for i in 0..max {
+            let b = self.u8()?;
+            out |= u64::from(b & 0x7F) << (7 * i);
+            if b & 0x80 == 0 {
+                let last_max = (1u32 << (BITS % 7)) - 1;
+                return (i + 1 < max || u32::from(b) <= last_max).then_some(out);
+            }
+        }
+        None
+    }
+
+    fn u16(&mut self) -> Option<u16> {
+        self.varint::<16>().map(|v| v as u16)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        self.varint::<32>().map(|v| v as u32)
+    }
+
+    /// A sequence or byte-string length (postcard: a `usize` varint).
+    fn len(&mut self) -> Option<usize> {
+        self.varint::<{ usize::BITS }>().map(|v| v as usize)
+    }
+
+    fn layer(&mut self) -> Option<LayerDesc> {
+        Some(LayerDesc {
+            kind: self.u8()?,
+            act: self.u8()?,
+            format: self.u8()?,
+            input: self.u32()?,
+            output: self.u32()?,
+            first_tensor: self.u16()?,
+            tensor_count: self.u8()?,
+        })
+    }
+
+    fn tensor(&mut self) -> Option<TensorDesc> {
+        Some(TensorDesc {
+            offset: self.u32()?,
+            dtype: self.u8()?,
+            layout: self.u8()?,
+            rows: self.u32()?,
+            cols: self.u32()?,
+        })
+    }
+}
+
+/// The tensor table, read in place from the header bytes.
+#[derive(Clone, Copy)]
+pub(crate) struct TensorTable<'a> {
+    bytes: &'a [u8],
+    /// Where each entry starts in `bytes`.
+    at: [u16; MAX_TENSORS],
+    len: usize,
+}
+
+impl TensorTable<'_> {
+    /// Number of tensors.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Entry `i`.
+    pub fn get(&self, i: usize) -> Option<TensorDesc> {
+        let pos = *self.at.get(i).filter(|_| i < self.len)? as usize;
+        Wire {
+            bytes: self.bytes,
+            pos,
+        }
+        .tensor()
+    }
+
+    /// Entries `first..first + count` (at most [`MAX_LAYER_TENSORS`]).
+    pub fn range(
+        &self,
+        first: usize,
+        count: usize,
+    ) -> Option<heapless::Vec<TensorDesc, MAX_LAYER_TENSORS>> {
+        let mut v = heapless::Vec::new();
+        for i in first..first.checked_add(count)? {
+            v.push(self.get(i)?).ok()?;
+        }
+        Some(v)
+    }
+}
+
+/// The header as the loader reads it: layers decoded, tensors in place.
+pub(crate) struct HeaderView<'a> {
+    /// Layers, first to last.
+    pub layers: heapless::Vec<LayerDesc, MAX_LAYERS>,
+    /// Tensor table.
+    pub tensors: TensorTable<'a>,
+    /// Opaque bytes for the application.
+    pub metadata: &'a [u8],
+}
+
+impl<'a> HeaderView<'a> {
+    /// Reads the whole of `bytes` as a header; `None` if it is not one
+    /// (corrupt, bytes left over, or more than [`MAX_LAYERS`] layers or
+    /// [`MAX_TENSORS`] tensors).
+    pub fn parse(bytes: &'a [u8]) -> Option<Self> {
+        let mut w = Wire { bytes, pos: 0 };
+        let n = w.len()?;
+        if n > MAX_LAYERS {
+            return None;
+        }
+        let mut layers = heapless::Vec::new();
+        for _ in 0..n {
+            layers.push(w.layer()?).ok()?;
+        }
+        let n = w.len()?;
+        if n > MAX_TENSORS {
+            return None;
+        }
+        let mut at = [0u16; MAX_TENSORS];
+        for a in at.iter_mut().take(n) {
+            *a = u16::try_from(w.pos).ok()?;
+            w.tensor()?;
+        }
+        let len = w.len()?;
+        let end = w.pos.checked_add(len)?;
+        let metadata = bytes.get(w.pos..end)?;
+        (end == bytes.len()).then_some(HeaderView {
+            layers,
+            tensors: TensorTable { bytes, at, len: n },
+            metadata,
+        })
+    }
 }
 
 /// Size in bytes of one element of a dtype, or `None` for an unknown code.
@@ -246,6 +407,123 @@ pub fn crc32(bytes: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A small deterministic generator.
+    #[cfg(feature = "alloc")]
+    fn next(s: &mut u64) -> u64 {
+        *s ^= *s << 13;
+        *s ^= *s >> 7;
+        *s ^= *s << 17;
+        *s
+    }
+
+    /// The in-place reader gives what postcard gives, on valid headers of
+    /// every size, on each of their truncations, and on random byte edits
+    /// (values, lengths, varint continuation bits).
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn header_reader_agrees_with_postcard() {
+        let mut s = 0x9E37_79B9_7F4A_7C15u64;
+        let mut checked = 0;
+        let mut ok = 0;
+        for case in 0..3000 {
+            let n_layers = (next(&mut s) % 18) as usize;
+            let n_tensors = (next(&mut s) % 66) as usize;
+            let big = |s: &mut u64| match next(s) % 4 {
+                0 => (next(s) % 200) as u32,
+                1 => (next(s) % 70_000) as u32,
+                2 => u32::MAX - (next(s) % 3) as u32,
+                _ => next(s) as u32,
+            };
+            let meta: alloc::vec::Vec<u8> = (0..next(&mut s) % 300).map(|i| i as u8).collect();
+            let mut h = Header {
+                layers: heapless::Vec::new(),
+                tensors: heapless::Vec::new(),
+                metadata: &meta,
+            };
+            for _ in 0..n_layers.min(MAX_LAYERS) {
+                let _ = h.layers.push(LayerDesc {
+                    kind: next(&mut s) as u8,
+                    act: next(&mut s) as u8,
+                    format: next(&mut s) as u8,
+                    input: big(&mut s),
+                    output: big(&mut s),
+                    first_tensor: next(&mut s) as u16,
+                    tensor_count: next(&mut s) as u8,
+                });
+            }
+            for _ in 0..n_tensors.min(MAX_TENSORS) {
+                let _ = h.tensors.push(TensorDesc {
+                    offset: big(&mut s),
+                    dtype: next(&mut s) as u8,
+                    layout: next(&mut s) as u8,
+                    rows: big(&mut s),
+                    cols: big(&mut s),
+                });
+            }
+            let bytes = postcard::to_allocvec(&h).unwrap();
+            let mut variants = alloc::vec![bytes.clone()];
+            // truncations and extensions
+            variants.push(bytes[..bytes.len() - 1].to_vec());
+            variants.push(bytes[..(next(&mut s) as usize) % bytes.len()].to_vec());
+            let mut longer = bytes.clone();
+            longer.push(0);
+            variants.push(longer);
+            // random edits, biased to the start where the lengths are
+            for _ in 0..8 {
+                let mut e = bytes.clone();
+                for _ in 0..1 + next(&mut s) % 3 {
+                    let at = if next(&mut s) % 2 == 0 {
+                        (next(&mut s) as usize) % e.len().min(24)
+                    } else {
+                        (next(&mut s) as usize) % e.len()
+                    };
+                    e[at] = match next(&mut s) % 4 {
+                        0 => e[at] ^ 0x80,
+                        1 => 0xFF,
+                        2 => next(&mut s) as u8 & 0x7F,
+                        _ => next(&mut s) as u8,
+                    };
+                }
+                variants.push(e);
+            }
+            for v in &variants {
+                let want: Option<Header<'_>> = postcard::take_from_bytes::<Header<'_>>(v)
+                    .ok()
+                    .filter(|(_, rest)| rest.is_empty())
+                    .map(|(h, _)| h);
+                let got = HeaderView::parse(v);
+                assert_eq!(got.is_some(), want.is_some(), "case {case}: {v:02x?}");
+                if let (Some(g), Some(w)) = (got, want) {
+                    assert_eq!(g.layers, w.layers);
+                    assert_eq!(g.metadata, w.metadata);
+                    assert_eq!(g.tensors.len(), w.tensors.len());
+                    for (i, t) in w.tensors.iter().enumerate() {
+                        assert_eq!(g.tensors.get(i), Some(*t));
+                    }
+                    assert_eq!(g.tensors.get(w.tensors.len()), None);
+                    ok += 1;
+                }
+                checked += 1;
+            }
+        }
+        // Both outcomes are exercised.
+        assert!(ok > 3000 && checked - ok > 10_000, "{ok} of {checked}");
+    }
+
+    /// Varints at postcard's limits: the longest forms, and one bit beyond.
+    #[test]
+    fn varint_limits() {
+        let read = |b: &[u8]| Wire { bytes: b, pos: 0 }.u32();
+        assert_eq!(read(&[0x7F]), Some(127));
+        assert_eq!(read(&[0xFF, 0xFF, 0xFF, 0xFF, 0x0F]), Some(u32::MAX));
+        assert_eq!(read(&[0xFF, 0xFF, 0xFF, 0xFF, 0x1F]), None);
+        assert_eq!(read(&[0x80, 0x80, 0x80, 0x80, 0x80]), None);
+        assert_eq!(read(&[0x80]), None);
+        let read16 = |b: &[u8]| Wire { bytes: b, pos: 0 }.u16();
+        assert_eq!(read16(&[0xFF, 0xFF, 0x03]), Some(u16::MAX));
+        assert_eq!(read16(&[0xFF, 0xFF, 0x04]), None);
+    }
 
     #[test]
     fn crc32_matches_zlib_check_value() {

@@ -4,7 +4,7 @@ use crate::bytes::as_f32;
 use crate::cell::{Dense, Elman, Embedding, Gru, Lstm};
 use crate::error::Error;
 use crate::format::{
-    self, crc32, dtype, kind, numfmt, Activation, GruVariant, Header, LayerDesc, Layout,
+    self, crc32, dtype, kind, numfmt, Activation, GruVariant, HeaderView, LayerDesc, Layout,
     TensorDesc, ALIGN, CHECKSUM_LEN, MAGIC, MAX_LAYERS, PANEL, PREAMBLE_LEN, VERSION,
 };
 use crate::kernel::activation::{Act, Exact, Fast};
@@ -258,19 +258,16 @@ impl<'a> Model<'a> {
             return Err(Error::Misaligned);
         }
         let header_bytes = &bytes[PREAMBLE_LEN..PREAMBLE_LEN + header_len];
-        let (header, rest): (Header<'a>, _) =
-            postcard::take_from_bytes(header_bytes).map_err(|_| Error::BadHeader)?;
-        if !rest.is_empty() {
-            return Err(Error::BadHeader);
-        }
+        let header = HeaderView::parse(header_bytes).ok_or(Error::BadHeader)?;
         let payload = &bytes[payload_start..body_len];
         Self::from_parts(&header, payload)
     }
 
-    fn from_parts(header: &Header<'a>, payload: &'a [u8]) -> Result<Self, Error> {
+    fn from_parts(header: &HeaderView<'a>, payload: &'a [u8]) -> Result<Self, Error> {
         // Tensors first: bounds, alignment, types.
-        for (i, t) in header.tensors.iter().enumerate() {
-            tensor_bytes(payload, t, i)?;
+        for i in 0..header.tensors.len() {
+            let t = header.tensors.get(i).ok_or(Error::BadHeader)?;
+            tensor_bytes(payload, &t, i)?;
         }
         let mut layers = heapless::Vec::new();
         let mut state_off = [0usize; MAX_LAYERS];
@@ -752,7 +749,7 @@ fn tensor_bytes<'a>(payload: &'a [u8], t: &TensorDesc, i: usize) -> Result<&'a [
 fn build_layer<'a>(
     li: usize,
     d: &LayerDesc,
-    header: &Header<'a>,
+    header: &HeaderView<'a>,
     payload: &'a [u8],
 ) -> Result<Layer<'a>, Error> {
     let known = matches!(
@@ -783,8 +780,9 @@ fn build_layer<'a>(
         let first = d.first_tensor as usize;
         let ts = header
             .tensors
-            .get(first..first + d.tensor_count as usize)
+            .range(first, d.tensor_count as usize)
             .ok_or(Error::BadTensorRef { layer: li })?;
+        let ts = &ts[..];
         let bytes = |k: usize| match ts.get(k) {
             Some(t) => tensor_bytes(payload, t, first + k),
             None => Err(Error::BadTensorRef { layer: li }),
@@ -800,8 +798,9 @@ fn build_layer<'a>(
     let count = d.tensor_count as usize;
     let ts = header
         .tensors
-        .get(first..first + count)
+        .range(first, count)
         .ok_or(Error::BadTensorRef { layer: li })?;
+    let ts = &ts[..];
     // One layout per layer, taken from its first tensor; Dense and Embedding
     // are row-major only.
     let layout = match ts.first() {
