@@ -6,13 +6,19 @@
 //! `tinyrnn` crate. It prints one `ok ...` line per model over semihosting and
 //! exits 0, or prints `FAIL ...` and exits non-zero (so does a panic or a fault).
 //!
-//! Each model is checked twice: with `Math::Exact` (libm activations; lines
-//! `ok NAME: ...`) and with `Math::Fast` (the runtime's approximations; lines
-//! `ok NAME/fast: ...`), each against the host's outputs with the same math.
+//! Models are named `BASE.FORMAT` (`lstm1x32.f32`, `lstm1x32.integer`, ...).
+//! A float model (f32, f16, i8) is checked twice through `Model::step`: with
+//! `Math::Exact` (libm activations; lines `ok NAME: ...`) and with `Math::Fast`
+//! (the runtime's approximations; lines `ok NAME/fast: ...`), each against the
+//! host's outputs with the same math, within a relative 1e-5. An integer model
+//! is checked bit for bit: through `tinyrnn::quant::IntModel::step`, i16 in and
+//! out with no float operation (`ok NAME: ...`), and through `Model::step`, f32
+//! in and out (`ok NAME/f32-io: ...`).
 //!
 //! With the semihosting command line `bench K [fast]` (QEMU `-append "bench K"`)
 //! it instead runs K steps per model between the markers `bench_start` and
-//! `bench_stop`, for `../shared/tools/insncount` (see `cost.sh`).
+//! `bench_stop`, for `../shared/tools/insncount` (see `cost.sh`); integer
+//! models run `IntModel::step` there.
 #![no_std]
 #![no_main]
 
@@ -24,6 +30,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use cortex_m_rt::{entry, exception, ExceptionFrame};
 use cortex_m_semihosting::{debug, heprintln, hprintln};
+use tinyrnn::quant::IntModel;
 use tinyrnn::{Math, Model, State};
 
 /// Float formats: `|got - want| <= REL_TOL * max(|want|, ABS_FLOOR)`.
@@ -33,6 +40,10 @@ const ABS_FLOOR: f32 = 0.1;
 
 /// What one model needs: its file, the recorded input and the host's outputs,
 /// all included 16-aligned by `tinyrnn::include_model!`.
+#[allow(
+    dead_code,
+    reason = "the i16 fields are unused in a build without integer models"
+)]
 struct Case {
     name: &'static str,
     model: &'static [u8],
@@ -44,6 +55,11 @@ struct Case {
     expected_fast: &'static [u8],
     /// Bit-identical comparison (integer formats) instead of the float tolerance.
     exact: bool,
+    /// Integer models: the input in `Q(input_frac)`, T x I i16 little-endian
+    /// (quantized on the host); empty for float models.
+    input_q: &'static [u8],
+    /// Integer models: the host's `IntModel::step` outputs, T x O i16; empty otherwise.
+    expected_q: &'static [u8],
 }
 
 enum Mode {
@@ -66,6 +82,15 @@ fn f32s(bytes: &'static [u8]) -> &'static [f32] {
     // bit pattern is a valid f32; Cortex-M is little-endian, as the files are;
     // the data is 'static and never written.
     unsafe { core::slice::from_raw_parts(bytes.as_ptr().cast::<f32>(), bytes.len() / 4) }
+}
+
+/// Views little-endian i16 data included by `include_model!` (16-aligned) in place.
+fn i16s(bytes: &'static [u8]) -> &'static [i16] {
+    assert!((bytes.as_ptr() as usize).is_multiple_of(2) && bytes.len().is_multiple_of(2));
+    // SAFETY: aligned for i16 and a whole number of i16s (checked above); every
+    // bit pattern is a valid i16; Cortex-M is little-endian, as the files are;
+    // the data is 'static and never written.
+    unsafe { core::slice::from_raw_parts(bytes.as_ptr().cast::<i16>(), bytes.len() / 2) }
 }
 
 /// Marker: the instruction counter starts a region when this is entered.
@@ -95,8 +120,9 @@ fn ulps(a: f32, b: f32) -> u32 {
     a.wrapping_sub(b).unsigned_abs()
 }
 
-/// Loads, streams and checks (or benchmarks) one model; `N` state words.
+/// Loads, streams and checks (or benchmarks) one float model; `N` state words.
 #[inline(never)]
+#[allow(dead_code, reason = "unused in a build with only integer models")]
 fn run<const N: usize>(case: &Case, ctx: &mut Ctx) {
     ctx.models += 1;
     let painted = stack::paint();
@@ -110,19 +136,171 @@ fn run<const N: usize>(case: &Case, ctx: &mut Ctx) {
     };
     let (load_stack, _) = painted.used();
     match ctx.mode {
-        Mode::Bench { math, .. } => stream::<N>(case, model.with_math(math), ctx, load_stack),
+        Mode::Bench { math, .. } => {
+            let label = if math == Math::Fast { "/fast" } else { "" };
+            stream::<N>(case, model.with_math(math), ctx, load_stack, label);
+        }
         Mode::Check => {
-            stream::<N>(case, model.clone(), ctx, load_stack);
-            stream::<N>(case, model.with_math(Math::Fast), ctx, load_stack);
+            stream::<N>(case, model.clone(), ctx, load_stack, "");
+            stream::<N>(case, model.with_math(Math::Fast), ctx, load_stack, "/fast");
         }
     }
 }
 
-/// Streams the recorded input through `model` (with its math), checking or benchmarking.
+/// An integer model: `N` words of `Model::step` state, `W` words for `IntModel::step`.
 #[inline(never)]
-fn stream<const N: usize>(case: &Case, model: Model<'_>, ctx: &mut Ctx, load_stack: usize) {
+#[allow(dead_code, reason = "unused in a build without integer models")]
+fn run_int<const N: usize, const W: usize>(case: &Case, ctx: &mut Ctx) {
+    ctx.models += 1;
+    let painted = stack::paint();
+    let model = match Model::from_bytes(case.model) {
+        Ok(m) => m,
+        Err(e) => {
+            hprintln!("FAIL {}: model does not load: {}", case.name, e);
+            ctx.failures += 1;
+            return;
+        }
+    };
+    let (load_stack, _) = painted.used();
+    stream_int::<W>(case, &model, ctx, load_stack);
+    if let Mode::Check = ctx.mode {
+        stream::<N>(case, model, ctx, load_stack, "/f32-io");
+    }
+}
+
+/// Streams the recorded input (i16) through `IntModel::step`: pure integer,
+/// checked bit for bit against the host's `IntModel::step`, or benchmarked.
+#[inline(never)]
+#[allow(dead_code, reason = "unused in a build without integer models")]
+fn stream_int<const W: usize>(case: &Case, model: &Model<'_>, ctx: &mut Ctx, load_stack: usize) {
+    let int = match IntModel::new(model) {
+        Ok(m) => m,
+        Err(e) => {
+            hprintln!("FAIL {}: not an integer model: {}", case.name, e);
+            ctx.failures += 1;
+            return;
+        }
+    };
+    let mut buf = [0i32; W];
+    let Some(words) = buf.get_mut(..int.state_len()) else {
+        hprintln!(
+            "FAIL {}: IntModel needs {} words",
+            case.name,
+            int.state_len()
+        );
+        ctx.failures += 1;
+        return;
+    };
+    let (xs, want) = (i16s(case.input_q), i16s(case.expected_q));
+    let (i, o) = (model.input_size(), model.output_size());
+    let steps = xs.len() / i;
+    if o > 64 || want.len() != steps * o {
+        hprintln!(
+            "FAIL {}: expected outputs do not match the model's sizes",
+            case.name
+        );
+        ctx.failures += 1;
+        return;
+    }
+    let mut y_buf = [0i16; 64];
+    let y = &mut y_buf[..o];
+    let state_bytes = core::mem::size_of_val(words);
+    match ctx.mode {
+        Mode::Bench { steps: k, .. } => {
+            let painted = stack::paint();
+            let mut errors = 0u32;
+            let mut done = 0u32;
+            bench_start();
+            'outer: loop {
+                for x in xs.chunks_exact(i) {
+                    if done == k {
+                        break 'outer;
+                    }
+                    errors += int.step(words, x, y).is_err() as u32;
+                    done += 1;
+                }
+            }
+            bench_stop();
+            let (step_stack, full) = painted.used();
+            ctx.failures += errors;
+            hprintln!(
+                "bench {}: steps={} errors={} state_bytes={} step_stack_bytes={}{} load_stack_bytes={} stack_top_offset={}",
+                case.name,
+                k,
+                errors,
+                state_bytes,
+                step_stack,
+                if full { "+" } else { "" },
+                load_stack,
+                stack::stack_top() - painted.top(),
+            );
+        }
+        Mode::Check => {
+            let painted = stack::paint();
+            let mut bad = 0u32;
+            let mut worst = 0u32;
+            for (t, (x, want)) in xs.chunks_exact(i).zip(want.chunks_exact(o)).enumerate() {
+                if let Err(e) = int.step(words, x, y) {
+                    hprintln!("FAIL {}: step {}: {}", case.name, t, e);
+                    bad += 1;
+                    break;
+                }
+                for (j, (&g, &w)) in y.iter().zip(want).enumerate() {
+                    worst = worst.max((g as i32 - w as i32).unsigned_abs());
+                    if g != w {
+                        if bad < 5 {
+                            hprintln!(
+                                "FAIL {}: step {} output {}: got {} want {} (i16, Q{})",
+                                case.name,
+                                t,
+                                j,
+                                g,
+                                w,
+                                int.output_frac()
+                            );
+                        }
+                        bad += 1;
+                    }
+                }
+            }
+            let (step_stack, _) = painted.used();
+            if bad == 0 {
+                hprintln!(
+                    "ok {}: {} steps x {} in -> {} out match the host (IntModel::step, i16 Q{} -> Q{}, bit-exact); words {} B, stack: load {} B, step {} B",
+                    case.name,
+                    steps,
+                    i,
+                    o,
+                    int.input_frac(),
+                    int.output_frac(),
+                    state_bytes,
+                    load_stack,
+                    step_stack,
+                );
+            } else {
+                hprintln!(
+                    "FAIL {}: {} outputs differ (largest by {})",
+                    case.name,
+                    bad,
+                    worst
+                );
+                ctx.failures += 1;
+            }
+        }
+    }
+}
+
+/// Streams the recorded input through `model` (with its math), checking or
+/// benchmarking; `label` is appended to the model's name in what it prints.
+#[inline(never)]
+fn stream<const N: usize>(
+    case: &Case,
+    model: Model<'_>,
+    ctx: &mut Ctx,
+    load_stack: usize,
+    label: &str,
+) {
     let fast = model.math() == Math::Fast;
-    let label = if fast { "/fast" } else { "" };
     let mut state = match State::<N>::new(&model) {
         Ok(s) => s,
         Err(e) => {

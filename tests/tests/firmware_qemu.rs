@@ -13,8 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// Models the firmware checks (one `ok NAME:` line each).
+/// Models the firmware checks (`firmware-example/models/BASE[.FORMAT].trnn`).
 const MODELS: [&str; 4] = ["lstm1x32", "gru1x32", "elman1x32", "lstm16x64"];
+/// Every number format; each model file of a format is a cargo feature.
+const FORMATS: [&str; 4] = ["f32", "f16", "i8", "integer"];
 
 fn firmware_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware-example")
@@ -42,19 +44,22 @@ fn require_qemu() {
     );
 }
 
-/// Builds the firmware project in `dir` for `target` and returns the ELF's path.
-fn build(dir: &Path, target: &str) -> PathBuf {
-    let out = cargo(dir)
-        .args(["build", "--release", "--target", target])
-        .output()
-        .expect("cargo runs");
+/// Builds binary `bin` of the firmware project in `dir` for `target` (with
+/// `features` instead of the default ones when given) and returns the ELF's path.
+fn build(dir: &Path, target: &str, features: Option<&str>, bin: &str) -> PathBuf {
+    let mut cmd = cargo(dir);
+    cmd.args(["build", "--release", "--target", target, "--bin", bin]);
+    if let Some(f) = features {
+        cmd.args(["--no-default-features", "--features", f]);
+    }
+    let out = cmd.output().expect("cargo runs");
     assert!(
         out.status.success(),
         "building firmware-example for {target} failed (is the rustup target installed? \
          `rustup target add {target}`):\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    dir.join(format!("target/{target}/release/tinyrnn-firmware-example"))
+    dir.join(format!("target/{target}/release/{bin}"))
 }
 
 /// Runs `elf` on QEMU `machine` with a time limit; returns (exit code, stdout+stderr).
@@ -100,42 +105,163 @@ fn run_qemu(machine: &str, elf: &Path) -> (Option<i32>, String) {
     (status.code(), text)
 }
 
-fn assert_all_ok(machine: &str, code: Option<i32>, text: &str) {
-    println!("--- firmware on {machine} ---\n{text}");
+/// Checks the exit status, one `ok` line per model file of `formats` (two per
+/// file: both activation maths for a float format; `IntModel::step` and
+/// `Model::step` for the integer one), the summary line and no `FAIL`.
+fn assert_all_ok(machine: &str, formats: &[&str], code: Option<i32>, text: &str) {
+    println!("--- firmware on {machine}, formats {formats:?} ---\n{text}");
     assert_eq!(
         code,
         Some(0),
         "firmware on {machine} exited {code:?}:\n{text}"
     );
-    // One line per model and activation math (libm, and the fast approximations).
     for name in MODELS {
-        for prefix in [format!("ok {name}: "), format!("ok {name}/fast: ")] {
-            assert!(
-                text.lines().any(|l| l.starts_with(&prefix)),
-                "no `{prefix}...` line from the firmware on {machine}:\n{text}"
-            );
+        for fmt in formats {
+            let second = if *fmt == "integer" { "f32-io" } else { "fast" };
+            for prefix in [
+                format!("ok {name}.{fmt}: "),
+                format!("ok {name}.{fmt}/{second}: "),
+            ] {
+                assert!(
+                    text.lines().any(|l| l.starts_with(&prefix)),
+                    "no `{prefix}...` line from the firmware on {machine}:\n{text}"
+                );
+            }
         }
     }
+    if formats.contains(&"integer") {
+        assert!(
+            text.lines().any(|l| l.starts_with("ok ")
+                && l.contains("IntModel::step")
+                && l.contains("bit-exact")),
+            "no bit-exact IntModel line on {machine}:\n{text}"
+        );
+    }
+    let n = MODELS.len() * formats.len();
     assert!(
         text.lines()
-            .any(|l| l.trim() == format!("ok: all {} models match the host", MODELS.len())),
-        "no summary line from the firmware on {machine}:\n{text}"
+            .any(|l| l.trim() == format!("ok: all {n} models match the host")),
+        "no summary line for {n} models from the firmware on {machine}:\n{text}"
     );
     assert!(!text.contains("FAIL"), "a FAIL line on {machine}:\n{text}");
+}
+
+/// `--features` for every model in `formats`.
+fn features(formats: &[&str]) -> String {
+    let mut f: Vec<&str> = MODELS.to_vec();
+    f.extend(formats);
+    f.join(",")
+}
+
+/// The names in an ELF32 little-endian file's symbol table.
+fn elf32_symbols(elf: &[u8]) -> Vec<String> {
+    let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]) as usize;
+    let u32_at = |o: usize| u32::from_le_bytes(elf[o..o + 4].try_into().unwrap()) as usize;
+    assert_eq!(
+        &elf[..6],
+        b"\x7fELF\x01\x01",
+        "not a little-endian ELF32 file"
+    );
+    let (shoff, shentsize, shnum) = (u32_at(0x20), u16_at(0x2e), u16_at(0x30));
+    let section = |i: usize| shoff + i * shentsize;
+    let mut names = Vec::new();
+    for i in 0..shnum {
+        let sh = section(i);
+        // SHT_SYMTAB = 2
+        if u32_at(sh + 4) != 2 {
+            continue;
+        }
+        let (off, size, link, entsize) = (
+            u32_at(sh + 16),
+            u32_at(sh + 20),
+            u32_at(sh + 24),
+            u32_at(sh + 36),
+        );
+        let strtab = u32_at(section(link) + 16);
+        for s in (off..off + size).step_by(entsize) {
+            let start = strtab + u32_at(s);
+            let end = start + elf[start..].iter().position(|&b| b == 0).unwrap();
+            names.push(String::from_utf8_lossy(&elf[start..end]).into_owned());
+        }
+    }
+    names
+}
+
+/// A software floating-point routine (compiler-builtins' `__aeabi_f*`,
+/// `__aeabi_d*`, `__aeabi_i2f`-style conversions, `__addsf3`-style names) or
+/// anything from `libm`.
+fn is_soft_float(name: &str) -> bool {
+    if let Some(rest) = name.strip_prefix("__aeabi_") {
+        return rest.starts_with(['f', 'd', 'h']) || rest.contains("2f") || rest.contains("2d");
+    }
+    if name.starts_with("__") && ["sf", "df", "hf"].iter().any(|t| name.contains(t)) {
+        return true;
+    }
+    name.contains("4libm")
 }
 
 #[test]
 fn firmware_matches_host_on_qemu_cortex_m4f() {
     require_qemu();
-    let elf = build(&firmware_dir(), "thumbv7em-none-eabihf");
+    let elf = build(
+        &firmware_dir(),
+        "thumbv7em-none-eabihf",
+        None,
+        "tinyrnn-firmware-example",
+    );
     let (code, text) = run_qemu("mps2-an386", &elf);
-    assert_all_ok("mps2-an386", code, &text);
+    assert_all_ok("mps2-an386", &FORMATS, code, &text);
+    assert!(
+        text.lines().any(|l| l.starts_with("ok kernels: ")),
+        "no kernel check line:\n{text}"
+    );
 }
 
+/// All Cortex-M0 builds in one test: they share the project's target folder.
 #[test]
 fn firmware_matches_host_on_qemu_cortex_m0_without_fpu() {
     require_qemu();
-    let elf = build(&firmware_dir().join("cortex-m0"), "thumbv6m-none-eabi");
+    let dir = firmware_dir().join("cortex-m0");
+    let target = "thumbv6m-none-eabi";
+    // The default build: integer and i8 models.
+    let elf = build(&dir, target, None, "tinyrnn-firmware-example");
     let (code, text) = run_qemu("microbit", &elf);
-    assert_all_ok("microbit", code, &text);
+    assert_all_ok("microbit", &["i8", "integer"], code, &text);
+    // The f32 models (they do not fit in the same 256 KiB of flash).
+    let elf = build(
+        &dir,
+        target,
+        Some(&features(&["f32"])),
+        "tinyrnn-firmware-example",
+    );
+    let (code, text) = run_qemu("microbit", &elf);
+    assert_all_ok("microbit", &["f32"], code, &text);
+
+    // Load + IntModel::step of every integer model, nothing else: no
+    // soft-float routine may be linked, so none can be called.
+    let elf = build(&dir, target, Some(&features(&["integer"])), "size_probe");
+    let symbols = elf32_symbols(&std::fs::read(&elf).expect("read size_probe ELF"));
+    assert!(
+        symbols.iter().any(|s| s.contains("8IntModel")),
+        "IntModel is not in {} (symbols: {})",
+        elf.display(),
+        symbols.len()
+    );
+    assert!(
+        symbols.iter().any(|s| s.starts_with("__aeabi_")),
+        "no compiler-builtins routine seen in {}: is the symbol table read right?",
+        elf.display()
+    );
+    let float: Vec<&String> = symbols.iter().filter(|s| is_soft_float(s)).collect();
+    assert!(
+        float.is_empty(),
+        "the integer-only Cortex-M0 build links soft-float routines: {float:?}"
+    );
+    // The checker would see them in a build that uses floats.
+    let elf = build(&dir, target, Some(&features(&["f32"])), "size_probe");
+    let symbols = elf32_symbols(&std::fs::read(&elf).expect("read size_probe ELF"));
+    assert!(
+        symbols.iter().any(|s| is_soft_float(s)),
+        "no soft-float routine found in the f32 Cortex-M0 build: the check above proves nothing"
+    );
 }

@@ -1,4 +1,4 @@
-//! SplitMix64: a tiny, fixed, dependency-free generator, so stand-in weights and
+//! SplitMix64: a tiny, fixed, dependency-free generator, so the training data and
 //! the synthetic input trace are the same on every machine. Shared by `gen` and
 //! the firmware's `build.rs`.
 
@@ -17,8 +17,5 @@ impl Rng {
     pub fn uniform(&mut self, a: f32) -> f32 {
         let u = (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32;
         (2.0 * u - 1.0) * a
-    }
-    pub fn vec(&mut self, n: usize, a: f32) -> Vec<f32> {
-        (0..n).map(|_| self.uniform(a)).collect()
     }
 }

@@ -9,6 +9,7 @@ use core::hint::black_box;
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::debug;
+use tinyrnn::quant::IntModel;
 use tinyrnn::{Model, State};
 
 /// The same table entry as the main firmware's (only `model` is used here).
@@ -20,10 +21,13 @@ struct Case {
     expected: &'static [u8],
     expected_fast: &'static [u8],
     exact: bool,
+    input_q: &'static [u8],
+    expected_q: &'static [u8],
 }
 
 /// Loads the model and steps it a few times on an opaque input.
 #[inline(never)]
+#[allow(dead_code, reason = "unused in a build with only integer models")]
 fn run<const N: usize>(case: &Case, _: &mut ()) {
     let Ok(model) = Model::from_bytes(black_box(case.model)) else {
         return;
@@ -36,6 +40,29 @@ fn run<const N: usize>(case: &Case, _: &mut ()) {
     let (i, o) = (model.input_size().min(64), model.output_size().min(64));
     for _ in 0..black_box(4) {
         let _ = black_box(model.step(&mut state, &x[..i], &mut y[..o]));
+    }
+    black_box(&y);
+}
+
+/// The same for an integer model, stepped by `IntModel::step` (no float).
+#[inline(never)]
+#[allow(dead_code, reason = "unused in a build without integer models")]
+fn run_int<const N: usize, const W: usize>(case: &Case, _: &mut ()) {
+    let Ok(model) = Model::from_bytes(black_box(case.model)) else {
+        return;
+    };
+    let Ok(int) = IntModel::new(&model) else {
+        return;
+    };
+    let mut buf = [0i32; W];
+    let Some(words) = buf.get_mut(..int.state_len()) else {
+        return;
+    };
+    let x = black_box([64i16; 64]);
+    let mut y = [0i16; 64];
+    let (i, o) = (model.input_size().min(64), model.output_size().min(64));
+    for _ in 0..black_box(4) {
+        let _ = black_box(int.step(words, &x[..i], &mut y[..o]));
     }
     black_box(&y);
 }
