@@ -219,40 +219,46 @@ struct Wire<'a> {
 }
 
 impl<'a> Wire<'a> {
+    #[inline(never)]
     fn u8(&mut self) -> Option<u8> {
         let b = *self.bytes.get(self.pos)?;
         self.pos += 1;
         Some(b)
     }
 
-    /// A varint of an unsigned type of `BITS` bits.
-    fn varint<const BITS: u32>(&mut self) -> Option<u64> {
-        let max = BITS.div_ceil(7);
+    /// A varint of an unsigned type of `bits` bits (kept out of line: the
+    /// loader is cold code, its flash matters more than its speed).
+    #[inline(never)]
+    fn varint(&mut self, bits: u32) -> Option<u64> {
+        let max = bits.div_ceil(7);
         let mut out = 0u64;
-        for i in 0..max {
+        let mut i = 0;
+        while i < max {
             let b = self.u8()?;
             out |= u64::from(b & 0x7F) << (7 * i);
+            i += 1;
             if b & 0x80 == 0 {
-                let last_max = (1u32 << (BITS % 7)) - 1;
-                return (i + 1 < max || u32::from(b) <= last_max).then_some(out);
+                let last_max = (1u32 << (bits % 7)) - 1;
+                return (i < max || u32::from(b) <= last_max).then_some(out);
             }
         }
         None
     }
 
     fn u16(&mut self) -> Option<u16> {
-        self.varint::<16>().map(|v| v as u16)
+        self.varint(16).map(|v| v as u16)
     }
 
     fn u32(&mut self) -> Option<u32> {
-        self.varint::<32>().map(|v| v as u32)
+        self.varint(32).map(|v| v as u32)
     }
 
     /// A sequence or byte-string length (postcard: a `usize` varint).
     fn len(&mut self) -> Option<usize> {
-        self.varint::<{ usize::BITS }>().map(|v| v as usize)
+        self.varint(usize::BITS).map(|v| v as usize)
     }
 
+    #[inline(never)]
     fn layer(&mut self) -> Option<LayerDesc> {
         Some(LayerDesc {
             kind: self.u8()?,
@@ -265,6 +271,7 @@ impl<'a> Wire<'a> {
         })
     }
 
+    #[inline(never)]
     fn tensor(&mut self) -> Option<TensorDesc> {
         Some(TensorDesc {
             offset: self.u32()?,
