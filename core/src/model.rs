@@ -619,30 +619,33 @@ impl<'a> Model<'a> {
                 found: y.len(),
             });
         }
-        let (states, scratch) = words.split_at_mut(self.recurrent_len);
-        let (gates, io) = scratch.split_at_mut(self.scratch_len);
-        let (io_a, io_b) = io.split_at_mut(self.io_len);
+        // Every split and prefix below is in range by construction (the
+        // loader sized `words`, checked above); the clamping forms keep the
+        // step free of panic paths instead of relying on that.
+        let (states, scratch) = split(words, self.recurrent_len);
+        let (gates, io) = split(scratch, self.scratch_len);
+        let (io_a, io_b) = split(io, self.io_len);
         let mut src = src;
-        let last = self.layers.len() - 1;
+        let last = self.layers.len().saturating_sub(1);
         for (li, layer) in self.layers.iter().enumerate().skip(first) {
-            let off = self.state_off[li];
+            let off = self.state_off.get(li).copied().unwrap_or(0);
             match layer {
                 Layer::Embedding(_) => {}
                 Layer::Elman(c) if cfg!(feature = "elman") => {
-                    let (lower, upper) = states.split_at_mut(off);
+                    let (lower, upper) = split(states, off);
                     let x = resolve(src, lower, io_a, io_b);
-                    c.step_with::<B, A>(x, &mut upper[..c.hidden], gates);
+                    c.step_with::<B, A>(x, prefix(upper, c.hidden), gates);
                 }
                 Layer::Lstm(c) if cfg!(feature = "lstm") => {
-                    let (lower, upper) = states.split_at_mut(off);
+                    let (lower, upper) = split(states, off);
                     let x = resolve(src, lower, io_a, io_b);
-                    let (h, rest) = upper.split_at_mut(c.hidden);
-                    c.step_with::<B, A>(x, h, &mut rest[..c.hidden], gates);
+                    let (h, rest) = split(upper, c.hidden);
+                    c.step_with::<B, A>(x, h, prefix(rest, c.hidden), gates);
                 }
                 Layer::Gru(c) if cfg!(feature = "gru") => {
-                    let (lower, upper) = states.split_at_mut(off);
+                    let (lower, upper) = split(states, off);
                     let x = resolve(src, lower, io_a, io_b);
-                    c.step_with::<B, A>(x, &mut upper[..c.hidden], gates);
+                    c.step_with::<B, A>(x, prefix(upper, c.hidden), gates);
                 }
                 Layer::Dense(d) => {
                     let into_b = !matches!(src, Src::Io { second: true, .. });
@@ -650,9 +653,15 @@ impl<'a> Model<'a> {
                         d.forward_with::<B, A>(resolve(src, states, io_a, io_b), y);
                         return Ok(());
                     } else if into_b {
-                        d.forward_with::<B, A>(resolve(src, states, io_a, &[]), &mut io_b[..d.out]);
+                        d.forward_with::<B, A>(
+                            resolve(src, states, io_a, &[]),
+                            prefix(io_b, d.out),
+                        );
                     } else {
-                        d.forward_with::<B, A>(resolve(src, states, &[], io_b), &mut io_a[..d.out]);
+                        d.forward_with::<B, A>(
+                            resolve(src, states, &[], io_b),
+                            prefix(io_a, d.out),
+                        );
                     }
                     src = Src::Io {
                         second: into_b,
@@ -671,14 +680,14 @@ impl<'a> Model<'a> {
                     } else if into_b {
                         q.forward(
                             resolve(src, states, io_a, &[]),
-                            &mut io_b[..out],
+                            prefix(io_b, out),
                             gates,
                             simd,
                         );
                     } else {
                         q.forward(
                             resolve(src, states, &[], io_b),
-                            &mut io_a[..out],
+                            prefix(io_a, out),
                             gates,
                             simd,
                         );
@@ -690,10 +699,10 @@ impl<'a> Model<'a> {
                     continue;
                 }
                 Layer::Quant(q) if cfg!(feature = "quant") => {
-                    let (lower, upper) = states.split_at_mut(off);
+                    let (lower, upper) = split(states, off);
                     let x = resolve(src, lower, io_a, io_b);
                     let simd = HAS_SIMD && self.kernel == Kernel::Simd;
-                    q.step(x, &mut upper[..q.state_len()], gates, simd);
+                    q.step(x, prefix(upper, q.state_len()), gates, simd);
                 }
                 // Left out by cargo features: the loader never builds these.
                 Layer::Elman(_) | Layer::Lstm(_) | Layer::Gru(_) | Layer::Quant(_) => {}
@@ -703,17 +712,33 @@ impl<'a> Model<'a> {
                 len: layer.output_size(),
             };
         }
-        y.copy_from_slice(resolve(src, states, io_a, io_b));
+        for (y, v) in y.iter_mut().zip(resolve(src, states, io_a, io_b)) {
+            *y = *v;
+        }
         Ok(())
     }
+}
+
+/// `s` split at `at` (all of `s` and nothing when `at` is beyond it).
+#[inline(always)]
+fn split(s: &mut [f32], at: usize) -> (&mut [f32], &mut [f32]) {
+    let at = at.min(s.len());
+    s.split_at_mut(at)
+}
+
+/// The first `n` elements of `s` (all of it when shorter).
+#[inline(always)]
+fn prefix(s: &mut [f32], n: usize) -> &mut [f32] {
+    let n = n.min(s.len());
+    &mut s[..n]
 }
 
 fn resolve<'x>(src: Src<'x>, states: &'x [f32], io_a: &'x [f32], io_b: &'x [f32]) -> &'x [f32] {
     match src {
         Src::Ext(x) => x,
-        Src::State { off, len } => &states[off..off + len],
-        Src::Io { second: false, len } => &io_a[..len],
-        Src::Io { second: true, len } => &io_b[..len],
+        Src::State { off, len } => states.get(off..off.saturating_add(len)).unwrap_or(&[]),
+        Src::Io { second: false, len } => io_a.get(..len).unwrap_or(&[]),
+        Src::Io { second: true, len } => io_b.get(..len).unwrap_or(&[]),
     }
 }
 
