@@ -3,17 +3,21 @@
 #
 # Usage: firmware-example/cost.sh [K]        (K steps per run, default 64; needs qemu-system-arm, gcc, llvm-size or arm-none-eabi-size)
 #        M0=1 firmware-example/cost.sh [K]   also counts instructions per step on the Cortex-M0 (cortex-m0/, QEMU microbit)
+#        FW_TARGET_DIR=DIR ...               builds the firmware in DIR instead of firmware-example/target
 #
-# For each model in models/ that has a cargo feature (lstm1x32, lstm16x64, gru1x32, elman1x32):
-# - instructions per step (with libm activations, and with the runtime's `Math::Fast` ones:
-#   "fast math"): the firmware built with only that model runs `bench K` and `bench 2K`
-#   under ../shared/tools/insncount (markers bench_start/bench_stop); per step = (R(2K) - R(K)) / K,
-#   so start-up and marker costs cancel. Exact and repeatable (QEMU counts guest instructions, not cycles).
+# For each model (lstm1x32, lstm16x64, gru1x32, elman1x32) in each format (f32, f16, i8, integer;
+# files models/NAME.trnn, models/NAME.FORMAT.trnn):
+# - instructions per step: the firmware built with only that model file (features NAME,FORMAT) runs
+#   `bench K` and `bench 2K` under ../shared/tools/insncount (markers bench_start/bench_stop); per step
+#   = (R(2K) - R(K)) / K, so start-up and marker costs cancel. Exact and repeatable (QEMU counts guest
+#   instructions, not cycles). Float formats: `Model::step` with libm activations, and with the
+#   runtime's `Math::Fast` ones ("fast math"); integer: `IntModel::step` (i16 in and out, no float).
 # - flash: `size_probe` (load + step, no printing) built with the model, minus the same built with no
 #   model: code = .text difference (the runtime: loader, cells, kernels, libm, memcpy), const = .rodata
 #   difference less the model file; weights = the model file (header + tensors + CRC), kept in flash in place.
-# - RAM: static = .data + .bss of size_probe; state = State<N> the caller owns; stack = measured by
-#   painting, deepest use below the caller's frame during step() and during Model::from_bytes().
+# - RAM: static = .data + .bss of size_probe; state = what the caller owns (float: State<N>; integer:
+#   IntModel's words = state + io buffers + scratch); stack = measured by painting, deepest use below
+#   the caller's frame during step() and during Model::from_bytes().
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
@@ -28,14 +32,20 @@ size=$(command -v llvm-size || command -v arm-none-eabi-size || command -v rust-
 [ -n "$size" ] || { echo "cost.sh: need llvm-size (apt-get install llvm) or arm-none-eabi-size" >&2; exit 2; }
 # Keep the host build's settings out of the firmware build.
 unset CARGO_TARGET_DIR CARGO_BUILD_TARGET RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
-out=target/cost
+tdir=$here/target
+if [ -n "${FW_TARGET_DIR:-}" ]; then
+  tdir=$FW_TARGET_DIR
+  export CARGO_TARGET_DIR="$FW_TARGET_DIR"
+fi
+out=$tdir/cost
 mkdir -p "$out"
+rm -f "$out/cost.txt.new"
 
 # section NAME of ELF, in bytes
 section() { "$size" -A "$1" | awk -v s="$2" '$1==s{print $2; f=1} END{if(!f)print 0}'; }
 build() { # FEATURES BIN -> copies the ELF to $out/BIN-FEATURES.elf
   cargo build -q --release --target $target --no-default-features ${1:+--features "$1"} --bin "$2"
-  cp "target/$target/release/$2" "$out/$2-${1:-none}.elf"
+  cp "$tdir/$target/release/$2" "$out/$2-$(echo "${1:-none}" | tr , -).elf"
 }
 region() { # ELF K [fast] -> region count; also keeps the guest's bench line in $out/bench.line
   "$insncount/count.sh" "$1" bench "$2" ${3:-} >"$out/run.log" 2>&1 || { cat "$out/run.log" >&2; echo "cost.sh: run failed" >&2; exit 1; }
@@ -48,38 +58,47 @@ build "" size_probe
 base_text=$(section "$out/size_probe-none.elf" .text)
 base_ro=$(section "$out/size_probe-none.elf" .rodata)
 
-printf '%-10s | %10s | %10s | %8s | %10s | %6s | %7s | %8s | %8s | %9s | %9s\n' \
+printf '%-18s | %10s | %10s | %8s | %8s | %6s | %9s | %8s | %8s | %10s | %10s\n' \
   model insn/step "fast math" MACs/step "code B" "const B" "weights B" "static B" "state B" "stack step" "stack load"
-printf '%s\n' '-----------|------------|------------|----------|------------|--------|---------|----------|----------|-----------|-----------'
+printf '%s\n' '-------------------|------------|------------|----------|----------|--------|-----------|----------|----------|------------|-----------'
 for m in lstm1x32 lstm16x64 gru1x32 elman1x32; do
-  [ -f "models/$m.trnn" ] || continue
-  build "$m" tinyrnn-firmware-example
-  build "$m" size_probe
-  elf=$out/tinyrnn-firmware-example-$m.elf
-  r1=$(region "$elf" "$K")
-  r2=$(region "$elf" "$K2")
-  per_step=$(( (r2 - r1) / K ))
-  state=$(field state_bytes); stack_step=$(field step_stack_bytes); stack_load=$(field load_stack_bytes)
-  f1=$(region "$elf" "$K" fast)
-  f2=$(region "$elf" "$K2" fast)
-  per_step_fast=$(( (f2 - f1) / K ))
-  probe=$out/size_probe-$m.elf
-  text=$(( $(section "$probe" .text) - base_text ))
-  weights=$(wc -c <"models/$m.trnn")
-  ro=$(( $(section "$probe" .rodata) - base_ro - weights ))
-  [ "$ro" -ge 0 ] || ro=0
-  static=$(( $(section "$probe" .data) + $(section "$probe" .bss) ))
-  macs=$(awk -v m="$m" 'BEGIN{split("lstm1x32 4256 lstm16x64 20480 gru1x32 3200 elman1x32 1088",a," "); for(i=1;i<8;i+=2) if(a[i]==m) print a[i+1]}')
-  printf '%-10s | %10s | %10s | %8s | %10s | %6s | %7s | %8s | %8s | %9s | %9s\n' \
-    "$m" "$per_step" "$per_step_fast" "${macs:-?}" "$text" "$ro" "$weights" "$static" "$state" "$stack_step" "$stack_load"
-  echo "cost: model=$m format=f32 insn_per_step=$per_step insn_per_step_fast_math=$per_step_fast code_bytes=$text const_bytes=$ro weight_bytes=$weights static_ram=$static state_bytes=$state stack_step=$stack_step stack_load=$stack_load k=$K r_k=$r1 r_2k=$r2" >>"$out/cost.txt.new"
+  for fmt in f32 f16 i8 integer; do
+    file=models/$m.$fmt.trnn
+    [ "$fmt" = f32 ] && file=models/$m.trnn
+    [ -f "$file" ] || continue
+    build "$m,$fmt" tinyrnn-firmware-example
+    build "$m,$fmt" size_probe
+    elf=$out/tinyrnn-firmware-example-$m-$fmt.elf
+    r1=$(region "$elf" "$K")
+    r2=$(region "$elf" "$K2")
+    per_step=$(( (r2 - r1) / K ))
+    state=$(field state_bytes); stack_step=$(field step_stack_bytes); stack_load=$(field load_stack_bytes)
+    if [ "$fmt" = integer ]; then
+      per_step_fast=-
+    else
+      f1=$(region "$elf" "$K" fast)
+      f2=$(region "$elf" "$K2" fast)
+      per_step_fast=$(( (f2 - f1) / K ))
+    fi
+    probe=$out/size_probe-$m-$fmt.elf
+    text=$(( $(section "$probe" .text) - base_text ))
+    weights=$(wc -c <"$file")
+    ro=$(( $(section "$probe" .rodata) - base_ro - weights ))
+    [ "$ro" -ge 0 ] || ro=0
+    static=$(( $(section "$probe" .data) + $(section "$probe" .bss) ))
+    # Dense heads included: LSTM 4H(I+H) + H*O, GRU 3H(I+H) + H*O, Elman H(I+H) + H*O.
+    macs=$(awk -v m="$m" 'BEGIN{split("lstm1x32 4256 lstm16x64 20736 gru1x32 3200 elman1x32 1088",a," "); for(i=1;i<8;i+=2) if(a[i]==m) print a[i+1]}')
+    printf '%-18s | %10s | %10s | %8s | %8s | %6s | %9s | %8s | %8s | %10s | %10s\n' \
+      "$m.$fmt" "$per_step" "$per_step_fast" "${macs:-?}" "$text" "$ro" "$weights" "$static" "$state" "$stack_step" "$stack_load"
+    echo "cost: model=$m format=$fmt insn_per_step=$per_step insn_per_step_fast_math=$per_step_fast code_bytes=$text const_bytes=$ro weight_bytes=$weights static_ram=$static state_bytes=$state stack_step=$stack_step stack_load=$stack_load k=$K r_k=$r1 r_2k=$r2" >>"$out/cost.txt.new"
+  done
 done
 
 # Candidate matrix-vector kernels (src/bin/kernel_bench.rs), W 256 x 64 (an LSTM's recurrent matrix).
 echo
 echo "matrix-vector kernels, 256 x 64 = 16384 MACs (src/bin/kernel_bench.rs):"
 cargo build -q --release --target $target --bin kernel_bench
-kb=target/$target/release/kernel_bench
+kb=$tdir/$target/release/kernel_bench
 for v in current rows4 panel8 panel8fma; do
   "$insncount/count.sh" "$kb" kbench 4 "$v" >"$out/run.log" 2>&1 || { cat "$out/run.log" >&2; exit 1; }
   a=$(sed -n 's/^insncount: .*region=\([0-9]*\).*/\1/p' "$out/run.log")
@@ -104,13 +123,15 @@ grep '^kbench' "$out/run.log" | sed 's/^/  /'
 
 if [ "${M0:-0}" = 1 ]; then
   echo
-  echo "Cortex-M0 (no FPU, soft float from compiler-builtins), QEMU microbit, K=16/32:"
+  echo "Cortex-M0 (no FPU: f32 with soft float from compiler-builtins; integer with IntModel::step), QEMU microbit, K=16/32:"
   plugin=${INSNCOUNT_PLUGIN:-$HOME/.cache/insncount/libinsncount.so}
   [ -f "$plugin" ] || plugin=$("$insncount/build.sh")
-  for m in lstm1x32 lstm16x64 gru1x32 elman1x32; do
-    [ -f "models/$m.trnn" ] || continue
-    (cd cortex-m0 && cargo build -q --release --target thumbv6m-none-eabi --no-default-features --features "$m" --bin tinyrnn-firmware-example)
-    elf=cortex-m0/target/thumbv6m-none-eabi/release/tinyrnn-firmware-example
+  m0dir=$here/cortex-m0/target
+  [ -n "${FW_TARGET_DIR:-}" ] && m0dir=$FW_TARGET_DIR
+  for mf in lstm1x32,f32 lstm16x64,f32 gru1x32,f32 elman1x32,f32 lstm1x32,integer lstm16x64,integer gru1x32,integer elman1x32,integer; do
+    m=${mf%,*}; fmt=${mf#*,}
+    (cd cortex-m0 && cargo build -q --release --target thumbv6m-none-eabi --no-default-features --features "$mf" --bin tinyrnn-firmware-example)
+    elf=$m0dir/thumbv6m-none-eabi/release/tinyrnn-firmware-example
     s=$(nm "$elf" | awk '$3=="bench_start"{print "0x"$1}'); e=$(nm "$elf" | awk '$3=="bench_stop"{print "0x"$1}')
     r=""
     for k in 16 32; do
@@ -120,11 +141,12 @@ if [ "${M0:-0}" = 1 ]; then
     done
     set -- $r
     per=$(( ($2 - $1) / 16 ))
-    printf '  %-10s %9s insn/step   %s\n' "$m" "$per" "$(grep '^bench' "$out/run.log" | sed 's/^bench [^:]*: //')"
-    echo "cost-m0: model=$m format=f32 insn_per_step=$per" >>"$out/cost.txt.new"
+    printf '  %-18s %9s insn/step   %s\n' "$m.$fmt" "$per" "$(grep '^bench' "$out/run.log" | sed 's/^bench [^:]*: //')"
+    echo "cost-m0: model=$m format=$fmt insn_per_step=$per" >>"$out/cost.txt.new"
   done
 fi
 mv "$out/cost.txt.new" "$out/cost.txt"
 echo
-echo "machine-readable lines: $here/$out/cost.txt"
-echo "goals (issue 6): f32 LSTM 1x32 <= 10,000 and 16x64 <= 40,000 insn/step (plain C f32: 33,083 and 115,505); runtime code <= 6 KB"
+echo "machine-readable lines: $out/cost.txt"
+echo "goals (issue 6): integer LSTM 1x32 <= 13,500 and 16x64 <= 37,700 insn/step (CMSIS-NN s8: 27,067 and 75,500);"
+echo "  f32 LSTM 1x32 <= 10,000 and 16x64 <= 40,000 (plain C f32: 33,083 and 115,505); runtime code <= 6 KB"
