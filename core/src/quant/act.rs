@@ -118,35 +118,50 @@ static SIGMOID_TABLE: [i16; 513] = [
     32753, 32753, 32753, 32754, 32754, 32754, 32754, 32755, 32755, 32755, 32755, 32755,
     32756, 32756, 32756, 32756, 32756, 32756, 32757, 32757, 32757,];
 
-/// Interpolates `table` at `|x|` (Q3.12, at most `i16::MAX`).
-#[inline(always)]
-fn lookup(table: &[i16; 513], ax: u32) -> i32 {
-    let i = (ax >> STEP_BITS) as usize; // 0..=511
-    let f = (ax & STEP_MASK) as i32;
-    let (a, b) = match (table.get(i), table.get(i + 1)) {
-        (Some(a), Some(b)) => (*a as i32, *b as i32),
-        _ => (i16::MAX as i32, i16::MAX as i32),
-    };
-    a + (((b - a) * f + (1 << (STEP_BITS - 1))) >> STEP_BITS)
+/// A table as 513 words `t[k] | (t[k + 1] - t[k]) << 16` (both halves
+/// `i16`; the last word has slope 0): one load gives an interval's start
+/// and slope.
+const fn pairs(t: &[i16; 513]) -> [u32; 513] {
+    let mut p = [0u32; 513];
+    let mut k = 0;
+    while k < 513 {
+        let d = if k < 512 { t[k + 1] - t[k] } else { 0 };
+        p[k] = (t[k] as u16 as u32) | ((d as u16 as u32) << 16);
+        k += 1;
+    }
+    p
 }
 
-/// `|x|` as Q3.12 magnitude, capped at `i16::MAX` (so `-8` reads as `8 - 2^-12`).
+static TANH_PAIRS: [u32; 513] = pairs(&TANH_TABLE);
+static SIGMOID_PAIRS: [u32; 513] = pairs(&SIGMOID_TABLE);
+
+// |x| of -8 is 2^15: it reads word 512 at fraction 0, the table's last value,
+// which in both tables equals the value at 2^15 - 1 (word 511 at fraction
+// 63), so no cap to i16::MAX is needed (`tests::same_bits_as_two_entry_interpolation`).
+const _: () = assert!(TANH_TABLE[511] == TANH_TABLE[512]);
+const _: () = assert!(SIGMOID_TABLE[511] == SIGMOID_TABLE[512]);
+
+/// Interpolates the table of `pairs` at `ax = |x|` (Q3.12, at most `2^15`):
+/// `t[i] + ((t[i + 1] - t[i]) * f + 32) >> 6`.
 #[inline(always)]
-fn magnitude(x: i16) -> u32 {
-    (x as i32).unsigned_abs().min(i16::MAX as u32)
+fn lookup(pairs: &[u32; 513], ax: u32) -> i32 {
+    let e = pairs[((ax >> STEP_BITS) as usize).min(512)];
+    let f = (ax & STEP_MASK) as i32;
+    let (a, d) = (e as u16 as i16 as i32, (e >> 16) as u16 as i16 as i32);
+    a + ((d * f + (1 << (STEP_BITS - 1))) >> STEP_BITS)
 }
 
 /// `tanh(x)`: `x` in Q3.12, result in Q0.15 (`-32767..=32767`).
 #[inline]
 pub fn tanh_q15(x: i16) -> i16 {
-    let y = lookup(&TANH_TABLE, magnitude(x));
+    let y = lookup(&TANH_PAIRS, (x as i32).unsigned_abs());
     (if x < 0 { -y } else { y }) as i16
 }
 
 /// `σ(x)`: `x` in Q3.12, result in Q0.15 (`0..=32767`).
 #[inline]
 pub fn sigmoid_q15(x: i16) -> i16 {
-    let y = lookup(&SIGMOID_TABLE, magnitude(x));
+    let y = lookup(&SIGMOID_PAIRS, (x as i32).unsigned_abs());
     (if x < 0 { ONE_Q15 - y } else { y }) as i16
 }
 
@@ -160,6 +175,32 @@ mod tests {
 
     fn sigmoid(x: f64) -> f64 {
         1.0 / (1.0 + libm::exp(-x))
+    }
+
+    /// The functions as first written: `|x|` capped at `i16::MAX`, two
+    /// table reads and their difference.
+    fn two_entry(table: &[i16; 513], x: i16, odd: bool) -> i16 {
+        let ax = (x as i32).unsigned_abs().min(i16::MAX as u32);
+        let (i, f) = ((ax >> STEP_BITS) as usize, (ax & STEP_MASK) as i32);
+        let (a, b) = (table[i] as i32, table[i + 1] as i32);
+        let y = a + (((b - a) * f + (1 << (STEP_BITS - 1))) >> STEP_BITS);
+        (match (x < 0, odd) {
+            (false, _) => y,
+            (true, true) => -y,
+            (true, false) => ONE_Q15 - y,
+        }) as i16
+    }
+
+    #[test]
+    fn same_bits_as_two_entry_interpolation() {
+        for q in i16::MIN..=i16::MAX {
+            assert_eq!(tanh_q15(q), two_entry(&TANH_TABLE, q, true), "tanh {q}");
+            assert_eq!(
+                sigmoid_q15(q),
+                two_entry(&SIGMOID_TABLE, q, false),
+                "sigmoid {q}"
+            );
+        }
     }
 
     #[test]

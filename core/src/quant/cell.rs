@@ -23,7 +23,7 @@
 //! (validation makes that impossible in a loaded model); nothing panics.
 
 use super::act::{sigmoid_q15, tanh_q15};
-use super::fixed::{mul_q15, requantize_add, rescale, sat16, shr_round, GATE_FRAC, ONE_Q15};
+use super::fixed::{requantize, sat16, Requant, GATE_FRAC, ONE_Q15};
 use super::matvec::IntMatVec;
 use crate::format::{Activation, GruVariant};
 
@@ -37,6 +37,44 @@ pub struct IntMatrix<'a> {
 }
 
 impl IntMatrix<'_> {
+    /// `out[r] = sat(b[r] + requantize(Σ_c w[r][c] x[c], rq[r]))`: the row
+    /// sums go straight into `out`, then each is replaced in place.
+    #[inline(always)]
+    fn bias_plus<K: IntMatVec>(&self, b: &[i32], x: &[i16], out: &mut [i32]) {
+        K::matvec(self.w, x, out);
+        for ((o, b), p) in out.iter_mut().zip(b).zip(self.rq.chunks_exact(2)) {
+            *o = b.saturating_add(requant(*o, p[0], p[1]));
+        }
+    }
+
+    /// `out[r] = sat(sat(b[r] + requantize(W x)[r]) + requantize(V h)[r])`
+    /// for `self = W` and `v = V` with their own requantizations (the sums
+    /// of `W x` go into `out`, those of `V h` into `acc`, at least
+    /// `out.len()` words); one pass over the rows after both products.
+    #[inline(always)]
+    fn bias_plus2<K: IntMatVec>(
+        &self,
+        v: &IntMatrix<'_>,
+        b: &[i32],
+        x: &[i16],
+        h: &[i16],
+        acc: &mut [i32],
+        out: &mut [i32],
+    ) {
+        let Some(acc) = acc.get_mut(..out.len()) else {
+            return;
+        };
+        K::matvec(v.w, h, acc);
+        if let [x0] = x {
+            // One input (a 1 x H layer): the products of W x inline, exact
+            // like every kernel's.
+            rows_x1(out, acc, b, self.w, *x0 as i32, self.rq, v.rq);
+        } else {
+            K::matvec(self.w, x, out);
+            rows2(out, acc, b, self.rq, v.rq);
+        }
+    }
+
     /// `out[r] = sat(out[r] + requantize(Σ_c w[r][c] x[c], rq[r]))` using `acc`
     /// (at least `out.len()` words) as the accumulator scratch.
     #[inline(always)]
@@ -45,7 +83,9 @@ impl IntMatrix<'_> {
             return;
         };
         K::matvec(self.w, x, acc);
-        requantize_add(acc, self.rq, out);
+        for ((o, a), p) in out.iter_mut().zip(acc.iter()).zip(self.rq.chunks_exact(2)) {
+            *o = o.saturating_add(requant(*a, p[0], p[1]));
+        }
     }
 
     /// The rows `from..to` (of `cols` columns) of this matrix.
@@ -73,12 +113,77 @@ fn blocks<const K: usize>(s: &mut [i32], n: usize) -> Option<[&mut [i32]; K]> {
     Some(out)
 }
 
-/// Copies `b` into `out` (the start of every pre-activation sum).
-#[inline(always)]
-fn init(out: &mut [i32], b: &[i32]) {
-    for (o, b) in out.iter_mut().zip(b) {
-        *o = *b;
+/// `out[r] = sat(sat(b[r] + requantize(out[r], p[r])) + requantize(acc[r], q[r]))`.
+/// Not inlined: on its own the loop keeps every pointer in a register.
+#[inline(never)]
+fn rows2(out: &mut [i32], acc: &[i32], b: &[i32], p: &[i32], q: &[i32]) {
+    let rows = out.iter_mut().zip(acc).zip(b);
+    for (((o, a), b), (p, q)) in rows.zip(p.chunks_exact(2).zip(q.chunks_exact(2))) {
+        let s = b.saturating_add(requant(*o, p[0], p[1]));
+        *o = s.saturating_add(requant(*a, q[0], q[1]));
     }
+}
+
+/// [`rows2`] with the sums of a one-column `W x` formed here: `w[r] * x0`.
+#[inline(never)]
+fn rows_x1(out: &mut [i32], acc: &[i32], b: &[i32], w: &[i8], x0: i32, p: &[i32], q: &[i32]) {
+    let rows = out.iter_mut().zip(acc).zip(b).zip(w);
+    for ((((o, a), b), w), (p, q)) in rows.zip(p.chunks_exact(2).zip(q.chunks_exact(2))) {
+        let s = b.saturating_add(requant(*w as i32 * x0, p[0], p[1]));
+        *o = s.saturating_add(requant(*a, q[0], q[1]));
+    }
+}
+
+/// [`requantize`] of `acc` by `[mult, shift]`, with a short exact path
+/// for the shifts the quantizer writes for gate and output layers
+/// (`33..=62`): there `(p + 2^(s-1)) >> s = ((p >> (s-1)) + 1) >> 1` and
+/// `p >> (s-1) = (p >> 32) >> (s-33)` for `p = acc * mult` (`|p| <= 2^62`,
+/// so the high word fits in 31 bits and the result needs no saturation).
+/// On a Cortex-M that is `SMMUL`, two shifts and an add instead of a 64-bit
+/// rounding shift. Other shifts take [`requantize`]; the same bits either way
+/// (`tests::fast_requant_is_requantize`).
+#[inline(always)]
+fn requant(acc: i32, mult: i32, shift: i32) -> i32 {
+    let s = shift.wrapping_sub(33) as u32;
+    if s <= 29 {
+        let hi = ((acc as i64 * mult as i64) >> 32) as i32;
+        ((hi >> s) + 1) >> 1
+    } else {
+        requant_other(acc, mult, shift)
+    }
+}
+
+/// [`requantize`] out of line, for the shifts [`requant`] has no short path for.
+#[cold]
+#[inline(never)]
+fn requant_other(acc: i32, mult: i32, shift: i32) -> i32 {
+    requantize(acc, Requant { mult, shift })
+}
+
+/// `(v + 2^(s-1)) >> s`, rounded half up like [`shr_round`](super::fixed::shr_round),
+/// in `i32`: exact for `|v| <= 2^30` and `1 <= s <= 30` (the products of
+/// Q0.15 values the cells round), where the rounding term cannot overflow.
+#[inline(always)]
+fn shr_round30(v: i32, s: u32) -> i32 {
+    (v + (1 << (s - 1))) >> s
+}
+
+/// The cell state `c` from `Q(cf)` (`cf <= 15`) to Q3.12, as
+/// [`rescale`](super::fixed::rescale) does it: `|c| < 2^15`, so neither the
+/// left shift (at most 12 bits) nor the rounding can overflow an `i32`.
+#[inline(always)]
+fn cell_to_gate(c: i16, cf: u32) -> i32 {
+    if cf > GATE_FRAC as u32 {
+        shr_round30(c as i32, cf - GATE_FRAC as u32)
+    } else {
+        (c as i32) << (GATE_FRAC as u32 - cf)
+    }
+}
+
+/// `mul_q15`: `sat16((a * b + 2^14) >> 15)` (`|a * b| <= 2^30`).
+#[inline(always)]
+fn mul_q15(a: i16, b: i16) -> i16 {
+    sat16(shr_round30(a as i32 * b as i32, 15))
 }
 
 /// Integer Elman layer: `h = act(W_x x + W_h h + b)`.
@@ -109,9 +214,7 @@ impl IntElman<'_> {
         let Some([pre, acc]) = blocks::<2>(scratch, self.hidden) else {
             return;
         };
-        init(pre, self.b);
-        self.w_x.apply::<K>(x, acc, pre);
-        self.w_h.apply::<K>(h, acc, pre);
+        self.w_x.bias_plus2::<K>(&self.w_h, self.b, x, h, acc, pre);
         for (h, p) in h.iter_mut().zip(pre.iter()) {
             *h = match self.act {
                 Activation::Relu => sat16(*p).max(0),
@@ -154,27 +257,41 @@ impl IntLstm<'_> {
         let Some([pre, acc]) = blocks::<2>(scratch, pre_len) else {
             return;
         };
-        init(pre, self.b);
-        self.w_x.apply::<K>(x, acc, pre);
-        self.w_h.apply::<K>(h, acc, pre);
+        self.w_x.bias_plus2::<K>(&self.w_h, self.b, x, h, acc, pre);
         let Some([pi, pf, pg, po]) = blocks::<4>(pre, n) else {
             return;
         };
-        let cf = self.cell_frac.min(15) as u32;
-        let gates = pi.iter().zip(pf.iter()).zip(pg.iter()).zip(po.iter());
-        for ((((pi, pf), pg), po), (h, c)) in gates.zip(h.iter_mut().zip(c.iter_mut())) {
-            let i = sigmoid_q15(sat16(*pi)) as i32;
-            let f = sigmoid_q15(sat16(*pf)) as i32;
-            let g = tanh_q15(sat16(*pg)) as i32;
-            let o = sigmoid_q15(sat16(*po));
-            // f * c: Q0.15 x Q(cf) -> Q(cf) after >> 15; i * g: Q0.30 -> Q(cf).
-            let fc = shr_round(f * *c as i32, 15);
-            let ig = shr_round(i * g, 30 - cf);
-            let cn = sat16(fc + ig);
-            *c = cn;
-            let tc = tanh_q15(sat16(rescale(cn as i32, cf as u8, GATE_FRAC)));
-            *h = mul_q15(o, tc);
-        }
+        lstm_cells(pi, pf, pg, po, h, c, self.cell_frac.min(15) as u32);
+    }
+}
+
+/// The LSTM's elementwise part from the gate pre-activations (Q3.12 in
+/// `i32`): updates `c` and `h`. Not inlined, so the loop has the registers
+/// to itself.
+#[inline(never)]
+fn lstm_cells(
+    pi: &[i32],
+    pf: &[i32],
+    pg: &[i32],
+    po: &[i32],
+    h: &mut [i16],
+    c: &mut [i16],
+    cf: u32,
+) {
+    let gates = pi.iter().zip(pf.iter()).zip(pg.iter()).zip(po.iter());
+    for ((((pi, pf), pg), po), (h, c)) in gates.zip(h.iter_mut().zip(c.iter_mut())) {
+        let i = sigmoid_q15(sat16(*pi)) as i32;
+        let f = sigmoid_q15(sat16(*pf)) as i32;
+        let g = tanh_q15(sat16(*pg)) as i32;
+        let o = sigmoid_q15(sat16(*po));
+        // f * c: Q0.15 x Q(cf) -> Q(cf) after >> 15; i * g: Q0.30 -> Q(cf)
+        // (both products are at most 2^30 in magnitude, 30 - cf >= 15).
+        let fc = shr_round30(f * *c as i32, 15);
+        let ig = shr_round30(i * g, 30 - cf);
+        let cn = sat16(fc + ig);
+        *c = cn;
+        let tc = tanh_q15(sat16(cell_to_gate(cn, cf)));
+        *h = mul_q15(o, tc);
     }
 }
 
@@ -219,15 +336,13 @@ impl IntGru<'_> {
         let (Some([gx, gh, acc]), Some(h_old)) = (blocks::<3>(head, g3), tail.get_mut(..n)) else {
             return;
         };
-        init(gx, self.b_x);
-        init(gh, self.b_h);
-        self.w_x.apply::<K>(x, acc, gx);
+        self.w_x.bias_plus::<K>(self.b_x, x, gx);
         let Some([gx_z, gx_r, gx_n]) = blocks::<3>(gx, n) else {
             return;
         };
         match self.variant {
             GruVariant::ResetAfter => {
-                self.w_h.apply::<K>(h, acc, gh);
+                self.w_h.bias_plus::<K>(self.b_h, h, gh);
                 let Some([gh_z, gh_r, gh_n]) = blocks::<3>(gh, n) else {
                     return;
                 };
@@ -238,12 +353,15 @@ impl IntGru<'_> {
                     let z = sigmoid_q15(sat16(xz.saturating_add(*hz)));
                     let r = sigmoid_q15(sat16(xr.saturating_add(*hr)));
                     // r ⊙ (W_hn h + b_hn): Q0.15 x Q3.12 -> Q3.12.
-                    let rh = shr_round(r as i32 * sat16(*hn) as i32, 15);
+                    let rh = shr_round30(r as i32 * sat16(*hn) as i32, 15);
                     let cand = tanh_q15(sat16(xn.saturating_add(rh)));
                     *h = blend(z, cand, *h);
                 }
             }
             GruVariant::ResetBefore => {
+                for (o, b) in gh.iter_mut().zip(self.b_h) {
+                    *o = *b;
+                }
                 let Some([gh_z, gh_r, gh_n]) = blocks::<3>(gh, n) else {
                     return;
                 };
@@ -280,7 +398,7 @@ impl IntGru<'_> {
 fn blend(z: i16, n: i16, h: i16) -> i16 {
     let z = z as i32;
     // |(1 - z) n| + |z h| <= 2^15 * 2^15 = 2^30: no overflow.
-    sat16(shr_round((ONE_Q15 - z) * n as i32 + z * h as i32, 15))
+    sat16(shr_round30((ONE_Q15 - z) * n as i32 + z * h as i32, 15))
 }
 
 /// Integer Dense layer: `y = act(W x + b)`.
@@ -312,11 +430,10 @@ impl IntDense<'_> {
 
     /// Computes `y` (length `out`) from `x` (length `input`).
     pub fn forward<K: IntMatVec>(&self, x: &[i16], y: &mut [i16], scratch: &mut [i32]) {
-        let Some([pre, acc]) = blocks::<2>(scratch, self.out) else {
+        let Some([pre]) = blocks::<1>(scratch, self.out) else {
             return;
         };
-        init(pre, self.b);
-        self.w.apply::<K>(x, acc, pre);
+        self.w.bias_plus::<K>(self.b, x, pre);
         for (y, p) in y.iter_mut().zip(pre.iter()) {
             let p = sat16(*p);
             *y = match self.act {
@@ -348,5 +465,79 @@ impl<'a> IntEmbedding<'a> {
         }
         let start = token.checked_mul(self.dim)?;
         self.table.get(start..start.checked_add(self.dim)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixed::{rescale, shr_round};
+    use super::super::testutil::Rng;
+    use super::*;
+
+    #[test]
+    fn fast_requant_is_requantize() {
+        let mut rng = Rng::new(11);
+        let accs = [
+            i32::MIN,
+            i32::MIN + 1,
+            -1 << 24,
+            -3,
+            -1,
+            0,
+            1,
+            2,
+            1 << 24,
+            i32::MAX,
+        ];
+        let mults = [i32::MIN, -1, 0, 1, 1 << 30, (1 << 30) + 12345, i32::MAX];
+        let mut n = 0;
+        for shift in -3..=70 {
+            for &m in &mults {
+                for &a in &accs {
+                    let want = requantize(a, Requant { mult: m, shift });
+                    assert_eq!(requant(a, m, shift), want, "{a} * {m} >> {shift}");
+                    n += 1;
+                }
+            }
+            for _ in 0..2000 {
+                let a = rng.next_u64() as i32 >> rng.below(32);
+                let m = (1 << 30) | (rng.next_u64() as i32 & 0x3FFF_FFFF);
+                let want = requantize(a, Requant { mult: m, shift });
+                assert_eq!(requant(a, m, shift), want, "{a} * {m} >> {shift}");
+                n += 1;
+            }
+        }
+        assert!(n > 100_000);
+    }
+
+    #[test]
+    fn i32_rounding_shifts_match_the_general_ones() {
+        let mut rng = Rng::new(12);
+        for _ in 0..200_000 {
+            // Products of two i16 (at most 2^30), as the cells form them.
+            let (a, b) = (rng.i16() as i32, rng.i16() as i32);
+            let v = a * b;
+            let s = 1 + rng.below(30) as u32;
+            assert_eq!(shr_round30(v, s), shr_round(v, s), "{v} >> {s}");
+            let (a, b) = (a as i16, b as i16);
+            assert_eq!(mul_q15(a, b), super::super::fixed::mul_q15(a, b));
+        }
+        for (a, b) in [
+            (i16::MIN, i16::MIN),
+            (i16::MIN, i16::MAX),
+            (i16::MAX, i16::MAX),
+        ] {
+            assert_eq!(mul_q15(a, b), super::super::fixed::mul_q15(a, b));
+            assert_eq!(
+                shr_round30(a as i32 * b as i32, 15),
+                shr_round(a as i32 * b as i32, 15)
+            );
+        }
+        // The LSTM cell state to Q3.12, every i16 and cell format.
+        for cf in 0..=15u32 {
+            for c in i16::MIN..=i16::MAX {
+                assert_eq!(cell_to_gate(c, cf), rescale(c as i32, cf as u8, GATE_FRAC));
+            }
+        }
     }
 }

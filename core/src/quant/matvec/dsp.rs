@@ -9,8 +9,10 @@
 //! buffer as the words `[x0 | x2]` and `[x1 | x3]`. The loop runs 4 rows at
 //! a time (one `LDRD` of 2 activation words feeds 8 `SMLAD`s), two groups of
 //! 4 columns per iteration: 5 instructions per 4 multiply-adds per row plus
-//! about 1/4 per group for activations and loop. Leftover rows run one at a
-//! time; the last `cols % 4` columns of every row are added in plain Rust.
+//! 3 per 2 groups of 4 rows for activations and loop (1.375 per
+//! multiply-add); the loop over the blocks of 4 rows is in the same `asm!`.
+//! Leftover rows run one at a time; the last `cols % 4` columns of every
+//! row are added in plain Rust; a one-column matrix is one multiply per row.
 //!
 //! Integer sums do not depend on the order of the additions and `SMLAD`
 //! wraps like `wrapping_add`, so the result is bit for bit that of
@@ -45,7 +47,15 @@ impl IntMatVec for Dsp {
         let cols = x.len();
         if cols < 4 {
             // No whole group of 4 columns (includes `cols == 0`).
-            Portable::matvec(w, x, out);
+            if let [x0] = x {
+                // One input (a 1 x H layer's W_x): one multiply per row.
+                let x0 = *x0 as i32;
+                for (o, w) in out.iter_mut().zip(w) {
+                    *o = *w as i32 * x0;
+                }
+            } else {
+                Portable::matvec(w, x, out);
+            }
             return;
         }
         // Rows with all their weights; the rest of `out` stays untouched
@@ -54,7 +64,9 @@ impl IntMatVec for Dsp {
         let Some(out) = out.get_mut(..rows) else {
             return;
         };
+        out.fill(0);
         let body = cols - cols % 4;
+        let blocks = rows / 4;
         let mut buf = XBuf([0; CHUNK / 2]);
         let mut c0 = 0;
         while c0 < body {
@@ -69,30 +81,19 @@ impl IntMatVec for Dsp {
                 d[1] = (s[1] as u16 as u32) | (s[3] as u16 as u32) << 16;
             }
             let xp = dst.as_ptr();
-            let first = c0 == 0;
-            let mut row_blocks = out.chunks_exact_mut(4);
-            let mut r = 0;
-            for o in &mut row_blocks {
-                let mut a = if first {
-                    [0; 4]
-                } else {
-                    [o[0], o[1], o[2], o[3]]
-                };
-                // SAFETY: rows r..r+4 < rows, columns c0..c0+len <= cols:
-                // every byte read, (r + k) * cols + c0 + j for k < 4 and
-                // j < 4 * groups, is below rows * cols <= w.len(). `xp`
-                // points at 2 * groups words ending at the end of `buf`,
-                // which is aligned to END_MASK + 1.
-                unsafe { rows4(w.as_ptr().add(r * cols + c0), cols, xp, groups, &mut a) };
-                o.copy_from_slice(&a);
-                r += 4;
+            let w0 = w.as_ptr().wrapping_add(c0);
+            if blocks > 0 {
+                // SAFETY: blocks >= 1; rows 0..4 * blocks <= rows, columns
+                // c0..c0 + len <= cols: every byte read, r * cols + c0 + j for
+                // r < 4 * blocks and j < len, is below rows * cols <= w.len();
+                // `out` holds 4 * blocks words; `xp` points at 2 * groups
+                // words ending at the end of `buf`, aligned to END_MASK + 1.
+                unsafe { rows4(w0, cols, xp, len, blocks, out.as_mut_ptr()) };
             }
-            for o in row_blocks.into_remainder() {
-                let mut a = if first { 0 } else { *o };
-                // SAFETY: row r < rows, columns c0..c0+len <= cols, as above.
-                unsafe { row1(w.as_ptr().add(r * cols + c0), xp, &mut a) };
-                *o = a;
-                r += 1;
+            let done = 4 * blocks;
+            for (r, o) in out.iter_mut().enumerate().skip(done) {
+                // SAFETY: row r < rows, columns c0..c0 + len <= cols, as above.
+                unsafe { row1(w0.wrapping_add(r * cols), xp, o) };
             }
             c0 += len;
         }
@@ -107,26 +108,48 @@ impl IntMatVec for Dsp {
     }
 }
 
-/// `a[k] += Σ_j W[k][j] x[j]` for the 4 rows at `p + k * stride`, over
-/// `4 * groups` columns, `x` permuted at `xp`.
+/// `out[r] += Σ_j W[r][j] x[j]` for the `4 * blocks` rows at `p + r *
+/// stride`, over `len` columns (a multiple of 4), `x` permuted at `xp`; the
+/// whole loop over the row blocks is one `asm!` (its 4 words of loop state
+/// live on the stack, all 12 free registers go to the inner loop).
 ///
 /// # Safety
-/// `groups >= 1`; the 4 rows hold `4 * groups` readable bytes each; `xp`
-/// points at `2 * groups` words that end at an address aligned to
-/// `END_MASK + 1` (and no earlier such address lies in between).
+/// `blocks >= 1`; `len >= 4`; the rows hold `len` readable bytes each;
+/// `out` points at `4 * blocks` writable words; `xp` points at `len / 2`
+/// words that end at an address aligned to `END_MASK + 1` (and no earlier
+/// such address lies in between).
 #[inline(always)]
-unsafe fn rows4(p: *const i8, stride: usize, xp: *const u32, groups: usize, a: &mut [i32; 4]) {
-    let [mut a0, mut a1, mut a2, mut a3] = *a;
-    // SAFETY: `p + 2 * stride` is the start of row 2 (caller).
-    let q = unsafe { p.add(2 * stride) };
-    // Rows 1 and 3 are read at [p + stride] and [q + stride] before the
-    // post-incremented loads of rows 0 and 2 move p and q on. An odd group
-    // count enters at the second half of the two-group body.
-    // SAFETY: reads 4 * groups bytes of each row and 2 * groups words at xp
-    // (caller); registers only otherwise, no stack; flags clobbered.
+unsafe fn rows4(
+    p: *const i8,
+    stride: usize,
+    xp: *const u32,
+    len: usize,
+    blocks: usize,
+    out: *mut i32,
+) {
+    // After a block p has moved on by `len`; the next block starts 4 rows on.
+    let delta = (4 * stride).wrapping_sub(len);
+    // Per block: rows 1 and 3 are read at [p + stride] and [q + stride]
+    // (q = p + 2 * stride) before the post-incremented loads of rows 0 and 2
+    // move p and q on; an odd group count (bit 3 of the buffer start, the
+    // end being 128-aligned) enters at the second half of the two-group body.
+    // SAFETY: reads len bytes of each row, len / 2 words at xp and reads and
+    // writes 4 * blocks words at out (caller); pushes 16 bytes below sp and
+    // restores sp; flags clobbered.
     unsafe {
         core::arch::asm!(
-            "tst {w}, #1",
+            "sub sp, sp, #16",
+            "str {a0}, [sp]",
+            "str {a1}, [sp, #4]",
+            "str {a2}, [sp, #8]",
+            "str {a3}, [sp, #12]",
+            "1:",
+            "ldr {w}, [sp]",
+            "ldrd {a0}, {a1}, [{w}]",
+            "ldrd {a2}, {a3}, [{w}, #8]",
+            "ldr {xp}, [sp, #8]",
+            "add {q}, {p}, {s}, lsl #1",
+            "tst {xp}, #8",
             "bne 3f",
             "2:",
             "ldrd {xa}, {xb}, [{xp}], #8",
@@ -174,26 +197,35 @@ unsafe fn rows4(p: *const i8, stride: usize, xp: *const u32, groups: usize, a: &
             "smlad {a2}, {w}, {xb}, {a2}",
             "tst {xp}, #{mask}",
             "bne 2b",
-            a0 = inout(reg) a0,
-            a1 = inout(reg) a1,
-            a2 = inout(reg) a2,
-            a3 = inout(reg) a3,
+            "ldr {w}, [sp]",
+            "strd {a0}, {a1}, [{w}], #16",
+            "strd {a2}, {a3}, [{w}, #-8]",
+            "str {w}, [sp]",
+            "ldr {t}, [sp, #12]",
+            "add {p}, {p}, {t}",
+            "ldr {t}, [sp, #4]",
+            "subs {t}, {t}, #1",
+            "str {t}, [sp, #4]",
+            "bne 1b",
+            "add sp, sp, #16",
+            a0 = inout(reg) out => _,
+            a1 = inout(reg) blocks => _,
+            a2 = inout(reg) xp => _,
+            a3 = inout(reg) delta => _,
             p = inout(reg) p => _,
-            q = inout(reg) q => _,
             s = in(reg) stride,
-            xp = inout(reg) xp => _,
-            w = inout(reg) groups => _,
+            q = out(reg) _,
+            xp = out(reg) _,
+            w = out(reg) _,
             t = out(reg) _,
             xa = out(reg) _,
             xb = out(reg) _,
             mask = const END_MASK,
-            options(nostack, readonly),
         );
     }
-    *a = [a0, a1, a2, a3];
 }
 
-/// `a += Σ_j w[j] x[j]` for one row at `p`, `x` permuted at `xp` (the
+/// `*a += Σ_j w[j] x[j]` for one row at `p`, `x` permuted at `xp` (the
 /// columns as in [`rows4`]).
 ///
 /// # Safety
