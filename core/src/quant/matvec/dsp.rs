@@ -64,7 +64,6 @@ impl IntMatVec for Dsp {
         let Some(out) = out.get_mut(..rows) else {
             return;
         };
-        out.fill(0);
         let body = cols - cols % 4;
         let blocks = rows / 4;
         let mut buf = XBuf([0; CHUNK / 2]);
@@ -88,10 +87,19 @@ impl IntMatVec for Dsp {
                 // r < 4 * blocks and j < len, is below rows * cols <= w.len();
                 // `out` holds 4 * blocks words; `xp` points at 2 * groups
                 // words ending at the end of `buf`, aligned to END_MASK + 1.
-                unsafe { rows4(w0, cols, xp, len, blocks, out.as_mut_ptr()) };
+                unsafe {
+                    if c0 == 0 {
+                        rows4::<true>(w0, cols, xp, len, blocks, out.as_mut_ptr());
+                    } else {
+                        rows4::<false>(w0, cols, xp, len, blocks, out.as_mut_ptr());
+                    }
+                }
             }
             let done = 4 * blocks;
             for (r, o) in out.iter_mut().enumerate().skip(done) {
+                if c0 == 0 {
+                    *o = 0;
+                }
                 // SAFETY: row r < rows, columns c0..c0 + len <= cols, as above.
                 unsafe { row1(w0.wrapping_add(r * cols), xp, o) };
             }
@@ -108,35 +116,9 @@ impl IntMatVec for Dsp {
     }
 }
 
-/// `out[r] += Σ_j W[r][j] x[j]` for the `4 * blocks` rows at `p + r *
-/// stride`, over `len` columns (a multiple of 4), `x` permuted at `xp`; the
-/// whole loop over the row blocks is one `asm!` (its 4 words of loop state
-/// live on the stack, all 12 free registers go to the inner loop).
-///
-/// # Safety
-/// `blocks >= 1`; `len >= 4`; the rows hold `len` readable bytes each;
-/// `out` points at `4 * blocks` writable words; `xp` points at `len / 2`
-/// words that end at an address aligned to `END_MASK + 1` (and no earlier
-/// such address lies in between).
-#[inline(always)]
-unsafe fn rows4(
-    p: *const i8,
-    stride: usize,
-    xp: *const u32,
-    len: usize,
-    blocks: usize,
-    out: *mut i32,
-) {
-    // After a block p has moved on by `len`; the next block starts 4 rows on.
-    let delta = (4 * stride).wrapping_sub(len);
-    // Per block: rows 1 and 3 are read at [p + stride] and [q + stride]
-    // (q = p + 2 * stride) before the post-incremented loads of rows 0 and 2
-    // move p and q on; an odd group count (bit 3 of the buffer start, the
-    // end being 128-aligned) enters at the second half of the two-group body.
-    // SAFETY: reads len bytes of each row, len / 2 words at xp and reads and
-    // writes 4 * blocks words at out (caller); pushes 16 bytes below sp and
-    // restores sp; flags clobbered.
-    unsafe {
+/// The `asm!` of [`rows4`]; `$init` sets the 4 accumulators of a block.
+macro_rules! rows4_asm {
+    ($init:literal, $p:ident, $stride:ident, $xp:ident, $blocks:ident, $delta:ident, $out:ident) => {
         core::arch::asm!(
             "sub sp, sp, #16",
             "str {a0}, [sp]",
@@ -144,9 +126,7 @@ unsafe fn rows4(
             "str {a2}, [sp, #8]",
             "str {a3}, [sp, #12]",
             "1:",
-            "ldr {w}, [sp]",
-            "ldrd {a0}, {a1}, [{w}]",
-            "ldrd {a2}, {a3}, [{w}, #8]",
+            $init,
             "ldr {xp}, [sp, #8]",
             "add {q}, {p}, {s}, lsl #1",
             "tst {xp}, #8",
@@ -208,12 +188,12 @@ unsafe fn rows4(
             "str {t}, [sp, #4]",
             "bne 1b",
             "add sp, sp, #16",
-            a0 = inout(reg) out => _,
-            a1 = inout(reg) blocks => _,
-            a2 = inout(reg) xp => _,
-            a3 = inout(reg) delta => _,
-            p = inout(reg) p => _,
-            s = in(reg) stride,
+            a0 = inout(reg) $out => _,
+            a1 = inout(reg) $blocks => _,
+            a2 = inout(reg) $xp => _,
+            a3 = inout(reg) $delta => _,
+            p = inout(reg) $p => _,
+            s = in(reg) $stride,
             q = out(reg) _,
             xp = out(reg) _,
             w = out(reg) _,
@@ -222,6 +202,59 @@ unsafe fn rows4(
             xb = out(reg) _,
             mask = const END_MASK,
         );
+    };
+}
+
+/// `out[r] = Σ_j W[r][j] x[j]` (`ZERO`) or `out[r] += Σ_j W[r][j] x[j]` for the `4 * blocks` rows at `p + r *
+/// stride`, over `len` columns (a multiple of 4), `x` permuted at `xp`; the
+/// whole loop over the row blocks is one `asm!` (its 4 words of loop state
+/// live on the stack, all 12 free registers go to the inner loop).
+///
+/// # Safety
+/// `blocks >= 1`; `len >= 4`; the rows hold `len` readable bytes each;
+/// `out` points at `4 * blocks` writable words; `xp` points at `len / 2`
+/// words that end at an address aligned to `END_MASK + 1` (and no earlier
+/// such address lies in between).
+#[inline(always)]
+unsafe fn rows4<const ZERO: bool>(
+    p: *const i8,
+    stride: usize,
+    xp: *const u32,
+    len: usize,
+    blocks: usize,
+    out: *mut i32,
+) {
+    // After a block p has moved on by `len`; the next block starts 4 rows on.
+    let delta = (4 * stride).wrapping_sub(len);
+    // Per block: rows 1 and 3 are read at [p + stride] and [q + stride]
+    // (q = p + 2 * stride) before the post-incremented loads of rows 0 and 2
+    // move p and q on; an odd group count (bit 3 of the buffer start, the
+    // end being 128-aligned) enters at the second half of the two-group body.
+    // SAFETY: reads len bytes of each row, len / 2 words at xp and reads and
+    // writes 4 * blocks words at out (caller); pushes 16 bytes below sp and
+    // restores sp; flags clobbered.
+    unsafe {
+        if ZERO {
+            rows4_asm!(
+                "movs {a0}, #0\nmovs {a1}, #0\nmovs {a2}, #0\nmovs {a3}, #0",
+                p,
+                stride,
+                xp,
+                blocks,
+                delta,
+                out
+            );
+        } else {
+            rows4_asm!(
+                "ldr {w}, [sp]\nldrd {a0}, {a1}, [{w}]\nldrd {a2}, {a3}, [{w}, #8]",
+                p,
+                stride,
+                xp,
+                blocks,
+                delta,
+                out
+            );
+        }
     }
 }
 
