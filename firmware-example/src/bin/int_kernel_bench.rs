@@ -1,6 +1,7 @@
 //! The integer matrix-vector kernels on the Cortex-M4: the DSP one (`SMLAD`
 //! assembly, `tinyrnn::quant::matvec::Dsp`) against the portable reference
-//! (`Portable`), which must give the same bits. Semihosting command line:
+//! (`Portable`) and `wide`'s (`Simd`, plain arrays here), which must all give
+//! the same bits. Semihosting command line:
 //!
 //! - `ikbench check`: both kernels on many random shapes (columns 1..=16,
 //!   31..=33, 63..=65, 127..=129, 255..=257, 511; rows 1..=9, 16, 33, 128),
@@ -9,8 +10,8 @@
 //!   activations at every `i16` offset mod 2, fewer weight rows than outputs
 //!   (the rows past them must stay untouched); prints the number of cases
 //!   and exits non-zero on the first mismatch;
-//! - `ikbench K KERNEL RxC`: K products of an R x C matrix (`dsp` or
-//!   `portable`) between `bench_start` and `bench_stop`, for
+//! - `ikbench K KERNEL RxC`: K products of an R x C matrix (`dsp`,
+//!   `portable` or `simd`) between `bench_start` and `bench_stop`, for
 //!   `../shared/tools/insncount` (per product: `(R(2K) - R(K)) / K`).
 //!
 //! ```text
@@ -26,7 +27,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
-use tinyrnn::quant::matvec::{Dsp, IntMatVec, Portable};
+use tinyrnn::quant::matvec::{Dsp, IntMatVec, Portable, Simd};
 use tinyrnn::quant::MAX_COLS;
 
 /// Largest matrix: 128 rows of 257 columns, plus 3 bytes of offset.
@@ -90,6 +91,13 @@ fn run_portable(w: &[i8], x: &[i16], out: &mut [i32]) {
     Portable::matvec(w, x, out);
 }
 
+/// `wide`'s kernel, which on a chip without vector registers is plain arrays
+/// (what `Kernel::Simd` runs in `IntModel` here).
+#[inline(never)]
+fn run_simd(w: &[i8], x: &[i16], out: &mut [i32]) {
+    Simd::matvec(w, x, out);
+}
+
 /// Both kernels on one shape; `Err` describes the first difference.
 fn check_one(w: &mut [i8], rng: &mut Rng, case: u32, rows: usize, cols: usize) -> Result<(), ()> {
     let extreme = case % 3 == 0;
@@ -108,9 +116,20 @@ fn check_one(w: &mut [i8], rng: &mut Rng, case: u32, rows: usize, cols: usize) -
     let x = &xs[x_off..x_off + cols];
     let mut a = [0x5555_5555i32; 128];
     let mut b = [0x5555_5555i32; 128];
-    let (a, b) = (&mut a[..rows], &mut b[..rows]);
+    let mut c = [0x5555_5555i32; 128];
+    let (a, b, c) = (&mut a[..rows], &mut b[..rows], &mut c[..rows]);
     run_dsp(w, x, a);
     run_portable(w, x, b);
+    run_simd(w, x, c);
+    if b != c {
+        hprintln!(
+            "FAIL ikbench: {}x{} (case {}): Simd differs from Portable",
+            rows,
+            cols,
+            case
+        );
+        return Err(());
+    }
     if a != b {
         let r = a
             .iter()
@@ -172,7 +191,7 @@ fn check(w: &mut [i8]) -> bool {
         }
     }
     hprintln!(
-        "ok ikbench: Dsp (SMLAD) and Portable give identical i32 sums in {} cases ({} shapes, rows 1..=128, cols 1..=511, extremes, unaligned rows)",
+        "ok ikbench: Dsp (SMLAD), Portable and Simd give identical i32 sums in {} cases ({} shapes, rows 1..=128, cols 1..=511, extremes, unaligned rows)",
         cases,
         cases / 24
     );
@@ -233,6 +252,7 @@ fn bench(w: &mut [i8], k: u32, kernel: &str, rows: usize, cols: usize) -> bool {
     for _ in 0..k {
         match kernel {
             "portable" => run_portable(w, x, y),
+            "simd" => run_simd(w, x, y),
             _ => run_dsp(w, x, y),
         }
         black_box(&mut *y);
