@@ -100,7 +100,7 @@ fn run_simd(w: &[i8], x: &[i16], out: &mut [i32]) {
 
 /// Both kernels on one shape; `Err` describes the first difference.
 fn check_one(w: &mut [i8], rng: &mut Rng, case: u32, rows: usize, cols: usize) -> Result<(), ()> {
-    let extreme = case % 3 == 0;
+    let extreme = case.is_multiple_of(3);
     let w_off = (case as usize / 3) % 4;
     let x_off = (case as usize / 12) % 2;
     // Every third case has one weight row fewer than outputs.
