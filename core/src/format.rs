@@ -480,7 +480,7 @@ mod tests {
             for _ in 0..8 {
                 let mut e = bytes.clone();
                 for _ in 0..1 + next(&mut s) % 3 {
-                    let at = if next(&mut s) % 2 == 0 {
+                    let at = if next(&mut s).is_multiple_of(2) {
                         (next(&mut s) as usize) % e.len().min(24)
                     } else {
                         (next(&mut s) as usize) % e.len()
