@@ -622,6 +622,42 @@ impl<'a> Model<'a> {
         // Every split and prefix below is in range by construction (the
         // loader sized `words`, checked above); the clamping forms keep the
         // step free of panic paths instead of relying on that.
+        // The usual streaming model, one f32 recurrent layer fed by the
+        // caller, goes straight to its cell without the layer loop (host
+        // builds only: on Cortex-M the loop stays the one path, for size).
+        if let (
+            true,
+            0,
+            Src::Ext(x),
+            [layer @ (Layer::Lstm(_) | Layer::Gru(_) | Layer::Elman(_))],
+        ) = (HAS_SIMD, first, src, self.layers.as_slice())
+        {
+            let (states, scratch) = split(words, self.recurrent_len);
+            let gates = prefix(scratch, self.scratch_len);
+            let h: &[f32] = match layer {
+                Layer::Lstm(c) if cfg!(feature = "lstm") => {
+                    let (h, rest) = split(states, c.hidden);
+                    c.step_with::<B, A>(x, h, prefix(rest, c.hidden), gates);
+                    h
+                }
+                Layer::Gru(c) if cfg!(feature = "gru") => {
+                    let h = prefix(states, c.hidden);
+                    c.step_with::<B, A>(x, h, gates);
+                    h
+                }
+                Layer::Elman(c) if cfg!(feature = "elman") => {
+                    let h = prefix(states, c.hidden);
+                    c.step_with::<B, A>(x, h, gates);
+                    h
+                }
+                // Left out by cargo features: the loader never builds these.
+                _ => &[],
+            };
+            for (y, h) in y.iter_mut().zip(h) {
+                *y = *h;
+            }
+            return Ok(());
+        }
         let (states, scratch) = split(words, self.recurrent_len);
         let (gates, io) = split(scratch, self.scratch_len);
         let (io_a, io_b) = split(io, self.io_len);
