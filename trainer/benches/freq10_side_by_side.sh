@@ -5,11 +5,15 @@
 #
 # usage: trainer/benches/freq10_side_by_side.sh [EPOCHS] [CELLS] [THREADS]
 #   defaults: 5 "lstm gru rnn" "1 2"
+# SEEDS="0 1 2 3 4" also trains tinyrnn with those seeds at the first thread
+# count (accuracy spread; the anchors' scripts fix their seed at 0).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 epochs=${1:-5}
 cells=${2:-"lstm gru rnn"}
 threads=${3:-"1 2"}
+seeds=${SEEDS:-0}
+first_th=${threads%% *}
 anchors=${ANCHORS:-../shared/anchors}
 data=${DATA:-$(mktemp -d)/freq10}
 python3 "$anchors/data.py" "$data" >/dev/null
@@ -24,9 +28,15 @@ for cell in $cells; do
         if [ "$have_torch" = 1 ]; then
             python3 "$anchors/torch_train.py" "$data" "$cell" 64 2 "$epochs" "$th" 2>/dev/null | tail -n 1
         fi
-        if [ "$have_keras" = 1 ] && [ "$th" = 1 ]; then
+        if [ "$have_keras" = 1 ]; then
             python3 "$anchors/keras_train.py" "$data" "$cell" 64 "$epochs" "$th" 2>/dev/null | tail -n 1
         fi
-        "$bin" "$data" "$ours" "$th" "$epochs"
+        if [ "$th" = "$first_th" ]; then
+            for seed in $seeds; do
+                "$bin" "$data" "$ours" "$th" "$epochs" "$seed"
+            done
+        else
+            "$bin" "$data" "$ours" "$th" "$epochs" 0
+        fi
     done
 done

@@ -169,3 +169,31 @@ fn dropout_and_token_input_train_without_error() {
     let s = tr.train_epoch(&ds, &mut |_, _, _, _| {}).unwrap();
     assert!(s.loss.is_finite() && s.rows == 40);
 }
+
+#[test]
+fn validation_split_takes_the_tail_like_keras() {
+    // Keras: the first floor(n * (1 - frac)) sequences train, the rest validate.
+    for (n, frac, train_n) in [
+        (4096, 0.2, 3276),
+        (10, 0.33, 6),
+        (96, 0.25, 72),
+        (5, 0.0, 5),
+    ] {
+        let ds = freq10::generate(n, 2, 1, 0);
+        let (train, val) = ds.split_tail(frac);
+        assert_eq!(
+            (train.n, val.n),
+            (train_n, n - train_n),
+            "n {n}, split {frac}"
+        );
+        // the validation part is the tail, in order
+        let pick = |d: &Dataset, i: usize| match &d.input {
+            DataInput::Dense { x, .. } => x[i * 2..(i + 1) * 2].to_vec(),
+            DataInput::Tokens { .. } => unreachable!(),
+        };
+        if val.n > 0 {
+            assert_eq!(pick(&val, 0), pick(&ds, train_n));
+            assert_eq!(pick(&val, val.n - 1), pick(&ds, n - 1));
+        }
+    }
+}
