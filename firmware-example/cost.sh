@@ -13,7 +13,9 @@
 #   instructions, not cycles). Float formats: `Model::step` with libm activations, and with the
 #   runtime's `Math::Fast` ones ("fast math"); integer: `IntModel::step` (i16 in and out, no float).
 # - flash: `size_probe` (load + step, no printing) built with the model, minus the same built with no
-#   model: code = .text difference (the runtime: loader, cells, kernels, libm, memcpy), const = .rodata
+#   model: code = .text difference (the runtime: loader, cells, kernels, libm, memcpy) with both
+#   activation maths (tinyrnn feature exact-math), and "fast-only" without it (Math::Fast only, no libm
+#   sigmoid/tanh; float formats; the integer step never uses them), const = .rodata
 #   difference less the model file; weights = the model file (header + tensors + CRC), kept in flash in place.
 # - RAM: static = .data + .bss of size_probe; state = what the caller owns (float: State<N>; integer:
 #   IntModel's words = state + io buffers + scratch); stack = measured by painting, deepest use below
@@ -58,17 +60,20 @@ build "" size_probe
 base_text=$(section "$out/size_probe-none.elf" .text)
 base_ro=$(section "$out/size_probe-none.elf" .rodata)
 
-printf '%-18s | %10s | %10s | %8s | %8s | %6s | %9s | %8s | %8s | %10s | %10s\n' \
-  model insn/step "fast math" MACs/step "code B" "const B" "weights B" "static B" "state B" "stack step" "stack load"
-printf '%s\n' '-------------------|------------|------------|----------|----------|--------|-----------|----------|----------|------------|-----------'
+printf '%-18s | %10s | %10s | %8s | %8s | %9s | %6s | %9s | %8s | %8s | %10s | %10s\n' \
+  model insn/step "fast math" MACs/step "code B" "fast-only" "const B" "weights B" "static B" "state B" "stack step" "stack load"
+printf '%s\n' '-------------------|------------|------------|----------|----------|-----------|--------|-----------|----------|----------|------------|-----------'
 for m in lstm1x32 lstm16x64 gru1x32 elman1x32; do
   for fmt in f32 f16 i8 integer; do
     file=models/$m.$fmt.trnn
     [ "$fmt" = f32 ] && file=models/$m.trnn
     [ -f "$file" ] || continue
-    build "$m,$fmt" tinyrnn-firmware-example
+    # With both activation maths (feature exact-math), and the runtime's code
+    # without it (Math::Fast only: no libm, one copy of each cell).
+    build "$m,$fmt,exact-math" tinyrnn-firmware-example
+    build "$m,$fmt,exact-math" size_probe
     build "$m,$fmt" size_probe
-    elf=$out/tinyrnn-firmware-example-$m-$fmt.elf
+    elf=$out/tinyrnn-firmware-example-$m-$fmt-exact-math.elf
     r1=$(region "$elf" "$K")
     r2=$(region "$elf" "$K2")
     per_step=$(( (r2 - r1) / K ))
@@ -80,17 +85,19 @@ for m in lstm1x32 lstm16x64 gru1x32 elman1x32; do
       f2=$(region "$elf" "$K2" fast)
       per_step_fast=$(( (f2 - f1) / K ))
     fi
-    probe=$out/size_probe-$m-$fmt.elf
+    probe=$out/size_probe-$m-$fmt-exact-math.elf
     text=$(( $(section "$probe" .text) - base_text ))
+    text_fast=$(( $(section "$out/size_probe-$m-$fmt.elf" .text) - base_text ))
+    [ "$fmt" = integer ] && text_fast=-
     weights=$(wc -c <"$file")
     ro=$(( $(section "$probe" .rodata) - base_ro - weights ))
     [ "$ro" -ge 0 ] || ro=0
     static=$(( $(section "$probe" .data) + $(section "$probe" .bss) ))
     # Dense heads included: LSTM 4H(I+H) + H*O, GRU 3H(I+H) + H*O, Elman H(I+H) + H*O.
     macs=$(awk -v m="$m" 'BEGIN{split("lstm1x32 4256 lstm16x64 20736 gru1x32 3200 elman1x32 1088",a," "); for(i=1;i<8;i+=2) if(a[i]==m) print a[i+1]}')
-    printf '%-18s | %10s | %10s | %8s | %8s | %6s | %9s | %8s | %8s | %10s | %10s\n' \
-      "$m.$fmt" "$per_step" "$per_step_fast" "${macs:-?}" "$text" "$ro" "$weights" "$static" "$state" "$stack_step" "$stack_load"
-    echo "cost: model=$m format=$fmt insn_per_step=$per_step insn_per_step_fast_math=$per_step_fast code_bytes=$text const_bytes=$ro weight_bytes=$weights static_ram=$static state_bytes=$state stack_step=$stack_step stack_load=$stack_load k=$K r_k=$r1 r_2k=$r2" >>"$out/cost.txt.new"
+    printf '%-18s | %10s | %10s | %8s | %8s | %9s | %6s | %9s | %8s | %8s | %10s | %10s\n' \
+      "$m.$fmt" "$per_step" "$per_step_fast" "${macs:-?}" "$text" "$text_fast" "$ro" "$weights" "$static" "$state" "$stack_step" "$stack_load"
+    echo "cost: model=$m format=$fmt insn_per_step=$per_step insn_per_step_fast_math=$per_step_fast code_bytes=$text code_bytes_fast_only=$text_fast const_bytes=$ro weight_bytes=$weights static_ram=$static state_bytes=$state stack_step=$stack_step stack_load=$stack_load k=$K r_k=$r1 r_2k=$r2" >>"$out/cost.txt.new"
   done
 done
 
@@ -130,7 +137,7 @@ if [ "${M0:-0}" = 1 ]; then
   [ -n "${FW_TARGET_DIR:-}" ] && m0dir=$FW_TARGET_DIR
   for mf in lstm1x32,f32 lstm16x64,f32 gru1x32,f32 elman1x32,f32 lstm1x32,integer lstm16x64,integer gru1x32,integer elman1x32,integer; do
     m=${mf%,*}; fmt=${mf#*,}
-    (cd cortex-m0 && cargo build -q --release --target thumbv6m-none-eabi --no-default-features --features "$mf" --bin tinyrnn-firmware-example)
+    (cd cortex-m0 && cargo build -q --release --target thumbv6m-none-eabi --no-default-features --features "$mf,exact-math" --bin tinyrnn-firmware-example)
     elf=$m0dir/thumbv6m-none-eabi/release/tinyrnn-firmware-example
     s=$(nm "$elf" | awk '$3=="bench_start"{print "0x"$1}'); e=$(nm "$elf" | awk '$3=="bench_stop"{print "0x"$1}')
     r=""

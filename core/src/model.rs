@@ -338,7 +338,8 @@ impl<'a> Model<'a> {
     }
 
     /// The same model, computing sigmoid and tanh with `math` (default
-    /// [`Math::Exact`]).
+    /// [`Math::Exact`]; without the `exact-math` feature the step always
+    /// uses [`Math::Fast`], see [`math`](Self::math)).
     pub fn with_math(mut self, math: Math) -> Self {
         self.math = math;
         self
@@ -349,9 +350,14 @@ impl<'a> Model<'a> {
         self.kernel
     }
 
-    /// The activation functions a step computes.
+    /// The activation functions a step computes: always [`Math::Fast`]
+    /// when the crate is built without the `exact-math` feature.
     pub fn math(&self) -> Math {
-        self.math
+        if cfg!(feature = "exact-math") {
+            self.math
+        } else {
+            Math::Fast
+        }
     }
 
     /// The layers, first to last.
@@ -591,7 +597,7 @@ impl<'a> Model<'a> {
         src: Src<'_>,
         y: &mut [f32],
     ) -> Result<(), Error> {
-        match (self.kernel, self.math) {
+        match (self.kernel, self.math()) {
             (Kernel::Simd, Math::Exact) if HAS_SIMD => {
                 self.run_with::<SimdBackend, Exact>(words, first, src, y)
             }
@@ -619,9 +625,6 @@ impl<'a> Model<'a> {
                 found: y.len(),
             });
         }
-        // Every split and prefix below is in range by construction (the
-        // loader sized `words`, checked above); the clamping forms keep the
-        // step free of panic paths instead of relying on that.
         // The usual streaming model, one f32 recurrent layer fed by the
         // caller, goes straight to its cell without the layer loop (host
         // builds only: on Cortex-M the loop stays the one path, for size).
@@ -658,6 +661,9 @@ impl<'a> Model<'a> {
             }
             return Ok(());
         }
+        // Every split and prefix below is in range by construction (the
+        // loader sized `words`, checked above); the clamping forms keep the
+        // step free of panic paths instead of relying on that.
         let (states, scratch) = split(words, self.recurrent_len);
         let (gates, io) = split(scratch, self.scratch_len);
         let (io_a, io_b) = split(io, self.io_len);

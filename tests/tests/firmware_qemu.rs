@@ -146,10 +146,11 @@ fn assert_all_ok(machine: &str, formats: &[&str], code: Option<i32>, text: &str)
     assert!(!text.contains("FAIL"), "a FAIL line on {machine}:\n{text}");
 }
 
-/// `--features` for every model in `formats`.
+/// `--features` for every model in `formats` (both activation maths).
 fn features(formats: &[&str]) -> String {
     let mut f: Vec<&str> = MODELS.to_vec();
     f.extend(formats);
+    f.push("exact-math");
     f.join(",")
 }
 
