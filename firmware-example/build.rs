@@ -5,7 +5,8 @@
 //!   to OUT_DIR, plus `generated.rs`, the table of models the firmware checks.
 //!   Integer models also get the input in their fixed-point format and the
 //!   outputs of the host's pure-integer `IntModel::step` (i16), which the
-//!   firmware must reproduce bit for bit.
+//!   firmware must reproduce bit for bit, and the hash of their outputs on
+//!   the stress stream of `src/stress.rs`.
 //!
 //! File names: `BASE.trnn` (f32) or `BASE.FORMAT.trnn`; the format is read
 //! from the file itself. The recorded input is `models/BASE.input.csv` when
@@ -19,6 +20,8 @@ use tinyrnn::{AlignedBuf, Layer, Math, Model, StateVec};
 
 #[path = "gen/src/rng.rs"]
 mod rng;
+#[path = "src/stress.rs"]
+mod stress;
 
 /// Models with a cargo feature of their own (a build can hold only some).
 const FEATURES: [&str; 4] = ["lstm1x32", "gru1x32", "elman1x32", "lstm16x64"];
@@ -166,7 +169,7 @@ fn main() {
         let x_path = write("input", f32_bytes(&xs));
         let integer = fmt == "integer";
         // Integer models: the pure-integer step on the host, i16 in and out.
-        let (xq_path, yq_path, words) = if integer {
+        let (xq_path, yq_path, words, stress_hash) = if integer {
             let int = IntModel::new(&model).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let mut xq = vec![0i16; xs.len()];
             quantize_slice(&xs, int.input_frac(), &mut xq);
@@ -176,13 +179,25 @@ fn main() {
                 int.step(&mut words, x, y)
                     .unwrap_or_else(|e| panic!("{}: host integer step: {e}", path.display()));
             }
+            // The stress stream from zeroed words: the hash of all outputs.
+            words.iter_mut().for_each(|w| *w = 0);
+            let (mut x, mut y) = (vec![0i16; i], vec![0i16; o]);
+            let mut gen = stress::Stress::default();
+            let mut hash = stress::FNV_START;
+            for _ in 0..stress::STEPS {
+                gen.input(int.input_frac(), &mut x);
+                int.step(&mut words, &x, &mut y)
+                    .unwrap_or_else(|e| panic!("{}: host integer step: {e}", path.display()));
+                hash = stress::fnv1a(hash, &y);
+            }
             (
                 write("input-q", i16_bytes(&xq)),
                 write("expected-q", i16_bytes(&yq)),
                 int.state_len(),
+                hash,
             )
         } else {
-            (String::new(), String::new(), 0)
+            (String::new(), String::new(), 0, 0)
         };
         let fmt_cfg = format!("feature = \"{fmt}\"");
         if FEATURES.contains(&b.as_str()) {
@@ -201,7 +216,8 @@ fn main() {
         // through `Model::step` (f32 boundary) and through `IntModel::step` (i16).
         let case = format!(
             "&Case {{ name: {name:?}, model: {m}, input: {x}, expected: {y}, \
-             expected_fast: {yf}, exact: {integer}, input_q: {xq}, expected_q: {yq} }}",
+             expected_fast: {yf}, exact: {integer}, input_q: {xq}, expected_q: {yq}, \
+             stress_hash: {stress_hash:#010x} }}",
             m = inc(&path.display().to_string()),
             x = inc(&x_path),
             y = inc(&y_path),

@@ -13,7 +13,9 @@
 //! host's outputs with the same math, within a relative 1e-5. An integer model
 //! is checked bit for bit: through `tinyrnn::quant::IntModel::step`, i16 in and
 //! out with no float operation (`ok NAME: ...`), and through `Model::step`, f32
-//! in and out (`ok NAME/f32-io: ...`).
+//! in and out (`ok NAME/f32-io: ...`); then `IntModel::step` streams 2048 steps
+//! of random and extreme input (`stress.rs`) and the hash of its outputs must
+//! equal the host's (`ok NAME/stress: ...`).
 //!
 //! With the semihosting command line `bench K [fast]` (QEMU `-append "bench K"`)
 //! it instead runs K steps per model between the markers `bench_start` and
@@ -25,6 +27,7 @@
 #[cfg(target_abi = "eabihf")]
 mod kernels;
 mod stack;
+mod stress;
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -60,6 +63,8 @@ struct Case {
     input_q: &'static [u8],
     /// Integer models: the host's `IntModel::step` outputs, T x O i16; empty otherwise.
     expected_q: &'static [u8],
+    /// Integer models: the hash of the host's outputs on the stress stream (`stress.rs`).
+    stress_hash: u32,
 }
 
 enum Mode {
@@ -266,6 +271,43 @@ fn stream_int<const W: usize>(case: &Case, model: &Model<'_>, ctx: &mut Ctx, loa
                 }
             }
             let (step_stack, _) = painted.used();
+            // The stress stream from zeroed words: random, extreme and
+            // alternating input; the outputs' hash must equal the host's.
+            words.iter_mut().for_each(|w| *w = 0);
+            let mut x_buf = [0i16; 64];
+            let x = &mut x_buf[..i.min(64)];
+            let mut gen = stress::Stress::default();
+            let mut hash = stress::FNV_START;
+            let (mut lo, mut hi) = (i16::MAX, i16::MIN);
+            let mut errors = 0u32;
+            for _ in 0..stress::STEPS {
+                gen.input(int.input_frac(), x);
+                errors += int.step(words, x, y).is_err() as u32;
+                hash = stress::fnv1a(hash, y);
+                for &v in y.iter() {
+                    lo = lo.min(v);
+                    hi = hi.max(v);
+                }
+            }
+            if errors == 0 && hash == case.stress_hash {
+                hprintln!(
+                    "ok {}/stress: {} steps of random, constant-extreme, alternating-extreme and in-range i16 input: output hash {:#010x} matches the host (outputs {}..{})",
+                    case.name,
+                    stress::STEPS,
+                    hash,
+                    lo,
+                    hi
+                );
+            } else {
+                hprintln!(
+                    "FAIL {}/stress: output hash {:#010x}, host {:#010x}, {} step errors",
+                    case.name,
+                    hash,
+                    case.stress_hash,
+                    errors
+                );
+                ctx.failures += 1;
+            }
             if bad == 0 {
                 hprintln!(
                     "ok {}: {} steps x {} in -> {} out match the host (IntModel::step, i16 Q{} -> Q{}, bit-exact); words {} B, stack: load {} B, step {} B",

@@ -130,6 +130,13 @@ fn assert_all_ok(machine: &str, formats: &[&str], code: Option<i32>, text: &str)
         }
     }
     if formats.contains(&"integer") {
+        for name in MODELS {
+            let prefix = format!("ok {name}.integer/stress: ");
+            assert!(
+                text.lines().any(|l| l.starts_with(&prefix)),
+                "no `{prefix}...` line (IntModel on the stress stream) from the firmware on {machine}:\n{text}"
+            );
+        }
         assert!(
             text.lines().any(|l| l.starts_with("ok ")
                 && l.contains("IntModel::step")
@@ -151,6 +158,13 @@ fn features(formats: &[&str]) -> String {
     let mut f: Vec<&str> = MODELS.to_vec();
     f.extend(formats);
     f.push("exact-math");
+    f.join(",")
+}
+
+/// `--features` for every model in `formats`, without libm's activations.
+fn features_lean(formats: &[&str]) -> String {
+    let mut f: Vec<&str> = MODELS.to_vec();
+    f.extend(formats);
     f.join(",")
 }
 
@@ -240,7 +254,12 @@ fn firmware_matches_host_on_qemu_cortex_m0_without_fpu() {
 
     // Load + IntModel::step of every integer model, nothing else: no
     // soft-float routine may be linked, so none can be called.
-    let elf = build(&dir, target, Some(&features(&["integer"])), "size_probe");
+    let elf = build(
+        &dir,
+        target,
+        Some(&features_lean(&["integer"])),
+        "size_probe",
+    );
     let symbols = elf32_symbols(&std::fs::read(&elf).expect("read size_probe ELF"));
     assert!(
         symbols.iter().any(|s| s.contains("8IntModel")),

@@ -23,6 +23,7 @@ struct Case {
     exact: bool,
     input_q: &'static [u8],
     expected_q: &'static [u8],
+    stress_hash: u32,
 }
 
 /// Loads the model and steps it a few times on an opaque input.
