@@ -29,6 +29,9 @@ done
 step "clippy -D warnings (host workspace)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "clippy -D warnings (trainer as a library, without the runtime)"
+cargo clippy -p tinyrnn-trainer --no-default-features --locked -- -D warnings
+
 step "no_std: build and clippy the runtime for Cortex-M"
 for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
     cargo build -p tinyrnn --target "$target" --release --locked

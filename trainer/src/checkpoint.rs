@@ -36,7 +36,7 @@ pub struct Checkpoint {
     pub seq_len: usize,
     /// Where the training inputs came from.
     #[serde(default)]
-    pub train_data: Option<crate::export::TrainData>,
+    pub train_data: Option<crate::data::TrainData>,
 }
 
 /// Writes `ckpt` to `path` via `path.tmp` and a rename, so a crash never leaves a torn file.

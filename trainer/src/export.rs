@@ -38,30 +38,7 @@ pub struct Metadata {
     pub train_data: Option<TrainData>,
 }
 
-/// The training inputs of a model: file, how it was cut into sequences,
-/// and how many of its first sequences were trained on (the rest, if any,
-/// was the validation split).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct TrainData {
-    /// `npy`, `csv` or `text`.
-    pub kind: String,
-    /// The inputs file, absolute.
-    pub path: std::path::PathBuf,
-    /// CSV target columns.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub target: Vec<String>,
-    /// Steps per window (CSV and text).
-    pub window: usize,
-    /// Rows between window starts (CSV and text).
-    pub stride: usize,
-    /// CSV horizon.
-    pub horizon: usize,
-    /// Padding marker.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mask_value: Option<f32>,
-    /// Sequences trained on (the first ones).
-    pub train_sequences: usize,
-}
+pub use crate::data::TrainData;
 
 /// An export or runtime failure.
 #[derive(Debug, thiserror::Error)]

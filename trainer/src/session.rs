@@ -41,7 +41,7 @@ pub struct TrainJob {
     /// Show progress bars and per-epoch lines on stderr.
     pub progress: bool,
     /// Where the training inputs came from (recorded in the model file).
-    pub train_data: Option<crate::export::TrainData>,
+    pub train_data: Option<crate::data::TrainData>,
 }
 
 /// Results of a run (also the `--json` line).
