@@ -595,14 +595,14 @@ pub fn export_quantized(job: &QuantJob<'_>, load: Loader) -> Result<(), String> 
     }
     if let (Some(a), Some(b)) = (report["f32_metric"].as_f64(), report["metric_q"].as_f64()) {
         println!(
-            "  validation {metric}: f32 {a:.4}, {} {b:.4} (change {:+.4})",
+            "  {metric} on the {set}: f32 {a:.4}, {} {b:.4} (change {:+.4})",
             job.format,
             b - a
         );
     }
     if let (Some(a), Some(b)) = (report["f32_rmse"].as_f64(), report["rmse_q"].as_f64()) {
         println!(
-            "  validation rmse: f32 {a:.4}, {} {b:.4} ({:+.2}%)",
+            "  rmse on the {set}: f32 {a:.4}, {} {b:.4} ({:+.2}%)",
             job.format,
             100.0 * (b - a) / a
         );
