@@ -125,21 +125,28 @@ fn ulps(a: f32, b: f32) -> u32 {
     a.wrapping_sub(b).unsigned_abs()
 }
 
+/// Loads the model of `case` (counting it), with the stack the load took;
+/// `None` after printing a `FAIL` line.
+fn load(case: &Case, ctx: &mut Ctx) -> Option<(Model<'static>, usize)> {
+    ctx.models += 1;
+    let painted = stack::paint();
+    match Model::from_bytes(case.model) {
+        Ok(m) => Some((m, painted.used().0)),
+        Err(e) => {
+            hprintln!("FAIL {}: model does not load: {}", case.name, e);
+            ctx.failures += 1;
+            None
+        }
+    }
+}
+
 /// Loads, streams and checks (or benchmarks) one float model; `N` state words.
 #[inline(never)]
 #[allow(dead_code, reason = "unused in a build with only integer models")]
 fn run<const N: usize>(case: &Case, ctx: &mut Ctx) {
-    ctx.models += 1;
-    let painted = stack::paint();
-    let model = match Model::from_bytes(case.model) {
-        Ok(m) => m,
-        Err(e) => {
-            hprintln!("FAIL {}: model does not load: {}", case.name, e);
-            ctx.failures += 1;
-            return;
-        }
+    let Some((model, load_stack)) = load(case, ctx) else {
+        return;
     };
-    let (load_stack, _) = painted.used();
     match ctx.mode {
         Mode::Bench { math, .. } => {
             let label = if math == Math::Fast { "/fast" } else { "" };
@@ -158,17 +165,9 @@ fn run<const N: usize>(case: &Case, ctx: &mut Ctx) {
 #[inline(never)]
 #[allow(dead_code, reason = "unused in a build without integer models")]
 fn run_int<const N: usize, const W: usize>(case: &Case, ctx: &mut Ctx) {
-    ctx.models += 1;
-    let painted = stack::paint();
-    let model = match Model::from_bytes(case.model) {
-        Ok(m) => m,
-        Err(e) => {
-            hprintln!("FAIL {}: model does not load: {}", case.name, e);
-            ctx.failures += 1;
-            return;
-        }
+    let Some((model, load_stack)) = load(case, ctx) else {
+        return;
     };
-    let (load_stack, _) = painted.used();
     stream_int::<W>(case, &model, ctx, load_stack);
     if let Mode::Check = ctx.mode {
         stream::<N>(case, model, ctx, load_stack, "/f32-io");

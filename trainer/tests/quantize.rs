@@ -16,6 +16,15 @@ fn tmp(name: &str) -> PathBuf {
     d
 }
 
+/// `tinyrnn export --model MODEL --format FORMAT`, to be completed by the caller.
+fn export(model: &Path, format: &str) -> Command {
+    let mut c = bin();
+    c.args(["export", "--model"])
+        .arg(model)
+        .args(["--format", format]);
+    c
+}
+
 fn run(cmd: &mut Command) -> (bool, String, String) {
     let out = cmd.output().unwrap();
     (
@@ -79,10 +88,8 @@ fn trained(d: &Path) -> PathBuf {
 fn quantize(d: &Path, model: &Path, format: &str) -> serde_json::Value {
     let out = d.join(format!("{format}.trnn"));
     let line = run_ok(
-        bin()
-            .args(["export", "--model"])
-            .arg(model)
-            .args(["--format", format, "--calibration"])
+        export(model, format)
+            .args(["--calibration"])
             .arg(d.join("X.npy"))
             .arg("--x")
             .arg(d.join("X.npy"))
@@ -155,13 +162,7 @@ fn bad_quantization_input_is_named() {
     let q = d.join("q.trnn");
     // integer without calibration, when the recorded training inputs are gone
     std::fs::rename(d.join("X.npy"), d.join("X.moved.npy")).unwrap();
-    let e = run_err(
-        bin()
-            .args(["export", "--model"])
-            .arg(&model)
-            .args(["--format", "integer", "--out"])
-            .arg(&q),
-    );
+    let e = run_err(export(&model, "integer").args(["--out"]).arg(&q));
     assert!(
         e.contains("X.npy") && e.contains("recorded") && e.contains("--calibration"),
         "{e}"
@@ -170,10 +171,8 @@ fn bad_quantization_input_is_named() {
     // wrong feature count
     npy::write_f32(&d.join("wide.npy"), &[3, 5, 7], &[0.5; 105]).unwrap();
     let e = run_err(
-        bin()
-            .args(["export", "--model"])
-            .arg(&model)
-            .args(["--format", "integer", "--calibration"])
+        export(&model, "integer")
+            .args(["--calibration"])
             .arg(d.join("wide.npy"))
             .arg("--out")
             .arg(&q),
@@ -184,10 +183,8 @@ fn bad_quantization_input_is_named() {
     x[17] = f32::NAN;
     npy::write_f32(&d.join("nan.npy"), &[3, 5, 4], &x).unwrap();
     let e = run_err(
-        bin()
-            .args(["export", "--model"])
-            .arg(&model)
-            .args(["--format", "integer", "--calibration"])
+        export(&model, "integer")
+            .args(["--calibration"])
             .arg(d.join("nan.npy"))
             .arg("--out")
             .arg(&q),
@@ -252,13 +249,7 @@ fn outlier_weights_are_refused_with_their_layer() {
     let model = d.join("outlier.trnn");
     std::fs::write(&model, encode(&net, &meta).unwrap()).unwrap();
     let q = d.join("q.trnn");
-    let e = run_err(
-        bin()
-            .args(["export", "--model"])
-            .arg(&model)
-            .args(["--format", "i8", "--out"])
-            .arg(&q),
-    );
+    let e = run_err(export(&model, "i8").args(["--out"]).arg(&q));
     assert!(
         e.contains("outlier.trnn") && e.contains("layer 0 (lstm)"),
         "{e}"
@@ -272,13 +263,7 @@ fn integer_calibrates_on_the_recorded_training_inputs_by_default() {
     let d = tmp("default-cal");
     let model = trained(&d);
     let q = d.join("q.trnn");
-    let out = run_ok(
-        bin()
-            .args(["export", "--model"])
-            .arg(&model)
-            .args(["--format", "integer", "--out"])
-            .arg(&q),
-    );
+    let out = run_ok(export(&model, "integer").args(["--out"]).arg(&q));
     assert!(
         out.contains("calibrating on the first 256 training sequences of") && out.contains("X.npy"),
         "{out}"
@@ -286,10 +271,8 @@ fn integer_calibrates_on_the_recorded_training_inputs_by_default() {
     // The same file as with the same sequences given explicitly.
     let explicit = d.join("explicit.trnn");
     run_ok(
-        bin()
-            .args(["export", "--model"])
-            .arg(&model)
-            .args(["--format", "integer", "--calibration"])
+        export(&model, "integer")
+            .args(["--calibration"])
             .arg(d.join("X.npy"))
             .arg("--out")
             .arg(&explicit),
@@ -321,10 +304,8 @@ fn text_models_quantize_in_every_format() {
         let out = d.join(format!("{format}.trnn"));
         let r: serde_json::Value = serde_json::from_str(
             run_ok(
-                bin()
-                    .args(["export", "--model"])
-                    .arg(&model)
-                    .args(["--format", format, "--text"])
+                export(&model, format)
+                    .args(["--text"])
                     .arg(d.join("t.txt"))
                     .args(["--window", "12", "--stride", "3", "--json", "--out"])
                     .arg(&out),
