@@ -213,7 +213,30 @@ pub fn demo(dir: &Path, threads: usize, epochs: usize) -> Result<(), String> {
     println!("1. data: freq10, {n} sequences x {t} steps x {f} features; a noisy sine in feature 0 whose");
     println!("   frequency (10 choices) is the class, noise in the others. Last 20% held out.");
     let all = data::freq10::generate(n, t, f, 7);
+    // Saved, so that `eval`/`export` can use the same data and the model
+    // records where its training inputs are (integer calibration).
+    let (data::DataInput::Dense { x: all_x, .. }, DataTargets::Classes { y: all_y, .. }) =
+        (&all.input, &all.targets)
+    else {
+        unreachable!("freq10 is dense with classes")
+    };
+    let (x_path, y_path) = (dir.join("X.npy"), dir.join("y.npy"));
+    data::npy::write_f32(&x_path, &[n, t, f], all_x)
+        .map_err(|e| format!("{}: {e}", x_path.display()))?;
+    let labels: Vec<i64> = all_y.iter().map(|v| i64::from(*v)).collect();
+    data::npy::write_i64(&y_path, &[n], &labels)
+        .map_err(|e| format!("{}: {e}", y_path.display()))?;
     let (train, val) = all.split_tail(0.2);
+    let train_data = Some(data::TrainData {
+        kind: "npy".into(),
+        path: std::fs::canonicalize(&x_path).map_err(|e| format!("{}: {e}", x_path.display()))?,
+        target: Vec::new(),
+        window: 0,
+        stride: 0,
+        horizon: 0,
+        mask_value: None,
+        train_sequences: train.n,
+    });
     let spec = ModelSpec {
         input: InputSpec::Features { size: f },
         layers: vec![DEMO_LAYER; 2],
@@ -247,7 +270,7 @@ pub fn demo(dir: &Path, threads: usize, epochs: usize) -> Result<(), String> {
         resume: false,
         vocab: None,
         features: None,
-        train_data: None,
+        train_data,
         progress: true,
     };
     let s = session::run(job)?;
@@ -311,6 +334,10 @@ pub fn demo(dir: &Path, threads: usize, epochs: usize) -> Result<(), String> {
         ),
         ("train.log.csv", "per-epoch loss and accuracy"),
         (
+            "X.npy, y.npy",
+            "the dataset (the last 20% held out), for tinyrnn eval / export",
+        ),
+        (
             "train.png",
             "curves: loss left, accuracy right; blue train, orange validation",
         ),
@@ -325,6 +352,11 @@ pub fn demo(dir: &Path, threads: usize, epochs: usize) -> Result<(), String> {
         model.macs_per_step()
     );
     println!("   next: tinyrnn inspect --model {}", out.display());
+    println!(
+        "         tinyrnn export --model {} --format integer --out {}",
+        out.display(),
+        dir.join("model.integer.trnn").display()
+    );
     Ok(())
 }
 

@@ -328,3 +328,38 @@ fn text_models_quantize_in_every_format() {
         }
     }
 }
+
+#[test]
+fn the_demo_model_quantizes_without_arguments() {
+    let d = tmp("demo");
+    let out = run_ok(
+        bin()
+            .args(["demo", "--epochs", "1", "--threads", "1", "--out-dir"])
+            .arg(&d),
+    );
+    assert!(
+        out.contains("X.npy, y.npy") && out.contains("--format integer"),
+        "{out}"
+    );
+    let model = d.join("model.trnn");
+    let q = d.join("model.integer.trnn");
+    let out = run_ok(export(&model, "integer").arg("--out").arg(&q));
+    assert!(
+        out.contains("calibrating on the first 256 training sequences of") && out.contains("X.npy"),
+        "{out}"
+    );
+    let e: serde_json::Value = serde_json::from_str(
+        run_ok(
+            bin()
+                .args(["eval", "--json", "--model"])
+                .arg(&q)
+                .arg("--x")
+                .arg(d.join("X.npy"))
+                .arg("--y")
+                .arg(d.join("y.npy")),
+        )
+        .trim(),
+    )
+    .unwrap();
+    assert!(e["accuracy"].as_f64().is_some(), "{e}");
+}
