@@ -115,23 +115,50 @@ fn blocks<const K: usize>(s: &mut [i32], n: usize) -> Option<[&mut [i32]; K]> {
 
 /// `out[r] = sat(sat(b[r] + requantize(out[r], p[r])) + requantize(acc[r], q[r]))`.
 /// Not inlined: on its own the loop keeps every pointer in a register.
+#[cfg(not(tinyrnn_dsp))]
 #[inline(never)]
 fn rows2(out: &mut [i32], acc: &[i32], b: &[i32], p: &[i32], q: &[i32]) {
     let rows = out.iter_mut().zip(acc).zip(b);
     for (((o, a), b), (p, q)) in rows.zip(p.chunks_exact(2).zip(q.chunks_exact(2))) {
-        let s = b.saturating_add(requant(*o, p[0], p[1]));
-        *o = s.saturating_add(requant(*a, q[0], q[1]));
+        *o = row2(*o, *a, *b, p, q);
     }
 }
 
 /// [`rows2`] with the sums of a one-column `W x` formed here: `w[r] * x0`.
+#[cfg(not(tinyrnn_dsp))]
 #[inline(never)]
 fn rows_x1(out: &mut [i32], acc: &[i32], b: &[i32], w: &[i8], x0: i32, p: &[i32], q: &[i32]) {
     let rows = out.iter_mut().zip(acc).zip(b).zip(w);
     for ((((o, a), b), w), (p, q)) in rows.zip(p.chunks_exact(2).zip(q.chunks_exact(2))) {
-        let s = b.saturating_add(requant(*w as i32 * x0, p[0], p[1]));
-        *o = s.saturating_add(requant(*a, q[0], q[1]));
+        *o = row2(*w as i32 * x0, *a, *b, p, q);
     }
+}
+
+/// One row of [`rows2`]: `sat(sat(b + requantize(s, p)) + requantize(a, q))`
+/// for the row's `[mult, shift]` pairs `p` and `q`.
+#[inline(always)]
+pub(super) fn row2(s: i32, a: i32, b: i32, p: &[i32], q: &[i32]) -> i32 {
+    let (Some(&[pm, ps]), Some(&[qm, qs])) = (p.get(..2), q.get(..2)) else {
+        return b;
+    };
+    b.saturating_add(requant(s, pm, ps))
+        .saturating_add(requant(a, qm, qs))
+}
+
+/// [`rows2`] on a Cortex-M4/M7: the rows in assembly (`SMMUL`, `QADD`) as
+/// long as both shifts of a row have [`requant`]'s short path, any other
+/// row in Rust; the same bits as the portable loop.
+#[cfg(tinyrnn_dsp)]
+#[inline(never)]
+fn rows2(out: &mut [i32], acc: &[i32], b: &[i32], p: &[i32], q: &[i32]) {
+    super::matvec::dsp::rows_dsp(out, acc, b, None, p, q);
+}
+
+/// [`rows_x1`] on a Cortex-M4/M7, as [`rows2`].
+#[cfg(tinyrnn_dsp)]
+#[inline(never)]
+fn rows_x1(out: &mut [i32], acc: &[i32], b: &[i32], w: &[i8], x0: i32, p: &[i32], q: &[i32]) {
+    super::matvec::dsp::rows_dsp(out, acc, b, Some((w, x0)), p, q);
 }
 
 /// [`requantize`] of `acc` by `[mult, shift]`, with a short exact path
@@ -169,15 +196,15 @@ fn shr_round30(v: i32, s: u32) -> i32 {
 }
 
 /// The cell state `c` from `Q(cf)` (`cf <= 15`) to Q3.12, as
-/// [`rescale`](super::fixed::rescale) does it: `|c| < 2^15`, so neither the
-/// left shift (at most 12 bits) nor the rounding can overflow an `i32`.
+/// [`rescale`](super::fixed::rescale) does it, with no branch: `c * 2^15`
+/// rounded by `>> (cf + 3)`. For `cf > 12` that is the rounding shift by
+/// `cf - 12`; for `cf <= 12` the low `15` bits are zero, so the shift is the
+/// exact `c << (12 - cf)` and the rounding term (below `2^(cf + 3)`) drops
+/// out. `|c * 2^15| <= 2^30`: no overflow.
 #[inline(always)]
 fn cell_to_gate(c: i16, cf: u32) -> i32 {
-    if cf > GATE_FRAC as u32 {
-        shr_round30(c as i32, cf - GATE_FRAC as u32)
-    } else {
-        (c as i32) << (GATE_FRAC as u32 - cf)
-    }
+    const _: () = assert!(GATE_FRAC == 12);
+    (((c as i32) << 15) + (1 << (cf + 2))) >> (cf + 3)
 }
 
 /// `mul_q15`: `sat16((a * b + 2^14) >> 15)` (`|a * b| <= 2^30`).
@@ -266,8 +293,9 @@ impl IntLstm<'_> {
 }
 
 /// The LSTM's elementwise part from the gate pre-activations (Q3.12 in
-/// `i32`): updates `c` and `h`. Not inlined, so the loop has the registers
-/// to itself.
+/// `i32`): updates `c` and `h`. Two passes (`c`, then `h` from the new `c`),
+/// each loop with few enough pointers to keep them and its constants in
+/// registers. Not inlined, so the loops have the registers to themselves.
 #[inline(never)]
 fn lstm_cells(
     pi: &[i32],
@@ -278,19 +306,20 @@ fn lstm_cells(
     c: &mut [i16],
     cf: u32,
 ) {
-    let gates = pi.iter().zip(pf.iter()).zip(pg.iter()).zip(po.iter());
-    for ((((pi, pf), pg), po), (h, c)) in gates.zip(h.iter_mut().zip(c.iter_mut())) {
+    let gates = pi.iter().zip(pf.iter()).zip(pg.iter());
+    for (((pi, pf), pg), c) in gates.zip(c.iter_mut()) {
         let i = sigmoid_q15(sat16(*pi)) as i32;
         let f = sigmoid_q15(sat16(*pf)) as i32;
         let g = tanh_q15(sat16(*pg)) as i32;
-        let o = sigmoid_q15(sat16(*po));
         // f * c: Q0.15 x Q(cf) -> Q(cf) after >> 15; i * g: Q0.30 -> Q(cf)
         // (both products are at most 2^30 in magnitude, 30 - cf >= 15).
         let fc = shr_round30(f * *c as i32, 15);
         let ig = shr_round30(i * g, 30 - cf);
-        let cn = sat16(fc + ig);
-        *c = cn;
-        let tc = tanh_q15(sat16(cell_to_gate(cn, cf)));
+        *c = sat16(fc + ig);
+    }
+    for ((po, h), c) in po.iter().zip(h.iter_mut()).zip(c.iter()) {
+        let o = sigmoid_q15(sat16(*po));
+        let tc = tanh_q15(sat16(cell_to_gate(*c, cf)));
         *h = mul_q15(o, tc);
     }
 }

@@ -19,7 +19,9 @@
 //! [`Portable`]: checked on the chip by `firmware-example`'s
 //! `int_kernel_bench` (the host cannot run this module).
 
+use super::super::cell::row2;
 use super::{IntMatVec, Portable};
+use core::mem::MaybeUninit;
 
 /// Columns per pass over the rows: the activation buffer holds `CHUNK / 2`
 /// words and is aligned to its size in bytes, so that the loops end when
@@ -31,7 +33,7 @@ const END_MASK: usize = CHUNK * 2 - 1;
 
 /// Permuted activations: `[x0 | x2 << 16, x1 | x3 << 16]` per group of 4.
 #[repr(C, align(128))]
-struct XBuf([u32; CHUNK / 2]);
+struct XBuf([MaybeUninit<u32>; CHUNK / 2]);
 
 const _: () = assert!(core::mem::size_of::<XBuf>() == END_MASK + 1);
 const _: () = assert!(core::mem::align_of::<XBuf>() == END_MASK + 1);
@@ -66,7 +68,8 @@ impl IntMatVec for Dsp {
         };
         let body = cols - cols % 4;
         let blocks = rows / 4;
-        let mut buf = XBuf([0; CHUNK / 2]);
+        // Not zeroed: each pass writes every word the loops read.
+        let mut buf = XBuf([MaybeUninit::uninit(); CHUNK / 2]);
         let mut c0 = 0;
         while c0 < body {
             let len = (body - c0).min(CHUNK);
@@ -76,10 +79,10 @@ impl IntMatVec for Dsp {
                 return;
             };
             for (d, s) in dst.chunks_exact_mut(2).zip(src.chunks_exact(4)) {
-                d[0] = (s[0] as u16 as u32) | (s[2] as u16 as u32) << 16;
-                d[1] = (s[1] as u16 as u32) | (s[3] as u16 as u32) << 16;
+                d[0] = MaybeUninit::new((s[0] as u16 as u32) | (s[2] as u16 as u32) << 16);
+                d[1] = MaybeUninit::new((s[1] as u16 as u32) | (s[3] as u16 as u32) << 16);
             }
-            let xp = dst.as_ptr();
+            let xp = dst.as_ptr().cast::<u32>();
             let w0 = w.as_ptr().wrapping_add(c0);
             if blocks > 0 {
                 // SAFETY: blocks >= 1; rows 0..4 * blocks <= rows, columns
@@ -292,4 +295,168 @@ unsafe fn row1(p: *const i8, xp: *const u32, a: &mut i32) {
         );
     }
     *a = acc;
+}
+
+/// The rows of `rows2` (`wx = None`: the `W x` sums in `out`) or of
+/// `rows_x1` (`wx = Some((w, x0))`) on a Cortex-M4/M7.
+#[inline(always)]
+pub(crate) fn rows_dsp(
+    out: &mut [i32],
+    acc: &[i32],
+    b: &[i32],
+    wx: Option<(&[i8], i32)>,
+    p: &[i32],
+    q: &[i32],
+) {
+    let mut n = out.len().min(acc.len()).min(b.len());
+    n = n.min(p.len() / 2).min(q.len() / 2);
+    if let Some((w, _)) = wx {
+        n = n.min(w.len());
+    }
+    let mut i = 0;
+    while i < n {
+        // SAFETY: rows i..n are in range of every slice (n is the least
+        // length, in rows); the assembly reads and writes only those rows,
+        // each at most once, and returns how many it left (at least 0).
+        let left = unsafe {
+            let (o, a, bp) = (
+                out.as_mut_ptr().add(i),
+                acc.as_ptr().add(i),
+                b.as_ptr().add(i),
+            );
+            let (pp, qp) = (p.as_ptr().add(2 * i), q.as_ptr().add(2 * i));
+            match wx {
+                Some((w, x0)) => rows_x1_asm(o, a, bp, w.as_ptr().add(i), x0, pp, qp, n - i),
+                None => rows2_asm(o, a, bp, pp, qp, n - i),
+            }
+        };
+        i = n - left;
+        if i < n {
+            // Row i has a shift with no short path: the general one.
+            let s = match (wx, out.get(i)) {
+                (Some((w, x0)), _) => w.get(i).map_or(0, |w| *w as i32 * x0),
+                (None, Some(o)) => *o,
+                (None, None) => 0,
+            };
+            let (Some(a), Some(bv)) = (acc.get(i), b.get(i)) else {
+                return;
+            };
+            let v = row2(
+                s,
+                *a,
+                *bv,
+                p.get(2 * i..).unwrap_or(&[]),
+                q.get(2 * i..).unwrap_or(&[]),
+            );
+            if let Some(o) = out.get_mut(i) {
+                *o = v;
+            }
+            i += 1;
+        }
+    }
+}
+
+// One row of the assembly loops below (t0 = the `W x` sum): for each of the
+// two sums, `u = shift - 33`, leave if `u > 29` (unsigned), else
+// `h = SMMUL(sum, mult) >> u` and the row's term `h - (h >> 1)`
+// (`= (h + 1) >> 1`, `|h| <= 2^30`), added to the bias with `QADD`: the
+// bits of `requant` and `saturating_add`. The count of rows left comes
+// back, the row that made the loop leave included.
+macro_rules! rows_asm_tail {
+    () => {
+        concat!(
+            "ldrd {t1}, {t2}, [{p}], #8\n",
+            "sub {t2}, {t2}, #33\n",
+            "cmp {t2}, #29\n",
+            "bhi 3f\n",
+            "smmul {t0}, {t0}, {t1}\n",
+            "ldr {t1}, [{b}], #4\n",
+            "asr {t0}, {t0}, {t2}\n",
+            "sub {t0}, {t0}, {t0}, asr #1\n",
+            "qadd {t1}, {t1}, {t0}\n",
+            "ldrd {t0}, {t2}, [{q}], #8\n",
+            "ldr {t3}, [{a}], #4\n",
+            "sub {t2}, {t2}, #33\n",
+            "cmp {t2}, #29\n",
+            "bhi 3f\n",
+            "smmul {t0}, {t3}, {t0}\n",
+            "asr {t0}, {t0}, {t2}\n",
+            "sub {t0}, {t0}, {t0}, asr #1\n",
+            "qadd {t1}, {t1}, {t0}\n",
+            "str {t1}, [{o}], #4\n",
+            "subs {n}, {n}, #1\n",
+            "bne 2b\n",
+            "3:\n",
+        )
+    };
+}
+
+/// `n >= 1` rows of `rows_x1`; returns the rows left.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn rows_x1_asm(
+    o: *mut i32,
+    a: *const i32,
+    b: *const i32,
+    w: *const i8,
+    x0: i32,
+    p: *const i32,
+    q: *const i32,
+    n: usize,
+) -> usize {
+    let left;
+    unsafe {
+        core::arch::asm!(
+            "2:",
+            "ldrsb {t0}, [{w}], #1",
+            "mul {t0}, {t0}, {x0}",
+            rows_asm_tail!(),
+            o = inout(reg) o => _,
+            a = inout(reg) a => _,
+            b = inout(reg) b => _,
+            w = inout(reg) w => _,
+            x0 = in(reg) x0,
+            p = inout(reg) p => _,
+            q = inout(reg) q => _,
+            n = inout(reg) n => left,
+            t0 = out(reg) _,
+            t1 = out(reg) _,
+            t2 = out(reg) _,
+            t3 = out(reg) _,
+            options(nostack),
+        );
+    }
+    left
+}
+
+/// `n >= 1` rows of `rows2`; returns the rows left.
+#[inline(always)]
+unsafe fn rows2_asm(
+    o: *mut i32,
+    a: *const i32,
+    b: *const i32,
+    p: *const i32,
+    q: *const i32,
+    n: usize,
+) -> usize {
+    let left;
+    unsafe {
+        core::arch::asm!(
+            "2:",
+            "ldr {t0}, [{o}]",
+            rows_asm_tail!(),
+            o = inout(reg) o => _,
+            a = inout(reg) a => _,
+            b = inout(reg) b => _,
+            p = inout(reg) p => _,
+            q = inout(reg) q => _,
+            n = inout(reg) n => left,
+            t0 = out(reg) _,
+            t1 = out(reg) _,
+            t2 = out(reg) _,
+            t3 = out(reg) _,
+            options(nostack),
+        );
+    }
+    left
 }
