@@ -120,7 +120,8 @@ fn blocks<const K: usize>(s: &mut [i32], n: usize) -> Option<[&mut [i32]; K]> {
 fn rows2(out: &mut [i32], acc: &[i32], b: &[i32], p: &[i32], q: &[i32]) {
     let rows = out.iter_mut().zip(acc).zip(b);
     for (((o, a), b), (p, q)) in rows.zip(p.chunks_exact(2).zip(q.chunks_exact(2))) {
-        *o = row2(*o, *a, *b, p, q);
+        let s = b.saturating_add(requant(*o, p[0], p[1]));
+        *o = s.saturating_add(requant(*a, q[0], q[1]));
     }
 }
 
@@ -130,12 +131,16 @@ fn rows2(out: &mut [i32], acc: &[i32], b: &[i32], p: &[i32], q: &[i32]) {
 fn rows_x1(out: &mut [i32], acc: &[i32], b: &[i32], w: &[i8], x0: i32, p: &[i32], q: &[i32]) {
     let rows = out.iter_mut().zip(acc).zip(b).zip(w);
     for ((((o, a), b), w), (p, q)) in rows.zip(p.chunks_exact(2).zip(q.chunks_exact(2))) {
-        *o = row2(*w as i32 * x0, *a, *b, p, q);
+        let s = b.saturating_add(requant(*w as i32 * x0, p[0], p[1]));
+        *o = s.saturating_add(requant(*a, q[0], q[1]));
     }
 }
 
 /// One row of [`rows2`]: `sat(sat(b + requantize(s, p)) + requantize(a, q))`
-/// for the row's `[mult, shift]` pairs `p` and `q`.
+/// for the row's `[mult, shift]` pairs `p` and `q` (the assembly rows'
+/// fallback; the portable loops keep their own body, which compiles to
+/// fewer instructions on a Cortex-M0).
+#[cfg(tinyrnn_dsp)]
 #[inline(always)]
 pub(super) fn row2(s: i32, a: i32, b: i32, p: &[i32], q: &[i32]) -> i32 {
     let (Some(&[pm, ps]), Some(&[qm, qs])) = (p.get(..2), q.get(..2)) else {
