@@ -238,4 +238,14 @@ fn main() {
     }
     src.push_str("}\n");
     fs::write(out.join("generated.rs"), src).unwrap();
+    // The hashes of the random-requantization LSTMs (src/stress.rs), 3 inputs and 1.
+    fs::write(
+        out.join("requant-hashes.rs"),
+        format!(
+            "[{:#010x}, {:#010x}]",
+            stress::random_requant_hash::<3>(),
+            stress::random_requant_hash::<1>()
+        ),
+    )
+    .unwrap();
 }

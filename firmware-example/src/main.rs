@@ -468,6 +468,35 @@ fn stream<const N: usize>(
     }
 }
 
+/// Integer LSTMs with random requantization pairs over the whole valid range
+/// (`stress::random_requant_hash`): the same hash as the host's.
+#[cfg(feature = "integer")]
+fn check_random_requant(ctx: &mut Ctx) {
+    const HOST: [u32; 2] = include!(concat!(env!("OUT_DIR"), "/requant-hashes.rs"));
+    let got = [
+        stress::random_requant_hash::<3>(),
+        stress::random_requant_hash::<1>(),
+    ];
+    for ((inputs, got), want) in [3, 1].iter().zip(got).zip(HOST) {
+        if got == want {
+            hprintln!(
+                "ok requant/{}in: integer LSTM with random [mult, shift] pairs (shift 1..=62), {} steps: h/c hash {:#010x} matches the host",
+                inputs,
+                stress::STEPS,
+                got
+            );
+        } else {
+            hprintln!(
+                "FAIL requant/{}in: h/c hash {:#010x}, host {:#010x}",
+                inputs,
+                got,
+                want
+            );
+            ctx.failures += 1;
+        }
+    }
+}
+
 /// Runs every model in `models/` (those whose feature is enabled; table made by `build.rs`).
 fn run_all(ctx: &mut Ctx) {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
@@ -529,6 +558,10 @@ fn main() -> ! {
         }
     }
     run_all(&mut ctx);
+    #[cfg(feature = "integer")]
+    if let Mode::Check = ctx.mode {
+        check_random_requant(&mut ctx);
+    }
     if ctx.failures == 0 && ctx.models > 0 {
         if let Mode::Check = ctx.mode {
             hprintln!("ok: all {} models match the host", ctx.models);

@@ -66,3 +66,62 @@ pub fn fnv1a(mut h: u32, y: &[i16]) -> u32 {
 
 /// The FNV-1a offset basis.
 pub const FNV_START: u32 = 0x811c_9dc5;
+
+/// Units of the random-requantization LSTMs of [`random_requant_hash`].
+const RQ_H: usize = 8;
+/// Their gate rows.
+const RQ_G: usize = 4 * RQ_H;
+
+/// An integer LSTM of `I` inputs and 8 units whose weights, biases and
+/// `[mult, shift]` pairs are random over the whole valid range (mult
+/// `0..2^31` of every magnitude, shift `1..=62`), streamed through
+/// [`STEPS`] steps of the stress input from a zero state: the hash of every
+/// `h` and `c`. Trained models only produce shifts of 33 and more; this
+/// drives the other requantization paths (short shifts, saturation) on the
+/// kernel each target runs. `I = 1` takes the one-column path.
+pub fn random_requant_hash<const I: usize>() -> u32 {
+    use tinyrnn::quant::{IntLstm, IntMatrix, Scalar};
+    let mut g = Stress {
+        rng: 0x1357_9bdf ^ I as u32,
+        t: 0,
+    };
+    let mut wx = [[0i8; I]; RQ_G];
+    let mut wh = [[0i8; RQ_H]; RQ_G];
+    for w in wx.iter_mut().flatten().chain(wh.iter_mut().flatten()) {
+        *w = g.next() as i8;
+    }
+    let mut rq = [[0i32; 2 * RQ_G]; 2];
+    for p in rq.iter_mut().flat_map(|m| m.chunks_exact_mut(2)) {
+        let r = g.next();
+        p[0] = ((g.next() >> 1) >> (r % 31)) as i32;
+        p[1] = 1 + ((r >> 8) % 62) as i32;
+    }
+    let mut b = [0i32; RQ_G];
+    for v in b.iter_mut() {
+        let r = g.next();
+        *v = (g.next() as i32) >> (r % 32);
+    }
+    let cell = IntLstm {
+        input: I,
+        hidden: RQ_H,
+        w_x: IntMatrix {
+            w: wx.as_flattened(),
+            rq: &rq[0],
+        },
+        w_h: IntMatrix {
+            w: wh.as_flattened(),
+            rq: &rq[1],
+        },
+        b: &b,
+        cell_frac: 11,
+    };
+    let (mut h, mut c, mut x) = ([0i16; RQ_H], [0i16; RQ_H], [0i16; I]);
+    let mut scratch = [0i32; 8 * RQ_H];
+    let mut hash = FNV_START;
+    for _ in 0..STEPS {
+        g.input(12, &mut x);
+        cell.step::<Scalar>(&x, &mut h, &mut c, &mut scratch);
+        hash = fnv1a(fnv1a(hash, &h), &c);
+    }
+    hash
+}

@@ -130,6 +130,13 @@ fn assert_all_ok(machine: &str, formats: &[&str], code: Option<i32>, text: &str)
         }
     }
     if formats.contains(&"integer") {
+        for inputs in ["3in", "1in"] {
+            let prefix = format!("ok requant/{inputs}: ");
+            assert!(
+                text.lines().any(|l| l.starts_with(&prefix)),
+                "no `{prefix}...` line (random requantization pairs) on {machine}:\n{text}"
+            );
+        }
         for name in MODELS {
             let prefix = format!("ok {name}.integer/stress: ");
             assert!(
