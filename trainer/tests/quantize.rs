@@ -25,6 +25,17 @@ fn export(model: &Path, format: &str) -> Command {
     c
 }
 
+/// `tinyrnn inspect` names `format` for every layer of `model`.
+fn assert_every_layer_is(model: &Path, format: &str) {
+    let i: serde_json::Value = serde_json::from_str(
+        run_ok(bin().args(["inspect", "--json", "--model"]).arg(model)).trim(),
+    )
+    .unwrap();
+    for l in i["layers"].as_array().unwrap() {
+        assert_eq!(l["format"], format, "{i}");
+    }
+}
+
 fn run(cmd: &mut Command) -> (bool, String, String) {
     let out = cmd.output().unwrap();
     (
@@ -144,14 +155,7 @@ fn every_format_stays_close_to_f32() {
         )
         .unwrap();
         assert_eq!(e["accuracy"].as_f64(), Some(b), "{e}");
-        // inspect names each layer's format
-        let i: serde_json::Value = serde_json::from_str(
-            run_ok(bin().args(["inspect", "--json", "--model"]).arg(&out)).trim(),
-        )
-        .unwrap();
-        for l in i["layers"].as_array().unwrap() {
-            assert_eq!(l["format"], format, "{i}");
-        }
+        assert_every_layer_is(&out, format);
     }
 }
 
@@ -319,13 +323,7 @@ fn text_models_quantize_in_every_format() {
         );
         assert!((a - b).abs() <= 0.05, "{format}: {r}");
         assert!(r["max_deviation"].as_f64().unwrap() < 0.1, "{format}: {r}");
-        let i: serde_json::Value = serde_json::from_str(
-            run_ok(bin().args(["inspect", "--json", "--model"]).arg(&out)).trim(),
-        )
-        .unwrap();
-        for l in i["layers"].as_array().unwrap() {
-            assert_eq!(l["format"], format, "{i}");
-        }
+        assert_every_layer_is(&out, format);
     }
 }
 
