@@ -252,25 +252,27 @@ pub(crate) fn calibrate(
         next.x = amax(0.0, e.table);
     }
     for t in 0..steps {
-        // Cannot fail: sizes come from the model, tokens were checked.
-        let mut input: Vec<f32> = match data {
+        // Cannot fail: sizes come from the model, tokens were checked. A
+        // token model's input to layer 1 is its Embedding row, whose range
+        // the whole table already bounds (above).
+        let (mut input, first): (Vec<f32>, usize) = match data {
             Calibration::Vectors(xs) => {
                 let x = &xs[t * i..(t + 1) * i];
                 let _ = model.step(&mut s, x, &mut y);
-                x.to_vec()
+                (x.to_vec(), 0)
             }
             Calibration::Tokens(ts) => {
                 let _ = model.step_token(&mut s, ts[t], &mut y);
-                vec![ts[t] as f32]
+                let row = match layers.first() {
+                    Some(Layer::Embedding(e)) => e.lookup(ts[t]),
+                    _ => None,
+                };
+                (row.unwrap_or(&[]).to_vec(), 1)
             }
         };
-        for (li, l) in layers.iter().enumerate() {
+        for (li, l) in layers.iter().enumerate().skip(first) {
             r[li].x = amax(r[li].x, &input);
             match l {
-                Layer::Embedding(e) => {
-                    let tok = input.first().map_or(0, |v| *v as usize);
-                    input = e.lookup(tok).unwrap_or(&[]).to_vec();
-                }
                 Layer::Dense(d) => {
                     let mut pre: Vec<f32> = d.b.to_vec();
                     crate::kernel::scalar::matvec_acc(d.w, &input, &mut pre);
