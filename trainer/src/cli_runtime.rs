@@ -227,16 +227,11 @@ pub fn demo(dir: &Path, threads: usize, epochs: usize) -> Result<(), String> {
     data::npy::write_i64(&y_path, &[n], &labels)
         .map_err(|e| format!("{}: {e}", y_path.display()))?;
     let (train, val) = all.split_tail(0.2);
-    let train_data = Some(data::TrainData {
-        kind: "npy".into(),
-        path: std::fs::canonicalize(&x_path).map_err(|e| format!("{}: {e}", x_path.display()))?,
-        target: Vec::new(),
-        window: 0,
-        stride: 0,
-        horizon: 0,
-        mask_value: None,
-        train_sequences: train.n,
-    });
+    let recorded = DataArgs {
+        x: Some(x_path.clone()),
+        ..DataArgs::default()
+    };
+    let train_data = crate::train_data_source(&recorded, train.n)?;
     let spec = ModelSpec {
         input: InputSpec::Features { size: f },
         layers: vec![DEMO_LAYER; 2],

@@ -348,7 +348,7 @@ fn load_data(d: &DataArgs, many_to_many: bool, vocab: Option<&[char]>) -> Result
 
 /// The training inputs as recorded in the model file: `n` first sequences
 /// of the file named by `d`, its path made absolute.
-fn train_data_source(d: &DataArgs, n: usize) -> Result<Option<TrainData>, String> {
+pub(crate) fn train_data_source(d: &DataArgs, n: usize) -> Result<Option<TrainData>, String> {
     let (kind, path) = match (&d.x, &d.csv, &d.text) {
         (Some(p), _, _) => ("npy", p),
         (_, Some(p), _) => ("csv", p),
