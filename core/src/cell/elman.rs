@@ -54,10 +54,7 @@ impl Elman<'_> {
         let Some(a) = scratch.get_mut(..self.layout.padded(self.hidden)) else {
             return;
         };
-        for (a, b) in a.iter_mut().zip(self.b) {
-            *a = *b;
-        }
-        B::matvec2(self.layout, self.w_x, x, self.w_h, h, a);
+        B::matvec2_bias(self.layout, self.w_x, x, self.w_h, h, self.b, a);
         let n = self.hidden;
         if self.act == Activation::Relu {
             zip_map::<B::V, 1, 1>(n, [a], [h], |[a], _| [a.relu()]);

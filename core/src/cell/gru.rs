@@ -77,13 +77,7 @@ impl Gru<'_> {
         let Some((gx, gh)) = scratch.split_at_mut_checked(3 * hp) else {
             return;
         };
-        for (g, b) in gx.iter_mut().zip(self.b_x) {
-            *g = *b;
-        }
-        for (g, b) in gh.iter_mut().zip(self.b_h) {
-            *g = *b;
-        }
-        B::matvec(self.layout, self.w_x, x, gx);
+        B::matvec_bias(self.layout, self.w_x, x, self.b_x, gx);
         let Some((gx_z, rest)) = gx.split_at_checked(hp) else {
             return;
         };
@@ -93,7 +87,7 @@ impl Gru<'_> {
         let one = B::V::splat(1.0);
         match self.variant {
             GruVariant::ResetAfter => {
-                B::matvec(self.layout, self.w_h, h, gh);
+                B::matvec_bias(self.layout, self.w_h, h, self.b_h, gh);
                 let Some((gh_z, rest)) = gh.split_at_checked(hp) else {
                     return;
                 };
@@ -114,6 +108,9 @@ impl Gru<'_> {
             }
             GruVariant::ResetBefore => {
                 // z and r from the full state; then n from the reset state r ⊙ h.
+                for (g, b) in gh.iter_mut().zip(self.b_h) {
+                    *g = *b;
+                }
                 let Some((gh_zr, gh_n)) = gh.split_at_mut_checked(2 * hp) else {
                     return;
                 };

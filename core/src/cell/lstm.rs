@@ -70,10 +70,7 @@ impl Lstm<'_> {
         let Some(gates) = scratch.get_mut(..4 * hp) else {
             return;
         };
-        for (g, b) in gates.iter_mut().zip(self.b) {
-            *g = *b;
-        }
-        B::matvec2(self.layout, self.w_x, x, self.w_h, h, gates);
+        B::matvec2_bias(self.layout, self.w_x, x, self.w_h, h, self.b, gates);
         let Some((gi, rest)) = gates.split_at_checked(hp) else {
             return;
         };

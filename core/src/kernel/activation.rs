@@ -63,6 +63,31 @@ pub(crate) fn tanh_fast_lanes<V: Lanes>(x: V) -> V {
     p.div(q)
 }
 
+/// [`TANH_P`] scaled for [`sigmoid_fast_lanes`]: `P'[k] = P[k] / 4^(k+1)`, exact in f32.
+const SIGMOID_P: [f32; 7] = {
+    let mut p = TANH_P;
+    let mut k = 0;
+    let mut scale = 0.25;
+    while k < 7 {
+        p[k] *= scale;
+        scale *= 0.25;
+        k += 1;
+    }
+    p
+};
+/// [`TANH_Q`] scaled for [`sigmoid_fast_lanes`]: `Q'[k] = Q[k] / 4^k`, exact in f32.
+const SIGMOID_Q: [f32; 4] = {
+    let mut q = TANH_Q;
+    let mut k = 0;
+    let mut scale = 1.0;
+    while k < 4 {
+        q[k] *= scale;
+        scale *= 0.25;
+        k += 1;
+    }
+    q
+};
+
 /// `σ(x) = 1/2 + tanh(x/2)/2`, with the halvings folded into the
 /// coefficients: for `u = 2t`, `t P(t²) / (2 Q(t²)) = u P'(u²) / Q'(u²)`
 /// where `P'` and `Q'` are [`TANH_P`] and [`TANH_Q`] scaled by powers of two.
@@ -73,35 +98,48 @@ pub(crate) fn tanh_fast_lanes<V: Lanes>(x: V) -> V {
 /// only far out; NaN stays NaN.
 #[inline(always)]
 pub(crate) fn sigmoid_fast_lanes<V: Lanes>(x: V) -> V {
-    // P'[k] = P[k] / 4^(k+1), Q'[k] = Q[k] / 4^k: exact in f32.
-    const P: [f32; 7] = {
-        let mut p = TANH_P;
-        let mut k = 0;
-        let mut scale = 0.25;
-        while k < 7 {
-            p[k] *= scale;
-            scale *= 0.25;
-            k += 1;
-        }
-        p
-    };
-    const Q: [f32; 4] = {
-        let mut q = TANH_Q;
-        let mut k = 0;
-        let mut scale = 1.0;
-        while k < 4 {
-            q[k] *= scale;
-            scale *= 0.25;
-            k += 1;
-        }
-        q
-    };
     let (p, q) = rational(
         x.clamp_keep_nan(-2.0 * TANH_CLAMP, 2.0 * TANH_CLAMP),
-        &P,
-        &Q,
+        &SIGMOID_P,
+        &SIGMOID_Q,
     );
     p.div(q) + V::splat(0.5)
+}
+
+/// The Cortex-M4F fast activations' table (`kernel::cortex_m::tanh_fast`):
+/// [`TANH_P`] (7), [`TANH_Q`] (4), the clamp `C`, `-C`, `C * C`, what is added
+/// to the quotient (0 for tanh), and a 0. The FPU evaluates `x P(x²) / Q(x²)`
+/// by Horner's scheme in fused multiply-adds (where the portable path uses
+/// Estrin's scheme), so the two differ by float rounding; both are within
+/// the error bounds (test `m4_sequence_is_within_the_bounds`).
+#[cfg(any(test, all(target_arch = "arm", target_abi = "eabihf")))]
+pub(crate) const M4_TANH: [f32; 16] = m4_table(&TANH_P, &TANH_Q, TANH_CLAMP, 0.0);
+/// As [`M4_TANH`] for the sigmoid: the coefficients of [`sigmoid_fast_lanes`],
+/// clamp `2C`, plus 1/2.
+#[cfg(any(test, all(target_arch = "arm", target_abi = "eabihf")))]
+pub(crate) const M4_SIGMOID: [f32; 16] = m4_table(&SIGMOID_P, &SIGMOID_Q, 2.0 * TANH_CLAMP, 0.5);
+/// [`M4_TANH`] then [`M4_SIGMOID`], adjacent (the FPU code steps from one to
+/// the other with a load's write-back).
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+pub(crate) static M4_TABLES: [[f32; 16]; 2] = [M4_TANH, M4_SIGMOID];
+
+#[cfg(any(test, all(target_arch = "arm", target_abi = "eabihf")))]
+const fn m4_table(p: &[f32; 7], q: &[f32; 4], clamp: f32, add: f32) -> [f32; 16] {
+    let mut t = [0.0; 16];
+    let mut k = 0;
+    while k < 7 {
+        t[k] = p[k];
+        k += 1;
+    }
+    while k < 11 {
+        t[k] = q[k - 7];
+        k += 1;
+    }
+    t[11] = clamp;
+    t[12] = -clamp;
+    t[13] = clamp * clamp;
+    t[14] = add;
+    t
 }
 
 /// Fast `tanh` of one value (see [`TANH_FAST_MAX_ABS_ERROR`]).
@@ -118,6 +156,13 @@ pub fn sigmoid_fast(x: f32) -> f32 {
 
 /// Which sigmoid and tanh a kernel uses, as a type (no run-time branch).
 pub(crate) trait Act {
+    /// Whether these are the fast approximations (the Cortex-M4F step has
+    /// its own code for them).
+    #[cfg_attr(
+        not(all(target_arch = "arm", target_abi = "eabihf")),
+        expect(dead_code, reason = "read by the Cortex-M4F backend only")
+    )]
+    const FAST: bool;
     /// Logistic sigmoid.
     fn sigmoid<V: Lanes>(x: V) -> V;
     /// Hyperbolic tangent.
@@ -130,6 +175,7 @@ pub(crate) struct Exact;
 pub(crate) struct Fast;
 
 impl Act for Exact {
+    const FAST: bool = false;
     #[inline(always)]
     fn sigmoid<V: Lanes>(x: V) -> V {
         x.map(sigmoid)
@@ -141,6 +187,7 @@ impl Act for Exact {
 }
 
 impl Act for Fast {
+    const FAST: bool = true;
     #[inline(always)]
     fn sigmoid<V: Lanes>(x: V) -> V {
         sigmoid_fast_lanes(x)
@@ -213,6 +260,66 @@ mod tests {
         assert_eq!(sigmoid(f32::NEG_INFINITY), 0.0);
         assert_eq!(sigmoid(0.0), 0.5);
         assert!(sigmoid(f32::NAN).is_nan());
+    }
+
+    /// The Cortex-M4F sequence (`kernel::cortex_m`) step by step on the
+    /// host: `y = x²`; beyond the clamp (`y > C²`) `x = ±C`, `y = C²`; Horner
+    /// in fused multiply-adds; `x P / Q`, plus the table's addend.
+    fn m4_model(x: f32, t: &[f32; 16]) -> f32 {
+        let mut y = x * x;
+        let mut x = x;
+        if y > t[13] {
+            x = if x > 0.0 { t[11] } else { t[12] };
+            y = t[13];
+        }
+        let mut p = t[6];
+        for k in (0..6).rev() {
+            p = p.mul_add(y, t[k]);
+        }
+        let mut q = t[10];
+        for k in (7..10).rev() {
+            q = q.mul_add(y, t[k]);
+        }
+        (p * x) / q + t[14]
+    }
+
+    #[test]
+    fn m4_sequence_is_within_the_bounds() {
+        let (mut et, mut es) = (0.0f32, 0.0f32);
+        // Every 61st bit pattern (all signs, exponents, ±inf, NaNs), and a
+        // dense grid of [-20, 20].
+        let bits = (0..=u32::MAX / 61).map(|i| f32::from_bits(i * 61));
+        let dense = (-2_000_000..=2_000_000).map(|i| i as f32 * 1e-5);
+        for x in bits
+            .chain(dense)
+            .chain([f32::INFINITY, f32::NEG_INFINITY, 7.905_311, -15.810_622])
+        {
+            let (t, s) = (m4_model(x, &M4_TANH), m4_model(x, &M4_SIGMOID));
+            if x.is_nan() {
+                assert!(t.is_nan() && s.is_nan());
+                continue;
+            }
+            assert!(
+                (-1.0..=1.0).contains(&t) && (0.0..=1.0).contains(&s),
+                "x={x:e}: {t} {s}"
+            );
+            et = et.max((t - tanh(x)).abs());
+            es = es.max((s - sigmoid(x)).abs());
+            // Near the portable path (its rounding differs: Estrin, not fused).
+            assert!(
+                (t - tanh_fast(x)).abs() <= TANH_FAST_MAX_ABS_ERROR,
+                "x={x:e}"
+            );
+            assert!(
+                (s - sigmoid_fast(x)).abs() <= SIGMOID_FAST_MAX_ABS_ERROR,
+                "x={x:e}"
+            );
+        }
+        println!("m4 sequence: tanh max abs error {et:e}, sigmoid {es:e}");
+        assert!(et <= TANH_FAST_MAX_ABS_ERROR, "tanh {et:e}");
+        assert!(es <= SIGMOID_FAST_MAX_ABS_ERROR, "sigmoid {es:e}");
+        assert_eq!(m4_model(0.0, &M4_TANH), 0.0);
+        assert_eq!(m4_model(0.0, &M4_SIGMOID), 0.5);
     }
 
     #[test]

@@ -1,24 +1,215 @@
 //! Cortex-M4F/M7 (Armv7E-M with single-precision FPU, `thumbv7em-none-eabihf`)
-//! matrix-vector kernel in `asm!`, the twin of
+//! kernels in `asm!`: the column-major matrix-vector product, twin of
 //! [`scalar::colmajor_rows2_acc`](super::scalar::colmajor_rows2_acc) for
-//! [`Layout::ColMajor8`](crate::format::Layout::ColMajor8).
+//! [`Layout::ColMajor8`](crate::format::Layout::ColMajor8), and the LSTM's
+//! elementwise part with the fast activations ([`lstm_gates`]).
 //!
-//! Per column of an 8-row panel: one `vldmia` of the 8 weights, one `vldmia`
-//! of the input (post-increment), 8 fused `vfma.f32` into accumulators kept in
-//! `s16`-`s23`, the column stride add and the loop count: about 1.4
-//! instructions per multiply-add, against about 2.4 for the portable loop
-//! (measured in `firmware-example`, `kernel_bench`). `vfma` rounds once per
-//! multiply-add where the portable twin rounds twice, so results agree within
-//! float rounding, not bit for bit (the firmware checks both on the chip).
+//! Matrix-vector product: 16 rows at a time (two panels), their accumulators
+//! in `s16`-`s31` for all columns of `W_x` and `W_h`, started from the bias
+//! (or the output itself). Four columns per iteration: one `vldmia` of 4
+//! inputs, then per column two `vldmia` of 8 weights, 16 fused `vfma.f32` and
+//! the column stride add: about 1.23 instructions per multiply-add, against
+//! about 2.4 for the portable loop (measured in `firmware-example`,
+//! `kernel_bench`). A last group of 8 rows goes through a one-column 8-row
+//! loop. `vfma` rounds once per multiply-add where the portable twin rounds
+//! twice, so results agree within float rounding, not bit for bit (the
+//! firmware checks both on the chip).
 
 use crate::format::PANEL;
 
-/// `out += W_x[r0..][..out.len()] x + W_h[r0..][..out.len()] h` for
-/// column-major `W_x` and `W_h` of `rows` rows each, 8 rows at a time; the
-/// same as the portable twin (rows past the last whole group of 8, columns
+/// `out[..] = src[..] + W_x[r0..] x + W_h[r0..] h`, 16 rows per panel,
+/// `panels` panels: the column loop of [`colmajor_bias_rows2`].
+///
+/// # Safety
+/// `src` and `out` hold `16 * panels` floats (they may be the same buffer,
+/// nothing else may alias `out`); `p` is `[x, nx, wh - wx (bytes), h, nh]`
+/// where `x`/`h` hold `nx`/`nh` floats and for every column `k` below its
+/// count, `16 * panels` floats at `wx + 4 * k * rows` (and at `wh`) are
+/// readable.
+#[inline(never)]
+unsafe fn panels16(
+    src: *const f32,
+    out: *mut f32,
+    panels: usize,
+    wx: *const f32,
+    rows: usize,
+    p: &[usize; 5],
+) {
+    if panels == 0 {
+        return;
+    }
+    // SAFETY: the caller's contract; FPU registers and `lr` (the column
+    // subroutine's return address) are declared as clobbers; no stack use.
+    unsafe {
+        core::arch::asm!(
+            "2:",
+            "vldmia {s}!, {{s16-s31}}",
+            "ldr {xp}, [{p}]",
+            "ldr {n}, [{p}, #4]",
+            "mov {w}, {wx}",
+            "bl 5f",
+            "ldr {w}, [{p}, #8]",
+            "ldr {xp}, [{p}, #12]",
+            "ldr {n}, [{p}, #16]",
+            "add {w}, {w}, {wx}",
+            "bl 5f",
+            "vstmia {o}!, {{s16-s31}}",
+            "add {wx}, {wx}, #64",
+            "subs {np}, {np}, #1",
+            "bne 2b",
+            "b 9f",
+            // Columns: `n` from `xp` and `w` (column stride `stride + 32`),
+            // four at a time, then the last 0..3 one by one.
+            "5:",
+            "subs {n}, {n}, #4",
+            "blo 7f",
+            "6:",
+            "vldmia {xp}!, {{s0-s3}}",
+            "vldmia {w}!, {{s8-s15}}",
+            "vfma.f32 s16, s8, s0", "vfma.f32 s17, s9, s0", "vfma.f32 s18, s10, s0", "vfma.f32 s19, s11, s0",
+            "vfma.f32 s20, s12, s0", "vfma.f32 s21, s13, s0", "vfma.f32 s22, s14, s0", "vfma.f32 s23, s15, s0",
+            "vldmia {w}, {{s8-s15}}",
+            "add {w}, {w}, {stride}",
+            "vfma.f32 s24, s8, s0", "vfma.f32 s25, s9, s0", "vfma.f32 s26, s10, s0", "vfma.f32 s27, s11, s0",
+            "vfma.f32 s28, s12, s0", "vfma.f32 s29, s13, s0", "vfma.f32 s30, s14, s0", "vfma.f32 s31, s15, s0",
+            "vldmia {w}!, {{s8-s15}}",
+            "vfma.f32 s16, s8, s1", "vfma.f32 s17, s9, s1", "vfma.f32 s18, s10, s1", "vfma.f32 s19, s11, s1",
+            "vfma.f32 s20, s12, s1", "vfma.f32 s21, s13, s1", "vfma.f32 s22, s14, s1", "vfma.f32 s23, s15, s1",
+            "vldmia {w}, {{s8-s15}}",
+            "add {w}, {w}, {stride}",
+            "vfma.f32 s24, s8, s1", "vfma.f32 s25, s9, s1", "vfma.f32 s26, s10, s1", "vfma.f32 s27, s11, s1",
+            "vfma.f32 s28, s12, s1", "vfma.f32 s29, s13, s1", "vfma.f32 s30, s14, s1", "vfma.f32 s31, s15, s1",
+            "vldmia {w}!, {{s8-s15}}",
+            "vfma.f32 s16, s8, s2", "vfma.f32 s17, s9, s2", "vfma.f32 s18, s10, s2", "vfma.f32 s19, s11, s2",
+            "vfma.f32 s20, s12, s2", "vfma.f32 s21, s13, s2", "vfma.f32 s22, s14, s2", "vfma.f32 s23, s15, s2",
+            "vldmia {w}, {{s8-s15}}",
+            "add {w}, {w}, {stride}",
+            "vfma.f32 s24, s8, s2", "vfma.f32 s25, s9, s2", "vfma.f32 s26, s10, s2", "vfma.f32 s27, s11, s2",
+            "vfma.f32 s28, s12, s2", "vfma.f32 s29, s13, s2", "vfma.f32 s30, s14, s2", "vfma.f32 s31, s15, s2",
+            "vldmia {w}!, {{s8-s15}}",
+            "vfma.f32 s16, s8, s3", "vfma.f32 s17, s9, s3", "vfma.f32 s18, s10, s3", "vfma.f32 s19, s11, s3",
+            "vfma.f32 s20, s12, s3", "vfma.f32 s21, s13, s3", "vfma.f32 s22, s14, s3", "vfma.f32 s23, s15, s3",
+            "vldmia {w}, {{s8-s15}}",
+            "add {w}, {w}, {stride}",
+            "vfma.f32 s24, s8, s3", "vfma.f32 s25, s9, s3", "vfma.f32 s26, s10, s3", "vfma.f32 s27, s11, s3",
+            "vfma.f32 s28, s12, s3", "vfma.f32 s29, s13, s3", "vfma.f32 s30, s14, s3", "vfma.f32 s31, s15, s3",
+            "subs {n}, {n}, #4",
+            "bhs 6b",
+            "7:",
+            "adds {n}, {n}, #4",
+            "beq 8f",
+            "3:",
+            "vldmia {xp}!, {{s0}}",
+            "vldmia {w}!, {{s8-s15}}",
+            "vfma.f32 s16, s8, s0", "vfma.f32 s17, s9, s0", "vfma.f32 s18, s10, s0", "vfma.f32 s19, s11, s0",
+            "vfma.f32 s20, s12, s0", "vfma.f32 s21, s13, s0", "vfma.f32 s22, s14, s0", "vfma.f32 s23, s15, s0",
+            "vldmia {w}, {{s8-s15}}",
+            "add {w}, {w}, {stride}",
+            "vfma.f32 s24, s8, s0", "vfma.f32 s25, s9, s0", "vfma.f32 s26, s10, s0", "vfma.f32 s27, s11, s0",
+            "vfma.f32 s28, s12, s0", "vfma.f32 s29, s13, s0", "vfma.f32 s30, s14, s0", "vfma.f32 s31, s15, s0",
+            "subs {n}, {n}, #1",
+            "bne 3b",
+            "8:",
+            "bx lr",
+            "9:",
+            s = inout(reg) src => _,
+            o = inout(reg) out => _,
+            np = inout(reg) panels => _,
+            wx = inout(reg) wx => _,
+            stride = in(reg) (rows * 4).wrapping_sub(32),
+            p = in(reg) p.as_ptr(),
+            xp = out(reg) _,
+            w = out(reg) _,
+            n = out(reg) _,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+            options(nostack),
+        );
+    }
+}
+
+/// `out = b + W_x[r0..][..out.len()] x + W_h[r0..][..out.len()] h` for
+/// column-major `W_x` and `W_h` of `rows` rows each (`b` as long as `out`;
+/// `None` accumulates onto `out`): the same as the portable twin after
+/// copying `b` (rows past the last whole group of 8 only get `b`, columns
 /// past the shorter of a matrix and its input are ignored).
 #[inline(never)]
+#[expect(clippy::too_many_arguments, reason = "two matrices and their inputs")]
+pub fn colmajor_bias_rows2(
+    b: Option<&[f32]>,
+    wx: &[f32],
+    x: &[f32],
+    wh: &[f32],
+    h: &[f32],
+    rows: usize,
+    r0: usize,
+    out: &mut [f32],
+) {
+    if rows == 0 {
+        return;
+    }
+    let len = match b {
+        Some(b) if b.len() < out.len() => return,
+        _ => out.len(),
+    };
+    // Whole 16-row panels inside the matrix.
+    let panels = (len.min(rows.saturating_sub(r0))) / 16;
+    let nx = (wx.len() / rows).min(x.len());
+    let nh = (wh.len() / rows).min(h.len());
+    let (wxr, whr) = (wx.get(r0..).unwrap_or(&[]), wh.get(r0..).unwrap_or(&[]));
+    let p = [
+        x.as_ptr() as usize,
+        nx,
+        (whr.as_ptr() as usize).wrapping_sub(wxr.as_ptr() as usize),
+        h.as_ptr() as usize,
+        nh,
+    ];
+    let src = b.map_or(out.as_ptr(), <[f32]>::as_ptr);
+    // SAFETY: `src` and `out` hold `len >= 16 * panels` floats; column
+    // `k < nx` of `W_x` from row `r0` reads `wx[k * rows + r0 ..][..16 *
+    // panels]`, ending at most at `(nx - 1) * rows + rows <= wx.len()` since
+    // `r0 + 16 * panels <= rows` (the same for `W_h`); an empty matrix is
+    // never read since its count is 0.
+    unsafe { panels16(src, out.as_mut_ptr(), panels, wxr.as_ptr(), rows, &p) };
+    let done = 16 * panels;
+    let (Some(rest), Some(r1)) = (out.get_mut(done..), r0.checked_add(done)) else {
+        return;
+    };
+    if let Some(b) = b {
+        for (o, b) in rest.iter_mut().zip(&b[done..]) {
+            *o = *b;
+        }
+    }
+    panels8_acc(wx, x, wh, h, rows, r1, rest);
+}
+
+/// `out += W_x[r0..][..out.len()] x + W_h[r0..][..out.len()] h` for
+/// column-major `W_x` and `W_h` of `rows` rows each: 16 rows at a time (see
+/// [`colmajor_bias_rows2`]), then 8; the same as the portable twin (rows past
+/// the last whole group of 8, columns past the shorter of a matrix and its
+/// input are ignored).
+#[inline]
 pub fn colmajor_rows2_acc(
+    wx: &[f32],
+    x: &[f32],
+    wh: &[f32],
+    h: &[f32],
+    rows: usize,
+    r0: usize,
+    out: &mut [f32],
+) {
+    colmajor_bias_rows2(None, wx, x, wh, h, rows, r0, out);
+}
+
+/// [`colmajor_rows2_acc`] 8 rows at a time, one column per iteration: the
+/// rows a 16-row panel does not cover.
+fn panels8_acc(
     wx: &[f32],
     x: &[f32],
     wh: &[f32],
@@ -106,5 +297,155 @@ pub fn colmajor_rows2_acc(
                 options(nostack),
             );
         }
+    }
+}
+
+/// The clamp-free part of a fast activation (see [`lstm_gates`]): with `x`
+/// in `s0`, `y = x²` in `s1` and the table in `s2`-`s16`, `x P(y)` in `s2`
+/// and `Q(y)` in `s9` by Horner's scheme in fused multiply-adds.
+macro_rules! horner {
+    () => {
+        concat!(
+            "vfma.f32 s7, s8, s1\n",
+            "vfma.f32 s6, s7, s1\n",
+            "vfma.f32 s5, s6, s1\n",
+            "vfma.f32 s4, s5, s1\n",
+            "vfma.f32 s3, s4, s1\n",
+            "vfma.f32 s2, s3, s1\n",
+            "vfma.f32 s11, s12, s1\n",
+            "vfma.f32 s10, s11, s1\n",
+            "vfma.f32 s9, s10, s1\n",
+            "vmul.f32 s2, s2, s0\n",
+        )
+    };
+}
+
+/// `y = x²` and the branch to the clamp when `y > C²` (`s15`); NaN stays.
+macro_rules! square_and_test {
+    ($clamp:literal) => {
+        concat!(
+            "vmul.f32 s1, s0, s0\n",
+            "vcmp.f32 s1, s15\n",
+            "vmrs APSR_nzcv, fpscr\n",
+            "bgt ",
+            $clamp,
+            "\n",
+        )
+    };
+}
+
+/// Out of line: `x = ±C` (`s13`, `s14`), `y = C²`, back to `$back`.
+macro_rules! clamp {
+    ($label:literal, $back:literal) => {
+        concat!(
+            $label,
+            ":\n",
+            "vcmp.f32 s0, #0\n",
+            "vmrs APSR_nzcv, fpscr\n",
+            "ite gt\n",
+            "vmovgt.f32 s0, s13\n",
+            "vmovle.f32 s0, s14\n",
+            "vmov.f32 s1, s15\n",
+            "b ",
+            $back,
+            "\n",
+        )
+    };
+}
+
+/// The LSTM's elementwise part with the fast activations, for `j < n`
+/// (`n` the length of `c` and `h`, at most `hp`): `c[j] = σ(f) c[j] +
+/// σ(i) tanh(g)`, `h[j] = σ(o) tanh(c[j])`, the gate pre-activations `i, f,
+/// g, o` in blocks of `hp` in `gates`. Each activation is the rational
+/// function of the portable fast path (the coefficients and clamp of
+/// `activation::M4_TABLES`), evaluated by Horner's scheme in fused
+/// multiply-adds and one `vdiv`, its coefficients reloaded by one `vldmia`
+/// per value (the multiply-adds overwrite them); past the clamp (`x² > C²`;
+/// NaN stays on the main path and stays NaN) a branch to out-of-line code
+/// sets `x = ±C`. Within the error bounds of the portable path (test
+/// `m4_sequence_is_within_the_bounds` runs the same steps on the host), not
+/// bit for bit. About 95 instructions per unit. Does nothing if the slices
+/// are too short.
+#[inline(never)]
+pub fn lstm_gates(gates: &[f32], hp: usize, c: &mut [f32], h: &mut [f32]) {
+    let n = c.len();
+    if n == 0 || n != h.len() || n > hp || gates.len() / 4 < hp {
+        return;
+    }
+    let gi = gates.as_ptr();
+    // SAFETY: reads `n <= hp` floats from each of the four gate blocks
+    // (`4 * hp <= gates.len()`) and the 32 floats of the tables; reads and
+    // writes `n` floats of `c` and of `h`. FPU registers are declared as
+    // clobbers; flags are clobbered; no stack use.
+    unsafe {
+        core::arch::asm!(
+            "2:",
+            // tanh(g) -> s20; `t` at the tanh table, then at the sigmoid one.
+            "vldmia {pg}!, {{s0}}",
+            "vldmia {t}!, {{s2-s17}}",
+            square_and_test!("40f"),
+            "30:",
+            horner!(),
+            "vdiv.f32 s20, s2, s9",
+            // σ(i) -> s18, σ(f) -> s19, σ(o) -> s21.
+            "vldmia {pi}!, {{s0}}",
+            "vldmia {t}, {{s2-s16}}",
+            square_and_test!("41f"),
+            "31:",
+            horner!(),
+            "vdiv.f32 s18, s2, s9",
+            "vadd.f32 s18, s18, s16",
+            "vldmia {pf}!, {{s0}}",
+            "vldmia {t}, {{s2-s16}}",
+            square_and_test!("42f"),
+            "32:",
+            horner!(),
+            "vdiv.f32 s19, s2, s9",
+            "vadd.f32 s19, s19, s16",
+            "vldmia {po}!, {{s0}}",
+            "vldmia {t}, {{s2-s16}}",
+            square_and_test!("43f"),
+            "33:",
+            horner!(),
+            "vdiv.f32 s21, s2, s9",
+            "vadd.f32 s21, s21, s16",
+            // c = σ(f) c + σ(i) tanh(g), in s0 for its tanh.
+            "vldr s0, [{cp}]",
+            "vmul.f32 s0, s0, s19",
+            "vfma.f32 s0, s18, s20",
+            "vstmia {cp}!, {{s0}}",
+            // h = σ(o) tanh(c); `t` back at the tanh table.
+            "vldmdb {t}!, {{s2-s17}}",
+            square_and_test!("44f"),
+            "34:",
+            horner!(),
+            "vdiv.f32 s22, s2, s9",
+            "vmul.f32 s22, s22, s21",
+            "vstmia {ph}!, {{s22}}",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            "b 9f",
+            clamp!("40", "30b"),
+            clamp!("41", "31b"),
+            clamp!("42", "32b"),
+            clamp!("43", "33b"),
+            clamp!("44", "34b"),
+            "9:",
+            t = inout(reg) super::activation::M4_TABLES.as_ptr() => _,
+            pi = inout(reg) gi => _,
+            pf = inout(reg) gi.wrapping_add(hp) => _,
+            pg = inout(reg) gi.wrapping_add(2 * hp) => _,
+            po = inout(reg) gi.wrapping_add(3 * hp) => _,
+            cp = inout(reg) c.as_mut_ptr() => _,
+            ph = inout(reg) h.as_mut_ptr() => _,
+            n = inout(reg) n => _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _,
+            options(nostack),
+        );
     }
 }

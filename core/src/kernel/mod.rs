@@ -87,6 +87,28 @@ pub(crate) trait Backend {
     fn matvec2(layout: Layout, wx: &[f32], x: &[f32], wh: &[f32], h: &[f32], out: &mut [f32]);
     /// `out += W[r0..r0 + out.len()] x` for `W` of `rows` rows in `layout`.
     fn matvec_rows(layout: Layout, w: &[f32], rows: usize, r0: usize, x: &[f32], out: &mut [f32]);
+    /// `out = b + W x` (`out` as [`matvec`](Self::matvec); `b` copied as far
+    /// as both reach).
+    #[inline(always)]
+    fn matvec_bias(layout: Layout, w: &[f32], x: &[f32], b: &[f32], out: &mut [f32]) {
+        copy(b, out);
+        Self::matvec(layout, w, x, out);
+    }
+    /// `out = b + W_x x + W_h h` (as [`matvec2`](Self::matvec2) after
+    /// copying `b`).
+    #[inline(always)]
+    fn matvec2_bias(
+        layout: Layout,
+        wx: &[f32],
+        x: &[f32],
+        wh: &[f32],
+        h: &[f32],
+        b: &[f32],
+        out: &mut [f32],
+    ) {
+        copy(b, out);
+        Self::matvec2(layout, wx, x, wh, h, out);
+    }
     /// A whole LSTM step in one fused pass (see [`simd::lstm_step`]) where
     /// this backend has one for `layout`; `false`, touching nothing,
     /// otherwise (the cell then runs its generic step).
@@ -124,6 +146,14 @@ pub(crate) trait Backend {
     }
 }
 
+/// `out[i] = b[i]` as far as both reach.
+#[inline(always)]
+fn copy(b: &[f32], out: &mut [f32]) {
+    for (o, b) in out.iter_mut().zip(b) {
+        *o = *b;
+    }
+}
+
 /// [`Kernel::Scalar`].
 pub(crate) struct ScalarBackend;
 /// [`Kernel::Simd`].
@@ -156,6 +186,56 @@ impl Backend for ScalarBackend {
                 scalar::matvec_acc(w, x, out);
             }
             Layout::ColMajor8 => scalar_colmajor(w, x, &[], &[], rows, r0, out),
+        }
+    }
+    // On a Cortex-M4F/M7 the `asm!` kernel starts its accumulators from the
+    // bias: no copy pass.
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    #[inline(always)]
+    fn matvec_bias(layout: Layout, w: &[f32], x: &[f32], b: &[f32], out: &mut [f32]) {
+        Self::matvec2_bias(layout, w, x, &[], &[], b, out);
+    }
+    // A Cortex-M4F/M7 LSTM step with the fast activations: gates from the
+    // bias kernel, then the elementwise part in one `asm!` loop.
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    #[inline(always)]
+    fn lstm_step<A: Act>(
+        layout: Layout,
+        hp: usize,
+        wx: &[f32],
+        wh: &[f32],
+        b: &[f32],
+        x: &[f32],
+        h: &mut [f32],
+        c: &mut [f32],
+        scratch: &mut [f32],
+    ) -> bool {
+        let Some(gates) = scratch.get_mut(..4 * hp) else {
+            return false;
+        };
+        if !A::FAST || layout != Layout::ColMajor8 || b.len() < 4 * hp {
+            return false;
+        }
+        cortex_m::colmajor_bias_rows2(Some(b), wx, x, wh, h, 4 * hp, 0, gates);
+        cortex_m::lstm_gates(gates, hp, c, h);
+        true
+    }
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    #[inline(always)]
+    fn matvec2_bias(
+        layout: Layout,
+        wx: &[f32],
+        x: &[f32],
+        wh: &[f32],
+        h: &[f32],
+        b: &[f32],
+        out: &mut [f32],
+    ) {
+        if layout == Layout::ColMajor8 && b.len() >= out.len() {
+            cortex_m::colmajor_bias_rows2(Some(b), wx, x, wh, h, out.len(), 0, out);
+        } else {
+            copy(b, out);
+            Self::matvec2(layout, wx, x, wh, h, out);
         }
     }
 }
