@@ -59,7 +59,7 @@ impl Elman<'_> {
         if self.act == Activation::Relu {
             zip_map::<B::V, 1, 1>(n, [a], [h], |[a], _| [a.relu()]);
         } else {
-            zip_map::<B::V, 1, 1>(n, [a], [h], |[a], _| [A::tanh(a)]);
+            B::tanh_into::<A>(n, a, h);
         }
     }
 }

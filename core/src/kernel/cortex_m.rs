@@ -449,3 +449,132 @@ pub fn lstm_gates(gates: &[f32], hp: usize, c: &mut [f32], h: &mut [f32]) {
         );
     }
 }
+
+/// `dst[j] = tanh(src[j])` (or the sigmoid) with the fast activations, for
+/// `j` below the shorter length; `src` `None` works in place. The same
+/// sequence as [`lstm_gates`] (within the same error bounds); the tanh adds
+/// the table's 0, so -0 gives +0. About 20 instructions per value.
+#[inline(never)]
+pub fn act_fast(sigmoid: bool, src: Option<&[f32]>, dst: &mut [f32]) {
+    let n = src.map_or(dst.len(), |s| s.len().min(dst.len()));
+    if n == 0 {
+        return;
+    }
+    let from = src.map_or(dst.as_ptr(), <[f32]>::as_ptr);
+    let table = &super::activation::M4_TABLES[usize::from(sigmoid)];
+    // SAFETY: reads `n` floats from `from` (`src`, or `dst` itself: each is
+    // read before it is written) and the 16 of `table`, writes `n` floats of
+    // `dst`. FPU registers are declared as clobbers; flags are clobbered;
+    // no stack use.
+    unsafe {
+        core::arch::asm!(
+            "2:",
+            "vldmia {src}!, {{s0}}",
+            "vldmia {t}, {{s2-s16}}",
+            square_and_test!("40f"),
+            "30:",
+            horner!(),
+            "vdiv.f32 s0, s2, s9",
+            "vadd.f32 s0, s0, s16",
+            "vstmia {dst}!, {{s0}}",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            "b 9f",
+            clamp!("40", "30b"),
+            "9:",
+            t = in(reg) table.as_ptr(),
+            src = inout(reg) from => _,
+            dst = inout(reg) dst.as_mut_ptr() => _,
+            n = inout(reg) n => _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _,
+            options(nostack),
+        );
+    }
+}
+
+/// The GRU's elementwise part (reset gate after the recurrent product) with
+/// the fast activations, for `j < n` (`n` the length of `h`, at most `hp`):
+/// `z = σ(x_z + h_z)`, `r = σ(x_r + h_r)`, `n = tanh(x_n + r h_n)`,
+/// `h[j] = (1 - z) n + z h[j]`, the pre-activations `x_z, x_r, x_n, h_z,
+/// h_r, h_n` in blocks of `hp` in `g`. The activations as in
+/// [`lstm_gates`]. Does nothing if the slices are too short.
+#[inline(never)]
+pub fn gru_gates(g: &[f32], hp: usize, h: &mut [f32]) {
+    let n = h.len();
+    if n == 0 || n > hp || g.len() / 6 < hp {
+        return;
+    }
+    let p = g.as_ptr();
+    // SAFETY: reads `n <= hp` floats from each of the six blocks (`6 * hp <=
+    // g.len()`) and the 32 floats of the tables; reads and writes `n` floats
+    // of `h`. FPU registers are declared as clobbers; flags are clobbered; no
+    // stack use.
+    unsafe {
+        core::arch::asm!(
+            "vmov.f32 s23, #1.0",
+            "2:",
+            // r -> s19, z -> s18 (`t` at the sigmoid table).
+            "vldmia {xr}!, {{s0}}",
+            "vldmia {hr}!, {{s1}}",
+            "vadd.f32 s0, s0, s1",
+            "vldmia {t}, {{s2-s16}}",
+            square_and_test!("41f"),
+            "31:",
+            horner!(),
+            "vdiv.f32 s19, s2, s9",
+            "vadd.f32 s19, s19, s16",
+            "vldmia {xz}!, {{s0}}",
+            "vldmia {hz}!, {{s1}}",
+            "vadd.f32 s0, s0, s1",
+            "vldmia {t}, {{s2-s16}}",
+            square_and_test!("40f"),
+            "30:",
+            horner!(),
+            "vdiv.f32 s18, s2, s9",
+            "vadd.f32 s18, s18, s16",
+            // tanh(x_n + r h_n) -> s20 (the tanh table below the sigmoid one).
+            "vldmia {xn}!, {{s0}}",
+            "vldmia {hn}!, {{s1}}",
+            "vfma.f32 s0, s19, s1",
+            "vldmdb {t}!, {{s2-s17}}",
+            square_and_test!("42f"),
+            "32:",
+            horner!(),
+            "vdiv.f32 s20, s2, s9",
+            "add {t}, {t}, #64",
+            // h = (1 - z) n + z h.
+            "vldr s21, [{h}]",
+            "vsub.f32 s22, s23, s18",
+            "vmul.f32 s22, s22, s20",
+            "vfma.f32 s22, s18, s21",
+            "vstmia {h}!, {{s22}}",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            "b 9f",
+            clamp!("40", "30b"),
+            clamp!("41", "31b"),
+            clamp!("42", "32b"),
+            "9:",
+            t = inout(reg) super::activation::M4_TABLES[1].as_ptr() => _,
+            xz = inout(reg) p => _,
+            xr = inout(reg) p.wrapping_add(hp) => _,
+            xn = inout(reg) p.wrapping_add(2 * hp) => _,
+            hz = inout(reg) p.wrapping_add(3 * hp) => _,
+            hr = inout(reg) p.wrapping_add(4 * hp) => _,
+            hn = inout(reg) p.wrapping_add(5 * hp) => _,
+            h = inout(reg) h.as_mut_ptr() => _,
+            n = inout(reg) n => _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            options(nostack),
+        );
+    }
+}

@@ -20,7 +20,7 @@ pub use scalar::{dot, matvec_acc};
 
 use crate::format::Layout;
 use activation::Act;
-use lanes::{F32x8, Lanes};
+use lanes::{zip_map, F32x8, Lanes};
 
 /// The [`Kernel::Scalar`] column-major kernel: `asm!` with fused
 /// multiply-adds on a Cortex-M4F/M7, the portable loop elsewhere.
@@ -109,6 +109,12 @@ pub(crate) trait Backend {
         copy(b, out);
         Self::matvec2(layout, wx, x, wh, h, out);
     }
+    /// `dst[j] = tanh(src[j])` for `j < n` with `A`'s tanh (both slices at
+    /// least `n` long, else nothing happens).
+    #[inline(always)]
+    fn tanh_into<A: Act>(n: usize, src: &[f32], dst: &mut [f32]) {
+        zip_map::<Self::V, 1, 1>(n, [src], [dst], |[a], _| [A::tanh(a)]);
+    }
     /// A whole LSTM step in one fused pass (see [`simd::lstm_step`]) where
     /// this backend has one for `layout`; `false`, touching nothing,
     /// otherwise (the cell then runs its generic step).
@@ -195,6 +201,15 @@ impl Backend for ScalarBackend {
     fn matvec_bias(layout: Layout, w: &[f32], x: &[f32], b: &[f32], out: &mut [f32]) {
         Self::matvec2_bias(layout, w, x, &[], &[], b, out);
     }
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    #[inline(always)]
+    fn tanh_into<A: Act>(n: usize, src: &[f32], dst: &mut [f32]) {
+        if !A::FAST {
+            zip_map::<f32, 1, 1>(n, [src], [dst], |[a], _| [A::tanh(a)]);
+        } else if let (Some(src), Some(dst)) = (src.get(..n), dst.get_mut(..n)) {
+            cortex_m::act_fast(false, Some(src), dst);
+        }
+    }
     // A Cortex-M4F/M7 LSTM step with the fast activations: gates from the
     // bias kernel, then the elementwise part in one `asm!` loop.
     #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
@@ -210,14 +225,42 @@ impl Backend for ScalarBackend {
         c: &mut [f32],
         scratch: &mut [f32],
     ) -> bool {
-        let Some(gates) = scratch.get_mut(..4 * hp) else {
-            return false;
-        };
-        if !A::FAST || layout != Layout::ColMajor8 || b.len() < 4 * hp {
+        if !A::FAST {
             return false;
         }
-        cortex_m::colmajor_bias_rows2(Some(b), wx, x, wh, h, 4 * hp, 0, gates);
-        cortex_m::lstm_gates(gates, hp, c, h);
+        // Every layout (the generic step's fast path is then never linked);
+        // too short a scratch does nothing, as in the generic step.
+        if let Some(gates) = scratch.get_mut(..4 * hp) {
+            Self::matvec2_bias(layout, wx, x, wh, h, b, gates);
+            cortex_m::lstm_gates(gates, hp, c, h);
+        }
+        true
+    }
+    // The GRU (reset after) likewise.
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    #[inline(always)]
+    fn gru_reset_after_step<A: Act>(
+        layout: Layout,
+        hp: usize,
+        wx: &[f32],
+        wh: &[f32],
+        bx: &[f32],
+        bh: &[f32],
+        x: &[f32],
+        h: &mut [f32],
+        scratch: &mut [f32],
+    ) -> bool {
+        if !A::FAST {
+            return false;
+        }
+        if let Some((gx, gh)) = scratch
+            .get_mut(..6 * hp)
+            .and_then(|s| s.split_at_mut_checked(3 * hp))
+        {
+            Self::matvec_bias(layout, wx, x, bx, gx);
+            Self::matvec_bias(layout, wh, h, bh, gh);
+            cortex_m::gru_gates(scratch.get(..6 * hp).unwrap_or(&[]), hp, h);
+        }
         true
     }
     #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
