@@ -345,7 +345,7 @@ impl ModelBuilder {
                         .push(TensorDesc {
                             offset,
                             dtype: t.dtype,
-                            layout: Layout::RowMajor as u8,
+                            layout: t.layout,
                             rows: t.rows,
                             cols: t.cols,
                         })

@@ -45,6 +45,8 @@ pub(crate) mod layout {
     pub const ROW_MAJOR: u8 = 0;
     /// Column-major, gate blocks padded to [`PANEL`](super::PANEL) rows (see [`Layout::ColMajor8`](super::Layout::ColMajor8)).
     pub const COL_MAJOR8: u8 = 1;
+    /// An integer layer's `i8` weights in tiles of 2 x 2 (see `quant::matvec::tiled_index`).
+    pub const I8_TILED4: u8 = 2;
 }
 
 /// [`Layout::ColMajor8`] pads every gate block to a multiple of this many rows:

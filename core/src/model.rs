@@ -791,7 +791,8 @@ fn tensor_bytes<'a>(payload: &'a [u8], t: &TensorDesc, i: usize) -> Result<&'a [
         Some(Layout::RowMajor) => true,
         // Whole groups of padded rows only.
         Some(Layout::ColMajor8) => (t.rows as usize).is_multiple_of(PANEL),
-        None => false,
+        // Integer weights in tiles (the layer checks its rows and format).
+        None => t.layout == crate::format::layout::I8_TILED4 && t.dtype == dtype::I8,
     };
     if !shape_ok {
         return Err(Error::UnknownTensorType { tensor: i });

@@ -107,10 +107,12 @@ pub fn random_requant_hash<const I: usize>() -> u32 {
         w_x: IntMatrix {
             w: wx.as_flattened(),
             rq: &rq[0],
+            tiled: false,
         },
         w_h: IntMatrix {
             w: wh.as_flattened(),
             rq: &rq[1],
+            tiled: false,
         },
         b: &b,
         cell_frac: 11,

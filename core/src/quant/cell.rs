@@ -34,14 +34,27 @@ pub struct IntMatrix<'a> {
     pub w: &'a [i8],
     /// `[rows][2]`: `[mult, shift]` per row.
     pub rq: &'a [i32],
+    /// `w` is in the tiled layout [`TILED4`](super::matvec::TILED4) (rows a
+    /// multiple of 4), not row-major.
+    pub tiled: bool,
 }
 
 impl IntMatrix<'_> {
+    /// `out = W x` (exact sums) with the kernel for this matrix's layout.
+    #[inline(always)]
+    fn mv<K: IntMatVec>(&self, x: &[i16], out: &mut [i32]) {
+        if self.tiled {
+            K::matvec_tiled(self.w, x, out);
+        } else {
+            K::matvec(self.w, x, out);
+        }
+    }
+
     /// `out[r] = sat(b[r] + requantize(Σ_c w[r][c] x[c], rq[r]))`: the row
     /// sums go straight into `out`, then each is replaced in place.
     #[inline(always)]
     fn bias_plus<K: IntMatVec>(&self, b: &[i32], x: &[i16], out: &mut [i32]) {
-        K::matvec(self.w, x, out);
+        self.mv::<K>(x, out);
         for ((o, b), p) in out.iter_mut().zip(b).zip(self.rq.chunks_exact(2)) {
             *o = b.saturating_add(requant(*o, p[0], p[1]));
         }
@@ -64,13 +77,13 @@ impl IntMatrix<'_> {
         let Some(acc) = acc.get_mut(..out.len()) else {
             return;
         };
-        K::matvec(v.w, h, acc);
+        v.mv::<K>(h, acc);
         if let [x0] = x {
             // One input (a 1 x H layer): the products of W x inline, exact
             // like every kernel's.
             rows_x1(out, acc, b, self.w, *x0 as i32, self.rq, v.rq);
         } else {
-            K::matvec(self.w, x, out);
+            self.mv::<K>(x, out);
             rows2(out, acc, b, self.rq, v.rq);
         }
     }
@@ -82,7 +95,7 @@ impl IntMatrix<'_> {
         let Some(acc) = acc.get_mut(..out.len()) else {
             return;
         };
-        K::matvec(self.w, x, acc);
+        self.mv::<K>(x, acc);
         for ((o, a), p) in out.iter_mut().zip(acc.iter()).zip(self.rq.chunks_exact(2)) {
             *o = o.saturating_add(requant(*a, p[0], p[1]));
         }
@@ -93,9 +106,12 @@ impl IntMatrix<'_> {
     fn rows(&self, from: usize, to: usize, cols: usize) -> Self {
         let w = from.checked_mul(cols).zip(to.checked_mul(cols));
         let rq = from.checked_mul(2).zip(to.checked_mul(2));
+        // A tiled matrix's blocks of 4 rows are whole in any slice from and
+        // to multiples of 4 (the GRU's gate blocks, `H % 4 == 0` when tiled).
         IntMatrix {
             w: w.and_then(|(a, b)| self.w.get(a..b)).unwrap_or(&[]),
             rq: rq.and_then(|(a, b)| self.rq.get(a..b)).unwrap_or(&[]),
+            tiled: self.tiled,
         }
     }
 }

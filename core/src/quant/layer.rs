@@ -15,7 +15,7 @@ use super::hybrid::{
     F16Weights, FloatDense, FloatElman, FloatEmbedding, FloatGru, FloatLstm, FloatWeights,
     I8Weights,
 };
-use super::matvec::{IntMatVec, Scalar, Simd, MAX_COLS};
+use super::matvec::{IntMatVec, Scalar, Simd, MAX_COLS, TILED4};
 use super::words::{bytes_as, f32_as_i32_mut, i32_as_i16_mut, Pod};
 use super::{dequantize_slice, quantize_slice};
 use crate::error::Error;
@@ -344,7 +344,9 @@ pub(crate) fn build<'a>(
                 tensor: k,
             });
         }
-        if t.layout != 0 {
+        // Integer weight matrices may be tiled (whole blocks of 4 rows).
+        let tiled = t.layout == TILED4 && want == dtype::I8 && d.format == numfmt::INTEGER;
+        if t.layout != 0 && !(tiled && t.rows.is_multiple_of(4)) {
             return Err(Error::TensorLayout {
                 layer: li,
                 tensor: k,
@@ -466,6 +468,7 @@ pub(crate) fn build<'a>(
                 Ok(IntMatrix {
                     w: typed::<i8>(get(k, dtype::I8, (rows, cols))?)?,
                     rq,
+                    tiled: ts.get(k).is_some_and(|t| t.layout == TILED4),
                 })
             };
             let i32s = |k: usize, rows: u32| typed::<i32>(get(k, dtype::I32, (rows, 1))?);

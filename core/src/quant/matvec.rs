@@ -31,8 +31,112 @@ pub const MAX_COLS: usize = 511;
 
 /// An integer matrix-vector kernel: `out[r] = Σ_c w[r][c] * x[c]`.
 pub trait IntMatVec {
-    /// Writes the exact `i32` row sums of `W x` into `out`.
+    /// Writes the exact `i32` row sums of `W x` into `out` (`w` row-major).
     fn matvec(w: &[i8], x: &[i16], out: &mut [i32]);
+
+    /// The same with `w` in the [tiled layout](tiled_index) (tensor layout
+    /// [`TILED4`]): only whole blocks of 4 rows with all their weights are
+    /// written (`4 * (min(out.len(), w.len() / cols) / 4)` rows), the rest of
+    /// `out` stays untouched; fewer than 4 columns are plain row-major.
+    #[inline]
+    fn matvec_tiled(w: &[i8], x: &[i16], out: &mut [i32]) {
+        matvec_tiled_portable(w, x, out);
+    }
+}
+
+/// Tensor layout code of an integer layer's `i8` weight matrix stored in
+/// tiles (see [`tiled_index`]); `0` is row-major.
+pub const TILED4: u8 = crate::format::layout::I8_TILED4;
+
+/// Where the tiled layout [`TILED4`] keeps weight `(r, c)` of a
+/// `[rows][cols]` matrix (`rows` a multiple of 4), and whether its byte is
+/// stored minus 1 (see below). Rows go in blocks of 4, block `b` (rows
+/// `4b..4b+4`) in bytes `4b * cols .. 4(b+1) * cols`. In a block the first
+/// `c4 = cols - cols % 4` columns come in column pairs `(2j, 2j+1)`, 8
+/// bytes each: for the row pairs `(4b, 4b+1)` then `(4b+2, 4b+3)` the 4
+/// bytes `[w(r0, 2j), w(r1, 2j), w(r0, 2j+1), w(r1, 2j+1)]` (`r1 = r0 + 1`);
+/// then the last `cols % 4` columns of the 4 rows, row after row.
+///
+/// In a tile the byte of the odd row is `w(r1, c) - 1` when the byte of
+/// the even row before it (`w(r0, c)`) is negative, so that the two bytes
+/// read as one little-endian `i16` are `256 * w(r1, c) + w(r0, c)`: a
+/// reader adds `1` back, `w(r1, c) = byte + (byte before < 0)`. The
+/// quantizer's weights (`-127..=127`) always fit; any byte reads as a
+/// weight in `-128..=128`, so [`MAX_COLS`] still bounds the sums.
+///
+/// Returns `(index, compensated)`: `compensated` is true when the weight is
+/// `w[index] + (w[index - 1] < 0)`.
+pub const fn tiled_index(r: usize, c: usize, cols: usize) -> (usize, bool) {
+    let (b, rr) = (r / 4, r % 4);
+    let c4 = cols - cols % 4;
+    let base = 4 * b * cols;
+    if c >= c4 {
+        return (base + 4 * c4 + rr * (cols - c4) + (c - c4), false);
+    }
+    let (j, cc) = (c / 2, c % 2);
+    let odd = rr % 2 == 1;
+    (base + 8 * j + 4 * (rr / 2) + 2 * cc + odd as usize, odd)
+}
+
+/// [`IntMatVec::matvec_tiled`] in plain Rust: the reference of the tiled
+/// layout for every kernel without its own.
+pub fn matvec_tiled_portable(w: &[i8], x: &[i16], out: &mut [i32]) {
+    let cols = x.len();
+    if cols < 4 {
+        // No tiles: the block of 4 rows is row-major.
+        return Portable::matvec(w, x, out);
+    }
+    let c4 = cols - cols % 4;
+    let (xs, xt) = x.split_at(c4);
+    let blocks = out.len().min(w.len() / cols) / 4;
+    let rows = out.chunks_exact_mut(4).zip(w.chunks_exact(4 * cols));
+    for (o, blk) in rows.take(blocks) {
+        let (tiles, tail) = blk.split_at(4 * c4);
+        let mut acc = [0i32; 4];
+        for (t, x) in tiles.chunks_exact(8).zip(xs.chunks_exact(2)) {
+            let (x0, x1) = (x[0] as i32, x[1] as i32);
+            for (a, t) in acc.chunks_exact_mut(2).zip(t.chunks_exact(4)) {
+                let (e0, e1) = (t[0] as i32, t[2] as i32);
+                let o0 = t[1] as i32 + (e0 < 0) as i32;
+                let o1 = t[3] as i32 + (e1 < 0) as i32;
+                // Each sum is at most 2 * 128 * 32768 < 2^31 in magnitude.
+                a[0] = a[0].wrapping_add(e0 * x0 + e1 * x1);
+                a[1] = a[1].wrapping_add(o0 * x0 + o1 * x1);
+            }
+        }
+        if !xt.is_empty() {
+            for (a, row) in acc.iter_mut().zip(tail.chunks_exact(xt.len())) {
+                for (w, x) in row.iter().zip(xt) {
+                    *a = a.wrapping_add(*w as i32 * *x as i32);
+                }
+            }
+        }
+        o.copy_from_slice(&acc);
+    }
+}
+
+/// `w` (`[rows][cols]` row-major, `rows` a multiple of 4) in the tiled
+/// layout [`TILED4`], or `None` when a weight cannot be stored there (an
+/// odd-row `-128` under a negative even-row weight; the quantizer writes
+/// `-127..=127` only) or the shape does not fit.
+#[cfg(feature = "alloc")]
+pub fn tile4(w: &[i8], rows: usize, cols: usize) -> Option<alloc::vec::Vec<i8>> {
+    if !rows.is_multiple_of(4) || rows.checked_mul(cols)? != w.len() {
+        return None;
+    }
+    let mut t = alloc::vec![0i8; w.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            let (i, comp) = tiled_index(r, c, cols);
+            let v = w[r * cols + c];
+            t[i] = if comp && w[(r - 1) * cols + c] < 0 {
+                v.checked_sub(1)?
+            } else {
+                v
+            };
+        }
+    }
+    Some(t)
 }
 
 /// The portable scalar reference kernel: one row at a time, one
@@ -58,6 +162,14 @@ impl IntMatVec for Scalar {
         Dsp::matvec(w, x, out);
         #[cfg(not(tinyrnn_dsp))]
         Portable::matvec(w, x, out);
+    }
+
+    #[inline]
+    fn matvec_tiled(w: &[i8], x: &[i16], out: &mut [i32]) {
+        #[cfg(tinyrnn_dsp)]
+        Dsp::matvec_tiled(w, x, out);
+        #[cfg(not(tinyrnn_dsp))]
+        matvec_tiled_portable(w, x, out);
     }
 }
 
@@ -225,6 +337,89 @@ mod tests {
             }
         }
         assert!(cases >= 2000);
+    }
+
+    #[test]
+    fn tiled_layout_gives_the_row_major_sums() {
+        let mut rng = Rng::new(17);
+        let mut cases = 0;
+        for &cols in &[1usize, 2, 3, 4, 5, 7, 8, 12, 16, 17, 33, 64, 65, 130, 511] {
+            for &rows in &[4usize, 8, 12, 36] {
+                for k in 0..12 {
+                    // Quantizer weights (-127..=127), some rows all at the extremes.
+                    let w: Vec<i8> = (0..rows * cols)
+                        .map(|i| match (k % 3, (i / cols) % 2) {
+                            (0, 1) => [-127, 127][rng.below(2)],
+                            _ => (rng.below(255) as i32 - 127) as i8,
+                        })
+                        .collect();
+                    let x: Vec<i16> = (0..cols)
+                        .map(|_| match k % 4 {
+                            0 => [i16::MIN, i16::MAX][rng.below(2)],
+                            _ => rng.i16(),
+                        })
+                        .collect();
+                    let t = tile4(&w, rows, cols).expect("tileable");
+                    // Every weight reads back from its tile.
+                    for r in 0..rows {
+                        for c in 0..cols {
+                            let (i, comp) = tiled_index(r, c, cols);
+                            let v = t[i] as i32 + (comp && t[i - 1] < 0) as i32;
+                            assert_eq!(v, w[r * cols + c] as i32, "({r}, {c}) of {rows}x{cols}");
+                        }
+                    }
+                    let mut want = vec![0; rows];
+                    Portable::matvec(&w, &x, &mut want);
+                    for (name, f) in [
+                        (
+                            "portable",
+                            Portable::matvec_tiled as fn(&[i8], &[i16], &mut [i32]),
+                        ),
+                        ("simd", Simd::matvec_tiled),
+                        ("scalar", Scalar::matvec_tiled),
+                    ] {
+                        let mut got = vec![7; rows];
+                        f(&t, &x, &mut got);
+                        assert_eq!(got, want, "{name} {rows}x{cols}");
+                    }
+                    // Only whole blocks with all their weights: the rest untouched.
+                    let mut short = vec![7; rows + 3];
+                    Portable::matvec_tiled(&t, &x, &mut short);
+                    assert_eq!(&short[..rows], &want[..]);
+                    assert_eq!(&short[rows..], &[7, 7, 7]);
+                    if cols >= 4 {
+                        let mut part = vec![7; rows];
+                        Portable::matvec_tiled(&t[..t.len() - 1], &x, &mut part);
+                        assert_eq!(&part[..rows - 4], &want[..rows - 4]);
+                        assert_eq!(&part[rows - 4..], &[7, 7, 7, 7]);
+                    }
+                    cases += 1;
+                }
+            }
+        }
+        assert!(cases >= 700);
+        // An odd-row -128 under a negative even-row weight has no tile byte.
+        let mut w = vec![1i8; 16];
+        w[0] = -1;
+        w[4] = -128;
+        assert!(tile4(&w, 4, 4).is_none());
+        w[0] = 0;
+        assert!(tile4(&w, 4, 4).is_some());
+        assert!(tile4(&w[..12], 3, 4).is_none());
+    }
+
+    #[test]
+    fn tiled_bytes_read_within_the_sum_bound() {
+        // Any byte reads as a weight in -128..=128: the worst tiled row at
+        // MAX_COLS stays exact.
+        let cols = MAX_COLS - MAX_COLS % 4;
+        let t = vec![i8::MIN; 4 * cols];
+        let x = vec![i16::MIN; cols];
+        let mut out = [0i32; 4];
+        Portable::matvec_tiled(&t, &x, &mut out);
+        // Even rows read -128, odd rows -128 + 1.
+        assert_eq!(out[0] as i64, cols as i64 * 128 * 32768);
+        assert_eq!(out[1] as i64, cols as i64 * 127 * 32768);
     }
 
     #[test]

@@ -270,6 +270,7 @@ impl IntRows {
         IntMatrix {
             w: &self.w,
             rq: &self.rq,
+            tiled: false,
         }
     }
 }

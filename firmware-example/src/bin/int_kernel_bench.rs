@@ -27,7 +27,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
-use tinyrnn::quant::matvec::{Dsp, IntMatVec, Portable, Simd};
+use tinyrnn::quant::matvec::{matvec_tiled_portable, Dsp, IntMatVec, Portable, Simd};
 use tinyrnn::quant::MAX_COLS;
 
 /// Largest matrix: 128 rows of 257 columns, plus 3 bytes of offset.
@@ -86,6 +86,17 @@ fn run_dsp(w: &[i8], x: &[i16], out: &mut [i32]) {
     Dsp::matvec(w, x, out);
 }
 
+/// The same bytes read as a tiled matrix (`matvec::TILED4`).
+#[inline(never)]
+fn run_dsp_tiled(w: &[i8], x: &[i16], out: &mut [i32]) {
+    Dsp::matvec_tiled(w, x, out);
+}
+
+#[inline(never)]
+fn run_portable_tiled(w: &[i8], x: &[i16], out: &mut [i32]) {
+    matvec_tiled_portable(w, x, out);
+}
+
 #[inline(never)]
 fn run_portable(w: &[i8], x: &[i16], out: &mut [i32]) {
     Portable::matvec(w, x, out);
@@ -121,6 +132,32 @@ fn check_one(w: &mut [i8], rng: &mut Rng, case: u32, rows: usize, cols: usize) -
     run_dsp(w, x, a);
     run_portable(w, x, b);
     run_simd(w, x, c);
+    // The same bytes as a tiled matrix: the DSP kernel against the reference.
+    let mut d = [0x5555_5555i32; 128];
+    let mut e = [0x5555_5555i32; 128];
+    let (d, e) = (&mut d[..rows], &mut e[..rows]);
+    run_dsp_tiled(w, x, d);
+    run_portable_tiled(w, x, e);
+    if d != e {
+        let r = d
+            .iter()
+            .zip(e.iter())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        hprintln!(
+            "FAIL ikbench: tiled {}x{} (case {}, w offset {}, x offset {}, extreme {}): row {} dsp {} portable {}",
+            rows,
+            cols,
+            case,
+            w_off,
+            x_off,
+            extreme,
+            r,
+            d[r],
+            e[r]
+        );
+        return Err(());
+    }
     if b != c {
         hprintln!(
             "FAIL ikbench: {}x{} (case {}): Simd differs from Portable",
@@ -191,7 +228,7 @@ fn check(w: &mut [i8]) -> bool {
         }
     }
     hprintln!(
-        "ok ikbench: Dsp (SMLAD), Portable and Simd give identical i32 sums in {} cases ({} shapes, rows 1..=128, cols 1..=511, extremes, unaligned rows)",
+        "ok ikbench: Dsp (SMLAD), Portable and Simd give identical i32 sums, and Dsp and Portable on the tiled layout, in {} cases ({} shapes, rows 1..=128, cols 1..=511, extremes, unaligned rows)",
         cases,
         cases / 24
     );
@@ -252,6 +289,8 @@ fn bench(w: &mut [i8], k: u32, kernel: &str, rows: usize, cols: usize) -> bool {
     for _ in 0..k {
         match kernel {
             "portable" => run_portable(w, x, y),
+            "dsp-tiled" => run_dsp_tiled(w, x, y),
+            "portable-tiled" => run_portable_tiled(w, x, y),
             "simd" => run_simd(w, x, y),
             _ => run_dsp(w, x, y),
         }
@@ -259,7 +298,11 @@ fn bench(w: &mut [i8], k: u32, kernel: &str, rows: usize, cols: usize) -> bool {
     }
     bench_stop();
     let mut r = [0i32; 256];
-    run_portable(w, x, &mut r[..rows]);
+    if kernel.ends_with("tiled") {
+        run_portable_tiled(w, x, &mut r[..rows]);
+    } else {
+        run_portable(w, x, &mut r[..rows]);
+    }
     let same = *y == r[..rows];
     hprintln!(
         "ikbench {} k={} {}x{} same_as_portable={}",
