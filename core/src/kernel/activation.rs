@@ -222,7 +222,10 @@ pub fn relu(x: f32) -> f32 {
 
 /// Softmax in place, shifted by the maximum so it cannot overflow.
 pub fn softmax(v: &mut [f32]) {
-    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    // NaN is skipped, as by `f32::max` (no `fmaxf` call on a microcontroller).
+    let max = v
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &x| if x > m { x } else { m });
     let mut sum = 0.0;
     for x in v.iter_mut() {
         *x = libm::expf(*x - max);

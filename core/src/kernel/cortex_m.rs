@@ -578,3 +578,71 @@ pub fn gru_gates(g: &[f32], hp: usize, h: &mut [f32]) {
         );
     }
 }
+
+/// `out[r] += Σ_c w[r * cols + c] x[c]` for a row-major `w` with `cols =
+/// x.len()` (the twin of [`scalar::matvec_acc`](super::scalar::matvec_acc);
+/// rows past `w.len() / cols` are left alone): per row one accumulator
+/// started from `out[r]`, 8 columns per iteration (one `vldmia` of the
+/// inputs, one of the weights, 8 `vfma`), then one by one.
+#[inline(never)]
+pub fn rowmajor_acc(w: &[f32], x: &[f32], out: &mut [f32]) {
+    let cols = x.len();
+    if cols == 0 {
+        return;
+    }
+    let rows = out.len().min(w.len() / cols);
+    if rows == 0 {
+        return;
+    }
+    // SAFETY: reads `rows * cols <= w.len()` floats of `w` in order, `cols`
+    // floats of `x` per row, reads and writes `rows <= out.len()` floats of
+    // `out`. FPU registers are declared as clobbers; no stack use.
+    unsafe {
+        core::arch::asm!(
+            "2:",
+            "vldr s16, [{o}]",
+            "mov {xp}, {x}",
+            "subs {n}, {cols}, #8",
+            "blo 4f",
+            "3:",
+            "vldmia {xp}!, {{s0-s7}}",
+            "vldmia {w}!, {{s8-s15}}",
+            "vfma.f32 s16, s0, s8",
+            "vfma.f32 s16, s1, s9",
+            "vfma.f32 s16, s2, s10",
+            "vfma.f32 s16, s3, s11",
+            "vfma.f32 s16, s4, s12",
+            "vfma.f32 s16, s5, s13",
+            "vfma.f32 s16, s6, s14",
+            "vfma.f32 s16, s7, s15",
+            "subs {n}, {n}, #8",
+            "bhs 3b",
+            "4:",
+            "adds {n}, {n}, #8",
+            "beq 6f",
+            "5:",
+            "vldmia {xp}!, {{s0}}",
+            "vldmia {w}!, {{s8}}",
+            "vfma.f32 s16, s0, s8",
+            "subs {n}, {n}, #1",
+            "bne 5b",
+            "6:",
+            "vstmia {o}!, {{s16}}",
+            "subs {rows}, {rows}, #1",
+            "bne 2b",
+            o = inout(reg) out.as_mut_ptr() => _,
+            w = inout(reg) w.as_ptr() => _,
+            x = in(reg) x.as_ptr(),
+            cols = in(reg) cols,
+            rows = inout(reg) rows => _,
+            xp = out(reg) _,
+            n = out(reg) _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _,
+            options(nostack),
+        );
+    }
+}

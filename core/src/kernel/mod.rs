@@ -26,8 +26,14 @@ use lanes::{zip_map, F32x8, Lanes};
 /// multiply-adds on a Cortex-M4F/M7, the portable loop elsewhere.
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
 use cortex_m::colmajor_rows2_acc as scalar_colmajor;
+/// The [`Kernel::Scalar`] row-major kernel: `asm!` with fused multiply-adds
+/// on a Cortex-M4F/M7, the portable loop elsewhere.
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+use cortex_m::rowmajor_acc as scalar_rowmajor;
 #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
 use scalar::colmajor_rows2_acc as scalar_colmajor;
+#[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
+use scalar::matvec_acc as scalar_rowmajor;
 
 /// Which matrix and elementwise kernels a step runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -170,7 +176,7 @@ impl Backend for ScalarBackend {
     #[inline(always)]
     fn matvec(layout: Layout, w: &[f32], x: &[f32], out: &mut [f32]) {
         match layout {
-            Layout::RowMajor => scalar::matvec_acc(w, x, out),
+            Layout::RowMajor => scalar_rowmajor(w, x, out),
             Layout::ColMajor8 => scalar_colmajor(w, x, &[], &[], out.len(), 0, out),
         }
     }
@@ -178,8 +184,8 @@ impl Backend for ScalarBackend {
     fn matvec2(layout: Layout, wx: &[f32], x: &[f32], wh: &[f32], h: &[f32], out: &mut [f32]) {
         match layout {
             Layout::RowMajor => {
-                scalar::matvec_acc(wx, x, out);
-                scalar::matvec_acc(wh, h, out);
+                scalar_rowmajor(wx, x, out);
+                scalar_rowmajor(wh, h, out);
             }
             Layout::ColMajor8 => scalar_colmajor(wx, x, wh, h, out.len(), 0, out),
         }
@@ -189,7 +195,7 @@ impl Backend for ScalarBackend {
         match layout {
             Layout::RowMajor => {
                 let w = w.get(r0 * x.len()..).unwrap_or(&[]);
-                scalar::matvec_acc(w, x, out);
+                scalar_rowmajor(w, x, out);
             }
             Layout::ColMajor8 => scalar_colmajor(w, x, &[], &[], rows, r0, out),
         }

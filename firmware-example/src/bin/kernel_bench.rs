@@ -6,11 +6,19 @@
 //! - `rows4`: row-major, four rows at a time (x loaded once per four MACs)
 //! - `panel8`: weights packed 8 rows interleaved per column, eight accumulators
 //! - `panel8fma`: as `panel8`, with the fused multiply-add `vfma.f32`
+//! - `panel16`: the runtime's `tinyrnn::kernel::cortex_m::colmajor_rows2_acc`
+//!   (column-major, 16 rows and 4 columns per iteration, `vfma`)
+//! - `rowfma`: the runtime's `tinyrnn::kernel::m4::rowmajor_acc`
+//!   (row-major, 8 columns per iteration, `vfma`; Dense layers)
 //!
 //! and activations over 256 inputs in [-8, 8] (`sigmoid_libm`, `sigmoid_fast`,
 //! `tanh_libm`, `tanh_fast`): the runtime's `libm` ones against an `exp2`
 //! approximation (range reduction + degree-6 polynomial + exponent bits); the
-//! run prints the fast ones' largest absolute error against `libm` on a grid.
+//! run prints the fast ones' largest absolute error against `libm` on a grid;
+//! and the runtime's Cortex-M4F fast activations (`sigmoid_m4`, `tanh_m4`:
+//! `tinyrnn::kernel::m4::act_fast` over the slice), whose run also
+//! checks them against `libm` on a dense grid of [-20, 20] and at ±inf, 0 and
+//! NaN, and fails (exit status 1) beyond the runtime's documented bounds.
 //!
 //! ```text
 //! qemu-system-arm ... -kernel kernel_bench -append "kbench 8 panel8"
@@ -23,6 +31,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
+use tinyrnn::kernel::cortex_m as m4;
 
 const ROWS: usize = 256;
 const COLS: usize = 64;
@@ -223,6 +232,50 @@ fn block_len(block: &[usize; 2]) -> usize {
     unsafe { core::ptr::read_volatile(&block[1]) }
 }
 
+/// The runtime's Cortex-M4F fast activations against `libm` on [-20, 20]
+/// (steps of 1/512) and at ±inf, ±0 and NaN; prints one line, returns
+/// whether both are within the documented bounds.
+fn check_m4(variant: &str, k: u32) -> bool {
+    use tinyrnn::kernel::activation::{
+        sigmoid, tanh, SIGMOID_FAST_MAX_ABS_ERROR, TANH_FAST_MAX_ABS_ERROR,
+    };
+    let (mut es, mut et, mut ok) = (0.0f32, 0.0f32, true);
+    let mut j = 0i32;
+    while j <= 20 * 1024 {
+        let mut xs = [0.0f32; 64];
+        for (i, x) in xs.iter_mut().enumerate() {
+            *x = (j + i as i32 - 10 * 1024) as f32 / 512.0;
+        }
+        if j == 0 {
+            xs[..5].copy_from_slice(&[f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0, f32::NAN]);
+        }
+        let (mut s, mut t) = (xs, xs);
+        m4::act_fast(true, None, &mut s);
+        m4::act_fast(false, Some(&xs), &mut t);
+        for ((&x, &s), &t) in xs.iter().zip(&s).zip(&t) {
+            if x.is_nan() {
+                ok &= s.is_nan() && t.is_nan();
+                continue;
+            }
+            es = es.max((s - sigmoid(x)).abs());
+            et = et.max((t - tanh(x)).abs());
+        }
+        j += 64;
+    }
+    ok &= es <= SIGMOID_FAST_MAX_ABS_ERROR && et <= TANH_FAST_MAX_ABS_ERROR;
+    hprintln!(
+        "kbench {} k={} {} m4 max abs err e9: sigmoid {} (bound {}) tanh {} (bound {}), NaN stays NaN",
+        variant,
+        k,
+        if ok { "ok" } else { "FAIL" },
+        (es * 1e9) as u32,
+        (SIGMOID_FAST_MAX_ABS_ERROR * 1e9) as u32,
+        (et * 1e9) as u32,
+        (TANH_FAST_MAX_ABS_ERROR * 1e9) as u32
+    );
+    ok
+}
+
 #[entry]
 fn main() -> ! {
     let mut buf = [0u8; 128];
@@ -247,7 +300,11 @@ fn main() -> ! {
     }
     for r in 0..ROWS {
         for c in 0..COLS {
-            wp[(r / PANEL) * COLS * PANEL + c * PANEL + r % PANEL] = w[r * COLS + c];
+            if variant == "panel16" {
+                wp[c * ROWS + r] = w[r * COLS + c];
+            } else {
+                wp[(r / PANEL) * COLS * PANEL + c * PANEL + r % PANEL] = w[r * COLS + c];
+            }
         }
     }
     let x: [f32; COLS] = core::array::from_fn(|i| i as f32 * 0.01 - 0.3);
@@ -264,11 +321,21 @@ fn main() -> ! {
                 "sigmoid_fast" => map(&mut v, sigmoid_fast),
                 "tanh_fast" => map(&mut v, tanh_fast),
                 "tanh_libm" => map(&mut v, tinyrnn::kernel::activation::tanh),
+                "sigmoid_m4" => m4::act_fast(true, None, &mut v),
+                "tanh_m4" => m4::act_fast(false, None, &mut v),
                 _ => map(&mut v, sigmoid_libm),
             }
             black_box(&mut v);
         }
         bench_stop();
+        if variant.ends_with("_m4") {
+            let ok = check_m4(variant, k);
+            debug::exit(if ok {
+                debug::EXIT_SUCCESS
+            } else {
+                debug::EXIT_FAILURE
+            });
+        }
         let (es, et) = (
             max_err(sigmoid_fast, sigmoid_libm),
             max_err(tanh_fast, tinyrnn::kernel::activation::tanh),
@@ -288,6 +355,8 @@ fn main() -> ! {
             "rows4" => rows4(w, &x, &mut y),
             "panel8" => panel8(wp, &x, &mut y),
             "panel8fma" => panel8fma(wp, &x, &mut y),
+            "panel16" => m4::colmajor_rows2_acc(wp, &x, &[], &[], ROWS, 0, &mut y),
+            "rowfma" => m4::rowmajor_acc(w, &x, &mut y),
             _ => tinyrnn::kernel::matvec_acc(w, &x, &mut y),
         }
         black_box(&mut y);
