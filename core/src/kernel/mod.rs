@@ -8,7 +8,7 @@
 
 pub mod activation;
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
-#[expect(unsafe_code, reason = "the FPU matrix-vector kernel is `asm!`")]
+#[expect(unsafe_code, reason = "the FPU kernels are `asm!`")]
 pub mod cortex_m;
 pub(crate) mod lanes;
 pub mod scalar;
@@ -39,8 +39,10 @@ use scalar::matvec_acc as scalar_rowmajor;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kernel {
     /// Plain scalar loops: the reference, and the Cortex-M path (on a
-    /// Cortex-M4F/M7 the column-major product is the `asm!` kernel in
-    /// `cortex_m`, within float rounding of the portable loop).
+    /// Cortex-M4F/M7 the matrix products, and with [`Math::Fast`] the
+    /// elementwise part of LSTM and GRU (reset after) steps and the tanh and
+    /// sigmoid of Elman and Dense layers, are the `asm!` code in `cortex_m`,
+    /// within float rounding of the portable loops).
     Scalar,
     /// Explicit SIMD through `wide` (8 lanes). On targets without SIMD
     /// (Cortex-M) this runs the scalar kernels, which are faster there.
@@ -70,7 +72,8 @@ pub enum Math {
     /// `libm`: the reference, identical on host and device.
     #[default]
     Exact,
-    /// Rational approximations, vectorized, with the error bounds
+    /// Rational approximations, vectorized (on a Cortex-M4F/M7: one FPU
+    /// sequence per value, see `cortex_m::lstm_gates`), with the error bounds
     /// [`activation::TANH_FAST_MAX_ABS_ERROR`] and
     /// [`activation::SIGMOID_FAST_MAX_ABS_ERROR`].
     Fast,
