@@ -224,7 +224,7 @@ macro_rules! tile_pair {
 /// The `asm!` of [`tiles4`]; `$store` writes (or adds) the 4 row sums of a
 /// block (`{b0}`, `{a0l}`, `{b1}`, `{a1l}`) at `{xp}`, advancing it by 16.
 macro_rules! tiles4_asm {
-    ($store:expr, $p:ident, $xp:ident, $blocks:ident, $delta:ident, $out:ident) => {
+    ($store:expr, $p:ident, $xp:ident, $end:ident, $delta:ident, $out:ident) => {
         core::arch::asm!(
             "sub sp, sp, #16",
             "str {b0}, [sp]",
@@ -263,12 +263,11 @@ macro_rules! tiles4_asm {
             "ldr {xa}, [sp, #12]",
             "add {p}, {p}, {xa}",
             "ldr {xa}, [sp, #4]",
-            "subs {xa}, {xa}, #1",
-            "str {xa}, [sp, #4]",
+            "cmp {xp}, {xa}",
             "bne 1b",
             "add sp, sp, #16",
             b0 = inout(reg) $out => _,
-            b1 = inout(reg) $blocks => _,
+            b1 = inout(reg) $end => _,
             a0l = inout(reg) $xp => _,
             a1l = inout(reg) $delta => _,
             p = inout(reg) $p => _,
@@ -307,6 +306,8 @@ unsafe fn tiles4<const FIRST: bool>(
 ) {
     // After a block p has moved on by 4 * len; the next block starts 4 * cols on.
     let delta = (4 * cols).wrapping_sub(4 * len);
+    // The loop over the blocks ends when the output pointer reaches this.
+    let end = out.wrapping_add(4 * blocks);
     // SAFETY: reads 4 * len bytes of each block, len / 2 words at xp and
     // writes (reads) 4 * blocks words at out (caller); pushes 16 bytes
     // below sp and restores sp; flags and the Q flag clobbered.
@@ -316,7 +317,7 @@ unsafe fn tiles4<const FIRST: bool>(
                 "strd {b0}, {a0l}, [{xp}], #16\nstrd {b1}, {a1l}, [{xp}, #-8]",
                 p,
                 xp,
-                blocks,
+                end,
                 delta,
                 out
             );
@@ -334,7 +335,7 @@ unsafe fn tiles4<const FIRST: bool>(
                 ),
                 p,
                 xp,
-                blocks,
+                end,
                 delta,
                 out
             );
