@@ -6,10 +6,10 @@
 //! measured and stated with margin:
 //! f16 [`F16_TOL`], i8 hybrid [`I8_TOL`], integer [`INT_TOL`].
 
-use super::cell::{IntDense, IntElman, IntGru, IntLstm};
+use super::cell::{IntDense, IntElman, IntGru, IntLstm, IntMatrix};
 use super::fixed::UNIT_FRAC;
 use super::hybrid::{FloatDense, FloatElman, FloatGru, FloatLstm, FloatWeights};
-use super::matvec::{IntMatVec, Scalar, Simd};
+use super::matvec::{tile4, IntMatVec, Scalar, Simd};
 use super::quantize::*;
 use super::testutil::Rng;
 use super::{dequantize_value, quantize_slice, F16Weights};
@@ -482,6 +482,107 @@ fn million_adversarial_steps_saturate_and_agree() {
         }
         std::println!("{k:?}: {steps} steps agree; c at the saturation limit {c_extreme} times");
     }
+}
+
+/// Every integer cell with its weights tiled (`matvec::TILED4`, what the
+/// encoder writes) steps to the same bits as with them row-major, with both
+/// kernels, over adversarial and random inputs; the GRU that applies the
+/// reset gate first slices its tiled `W_h` by gate.
+#[test]
+fn tiled_weights_step_like_row_major() {
+    let mut rng = Rng::new(4040);
+    let mut compared = 0;
+    for k in KINDS {
+        for &(input, hidden) in &[(1usize, 4usize), (3, 8), (5, 12), (16, 20)] {
+            let l = Layer::random(&mut rng, input, hidden, gates(k), 4.0);
+            let cell = IntCell::quantize(k, &l, 12, 8.0, 2.0);
+            let (wx, wh) = match &cell {
+                IntCell::Elman(p) => (&p.w_x, &p.w_h),
+                IntCell::Lstm(p) => (&p.w_x, &p.w_h),
+                IntCell::Gru(p) => (&p.w_x, &p.w_h),
+            };
+            let g = gates(k) * hidden;
+            let tx = tile4(&wx.w, g, input).unwrap();
+            let th = tile4(&wh.w, g, hidden).unwrap();
+            assert_ne!(th, wh.w, "{k:?} {input}x{hidden}: tiles differ from rows");
+            let tiled_x = IntMatrix {
+                w: &tx,
+                rq: &wx.rq,
+                tiled: true,
+            };
+            let tiled_h = IntMatrix {
+                w: &th,
+                rq: &wh.rq,
+                tiled: true,
+            };
+            let mut states: Vec<(Vec<i16>, Vec<i16>, Vec<i32>)> = (0..4)
+                .map(|_| (vec![0; hidden], vec![0; hidden], vec![0; 10 * hidden]))
+                .collect();
+            let mut x = vec![0i16; input];
+            for t in 0..3000 {
+                for (j, x) in x.iter_mut().enumerate() {
+                    *x = match (t / 300) % 4 {
+                        0 => i16::MAX,
+                        1 if (t + j) % 2 == 0 => i16::MIN,
+                        2 => i16::MIN,
+                        _ => rng.i16(),
+                    };
+                }
+                for (n, (h, c, s)) in states.iter_mut().enumerate() {
+                    let simd = n % 2 == 1;
+                    match (&cell, n < 2) {
+                        (_, true) if simd => cell.step::<Simd>(&x, h, c, s),
+                        (_, true) => cell.step::<Scalar>(&x, h, c, s),
+                        (IntCell::Elman(p), false) => {
+                            let v = IntElman {
+                                w_x: tiled_x,
+                                w_h: tiled_h,
+                                ..p.view()
+                            };
+                            if simd {
+                                v.step::<Simd>(&x, h, s)
+                            } else {
+                                v.step::<Scalar>(&x, h, s)
+                            }
+                        }
+                        (IntCell::Lstm(p), false) => {
+                            let v = IntLstm {
+                                w_x: tiled_x,
+                                w_h: tiled_h,
+                                ..p.view()
+                            };
+                            if simd {
+                                v.step::<Simd>(&x, h, c, s)
+                            } else {
+                                v.step::<Scalar>(&x, h, c, s)
+                            }
+                        }
+                        (IntCell::Gru(p), false) => {
+                            let v = IntGru {
+                                w_x: tiled_x,
+                                w_h: tiled_h,
+                                ..p.view()
+                            };
+                            if simd {
+                                v.step::<Simd>(&x, h, s)
+                            } else {
+                                v.step::<Scalar>(&x, h, s)
+                            }
+                        }
+                    }
+                }
+                for s in &states[1..] {
+                    assert_eq!(
+                        (&s.0, &s.1),
+                        (&states[0].0, &states[0].1),
+                        "{k:?} {input}x{hidden} step {t}"
+                    );
+                }
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 50_000);
 }
 
 #[test]
