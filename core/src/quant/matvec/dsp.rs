@@ -6,18 +6,18 @@
 //! `SXTB16 w` gives bytes 0 and 2 of a weight word, `SXTB16 w, ROR #8` bytes
 //! 1 and 3, so each group of 4 activations is copied once per product (per
 //! chunk of [`CHUNK`] columns, O(cols), shared by all rows) into a stack
-//! buffer as the words `[x0 | x2]` and `[x1 | x3]`. The loop runs 4 rows at
-//! a time (one `LDRD` of 2 activation words feeds 8 `SMLAD`s), two groups of
-//! 4 columns per iteration: 5 instructions per 4 multiply-adds per row plus
-//! 3 per 2 groups of 4 rows for activations and loop (1.375 per
-//! multiply-add); the loop over the blocks of 4 rows is in the same `asm!`.
-//! Leftover rows run one at a time; the last `cols % 4` columns of every
-//! row are added in plain Rust; a one-column matrix is one multiply per row.
+//! buffer as the words `[x0 | x2]` and `[x1 | x3]`. Row-major weights run
+//! one row at a time (8 instructions per 4 multiply-adds: the encoder tiles
+//! every matrix with whole blocks of 4 rows, so row-major ones are the few
+//! others, e.g. a one-output Dense head, and files written before tiles); the
+//! last `cols % 4` columns of every row are added in plain Rust; a
+//! one-column matrix is one multiply per row.
 //!
 //! Tiled weights ([`TILED4`](super::TILED4), what the encoder writes) take
-//! `tiled`: 4 instructions per 4 multiply-adds in the loop (`LDRD` of two
-//! tile words, then per word `SMLALD`, `SXTB16`, `SMLAD`) and the
-//! activations copied as they are.
+//! `tiled`: 4 rows at a time, 4 instructions per 4 multiply-adds in the loop
+//! (`LDRD` of two tile words, then per word `SMLALD`, `SXTB16`, `SMLAD`)
+//! plus one `LDRD` of 4 activations (copied as they are) per 16; the loop
+//! over the blocks of 4 rows is in the same `asm!`.
 //!
 //! Integer sums do not depend on the order of the additions and `SMLAD`
 //! wraps like `wrapping_add`, so the result is bit for bit that of
@@ -77,7 +77,6 @@ impl IntMatVec for Dsp {
             return;
         };
         let body = cols - cols % 4;
-        let blocks = rows / 4;
         // Not zeroed: each pass writes every word the loops read.
         let mut buf = XBuf([MaybeUninit::uninit(); CHUNK / 2]);
         let mut c0 = 0;
@@ -94,26 +93,14 @@ impl IntMatVec for Dsp {
             }
             let xp = dst.as_ptr().cast::<u32>();
             let w0 = w.as_ptr().wrapping_add(c0);
-            if blocks > 0 {
-                // SAFETY: blocks >= 1; rows 0..4 * blocks <= rows, columns
-                // c0..c0 + len <= cols: every byte read, r * cols + c0 + j for
-                // r < 4 * blocks and j < len, is below rows * cols <= w.len();
-                // `out` holds 4 * blocks words; `xp` points at 2 * groups
-                // words ending at the end of `buf`, aligned to END_MASK + 1.
-                unsafe {
-                    if c0 == 0 {
-                        rows4::<true>(w0, cols, xp, len, blocks, out.as_mut_ptr());
-                    } else {
-                        rows4::<false>(w0, cols, xp, len, blocks, out.as_mut_ptr());
-                    }
-                }
-            }
-            let done = 4 * blocks;
-            for (r, o) in out.iter_mut().enumerate().skip(done) {
+            for (r, o) in out.iter_mut().enumerate() {
                 if c0 == 0 {
                     *o = 0;
                 }
-                // SAFETY: row r < rows, columns c0..c0 + len <= cols, as above.
+                // SAFETY: row r < rows, columns c0..c0 + len <= cols: the bytes
+                // r * cols + c0 .. + len are below rows * cols <= w.len();
+                // `xp` points at 2 * groups words ending at the end of `buf`,
+                // aligned to END_MASK + 1.
                 unsafe { row1(w0.wrapping_add(r * cols), xp, o) };
             }
             c0 += len;
@@ -343,153 +330,13 @@ unsafe fn tiles4<const FIRST: bool>(
     }
 }
 
-/// The `asm!` of [`rows4`]; `$init` sets the 4 accumulators of a block.
-macro_rules! rows4_asm {
-    ($init:literal, $p:ident, $stride:ident, $xp:ident, $blocks:ident, $delta:ident, $out:ident) => {
-        core::arch::asm!(
-            "sub sp, sp, #16",
-            "str {a0}, [sp]",
-            "str {a1}, [sp, #4]",
-            "str {a2}, [sp, #8]",
-            "str {a3}, [sp, #12]",
-            "1:",
-            $init,
-            "ldr {xp}, [sp, #8]",
-            "add {q}, {p}, {s}, lsl #1",
-            "tst {xp}, #8",
-            "bne 3f",
-            "2:",
-            "ldrd {xa}, {xb}, [{xp}], #8",
-            "ldr {w}, [{p}, {s}]",
-            "sxtb16 {t}, {w}",
-            "sxtb16 {w}, {w}, ror #8",
-            "smlad {a1}, {t}, {xa}, {a1}",
-            "smlad {a1}, {w}, {xb}, {a1}",
-            "ldr {w}, [{q}, {s}]",
-            "sxtb16 {t}, {w}",
-            "sxtb16 {w}, {w}, ror #8",
-            "smlad {a3}, {t}, {xa}, {a3}",
-            "smlad {a3}, {w}, {xb}, {a3}",
-            "ldr {w}, [{p}], #4",
-            "sxtb16 {t}, {w}",
-            "sxtb16 {w}, {w}, ror #8",
-            "smlad {a0}, {t}, {xa}, {a0}",
-            "smlad {a0}, {w}, {xb}, {a0}",
-            "ldr {w}, [{q}], #4",
-            "sxtb16 {t}, {w}",
-            "sxtb16 {w}, {w}, ror #8",
-            "smlad {a2}, {t}, {xa}, {a2}",
-            "smlad {a2}, {w}, {xb}, {a2}",
-            "3:",
-            "ldrd {xa}, {xb}, [{xp}], #8",
-            "ldr {w}, [{p}, {s}]",
-            "sxtb16 {t}, {w}",
-            "sxtb16 {w}, {w}, ror #8",
-            "smlad {a1}, {t}, {xa}, {a1}",
-            "smlad {a1}, {w}, {xb}, {a1}",
-            "ldr {w}, [{q}, {s}]",
-            "sxtb16 {t}, {w}",
-            "sxtb16 {w}, {w}, ror #8",
-            "smlad {a3}, {t}, {xa}, {a3}",
-            "smlad {a3}, {w}, {xb}, {a3}",
-            "ldr {w}, [{p}], #4",
-            "sxtb16 {t}, {w}",
-            "sxtb16 {w}, {w}, ror #8",
-            "smlad {a0}, {t}, {xa}, {a0}",
-            "smlad {a0}, {w}, {xb}, {a0}",
-            "ldr {w}, [{q}], #4",
-            "sxtb16 {t}, {w}",
-            "sxtb16 {w}, {w}, ror #8",
-            "smlad {a2}, {t}, {xa}, {a2}",
-            "smlad {a2}, {w}, {xb}, {a2}",
-            "tst {xp}, #{mask}",
-            "bne 2b",
-            "ldr {w}, [sp]",
-            "strd {a0}, {a1}, [{w}], #16",
-            "strd {a2}, {a3}, [{w}, #-8]",
-            "str {w}, [sp]",
-            "ldr {t}, [sp, #12]",
-            "add {p}, {p}, {t}",
-            "ldr {t}, [sp, #4]",
-            "subs {t}, {t}, #1",
-            "str {t}, [sp, #4]",
-            "bne 1b",
-            "add sp, sp, #16",
-            a0 = inout(reg) $out => _,
-            a1 = inout(reg) $blocks => _,
-            a2 = inout(reg) $xp => _,
-            a3 = inout(reg) $delta => _,
-            p = inout(reg) $p => _,
-            s = in(reg) $stride,
-            q = out(reg) _,
-            xp = out(reg) _,
-            w = out(reg) _,
-            t = out(reg) _,
-            xa = out(reg) _,
-            xb = out(reg) _,
-            mask = const END_MASK,
-        );
-    };
-}
-
-/// `out[r] = Σ_j W[r][j] x[j]` (`ZERO`) or `out[r] += Σ_j W[r][j] x[j]` for the `4 * blocks` rows at `p + r *
-/// stride`, over `len` columns (a multiple of 4), `x` permuted at `xp`; the
-/// whole loop over the row blocks is one `asm!` (its 4 words of loop state
-/// live on the stack, all 12 free registers go to the inner loop).
-///
-/// # Safety
-/// `blocks >= 1`; `len >= 4`; the rows hold `len` readable bytes each;
-/// `out` points at `4 * blocks` writable words; `xp` points at `len / 2`
-/// words that end at an address aligned to `END_MASK + 1` (and no earlier
-/// such address lies in between).
-#[inline(always)]
-unsafe fn rows4<const ZERO: bool>(
-    p: *const i8,
-    stride: usize,
-    xp: *const u32,
-    len: usize,
-    blocks: usize,
-    out: *mut i32,
-) {
-    // After a block p has moved on by `len`; the next block starts 4 rows on.
-    let delta = (4 * stride).wrapping_sub(len);
-    // Per block: rows 1 and 3 are read at [p + stride] and [q + stride]
-    // (q = p + 2 * stride) before the post-incremented loads of rows 0 and 2
-    // move p and q on; an odd group count (bit 3 of the buffer start, the
-    // end being 128-aligned) enters at the second half of the two-group body.
-    // SAFETY: reads len bytes of each row, len / 2 words at xp and reads and
-    // writes 4 * blocks words at out (caller); pushes 16 bytes below sp and
-    // restores sp; flags clobbered.
-    unsafe {
-        if ZERO {
-            rows4_asm!(
-                "movs {a0}, #0\nmovs {a1}, #0\nmovs {a2}, #0\nmovs {a3}, #0",
-                p,
-                stride,
-                xp,
-                blocks,
-                delta,
-                out
-            );
-        } else {
-            rows4_asm!(
-                "ldr {w}, [sp]\nldrd {a0}, {a1}, [{w}]\nldrd {a2}, {a3}, [{w}, #8]",
-                p,
-                stride,
-                xp,
-                blocks,
-                delta,
-                out
-            );
-        }
-    }
-}
-
 /// `*a += Σ_j w[j] x[j]` for one row at `p`, `x` permuted at `xp` (the
-/// columns as in [`rows4`]).
+/// columns as in [`tiles4`], permuted as the module documentation says).
 ///
 /// # Safety
-/// As [`rows4`], for one row; the group count is implied by `xp`.
+/// One row of `len` readable bytes at `p` (`len >= 4`, a multiple of 4);
+/// `xp` points at `len / 2` words that end at an address aligned to
+/// `END_MASK + 1` (and no earlier such address lies in between).
 #[inline(always)]
 unsafe fn row1(p: *const i8, xp: *const u32, a: &mut i32) {
     let mut acc = *a;
