@@ -78,16 +78,22 @@ const RQ_G: usize = 4 * RQ_H;
 /// [`STEPS`] steps of the stress input from a zero state: the hash of every
 /// `h` and `c`. Trained models only produce shifts of 33 and more; this
 /// drives the other requantization paths (short shifts, saturation) on the
-/// kernel each target runs. `I = 1` takes the one-column path.
+/// kernel each target runs. `I = 1` takes the one-column path. `W_h` is
+/// read as tiled (`tinyrnn::quant::matvec::TILED4`; any bytes are valid
+/// tiles), word-aligned, so the Cortex-M4 runs its tiled `SMLALD` kernel
+/// against the host's portable reading of the same bytes.
 pub fn random_requant_hash<const I: usize>() -> u32 {
     use tinyrnn::quant::{IntLstm, IntMatrix, Scalar};
     let mut g = Stress {
         rng: 0x1357_9bdf ^ I as u32,
         t: 0,
     };
+    /// Word-aligned (the tiled kernel's `LDRD`).
+    #[repr(C, align(4))]
+    struct Aligned<T>(T);
     let mut wx = [[0i8; I]; RQ_G];
-    let mut wh = [[0i8; RQ_H]; RQ_G];
-    for w in wx.iter_mut().flatten().chain(wh.iter_mut().flatten()) {
+    let mut wh = Aligned([[0i8; RQ_H]; RQ_G]);
+    for w in wx.iter_mut().flatten().chain(wh.0.iter_mut().flatten()) {
         *w = g.next() as i8;
     }
     let mut rq = [[0i32; 2 * RQ_G]; 2];
@@ -110,9 +116,9 @@ pub fn random_requant_hash<const I: usize>() -> u32 {
             tiled: false,
         },
         w_h: IntMatrix {
-            w: wh.as_flattened(),
+            w: wh.0.as_flattened(),
             rq: &rq[1],
-            tiled: false,
+            tiled: true,
         },
         b: &b,
         cell_frac: 11,
