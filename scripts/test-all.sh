@@ -39,6 +39,9 @@ for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
     cargo clippy -p tinyrnn --target "$target" --features alloc --locked -- -D warnings
     cargo clippy -p tinyrnn --target "$target" --no-default-features --locked -- -D warnings
     cargo clippy -p tinyrnn --target "$target" --no-default-features --features lstm --locked -- -D warnings
+    cargo clippy -p tinyrnn --target "$target" --no-default-features --features lstm,integer --locked -- -D warnings
+    cargo clippy -p tinyrnn --target "$target" --no-default-features --features gru,f16 --locked -- -D warnings
+    cargo clippy -p tinyrnn --target "$target" --no-default-features --features elman,i8 --locked -- -D warnings
 done
 
 if [ -f firmware-example/Cargo.toml ]; then

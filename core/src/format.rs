@@ -273,6 +273,23 @@ impl<'a> Wire<'a> {
         })
     }
 
+    /// A sequence of layer entries (`tensor`: of tensor entries) of at
+    /// most `at.len()`, each checked and its start written to `at`; their
+    /// number.
+    #[inline(never)]
+    fn entries(&mut self, at: &mut [u16], tensor: bool) -> Option<usize> {
+        let n = self.len()?;
+        for a in at.get_mut(..n)? {
+            *a = u16::try_from(self.pos).ok()?;
+            if tensor {
+                self.tensor()?;
+            } else {
+                self.layer()?;
+            }
+        }
+        Some(n)
+    }
+
     #[inline(never)]
     fn tensor(&mut self) -> Option<TensorDesc> {
         Some(TensorDesc {
@@ -294,13 +311,14 @@ pub(crate) struct TensorTable<'a> {
     len: usize,
 }
 
-impl TensorTable<'_> {
+impl<'a> TensorTable<'a> {
     /// Number of tensors.
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Entry `i`.
+    #[inline(never)]
     pub fn get(&self, i: usize) -> Option<TensorDesc> {
         let pos = *self.at.get(i).filter(|_| i < self.len)? as usize;
         Wire {
@@ -310,24 +328,51 @@ impl TensorTable<'_> {
         .tensor()
     }
 
-    /// Entries `first..first + count` (at most [`MAX_LAYER_TENSORS`]).
-    pub fn range(
-        &self,
-        first: usize,
-        count: usize,
-    ) -> Option<heapless::Vec<TensorDesc, MAX_LAYER_TENSORS>> {
-        let mut v = heapless::Vec::new();
-        for i in first..first.checked_add(count)? {
-            v.push(self.get(i)?).ok()?;
-        }
-        Some(v)
+    /// The entries `first..first + count` of one layer (at most
+    /// [`MAX_LAYER_TENSORS`]), or `None` when they are not all in the table.
+    pub fn layer(&self, first: usize, count: usize) -> Option<LayerTensors<'_, 'a>> {
+        let end = first.checked_add(count)?;
+        (count <= MAX_LAYER_TENSORS && end <= self.len).then_some(LayerTensors {
+            table: self,
+            first,
+            count,
+        })
     }
 }
 
-/// The header as the loader reads it: layers decoded, tensors in place.
+/// One layer's tensors in the table, read in place as they are asked for
+/// (no copy of the entries: less flash and stack in the loader).
+#[derive(Clone, Copy)]
+pub(crate) struct LayerTensors<'t, 'a> {
+    table: &'t TensorTable<'a>,
+    first: usize,
+    count: usize,
+}
+
+impl LayerTensors<'_, '_> {
+    /// Number of tensors.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// The layer's tensor `k`.
+    pub fn get(&self, k: usize) -> Option<TensorDesc> {
+        if k < self.count {
+            self.table.get(self.first + k)
+        } else {
+            None
+        }
+    }
+}
+
+/// The header as the loader reads it: checked whole, layers and tensors
+/// read in place when asked for (a small value: the loader's stack).
 pub(crate) struct HeaderView<'a> {
-    /// Layers, first to last.
-    pub layers: heapless::Vec<LayerDesc, MAX_LAYERS>,
+    bytes: &'a [u8],
+    /// Where each layer entry starts in `bytes`.
+    layer_at: [u16; MAX_LAYERS],
+    /// Number of layers.
+    layers: usize,
     /// Tensor table.
     pub tensors: TensorTable<'a>,
     /// Opaque bytes for the application.
@@ -340,31 +385,38 @@ impl<'a> HeaderView<'a> {
     /// [`MAX_TENSORS`] tensors).
     pub fn parse(bytes: &'a [u8]) -> Option<Self> {
         let mut w = Wire { bytes, pos: 0 };
-        let n = w.len()?;
-        if n > MAX_LAYERS {
-            return None;
-        }
-        let mut layers = heapless::Vec::new();
-        for _ in 0..n {
-            layers.push(w.layer()?).ok()?;
-        }
-        let n = w.len()?;
-        if n > MAX_TENSORS {
-            return None;
-        }
+        let mut layer_at = [0u16; MAX_LAYERS];
+        let layers = w.entries(&mut layer_at, false)?;
         let mut at = [0u16; MAX_TENSORS];
-        for a in at.iter_mut().take(n) {
-            *a = u16::try_from(w.pos).ok()?;
-            w.tensor()?;
-        }
+        let n = w.entries(&mut at, true)?;
         let len = w.len()?;
         let end = w.pos.checked_add(len)?;
         let metadata = bytes.get(w.pos..end)?;
         (end == bytes.len()).then_some(HeaderView {
+            bytes,
+            layer_at,
             layers,
             tensors: TensorTable { bytes, at, len: n },
             metadata,
         })
+    }
+}
+
+impl HeaderView<'_> {
+    /// Number of layers.
+    pub fn layer_count(&self) -> usize {
+        self.layers
+    }
+
+    /// Layer `i` (`None` beyond the last).
+    #[inline(never)]
+    pub fn layer(&self, i: usize) -> Option<LayerDesc> {
+        let pos = *self.layer_at.get(i).filter(|_| i < self.layers)? as usize;
+        Wire {
+            bytes: self.bytes,
+            pos,
+        }
+        .layer()
     }
 }
 
@@ -504,7 +556,11 @@ mod tests {
                 let got = HeaderView::parse(v);
                 assert_eq!(got.is_some(), want.is_some(), "case {case}: {v:02x?}");
                 if let (Some(g), Some(w)) = (got, want) {
-                    assert_eq!(g.layers, w.layers);
+                    assert_eq!(g.layer_count(), w.layers.len());
+                    for (i, l) in w.layers.iter().enumerate() {
+                        assert_eq!(g.layer(i), Some(*l));
+                    }
+                    assert_eq!(g.layer(w.layers.len()), None);
                     assert_eq!(g.metadata, w.metadata);
                     assert_eq!(g.tensors.len(), w.tensors.len());
                     for (i, t) in w.tensors.iter().enumerate() {

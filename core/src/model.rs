@@ -12,6 +12,15 @@ use crate::kernel::{Backend, Kernel, Math, ScalarBackend, SimdBackend, HAS_SIMD}
 use crate::quant::{self, layer::QuantLayer};
 use crate::state::StateStorage;
 
+/// Whether the cargo features link any quantized format: without one the
+/// loader never builds a [`Layer::Quant`], and these guards keep the code
+/// for it out of the link.
+const QUANT: bool = quant::layer::ANY;
+/// Whether f32 layers are linked: with feature `f32`, or when no quantized
+/// format is (so `features = ["lstm"]` is an f32 LSTM build, and
+/// `features = ["lstm", "integer"]` an integer-only one).
+const F32: bool = cfg!(feature = "f32") || !QUANT;
+
 /// One layer of a loaded model, with its weights borrowed from the model bytes.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
@@ -79,7 +88,8 @@ impl Layer<'_> {
     /// Whether the layer carries state from step to step.
     pub fn is_recurrent(&self) -> bool {
         match self {
-            Layer::Quant(q) => q.gates() > 0,
+            Layer::Quant(q) if QUANT => q.gates() > 0,
+            Layer::Quant(_) => false,
             _ => matches!(self, Layer::Elman(_) | Layer::Lstm(_) | Layer::Gru(_)),
         }
     }
@@ -90,7 +100,8 @@ impl Layer<'_> {
             Layer::Elman(c) => c.state_len(),
             Layer::Lstm(c) => c.state_len(),
             Layer::Gru(c) => c.state_len(),
-            Layer::Quant(q) => q.state_len(),
+            Layer::Quant(q) if QUANT => q.state_len(),
+            Layer::Quant(_) => 0,
             Layer::Embedding(_) | Layer::Dense(_) => 0,
         }
     }
@@ -101,7 +112,8 @@ impl Layer<'_> {
             Layer::Elman(c) => c.scratch_len(),
             Layer::Lstm(c) => c.scratch_len(),
             Layer::Gru(c) => c.scratch_len(),
-            Layer::Quant(q) => q.scratch_len(),
+            Layer::Quant(q) if QUANT => q.scratch_len(),
+            Layer::Quant(_) => 0,
             Layer::Embedding(_) | Layer::Dense(_) => 0,
         }
     }
@@ -112,7 +124,8 @@ impl Layer<'_> {
             Layer::Elman(_) => 1,
             Layer::Lstm(_) => 4,
             Layer::Gru(_) => 3,
-            Layer::Quant(q) => q.gates(),
+            Layer::Quant(q) if QUANT => q.gates(),
+            Layer::Quant(_) => 0,
             Layer::Embedding(_) | Layer::Dense(_) => 0,
         }
     }
@@ -206,7 +219,32 @@ impl<'a> Model<'a> {
     /// CRC-32, header, every tensor's bounds and alignment, every layer's kind,
     /// format, activation, tensor shapes and its size against the layer before.
     /// Never panics, whatever the bytes.
+    // Inlined: the model is built in the caller's result, never copied
+    // whole (its layer table would otherwise be most of the load's stack).
+    #[inline(always)]
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
+        let mut out = Ok(Model {
+            layers: heapless::Vec::new(),
+            kernel: Kernel::native(),
+            math: Math::Exact,
+            state_off: [0; MAX_LAYERS],
+            metadata: &[],
+            recurrent_len: 0,
+            scratch_len: 0,
+            io_len: 0,
+            last_recurrent: 0,
+        });
+        if let Ok(m) = &mut out {
+            if let Err(e) = m.load(bytes) {
+                out = Err(e);
+            }
+        }
+        out
+    }
+
+    /// [`from_bytes`](Self::from_bytes) into `self`, a model with no layers.
+    #[inline(never)]
+    fn load(&mut self, bytes: &'a [u8]) -> Result<(), Error> {
         if cfg!(target_endian = "big") {
             return Err(Error::UnsupportedEndianness);
         }
@@ -260,24 +298,22 @@ impl<'a> Model<'a> {
         let header_bytes = &bytes[PREAMBLE_LEN..PREAMBLE_LEN + header_len];
         let header = HeaderView::parse(header_bytes).ok_or(Error::BadHeader)?;
         let payload = &bytes[payload_start..body_len];
-        Self::from_parts(&header, payload)
+        self.metadata = header.metadata;
+        self.fill(&header, payload)
     }
 
-    fn from_parts(header: &HeaderView<'a>, payload: &'a [u8]) -> Result<Self, Error> {
+    /// Loads every layer of `header` into `self` (which has none yet).
+    fn fill(&mut self, header: &HeaderView<'a>, payload: &'a [u8]) -> Result<(), Error> {
         // Tensors first: bounds, alignment, types.
         for i in 0..header.tensors.len() {
             let t = header.tensors.get(i).ok_or(Error::BadHeader)?;
             tensor_bytes(payload, &t, i)?;
         }
-        let mut layers = heapless::Vec::new();
-        let mut state_off = [0usize; MAX_LAYERS];
-        let mut recurrent_len = 0usize;
-        let mut scratch_len = 0usize;
-        let mut io_len = 0usize;
         let mut last_recurrent = None;
         let mut prev_out: Option<usize> = None;
-        for (li, d) in header.layers.iter().enumerate() {
-            let layer = build_layer(li, d, header, payload)?;
+        for li in 0..header.layer_count() {
+            let d = header.layer(li).ok_or(Error::BadHeader)?;
+            let layer = build_layer(li, &d, header, payload)?;
             if let Some(expected) = prev_out {
                 if layer.is_embedding() {
                     return Err(Error::EmbeddingNotFirst { layer: li });
@@ -291,44 +327,37 @@ impl<'a> Model<'a> {
                 }
             }
             prev_out = Some(layer.output_size());
-            state_off[li] = recurrent_len;
-            recurrent_len = recurrent_len
+            if let Some(off) = self.state_off.get_mut(li) {
+                *off = self.recurrent_len;
+            }
+            self.recurrent_len = self
+                .recurrent_len
                 .checked_add(layer.state_len())
                 .ok_or(Error::TooLarge)?;
-            scratch_len = scratch_len.max(layer.scratch_len());
+            self.scratch_len = self.scratch_len.max(layer.scratch_len());
             if let Layer::Dense(dl) = layer {
-                io_len = io_len.max(dl.out);
+                self.io_len = self.io_len.max(dl.out);
             }
             if let Layer::Quant(q) = layer {
                 // Dense outputs, and a quantized Embedding's decoded vector.
-                if q.gates() == 0 {
-                    io_len = io_len.max(q.sizes().1);
+                if QUANT && q.gates() == 0 {
+                    self.io_len = self.io_len.max(q.sizes().1);
                 }
             }
             if layer.is_recurrent() {
                 last_recurrent = Some(li);
             }
             // Cannot fail: the header holds at most MAX_LAYERS layers.
-            layers.push(layer).map_err(|_| Error::BadHeader)?;
+            self.layers.push(layer).map_err(|_| Error::BadHeader)?;
         }
-        let last_recurrent = last_recurrent.ok_or(Error::NoRecurrentLayer)?;
+        self.last_recurrent = last_recurrent.ok_or(Error::NoRecurrentLayer)?;
         // The total must be addressable: state + scratch + two Dense buffers.
-        recurrent_len
-            .checked_add(scratch_len)
-            .and_then(|n| n.checked_add(io_len.checked_mul(2)?))
+        self.recurrent_len
+            .checked_add(self.scratch_len)
+            .and_then(|n| n.checked_add(self.io_len.checked_mul(2)?))
             .and_then(|n| n.checked_mul(4))
             .ok_or(Error::TooLarge)?;
-        Ok(Model {
-            layers,
-            kernel: Kernel::native(),
-            math: Math::Exact,
-            state_off,
-            metadata: header.metadata,
-            recurrent_len,
-            scratch_len,
-            io_len,
-            last_recurrent,
-        })
+        Ok(())
     }
 
     /// The same model, stepping with `kernel` (default [`Kernel::native`]).
@@ -673,23 +702,23 @@ impl<'a> Model<'a> {
             let off = self.state_off.get(li).copied().unwrap_or(0);
             match layer {
                 Layer::Embedding(_) => {}
-                Layer::Elman(c) if cfg!(feature = "elman") => {
+                Layer::Elman(c) if F32 && cfg!(feature = "elman") => {
                     let (lower, upper) = split(states, off);
                     let x = resolve(src, lower, io_a, io_b);
                     c.step_with::<B, A>(x, prefix(upper, c.hidden), gates);
                 }
-                Layer::Lstm(c) if cfg!(feature = "lstm") => {
+                Layer::Lstm(c) if F32 && cfg!(feature = "lstm") => {
                     let (lower, upper) = split(states, off);
                     let x = resolve(src, lower, io_a, io_b);
                     let (h, rest) = split(upper, c.hidden);
                     c.step_with::<B, A>(x, h, prefix(rest, c.hidden), gates);
                 }
-                Layer::Gru(c) if cfg!(feature = "gru") => {
+                Layer::Gru(c) if F32 && cfg!(feature = "gru") => {
                     let (lower, upper) = split(states, off);
                     let x = resolve(src, lower, io_a, io_b);
                     c.step_with::<B, A>(x, prefix(upper, c.hidden), gates);
                 }
-                Layer::Dense(d) => {
+                Layer::Dense(d) if F32 => {
                     let into_b = !matches!(src, Src::Io { second: true, .. });
                     if li == last {
                         d.forward_with::<B, A>(resolve(src, states, io_a, io_b), y);
@@ -712,7 +741,7 @@ impl<'a> Model<'a> {
                     continue;
                 }
                 Layer::Quant(q) if q.is_embedding() => {}
-                Layer::Quant(q) if cfg!(feature = "quant") && q.gates() == 0 => {
+                Layer::Quant(q) if QUANT && q.gates() == 0 => {
                     let simd = HAS_SIMD && self.kernel == Kernel::Simd;
                     let out = q.sizes().1;
                     let into_b = !matches!(src, Src::Io { second: true, .. });
@@ -740,14 +769,18 @@ impl<'a> Model<'a> {
                     };
                     continue;
                 }
-                Layer::Quant(q) if cfg!(feature = "quant") => {
+                Layer::Quant(q) if QUANT => {
                     let (lower, upper) = split(states, off);
                     let x = resolve(src, lower, io_a, io_b);
                     let simd = HAS_SIMD && self.kernel == Kernel::Simd;
                     q.step(x, prefix(upper, q.state_len()), gates, simd);
                 }
                 // Left out by cargo features: the loader never builds these.
-                Layer::Elman(_) | Layer::Lstm(_) | Layer::Gru(_) | Layer::Quant(_) => {}
+                Layer::Elman(_)
+                | Layer::Lstm(_)
+                | Layer::Gru(_)
+                | Layer::Dense(_)
+                | Layer::Quant(_) => {}
             }
             src = Src::State {
                 off,
@@ -839,7 +872,7 @@ fn build_layer<'a>(
         return Err(Error::ZeroSize { layer: li });
     }
     if d.format != numfmt::F32 {
-        if !cfg!(feature = "quant") {
+        if !quant::layer::format_enabled(d.format) {
             return Err(Error::UnsupportedFormat {
                 layer: li,
                 code: d.format,
@@ -848,36 +881,44 @@ fn build_layer<'a>(
         let first = d.first_tensor as usize;
         let ts = header
             .tensors
-            .range(first, d.tensor_count as usize)
+            .layer(first, d.tensor_count as usize)
             .ok_or(Error::BadTensorRef { layer: li })?;
-        let ts = &ts[..];
         let bytes = |k: usize| match ts.get(k) {
-            Some(t) => tensor_bytes(payload, t, first + k),
+            Some(t) => tensor_bytes(payload, &t, first + k),
             None => Err(Error::BadTensorRef { layer: li }),
         };
         return quant::layer::build(li, d, ts, bytes).map(Layer::Quant);
     }
+    if !F32 {
+        return Err(Error::UnsupportedFormat {
+            layer: li,
+            code: d.format,
+        });
+    }
     let (i, h) = (d.input, d.output);
-    let bad_act = Error::UnsupportedActivation {
-        layer: li,
-        code: d.act,
-    };
     let first = d.first_tensor as usize;
     let count = d.tensor_count as usize;
     let ts = header
         .tensors
-        .range(first, count)
+        .layer(first, count)
         .ok_or(Error::BadTensorRef { layer: li })?;
-    let ts = &ts[..];
     // One layout per layer, taken from its first tensor; Dense and Embedding
     // are row-major only.
-    let layout = match ts.first() {
+    let layout = match ts.get(0) {
         Some(t) => Layout::from_code(t.layout).ok_or(Error::UnknownTensorType { tensor: first })?,
         None => Layout::RowMajor,
     };
-    let recurrent = matches!(d.kind, kind::ELMAN | kind::LSTM | kind::GRU);
-    for (k, t) in ts.iter().enumerate() {
-        if t.layout != layout as u8 || (!recurrent && layout != Layout::RowMajor) {
+    // Gate blocks (0: Embedding, Dense) and tensors of each kind.
+    let (gates, expect_count): (u32, usize) = match d.kind {
+        kind::EMBEDDING => (0, 1),
+        kind::ELMAN => (1, 3),
+        kind::LSTM => (4, 3),
+        kind::GRU => (3, 4),
+        _ => (0, 2),
+    };
+    for k in 0..count {
+        let t = ts.get(k).ok_or(Error::BadTensorRef { layer: li })?;
+        if t.layout != layout as u8 || (gates == 0 && layout != Layout::RowMajor) {
             return Err(Error::TensorLayout {
                 layer: li,
                 tensor: k,
@@ -891,10 +932,35 @@ fn build_layer<'a>(
             h.checked_add(PANEL as u32 - 1).ok_or(Error::TooLarge)? / PANEL as u32 * PANEL as u32
         }
     };
-    let rows = |g: u32| g.checked_mul(hp).ok_or(Error::TooLarge);
-    // The tensor `k` of this layer, as f32, with shape `rows x cols`.
-    let get = |k: usize, shape: (u32, u32)| -> Result<&'a [f32], Error> {
+    if count != expect_count {
+        return Err(Error::BadTensorRef { layer: li });
+    }
+    let act = Activation::from_code(d.act);
+    let variant = GruVariant::from_code(d.act);
+    let act_ok = match d.kind {
+        kind::ELMAN => matches!(act, Some(Activation::Tanh | Activation::Relu)),
+        kind::GRU => variant.is_some(),
+        kind::DENSE => act.is_some(),
+        _ => d.act == 0,
+    };
+    if !act_ok {
+        return Err(Error::UnsupportedActivation {
+            layer: li,
+            code: d.act,
+        });
+    }
+    // Every tensor's shape `rows x cols`: an Embedding's table `[i][h]`; a
+    // Dense `W [h][i]`, `b [h]`; a recurrent layer's `W_x [g][i]`,
+    // `W_h [g][h]` and biases `[g]` with `g` gate blocks of `hp` rows.
+    let (rows, cols) = match (d.kind, gates) {
+        (kind::EMBEDDING, _) => (i, [h, 0]),
+        (_, 0) => (h, [i, 1]),
+        _ => (gates.checked_mul(hp).ok_or(Error::TooLarge)?, [i, h]),
+    };
+    let mut w: [&'a [f32]; 4] = [&[]; 4];
+    for (k, w) in w.iter_mut().enumerate().take(count) {
         let t = ts.get(k).ok_or(Error::BadTensorRef { layer: li })?;
+        let shape = (rows, cols.get(k).copied().unwrap_or(1));
         if t.dtype != dtype::F32 {
             return Err(Error::TensorType {
                 layer: li,
@@ -909,81 +975,51 @@ fn build_layer<'a>(
                 found: (t.rows, t.cols),
             });
         }
-        as_f32(tensor_bytes(payload, t, first + k)?).ok_or(Error::Misaligned)
-    };
-    let expect_count = match d.kind {
-        kind::EMBEDDING => 1,
-        kind::DENSE => 2,
-        kind::GRU => 4,
-        _ => 3,
-    };
-    if count != expect_count {
-        return Err(Error::BadTensorRef { layer: li });
+        *w = as_f32(tensor_bytes(payload, &t, first + k)?).ok_or(Error::Misaligned)?;
     }
-    let (iu, hu) = (i as usize, h as usize);
+    let [w0, w1, w2, w3] = w;
+    let (input, hidden) = (i as usize, h as usize);
+    // The activation codes were checked above.
+    let act = act.unwrap_or(Activation::Linear);
     Ok(match d.kind {
-        kind::EMBEDDING => {
-            if d.act != 0 {
-                return Err(bad_act);
-            }
-            Layer::Embedding(Embedding {
-                vocab: iu,
-                dim: hu,
-                table: get(0, (i, h))?,
-            })
-        }
-        kind::ELMAN => {
-            let act = match Activation::from_code(d.act) {
-                Some(a @ (Activation::Tanh | Activation::Relu)) => a,
-                _ => return Err(bad_act),
-            };
-            Layer::Elman(Elman {
-                input: iu,
-                hidden: hu,
-                act,
-                layout,
-                w_x: get(0, (hp, i))?,
-                w_h: get(1, (hp, h))?,
-                b: get(2, (hp, 1))?,
-            })
-        }
-        kind::LSTM => {
-            if d.act != 0 {
-                return Err(bad_act);
-            }
-            let g = rows(4)?;
-            Layer::Lstm(Lstm {
-                input: iu,
-                hidden: hu,
-                layout,
-                w_x: get(0, (g, i))?,
-                w_h: get(1, (g, h))?,
-                b: get(2, (g, 1))?,
-            })
-        }
-        kind::GRU => {
-            let variant = GruVariant::from_code(d.act).ok_or(bad_act)?;
-            let g = rows(3)?;
-            Layer::Gru(Gru {
-                input: iu,
-                hidden: hu,
-                variant,
-                layout,
-                w_x: get(0, (g, i))?,
-                w_h: get(1, (g, h))?,
-                b_x: get(2, (g, 1))?,
-                b_h: get(3, (g, 1))?,
-            })
-        }
-        _ => {
-            let act = Activation::from_code(d.act).ok_or(bad_act)?;
-            Layer::Dense(Dense {
-                input: iu,
-                out: hu,
-                act,
-                w: get(0, (h, i))?,
-                b: get(1, (h, 1))?,
-            })
-        }
+        kind::EMBEDDING => Layer::Embedding(Embedding {
+            vocab: input,
+            dim: hidden,
+            table: w0,
+        }),
+        kind::ELMAN => Layer::Elman(Elman {
+            input,
+            hidden,
+            act,
+            layout,
+            w_x: w0,
+            w_h: w1,
+            b: w2,
+        }),
+        kind::LSTM => Layer::Lstm(Lstm {
+            input,
+            hidden,
+            layout,
+            w_x: w0,
+            w_h: w1,
+            b: w2,
+        }),
+        kind::GRU => Layer::Gru(Gru {
+            input,
+            hidden,
+            variant: variant.unwrap_or(GruVariant::ResetAfter),
+            layout,
+            w_x: w0,
+            w_h: w1,
+            b_x: w2,
+            b_h: w3,
+        }),
+        _ => Layer::Dense(Dense {
+            input,
+            out: hidden,
+            act,
+            w: w0,
+            b: w1,
+        }),
     })
 }

@@ -10,7 +10,7 @@ use super::matvec::{IntMatVec, Scalar, Simd};
 use super::words::i32_as_i16_mut;
 use crate::error::Error;
 use crate::format::MAX_LAYERS;
-use crate::kernel::Kernel;
+use crate::kernel::{Kernel, HAS_SIMD};
 use crate::model::{Layer, Model};
 
 /// A view of a [`Model`] whose every layer is in the integer format.
@@ -181,8 +181,11 @@ impl<'m, 'a> IntModel<'m, 'a> {
     }
 
     fn dispatch(&self, words: &mut [i32], first: usize, x: &[i16], y: &mut [i16]) {
+        // As in `Model::step`: where `wide` has no vector registers
+        // (Cortex-M), `Kernel::Simd` runs the scalar path (the same bits),
+        // so one copy of the cells is linked.
         match self.model.kernel() {
-            Kernel::Simd => self.run::<Simd>(words, first, x, y),
+            Kernel::Simd if HAS_SIMD => self.run::<Simd>(words, first, x, y),
             _ => self.run::<Scalar>(words, first, x, y),
         }
     }
@@ -235,9 +238,14 @@ impl<'m, 'a> IntModel<'m, 'a> {
                     IntDense::forward::<K>(d, input, y, scratch);
                     core::mem::swap(&mut cur, &mut next);
                 }
-                QuantLayer::IntElman(c, _) => c.step::<K>(input, h, scratch),
-                QuantLayer::IntGru(c, _) => c.step::<K>(input, h, scratch),
-                QuantLayer::IntLstm(c, _) => c.step::<K>(input, h, cs, scratch),
+                // Cell types left out by cargo features: never loaded.
+                QuantLayer::IntElman(c, _) if cfg!(feature = "elman") => {
+                    c.step::<K>(input, h, scratch)
+                }
+                QuantLayer::IntGru(c, _) if cfg!(feature = "gru") => c.step::<K>(input, h, scratch),
+                QuantLayer::IntLstm(c, _) if cfg!(feature = "lstm") => {
+                    c.step::<K>(input, h, cs, scratch)
+                }
                 _ => return,
             }
             if q.gates() > 0 {

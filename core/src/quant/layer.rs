@@ -19,8 +19,35 @@ use super::matvec::{IntMatVec, Scalar, Simd, MAX_COLS, TILED4};
 use super::words::{bytes_as, f32_as_i32_mut, i32_as_i16_mut, Pod};
 use super::{dequantize_slice, quantize_slice};
 use crate::error::Error;
-use crate::format::{dtype, kind, numfmt, Activation, GruVariant, LayerDesc, TensorDesc};
+use crate::format::{dtype, kind, numfmt, Activation, GruVariant, LayerDesc, LayerTensors};
 use half::f16;
+
+/// Whether the cargo features link the f16 format.
+const F16: bool = cfg!(feature = "f16");
+/// Whether the cargo features link the i8 hybrid format.
+const I8: bool = cfg!(feature = "i8");
+/// Whether the cargo features link the integer format.
+const INTEGER: bool = cfg!(feature = "integer");
+/// Whether the cargo features link any quantized format.
+pub(crate) const ANY: bool = F16 || I8 || INTEGER;
+/// Whether the cargo features link either float-math format (f16, i8).
+const HYBRID: bool = F16 || I8;
+/// Cell types the cargo features link (Embedding and Dense always are).
+const ELMAN: bool = cfg!(feature = "elman");
+const LSTM: bool = cfg!(feature = "lstm");
+const GRU: bool = cfg!(feature = "gru");
+
+/// Whether the number format `code` is a quantized one the cargo features
+/// link (`f16`, `i8`, `integer`); the loader rejects the others with
+/// [`Error::UnsupportedFormat`], so their code is not linked.
+pub(crate) fn format_enabled(code: u8) -> bool {
+    match code {
+        numfmt::F16 => F16,
+        numfmt::I8 => I8,
+        numfmt::INTEGER => INTEGER,
+        _ => false,
+    }
+}
 
 /// A layer's number format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -62,8 +89,10 @@ impl FloatWeights for HybridWeights<'_> {
     #[inline]
     fn matvec_acc(&self, x: &[f32], out: &mut [f32]) {
         match self {
-            HybridWeights::F16(w) => w.matvec_acc(x, out),
-            HybridWeights::I8(w) => w.matvec_acc(x, out),
+            HybridWeights::F16(w) if F16 => w.matvec_acc(x, out),
+            HybridWeights::I8(w) if I8 => w.matvec_acc(x, out),
+            // Left out by cargo features: the loader never builds these.
+            HybridWeights::F16(_) | HybridWeights::I8(_) => {}
         }
     }
     fn rows(&self, from: usize, to: usize, cols: usize) -> Self {
@@ -74,8 +103,9 @@ impl FloatWeights for HybridWeights<'_> {
     }
     fn row_into(&self, r: usize, out: &mut [f32]) -> bool {
         match self {
-            HybridWeights::F16(w) => w.row_into(r, out),
-            HybridWeights::I8(w) => w.row_into(r, out),
+            HybridWeights::F16(w) if F16 => w.row_into(r, out),
+            HybridWeights::I8(w) if I8 => w.row_into(r, out),
+            HybridWeights::F16(_) | HybridWeights::I8(_) => false,
         }
     }
 }
@@ -231,12 +261,16 @@ impl QuantLayer<'_> {
     pub(crate) fn step(&self, x: &[f32], state: &mut [f32], scratch: &mut [f32], simd: bool) {
         let (_, n) = self.sizes();
         let (h, c) = state.split_at_mut(n.min(state.len()));
+        // Cell types and formats left out by cargo features are never
+        // built by the loader; the guards keep their code out of the link.
         match self {
-            QuantLayer::Elman(cell) => cell.step(x, h, scratch),
-            QuantLayer::Lstm(cell) => cell.step(x, h, c, scratch),
-            QuantLayer::Gru(cell) => cell.step(x, h, scratch),
+            QuantLayer::Elman(cell) if HYBRID && ELMAN => cell.step(x, h, scratch),
+            QuantLayer::Lstm(cell) if HYBRID && LSTM => cell.step(x, h, c, scratch),
+            QuantLayer::Gru(cell) if HYBRID && GRU => cell.step(x, h, scratch),
+            QuantLayer::Elman(_) | QuantLayer::Lstm(_) | QuantLayer::Gru(_) => {}
             QuantLayer::Dense(_) | QuantLayer::IntDense(..) => {}
             QuantLayer::Embedding(_) | QuantLayer::IntEmbedding(..) => {}
+            _ if !INTEGER => {}
             _ if simd => self.int_step::<Simd>(x, h, c, scratch),
             _ => self.int_step::<Scalar>(x, h, c, scratch),
         }
@@ -264,13 +298,13 @@ impl QuantLayer<'_> {
         quantize_slice(x, f.x, xq);
         quantize_slice(h, f.out, hq);
         match self {
-            QuantLayer::IntElman(cell, _) => cell.step::<K>(xq, hq, cs),
-            QuantLayer::IntLstm(cell, _) => {
+            QuantLayer::IntElman(cell, _) if ELMAN => cell.step::<K>(xq, hq, cs),
+            QuantLayer::IntLstm(cell, _) if LSTM => {
                 quantize_slice(c, cell.cell_frac, cq);
                 cell.step::<K>(xq, hq, cq, cs);
                 dequantize_slice(cq, cell.cell_frac, c);
             }
-            QuantLayer::IntGru(cell, _) => cell.step::<K>(xq, hq, cs),
+            QuantLayer::IntGru(cell, _) if GRU => cell.step::<K>(xq, hq, cs),
             _ => {}
         }
         dequantize_slice(hq, f.out, h);
@@ -279,8 +313,8 @@ impl QuantLayer<'_> {
     /// A Dense layer's output `y` from `x`.
     pub(crate) fn forward(&self, x: &[f32], y: &mut [f32], scratch: &mut [f32], simd: bool) {
         match self {
-            QuantLayer::Dense(d) => d.forward(x, y),
-            QuantLayer::IntDense(d, f) => {
+            QuantLayer::Dense(d) if HYBRID => d.forward(x, y),
+            QuantLayer::IntDense(d, f) if INTEGER => {
                 let (i, n) = (d.input, d.out);
                 let len = scratch.len();
                 let (cs, buf) = f32_as_i32_mut(scratch).split_at_mut(d.scratch_len().min(len));
@@ -314,7 +348,7 @@ impl QuantLayer<'_> {
 pub(crate) fn build<'a>(
     li: usize,
     d: &LayerDesc,
-    ts: &[TensorDesc],
+    ts: LayerTensors<'_, '_>,
     bytes: impl Fn(usize) -> Result<&'a [u8], Error>,
 ) -> Result<QuantLayer<'a>, Error> {
     let (i, h) = (d.input, d.output);
@@ -327,6 +361,9 @@ pub(crate) fn build<'a>(
         layer: li,
         code: d.act,
     };
+    if !format_enabled(d.format) {
+        return Err(bad_fmt);
+    }
     let gates: u32 = match d.kind {
         kind::EMBEDDING => 1,
         kind::ELMAN => 1,
@@ -385,7 +422,7 @@ pub(crate) fn build<'a>(
     let is_dense = d.kind == kind::DENSE;
     let (wrows, hcols) = if is_dense { (h, 0) } else { (g, h) };
     match d.format {
-        numfmt::F16 | numfmt::I8 => {
+        numfmt::F16 | numfmt::I8 if HYBRID => {
             let f16 = d.format == numfmt::F16;
             // f16: W_x, W_h, biases. i8: W_x, s_x, W_h, s_h, biases.
             let per = if f16 { 1 } else { 2 };
@@ -452,7 +489,7 @@ pub(crate) fn build<'a>(
                 }
             })
         }
-        numfmt::INTEGER => {
+        numfmt::INTEGER if INTEGER => {
             if iu > MAX_COLS || (!is_dense && hu > MAX_COLS) {
                 return Err(bad_fmt);
             }
@@ -555,7 +592,7 @@ pub(crate) fn build<'a>(
 fn build_embedding<'a>(
     li: usize,
     d: &LayerDesc,
-    ts: &[TensorDesc],
+    ts: LayerTensors<'_, '_>,
     get: impl Fn(usize, u8, (u32, u32)) -> Result<&'a [u8], Error>,
     bad_fmt: Error,
     bad_act: Error,
@@ -577,18 +614,18 @@ fn build_embedding<'a>(
     }
     let hybrid = |table| QuantLayer::Embedding(FloatEmbedding { vocab, dim, table });
     match d.format {
-        numfmt::F16 => Ok(hybrid(HybridWeights::F16(F16Weights(typed(get(
+        numfmt::F16 if F16 => Ok(hybrid(HybridWeights::F16(F16Weights(typed(get(
             0,
             dtype::F16,
             shape,
         )?)?)))),
-        numfmt::I8 => {
+        numfmt::I8 if I8 => {
             let w = typed(get(0, dtype::I8, shape)?)?;
             let scale = get(1, dtype::F32, (d.input, 1))
                 .and_then(|b| crate::bytes::as_f32(b).ok_or(Error::Misaligned))?;
             Ok(hybrid(HybridWeights::I8(I8Weights { w, scale })))
         }
-        numfmt::INTEGER => {
+        numfmt::INTEGER if INTEGER => {
             let table = typed(get(0, dtype::I16, shape)?)?;
             let q: &[i32] = typed(get(1, dtype::I32, (1, 1))?)?;
             let frac = q

@@ -103,7 +103,7 @@ fn run_portable(w: &[i8], x: &[i16], out: &mut [i32]) {
 }
 
 /// `wide`'s kernel, which on a chip without vector registers is plain arrays
-/// (what `Kernel::Simd` runs in `IntModel` here).
+/// (a type parameter of the cells; `Kernel::Simd` runs the DSP kernel here).
 #[inline(never)]
 fn run_simd(w: &[i8], x: &[i16], out: &mut [i32]) {
     Simd::matvec(w, x, out);

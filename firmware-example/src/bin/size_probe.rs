@@ -26,6 +26,11 @@ struct Case {
     stress_hash: u32,
 }
 
+/// The probe's inputs, in flash (an array filled on the stack would add
+/// the probe's own stores to the measured code).
+static X: [f32; 64] = [0.25; 64];
+static X_INT: [i16; 64] = [64; 64];
+
 /// Loads the model and steps it a few times on an opaque input.
 #[inline(never)]
 #[allow(dead_code, reason = "unused in a build with only integer models")]
@@ -36,7 +41,7 @@ fn run<const N: usize>(case: &Case, _: &mut ()) {
     let Ok(mut state) = State::<N>::new(&model) else {
         return;
     };
-    let x = black_box([0.25f32; 64]);
+    let x = black_box(&X);
     let mut y = [0.0f32; 64];
     let (i, o) = (model.input_size().min(64), model.output_size().min(64));
     for _ in 0..black_box(4) {
@@ -59,7 +64,7 @@ fn run_int<const N: usize, const W: usize>(case: &Case, _: &mut ()) {
     let Some(words) = buf.get_mut(..int.state_len()) else {
         return;
     };
-    let x = black_box([64i16; 64]);
+    let x = black_box(&X_INT);
     let mut y = [0i16; 64];
     let (i, o) = (model.input_size().min(64), model.output_size().min(64));
     for _ in 0..black_box(4) {
