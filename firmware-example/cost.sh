@@ -101,31 +101,56 @@ for m in lstm1x32 lstm16x64 gru1x32 elman1x32; do
   done
 done
 
-# Candidate matrix-vector kernels (src/bin/kernel_bench.rs), W 256 x 64 (an LSTM's recurrent matrix).
-echo
-echo "matrix-vector kernels, 256 x 64 = 16384 MACs (src/bin/kernel_bench.rs):"
+# The runtime's Cortex-M4F kernels and the candidates measured against them (src/bin/kernel_bench.rs):
+# each runs K and 2K times between the markers; every run also checks the kernel against the portable
+# code on the chip and exits 1 (stopping this script) if they disagree.
 cargo build -q --release --target $target --bin kernel_bench
 kb=$tdir/$target/release/kernel_bench
-for v in current rows4 panel8 panel8fma; do
-  "$insncount/count.sh" "$kb" kbench 4 "$v" >"$out/run.log" 2>&1 || { cat "$out/run.log" >&2; exit 1; }
+rm -f "$out/kbench.lines"
+kcount() { # VARIANT -> instructions per call (K = 4 and 8); appends the guest's check line to $out/kbench.lines
+  "$insncount/count.sh" "$kb" kbench 4 "$1" >"$out/run.log" 2>&1 || { cat "$out/run.log" >&2; echo "cost.sh: kernel_bench $1 failed" >&2; exit 1; }
   a=$(sed -n 's/^insncount: .*region=\([0-9]*\).*/\1/p' "$out/run.log")
-  "$insncount/count.sh" "$kb" kbench 8 "$v" >"$out/run.log" 2>&1 || { cat "$out/run.log" >&2; exit 1; }
+  "$insncount/count.sh" "$kb" kbench 8 "$1" >"$out/run.log" 2>&1 || { cat "$out/run.log" >&2; echo "cost.sh: kernel_bench $1 failed" >&2; exit 1; }
   b=$(sed -n 's/^insncount: .*region=\([0-9]*\).*/\1/p' "$out/run.log")
-  per=$(( (b - a) / 4 ))
-  printf '  %-10s %7s insn  %s insn/MAC\n' "$v" "$per" "$(awk -v p="$per" 'BEGIN{printf "%.2f", p/16384}')"
+  grep '^kbench' "$out/run.log" >>"$out/kbench.lines" || true
+  echo $(( (b - a) / 4 ))
+}
+echo
+echo "matrix-vector kernels, W 256 x 64 = 16384 MACs per product (src/bin/kernel_bench.rs):"
+for v in panel16 rowfma portable rows4 panel8 panel8fma; do
+  case $v in
+    panel16) label="runtime: column-major recurrent layers (ColMajor8), 16 rows x 4 columns per iteration, vfma";;
+    rowfma) label="runtime: Dense and row-major recurrent layers, 8 columns per iteration, vfma";;
+    portable) label="portable matvec_acc: the runtime's kernel without an FPU asm path (Cortex-M0, host scalar)";;
+    *) label="candidate, not in the runtime";;
+  esac
+  per=$(kcount "$v")
+  printf '  %-10s %7s insn  %s insn/MAC  %s\n' "$v" "$per" "$(awk -v p="$per" 'BEGIN{printf "%.2f", p/16384}')" "$label"
   echo "kernel: variant=$v insn_per_matvec=$per macs=16384" >>"$out/cost.txt.new"
 done
-echo "activations, 256 values (incl. a 3-instruction refill per value; fast = exp2 by exponent bits + degree-6 polynomial):"
-for v in sigmoid_libm sigmoid_fast tanh_libm tanh_fast; do
-  "$insncount/count.sh" "$kb" kbench 4 "$v" >"$out/run.log" 2>&1 || { cat "$out/run.log" >&2; exit 1; }
-  a=$(sed -n 's/^insncount: .*region=\([0-9]*\).*/\1/p' "$out/run.log")
-  "$insncount/count.sh" "$kb" kbench 8 "$v" >"$out/run.log" 2>&1 || { cat "$out/run.log" >&2; exit 1; }
-  b=$(sed -n 's/^insncount: .*region=\([0-9]*\).*/\1/p' "$out/run.log")
-  per=$(( (b - a) / 4 ))
-  printf '  %-13s %6s insn/value\n' "$v" "$((per / 256))"
+echo "activations, 256 values (incl. a 3-instruction refill per value):"
+for v in sigmoid_m4 tanh_m4 sigmoid_libm tanh_libm sigmoid_fast tanh_fast; do
+  case $v in
+    *_m4) label="runtime Math::Fast on Cortex-M4F: rational function, Horner in vfma, one vdiv";;
+    *_libm) label="runtime Math::Exact: libm";;
+    *) label="candidate exp2 (exponent bits + degree-6 polynomial), not in the runtime";;
+  esac
+  per=$(kcount "$v")
+  printf '  %-13s %6s insn/value  %s\n' "$v" "$((per / 256))" "$label"
   echo "activation: variant=$v insn_per_256=$per" >>"$out/cost.txt.new"
 done
-grep '^kbench' "$out/run.log" | sed 's/^/  /'
+echo "elementwise gate kernels, Math::Fast, 64 units per call:"
+for v in lstm_gates gru_gates; do
+  case $v in
+    lstm_gates) label="runtime: LSTM c and h (4 activations + tanh(c) per unit)";;
+    *) label="runtime: GRU reset-after h (2 sigmoids + tanh per unit)";;
+  esac
+  per=$(kcount "$v")
+  printf '  %-10s %7s insn/unit  %s\n' "$v" "$((per / 64))" "$label"
+  echo "elementwise: variant=$v insn_per_64_units=$per" >>"$out/cost.txt.new"
+done
+echo "on-chip checks of these kernels (last run of each):"
+awk '{k=$2} {last[k]=$0; if(!(k in seen)){seen[k]=1; order[++n]=k}} END{for(i=1;i<=n;i++) print "  " last[order[i]]}' "$out/kbench.lines"
 
 
 if [ "${M0:-0}" = 1 ]; then

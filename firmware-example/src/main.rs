@@ -17,6 +17,11 @@
 //! of random and extreme input (`stress.rs`) and the hash of its outputs must
 //! equal the host's (`ok NAME/stress: ...`).
 //!
+//! On a Cortex-M4F, the first f32 model of each recurrent cell kind is also
+//! checked in a row-major copy made by `build.rs` (`ok NAME.rowmajor: ...`,
+//! `ok NAME.rowmajor/fast: ...`): the model files are column-major, and
+//! row-major recurrent layers run other kernels on this chip.
+//!
 //! With the semihosting command line `bench K [fast]` (QEMU `-append "bench K"`)
 //! it instead runs K steps per model between the markers `bench_start` and
 //! `bench_stop`, for `../shared/tools/insncount` (see `cost.sh`); integer
@@ -34,7 +39,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use cortex_m_rt::{entry, exception, ExceptionFrame};
 use cortex_m_semihosting::{debug, heprintln, hprintln};
 use tinyrnn::quant::IntModel;
-use tinyrnn::{Math, Model, State};
+use tinyrnn::{Layer, Layout, Math, Model, State};
 
 /// Float formats: `|got - want| <= REL_TOL * max(|want|, ABS_FLOOR)`.
 const REL_TOL: f32 = 1e-5;
@@ -159,6 +164,31 @@ fn run<const N: usize>(case: &Case, ctx: &mut Ctx) {
             stream::<N>(case, model.with_math(Math::Fast), ctx, load_stack, "/fast");
         }
     }
+}
+
+/// A row-major copy of a column-major f32 model (`build.rs`; Cortex-M4F only):
+/// checked as [`run`] after checking that its recurrent layers are row-major,
+/// so the step runs the row-major kernels (`cortex_m::rowmajor_acc`, then
+/// with `Math::Fast` the same elementwise `asm!` as the column-major files).
+#[inline(never)]
+#[allow(dead_code, reason = "unused in a build without f32 models")]
+fn run_rowmajor<const N: usize>(case: &Case, ctx: &mut Ctx) {
+    let Some((model, load_stack)) = load(case, ctx) else {
+        return;
+    };
+    let recurrent = model
+        .layers()
+        .iter()
+        .filter(|l| matches!(l, Layer::Lstm(_) | Layer::Gru(_) | Layer::Elman(_)));
+    if recurrent.clone().count() == 0 || recurrent.clone().any(|l| l.layout() != Layout::RowMajor) {
+        hprintln!("FAIL {}: recurrent layers not row-major", case.name);
+        ctx.failures += 1;
+        return;
+    }
+    if cfg!(feature = "exact-math") {
+        stream::<N>(case, model.clone(), ctx, load_stack, "");
+    }
+    stream::<N>(case, model.with_math(Math::Fast), ctx, load_stack, "/fast");
 }
 
 /// An integer model: `N` words of `Model::step` state, `W` words for `IntModel::step`.
@@ -502,6 +532,16 @@ fn run_all(ctx: &mut Ctx) {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }
 
+/// The row-major copies of `build.rs` (Cortex-M4F builds with f32 models):
+/// one per recurrent cell kind.
+#[allow(
+    unused_variables,
+    reason = "a build without those f32 models or without an FPU has no copy"
+)]
+fn run_rowmajor_copies(ctx: &mut Ctx) {
+    include!(concat!(env!("OUT_DIR"), "/rowmajor.rs"));
+}
+
 /// The mode from the semihosting command line: `bench K [fast]` anywhere in it, else check.
 fn mode() -> Mode {
     let mut buf = [0u8; 128];
@@ -558,6 +598,9 @@ fn main() -> ! {
         }
     }
     run_all(&mut ctx);
+    if let Mode::Check = ctx.mode {
+        run_rowmajor_copies(&mut ctx);
+    }
     #[cfg(feature = "integer")]
     if let Mode::Check = ctx.mode {
         check_random_requant(&mut ctx);

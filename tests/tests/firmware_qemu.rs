@@ -8,6 +8,10 @@
 //! Needs `qemu-system-arm` (Debian: `apt-get install qemu-system-arm`) and the
 //! rustup targets `thumbv7em-none-eabihf` and `thumbv6m-none-eabi`; without them
 //! the tests fail with a message saying so (never skipped: CI installs them).
+//!
+//! The firmware builds in `FW_TARGET_DIR` when set, else in
+//! `$CARGO_TARGET_DIR/firmware-m4` (and `-m0`) when that is set, else in each
+//! firmware project's own `target/`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,6 +26,19 @@ fn firmware_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware-example")
 }
 
+/// Where the firmware project in `dir` builds (see the module docs).
+fn target_dir(dir: &Path) -> PathBuf {
+    let m0 = dir.ends_with("cortex-m0");
+    match (
+        std::env::var_os("FW_TARGET_DIR"),
+        std::env::var_os("CARGO_TARGET_DIR"),
+    ) {
+        (Some(fw), _) => PathBuf::from(fw),
+        (None, Some(host)) => Path::new(&host).join(if m0 { "firmware-m0" } else { "firmware-m4" }),
+        (None, None) => dir.join("target"),
+    }
+}
+
 fn cargo(dir: &Path) -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     // The firmware is its own cargo project with its own target dir and
@@ -31,7 +48,8 @@ fn cargo(dir: &Path) -> Command {
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_BUILD_TARGET")
         .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env("CARGO_TARGET_DIR", target_dir(dir));
     c
 }
 
@@ -59,11 +77,16 @@ fn build(dir: &Path, target: &str, features: Option<&str>, bin: &str) -> PathBuf
          `rustup target add {target}`):\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    dir.join(format!("target/{target}/release/{bin}"))
+    target_dir(dir).join(format!("{target}/release/{bin}"))
 }
 
 /// Runs `elf` on QEMU `machine` with a time limit; returns (exit code, stdout+stderr).
 fn run_qemu(machine: &str, elf: &Path) -> (Option<i32>, String) {
+    run_qemu_with(machine, elf, None)
+}
+
+/// [`run_qemu`] with the semihosting command line `append` (QEMU `-append`).
+fn run_qemu_with(machine: &str, elf: &Path, append: Option<&str>) -> (Option<i32>, String) {
     let mut child = Command::new("qemu-system-arm")
         .args([
             "-machine",
@@ -76,6 +99,7 @@ fn run_qemu(machine: &str, elf: &Path) -> (Option<i32>, String) {
         ])
         .args(["-semihosting-config", "enable=on,target=native", "-kernel"])
         .arg(elf)
+        .args(append.map(|a| ["-append", a]).into_iter().flatten())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -107,8 +131,15 @@ fn run_qemu(machine: &str, elf: &Path) -> (Option<i32>, String) {
 
 /// Checks the exit status, one `ok` line per model file of `formats` (two per
 /// file: both activation maths for a float format; `IntModel::step` and
-/// `Model::step` for the integer one), the summary line and no `FAIL`.
-fn assert_all_ok(machine: &str, formats: &[&str], code: Option<i32>, text: &str) {
+/// `Model::step` for the integer one), two per row-major copy of the f32
+/// models in `rowmajor` (both maths), the summary line and no `FAIL`.
+fn assert_all_ok(
+    machine: &str,
+    formats: &[&str],
+    rowmajor: &[&str],
+    code: Option<i32>,
+    text: &str,
+) {
     println!("--- firmware on {machine}, formats {formats:?} ---\n{text}");
     assert_eq!(
         code,
@@ -151,7 +182,18 @@ fn assert_all_ok(machine: &str, formats: &[&str], code: Option<i32>, text: &str)
             "no bit-exact IntModel line on {machine}:\n{text}"
         );
     }
-    let n = MODELS.len() * formats.len();
+    for name in rowmajor {
+        for prefix in [
+            format!("ok {name}.f32.rowmajor: "),
+            format!("ok {name}.f32.rowmajor/fast: "),
+        ] {
+            assert!(
+                text.lines().any(|l| l.starts_with(&prefix)),
+                "no `{prefix}...` line (row-major copy) from the firmware on {machine}:\n{text}"
+            );
+        }
+    }
+    let n = MODELS.len() * formats.len() + rowmajor.len();
     assert!(
         text.lines()
             .any(|l| l.trim() == format!("ok: all {n} models match the host")),
@@ -232,11 +274,56 @@ fn firmware_matches_host_on_qemu_cortex_m4f() {
         "tinyrnn-firmware-example",
     );
     let (code, text) = run_qemu("mps2-an386", &elf);
-    assert_all_ok("mps2-an386", &FORMATS, code, &text);
+    // A row-major copy of the first f32 model of each cell kind (build.rs).
+    assert_all_ok(
+        "mps2-an386",
+        &FORMATS,
+        &["lstm1x32", "gru1x32", "elman1x32"],
+        code,
+        &text,
+    );
     assert!(
         text.lines().any(|l| l.starts_with("ok kernels: ")),
         "no kernel check line:\n{text}"
     );
+}
+
+/// The runtime's Cortex-M4F `asm!` kernels, each against its portable twin
+/// on the chip (`kernel_bench`): every run must exit 0 with its `ok` line.
+#[test]
+fn firmware_kernels_match_portable_on_qemu_cortex_m4f() {
+    require_qemu();
+    let elf = build(
+        &firmware_dir(),
+        "thumbv7em-none-eabihf",
+        None,
+        "kernel_bench",
+    );
+    for variant in [
+        "panel16",
+        "rowfma",
+        "sigmoid_m4",
+        "tanh_m4",
+        "lstm_gates",
+        "gru_gates",
+    ] {
+        let (code, text) = run_qemu_with("mps2-an386", &elf, Some(&format!("kbench 1 {variant}")));
+        println!("--- kernel_bench {variant} ---\n{text}");
+        assert_eq!(
+            code,
+            Some(0),
+            "kernel_bench {variant} exited {code:?}:\n{text}"
+        );
+        let prefix = format!("kbench {variant} k=1 ok ");
+        assert!(
+            text.lines().any(|l| l.starts_with(&prefix)),
+            "no `{prefix}...` line from kernel_bench:\n{text}"
+        );
+        assert!(
+            !text.contains("FAIL"),
+            "a FAIL line from kernel_bench {variant}:\n{text}"
+        );
+    }
 }
 
 /// All Cortex-M0 builds in one test: they share the project's target folder.
@@ -248,7 +335,7 @@ fn firmware_matches_host_on_qemu_cortex_m0_without_fpu() {
     // The default build: integer and i8 models.
     let elf = build(&dir, target, None, "tinyrnn-firmware-example");
     let (code, text) = run_qemu("microbit", &elf);
-    assert_all_ok("microbit", &["i8", "integer"], code, &text);
+    assert_all_ok("microbit", &["i8", "integer"], &[], code, &text);
     // The f32 models (they do not fit in the same 256 KiB of flash).
     let elf = build(
         &dir,
@@ -257,7 +344,7 @@ fn firmware_matches_host_on_qemu_cortex_m0_without_fpu() {
         "tinyrnn-firmware-example",
     );
     let (code, text) = run_qemu("microbit", &elf);
-    assert_all_ok("microbit", &["f32"], code, &text);
+    assert_all_ok("microbit", &["f32"], &[], code, &text);
 
     // Load + IntModel::step of every integer model, nothing else: no
     // soft-float routine may be linked, so none can be called.

@@ -1,15 +1,25 @@
 //! Instruction counts of matrix-vector kernels on the Cortex-M4F, to choose the
 //! runtime's kernel by measurement. Semihosting command line: `kbench K VARIANT`;
 //! each run does K products `y += W x` (W 256 x 64, the recurrent matrix of an
-//! LSTM with 64 units) between `bench_start` and `bench_stop`. Variants:
-//! - `current`: `tinyrnn::kernel::matvec_acc` (row-major, one row at a time)
+//! LSTM with 64 units) between `bench_start` and `bench_stop`, then checks
+//! the result against the portable kernel. Variants:
+//! - `portable`: `tinyrnn::kernel::matvec_acc` (row-major, one row at a time;
+//!   the runtime's kernel on targets without an FPU `asm!` path)
 //! - `rows4`: row-major, four rows at a time (x loaded once per four MACs)
 //! - `panel8`: weights packed 8 rows interleaved per column, eight accumulators
 //! - `panel8fma`: as `panel8`, with the fused multiply-add `vfma.f32`
 //! - `panel16`: the runtime's `tinyrnn::kernel::cortex_m::colmajor_rows2_acc`
 //!   (column-major, 16 rows and 4 columns per iteration, `vfma`)
 //! - `rowfma`: the runtime's `tinyrnn::kernel::m4::rowmajor_acc`
-//!   (row-major, 8 columns per iteration, `vfma`; Dense layers)
+//!   (row-major, 8 columns per iteration, `vfma`; Dense layers and
+//!   row-major recurrent layers)
+//!
+//! `lstm_gates` and `gru_gates` run the runtime's elementwise LSTM and GRU
+//! (reset after) kernels (`tinyrnn::kernel::cortex_m`, fast activations)
+//! K times over 64 units, then check them against the portable cell code
+//! with `Math::Fast` on random and edge pre-activations, within the bounds
+//! that the documented activation errors give (see `check_gates`); exit
+//! status 1 beyond them.
 //!
 //! and activations over 256 inputs in [-8, 8] (`sigmoid_libm`, `sigmoid_fast`,
 //! `tanh_libm`, `tanh_fast`): the runtime's `libm` ones against an `exp2`
@@ -232,6 +242,223 @@ fn block_len(block: &[usize; 2]) -> usize {
     unsafe { core::ptr::read_volatile(&block[1]) }
 }
 
+/// f32 unit roundoff, 2^-24.
+const U: f32 = 1.0 / 16_777_216.0;
+
+/// Gate pre-activations the elementwise kernels must handle like the
+/// portable code: zeros, tiny values, both sides of the tanh clamp (7.905)
+/// and of the sigmoid clamp (15.81), far beyond them, ±inf and NaN.
+const EDGES: [f32; 20] = [
+    0.0,
+    -0.0,
+    1e-30,
+    -1e-30,
+    7.9,
+    -7.9,
+    7.91,
+    -7.91,
+    15.8,
+    -15.8,
+    15.82,
+    -15.82,
+    100.0,
+    -100.0,
+    1e30,
+    -1e30,
+    f32::INFINITY,
+    f32::NEG_INFINITY,
+    f32::NAN,
+    3.0,
+];
+
+/// xorshift32 state for the gate checks.
+struct Rng(u32);
+
+impl Rng {
+    /// Uniform in `[-span, span)`.
+    fn uniform(&mut self, span: f32) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 17;
+        self.0 ^= self.0 << 5;
+        ((self.0 >> 8) as f32 / (1u32 << 23) as f32 - 1.0) * span
+    }
+    /// A gate pre-activation: one of [`EDGES`] one time in four, else uniform in [-20, 20).
+    fn gate(&mut self) -> f32 {
+        let u = self.uniform(1.0);
+        if u < -0.5 {
+            EDGES[((u + 1.0) * 2.0 * EDGES.len() as f32) as usize % EDGES.len()]
+        } else {
+            self.uniform(20.0)
+        }
+    }
+}
+
+/// The widest `|tanh(y) - tanh(x)|` over `|y - x| <= d` (tanh is monotonic;
+/// libm's tanh, so one rounding each).
+fn tanh_spread(x: f32, d: f32) -> f32 {
+    use tinyrnn::kernel::activation::tanh;
+    let t = tanh(x);
+    (tanh(x + d) - t).abs().max((t - tanh(x - d)).abs())
+}
+
+/// Whether `got` agrees with the portable `want` within `tol` (NaN exactly
+/// where the portable code gives NaN); tracks the largest difference and
+/// the largest difference over its bound.
+fn agree(got: f32, want: f32, tol: f32, worst: &mut f32, ratio: &mut f32) -> bool {
+    if want.is_nan() || got.is_nan() {
+        return want.is_nan() && got.is_nan();
+    }
+    let d = (got - want).abs();
+    *worst = worst.max(d);
+    *ratio = ratio.max(d / tol);
+    d <= tol
+}
+
+/// `tinyrnn::kernel::cortex_m::lstm_gates` (`lstm` true) or `gru_gates`
+/// against the portable step's elementwise code with `Math::Fast` (the
+/// cell's formula with `tinyrnn::kernel::activation::{sigmoid_fast,
+/// tanh_fast}`, unfused as the scalar cell computes it), on random and edge
+/// pre-activations (`EDGES`), 1 to 64 units, gate blocks of `hp = n` and
+/// `n + 3` rows (the 3 padding rows NaN: read by mistake, they show). Each
+/// activation of either is within its documented bound of libm (`S`, `T`),
+/// so the outputs may differ by the propagated bounds plus float rounding:
+/// - LSTM: `c' = σ(f) c + σ(i) tanh(g)` within `2S (|c| + 1) + 2T + 6u (|c| + 1)`,
+///   `h' = σ(o) tanh(c')` within `2S + 2T + spread + 4u`, `spread` the
+///   widest change of the exact tanh over `c'` ± its bound;
+/// - GRU: `n = tanh(x_n + r h_n)` whose argument is within `d = 2S |h_n| +
+///   3u (|r h_n| + |arg|)`, `h' = (1 - z) n + z h` within `2S (1 + |h|) + 2T +
+///   spread + 8u (1 + |h|)`;
+///
+/// with `u = 2^-24`. NaN must come out exactly where the portable code gives
+/// NaN. Prints one line; returns whether every unit agreed.
+fn check_gates(variant: &str, k: u32, lstm: bool) -> bool {
+    use tinyrnn::kernel::activation::{
+        sigmoid_fast, tanh_fast, SIGMOID_FAST_MAX_ABS_ERROR as S, TANH_FAST_MAX_ABS_ERROR as T,
+    };
+    const MAXN: usize = 64;
+    const MAXP: usize = MAXN + 3;
+    let mut rng = Rng(0x2545_F491);
+    // Gate blocks the kernel reads: i, f, g, o; or x_z, x_r, x_n, h_z, h_r, h_n.
+    let blocks = if lstm { 4 } else { 6 };
+    let (mut units, mut edges, mut bad) = (0u32, 0u32, 0u32);
+    let (mut worst_c, mut worst_h, mut ratio) = (0.0f32, 0.0f32, 0.0f32);
+    for n in [1usize, 2, 3, 7, 8, 9, 32, 64] {
+        for hp in [n, n + 3] {
+            for _round in 0..6 {
+                let mut g = [f32::NAN; 6 * MAXP];
+                for blk in 0..6 {
+                    for j in 0..n {
+                        let v = rng.gate();
+                        if blk < blocks {
+                            edges += EDGES.iter().any(|e| e.to_bits() == v.to_bits()) as u32;
+                        }
+                        g[blk * hp + j] = v;
+                    }
+                }
+                let g = &g[..6 * hp];
+                // State: mostly moderate, some large |c| (a long-running cell), zeros.
+                let mut c0 = [0.0f32; MAXN];
+                let mut h0 = [0.0f32; MAXN];
+                for (c, h) in c0.iter_mut().zip(&mut h0).take(n) {
+                    let u = rng.uniform(1.0);
+                    *c = if u < -0.8 {
+                        rng.uniform(1000.0)
+                    } else if u > 0.9 {
+                        0.0
+                    } else {
+                        rng.uniform(4.0)
+                    };
+                    *h = rng.uniform(1.0);
+                }
+                // The kernel, with guards past the end that must stay untouched.
+                let (mut c, mut h) = ([7.0f32; MAXN + 1], [7.0f32; MAXN + 1]);
+                c[..n].copy_from_slice(&c0[..n]);
+                h[..n].copy_from_slice(&h0[..n]);
+                if lstm {
+                    m4::lstm_gates(&g[..4 * hp], hp, &mut c[..n], &mut h[..n]);
+                } else {
+                    m4::gru_gates(g, hp, &mut h[..n]);
+                }
+                if c[n] != 7.0 || h[n] != 7.0 {
+                    bad += 1;
+                }
+                for j in 0..n {
+                    units += 1;
+                    let ok = if lstm {
+                        let (i, f, gg, o) = (g[j], g[hp + j], g[2 * hp + j], g[3 * hp + j]);
+                        let c1 = sigmoid_fast(f) * c0[j] + sigmoid_fast(i) * tanh_fast(gg);
+                        let h1 = sigmoid_fast(o) * tanh_fast(c1);
+                        let a = c0[j].abs() + 1.0;
+                        let tol_c = 2.0 * S * a + 2.0 * T + 6.0 * U * a;
+                        let tol_h = 2.0 * S + 2.0 * T + tanh_spread(c1, tol_c) + 4.0 * U;
+                        let ok_c = agree(c[j], c1, tol_c, &mut worst_c, &mut ratio);
+                        agree(h[j], h1, tol_h, &mut worst_h, &mut ratio) && ok_c
+                    } else {
+                        let x = |b: usize| g[b * hp + j];
+                        let z = sigmoid_fast(x(0) + x(3));
+                        let r = sigmoid_fast(x(1) + x(4));
+                        let arg = r * x(5) + x(2);
+                        let cand = tanh_fast(arg);
+                        let h1 = (1.0 - z) * cand + z * h0[j];
+                        let d = if arg.is_finite() {
+                            2.0 * S * x(5).abs() + 3.0 * U * ((r * x(5)).abs() + arg.abs())
+                        } else {
+                            0.0
+                        };
+                        let a = 1.0 + h0[j].abs();
+                        let tol = 2.0 * S * a + 2.0 * T + tanh_spread(arg, d) + 8.0 * U * a;
+                        agree(h[j], h1, tol, &mut worst_h, &mut ratio)
+                    };
+                    if !ok {
+                        if bad < 3 {
+                            hprintln!(
+                                "kbench {} FAIL unit {} of {} (hp {}): pre-activations {:?} state c {} h {} -> asm c {} h {}",
+                                variant,
+                                j,
+                                n,
+                                hp,
+                                [g[j], g[hp + j], g[2 * hp + j], g[3 * hp + j], g[(4 * hp + j).min(g.len() - 1)], g[(5 * hp + j).min(g.len() - 1)]],
+                                c0[j],
+                                h0[j],
+                                c[j],
+                                h[j]
+                            );
+                        }
+                        bad += 1;
+                    }
+                }
+            }
+        }
+    }
+    let ok = bad == 0;
+    let verdict = if ok { "ok" } else { "FAIL" };
+    if lstm {
+        hprintln!(
+            "kbench {} k={} {} m4 vs portable fast: {} units ({} edge pre-activations, NaN where portable NaN): max |diff| e9 c {} h {}, largest diff/bound {}%",
+            variant,
+            k,
+            verdict,
+            units,
+            edges,
+            (worst_c * 1e9) as u32,
+            (worst_h * 1e9) as u32,
+            (ratio * 100.0) as u32
+        );
+    } else {
+        hprintln!(
+            "kbench {} k={} {} m4 vs portable fast: {} units ({} edge pre-activations, NaN where portable NaN): max |diff| e9 h {}, largest diff/bound {}%",
+            variant,
+            k,
+            verdict,
+            units,
+            edges,
+            (worst_h * 1e9) as u32,
+            (ratio * 100.0) as u32
+        );
+    }
+    ok
+}
+
 /// The runtime's Cortex-M4F fast activations against `libm` on [-20, 20]
 /// (steps of 1/512) and at ±inf, ±0 and NaN; prints one line, returns
 /// whether both are within the documented bounds.
@@ -285,7 +512,7 @@ fn main() -> ! {
         .skip_while(|w| *w != "kbench")
         .skip(1);
     let k: u32 = words.next().and_then(|w| w.parse().ok()).unwrap_or(4);
-    let variant = words.next().unwrap_or("current");
+    let variant = words.next().unwrap_or("portable");
     // SAFETY: single-threaded start-up; the only references to W and WP.
     let (w, wp) = unsafe {
         (
@@ -310,6 +537,33 @@ fn main() -> ! {
     let x: [f32; COLS] = core::array::from_fn(|i| i as f32 * 0.01 - 0.3);
     let mut y = [0.0f32; ROWS];
     let (w, wp) = (black_box(&w[..]), black_box(&wp[..]));
+    if variant == "lstm_gates" || variant == "gru_gates" {
+        // 64 units (hp = 64: an LSTM or GRU of 64 hidden units) per call.
+        let lstm = variant == "lstm_gates";
+        let mut rng = Rng(0x1234_5678);
+        let mut g = [0.0f32; 6 * 64];
+        for v in g.iter_mut() {
+            *v = rng.uniform(8.0);
+        }
+        let (mut c, mut h) = ([0.0f32; 64], [0.0f32; 64]);
+        let g = black_box(&g[..]);
+        bench_start();
+        for _ in 0..k {
+            if lstm {
+                m4::lstm_gates(&g[..4 * 64], 64, &mut c, &mut h);
+            } else {
+                m4::gru_gates(g, 64, &mut h);
+            }
+            black_box((&mut c, &mut h));
+        }
+        bench_stop();
+        let ok = check_gates(variant, k, lstm);
+        debug::exit(if ok {
+            debug::EXIT_SUCCESS
+        } else {
+            debug::EXIT_FAILURE
+        });
+    }
     if variant.starts_with("sigmoid") || variant.starts_with("tanh") {
         let mut v = [0.0f32; ROWS];
         bench_start();
@@ -341,7 +595,7 @@ fn main() -> ! {
             max_err(tanh_fast, tinyrnn::kernel::activation::tanh),
         );
         hprintln!(
-            "kbench {} k={} fast max abs err e9: sigmoid {} tanh {}",
+            "kbench {} k={} exp2 candidate max abs err e9 vs libm: sigmoid {} tanh {}",
             variant,
             k,
             (es * 1e9) as u32,
@@ -357,7 +611,8 @@ fn main() -> ! {
             "panel8fma" => panel8fma(wp, &x, &mut y),
             "panel16" => m4::colmajor_rows2_acc(wp, &x, &[], &[], ROWS, 0, &mut y),
             "rowfma" => m4::rowmajor_acc(w, &x, &mut y),
-            _ => tinyrnn::kernel::matvec_acc(w, &x, &mut y),
+            "portable" => tinyrnn::kernel::matvec_acc(w, &x, &mut y),
+            _ => panic!("unknown variant"),
         }
         black_box(&mut y);
     }
@@ -385,14 +640,20 @@ fn main() -> ! {
             }
         }
     }
+    let ok = worst < 1e-3 && tails_ok;
     hprintln!(
-        "kbench {} k={} max_diff_e9={}{}",
+        "kbench {} k={} {} max_diff_e9={} against the portable matvec_acc{}",
         variant,
         k,
+        if ok { "ok" } else { "FAIL" },
         (worst * 1e9) as u32,
-        if tails_ok { "" } else { " FAIL: column tails" }
+        if tails_ok {
+            ""
+        } else {
+            ", column tails differ"
+        }
     );
-    debug::exit(if worst < 1e-3 && tails_ok {
+    debug::exit(if ok {
         debug::EXIT_SUCCESS
     } else {
         debug::EXIT_FAILURE
