@@ -380,6 +380,7 @@ fn check_gates(variant: &str, k: u32, lstm: bool) -> bool {
                     m4::gru_gates(g, hp, &mut h[..n]);
                 }
                 if c[n] != 7.0 || h[n] != 7.0 {
+                    hprintln!("kbench {} FAIL: wrote past {} units", variant, n);
                     bad += 1;
                 }
                 for j in 0..n {
@@ -411,13 +412,17 @@ fn check_gates(variant: &str, k: u32, lstm: bool) -> bool {
                     };
                     if !ok {
                         if bad < 3 {
+                            let mut pre = [0.0f32; 6];
+                            for (b, p) in pre.iter_mut().enumerate().take(blocks) {
+                                *p = g[b * hp + j];
+                            }
                             hprintln!(
-                                "kbench {} FAIL unit {} of {} (hp {}): pre-activations {:?} state c {} h {} -> asm c {} h {}",
+                                "kbench {} FAIL unit {} of {} (hp {}): pre-activations {:?}, state c {} h {} -> asm c {} h {} (c: LSTM only)",
                                 variant,
                                 j,
                                 n,
                                 hp,
-                                [g[j], g[hp + j], g[2 * hp + j], g[3 * hp + j], g[(4 * hp + j).min(g.len() - 1)], g[(5 * hp + j).min(g.len() - 1)]],
+                                &pre[..blocks],
                                 c0[j],
                                 h0[j],
                                 c[j],
