@@ -254,6 +254,55 @@ impl IntCell {
             IntCell::Gru(p) => IntGru::step::<K>(&p.view(), x, h, s),
         }
     }
+
+    /// `(W_x, W_h)` tiled (`matvec::TILED4`, what the encoder writes).
+    fn tiles(&self) -> (Vec<i8>, Vec<i8>) {
+        let (wx, wh, input, hidden) = match self {
+            IntCell::Elman(p) => (&p.w_x, &p.w_h, p.input, p.hidden),
+            IntCell::Lstm(p) => (&p.w_x, &p.w_h, p.input, p.hidden),
+            IntCell::Gru(p) => (&p.w_x, &p.w_h, p.input, p.hidden),
+        };
+        let g = wh.w.len() / hidden.max(1);
+        (
+            tile4(&wx.w, g, input).unwrap(),
+            tile4(&wh.w, g, hidden).unwrap(),
+        )
+    }
+
+    /// [`IntCell::step`] with the tiled weights `t` of [`IntCell::tiles`].
+    fn step_tiled<K: IntMatVec>(
+        &self,
+        t: &(Vec<i8>, Vec<i8>),
+        x: &[i16],
+        h: &mut [i16],
+        c: &mut [i16],
+        s: &mut [i32],
+    ) {
+        fn m<'a>(w: &IntMatrix<'a>, t: &'a [i8]) -> IntMatrix<'a> {
+            IntMatrix {
+                w: t,
+                rq: w.rq,
+                tiled: true,
+            }
+        }
+        match self {
+            IntCell::Elman(p) => {
+                let v = p.view();
+                let (w_x, w_h) = (m(&v.w_x, &t.0), m(&v.w_h, &t.1));
+                IntElman { w_x, w_h, ..v }.step::<K>(x, h, s)
+            }
+            IntCell::Lstm(p) => {
+                let v = p.view();
+                let (w_x, w_h) = (m(&v.w_x, &t.0), m(&v.w_h, &t.1));
+                IntLstm { w_x, w_h, ..v }.step::<K>(x, h, c, s)
+            }
+            IntCell::Gru(p) => {
+                let v = p.view();
+                let (w_x, w_h) = (m(&v.w_x, &t.0), m(&v.w_h, &t.1));
+                IntGru { w_x, w_h, ..v }.step::<K>(x, h, s)
+            }
+        }
+    }
 }
 
 fn inputs(rng: &mut Rng, n: usize, input: usize, amp: f32) -> Vec<Vec<f32>> {
@@ -434,7 +483,8 @@ fn scalar_and_simd_cells_give_identical_bits() {
 /// 1,000,000 steps (`cargo test --release`; 30,000 in a debug build, which
 /// traps any arithmetic overflow instead) of large, constant, alternating and
 /// random inputs through the integer LSTM and both GRUs, scalar and SIMD
-/// kernels side by side: the states agree bit for bit, and stay in range.
+/// kernels side by side (and the SIMD kernel on the weights tiled): the
+/// states agree bit for bit, and stay in range.
 #[test]
 fn million_adversarial_steps_saturate_and_agree() {
     let steps: usize = if cfg!(debug_assertions) {
@@ -453,6 +503,8 @@ fn million_adversarial_steps_saturate_and_agree() {
             vec![0i32; 10 * hidden],
         );
         let mut b = a.clone();
+        let mut tb = a.clone();
+        let tiles = cell.tiles();
         let mut x = vec![0i16; input];
         let mut c_extreme = 0usize;
         for t in 0..steps {
@@ -473,8 +525,10 @@ fn million_adversarial_steps_saturate_and_agree() {
             }
             cell.step::<Scalar>(&x, &mut a.0, &mut a.1, &mut a.2);
             cell.step::<Simd>(&x, &mut b.0, &mut b.1, &mut b.2);
+            cell.step_tiled::<Simd>(&tiles, &x, &mut tb.0, &mut tb.1, &mut tb.2);
             if t % 64 == 0 || t + 1 == steps {
                 assert_eq!((&a.0, &a.1), (&b.0, &b.1), "{k:?} step {t}");
+                assert_eq!((&a.0, &a.1), (&tb.0, &tb.1), "{k:?} tiled, step {t}");
             }
             // h is a tanh-bounded Q0.15 value: never i16::MIN (a wrap would show here).
             assert!(a.0.iter().all(|h| *h > i16::MIN), "{k:?} step {t}");
@@ -583,6 +637,89 @@ fn tiled_weights_step_like_row_major() {
         }
     }
     assert!(compared >= 50_000);
+}
+
+/// Host timing of the integer step (not a check, so ignored by default):
+/// each cell row-major and tiled, with the SIMD and the scalar kernels,
+/// timed in alternating rounds (a shared machine drifts), median ns per
+/// step of each and the median of the per-round ratios to row-major SIMD.
+/// `RUSTFLAGS="-C target-cpu=native"` optional:
+///
+/// ```text
+/// cargo test -p tinyrnn --release --lib int_step_timing -- --ignored --nocapture
+/// ```
+#[test]
+#[ignore = "timing, run by hand"]
+fn int_step_timing() {
+    use std::time::Instant;
+    const ROUNDS: usize = 301;
+    let mut rng = Rng::new(5150);
+    for (k, input, hidden) in [
+        (Kind::Lstm, 1usize, 32usize),
+        (Kind::Lstm, 16, 64),
+        (Kind::GruAfter, 1, 32),
+        (Kind::ElmanTanh, 1, 32),
+    ] {
+        let l = Layer::random(&mut rng, input, hidden, gates(k), 1.5);
+        let cell = IntCell::quantize(k, &l, 12, 8.0, 2.0);
+        let tiles = cell.tiles();
+        let xs: Vec<Vec<i16>> = (0..64)
+            .map(|_| (0..input).map(|_| rng.i16() / 4).collect())
+            .collect();
+        let names = [
+            "rowmajor_simd",
+            "tiled_simd",
+            "tiled_scalar",
+            "rowmajor_scalar",
+        ];
+        let mut states: Vec<(Vec<i16>, Vec<i16>, Vec<i32>)> = (0..names.len())
+            .map(|_| (vec![0; hidden], vec![0; hidden], vec![0; 10 * hidden]))
+            .collect();
+        let mut run = |v: usize, n: usize| {
+            let (h, c, s) = &mut states[v];
+            let t = Instant::now();
+            for x in xs.iter().cycle().take(n) {
+                let x = std::hint::black_box(x.as_slice());
+                match v {
+                    0 => cell.step::<Simd>(x, h, c, s),
+                    1 => cell.step_tiled::<Simd>(&tiles, x, h, c, s),
+                    2 => cell.step_tiled::<Scalar>(&tiles, x, h, c, s),
+                    _ => cell.step::<Scalar>(x, h, c, s),
+                }
+            }
+            std::hint::black_box(&h);
+            t.elapsed().as_nanos() as f64 / n as f64
+        };
+        // Steps per timed run: about 0.2 ms of the slowest.
+        let ns = (0..4).map(|v| run(v, 2000)).fold(0.0, f64::max);
+        let n = ((2e5 / ns) as usize).max(10);
+        let mut t: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+        for round in 0..ROUNDS {
+            for j in 0..names.len() {
+                let v = (j + round) % names.len();
+                t[v].push(run(v, n));
+            }
+        }
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let line: Vec<std::string::String> = (0..names.len())
+            .map(|v| {
+                let ratio: Vec<f64> = t[v].iter().zip(&t[0]).map(|(a, b)| a / b).collect();
+                std::format!(
+                    "{} {:.1} ns ({:.2}x)",
+                    names[v],
+                    median(t[v].clone()),
+                    median(ratio)
+                )
+            })
+            .collect();
+        std::println!("{k:?} {input}x{hidden}: {}", line.join(", "));
+        // The variants stepped the same inputs from the same start.
+        let s0 = &states[0];
+        assert!(states.iter().all(|s| (&s.0, &s.1) == (&s0.0, &s0.1)));
+    }
 }
 
 #[test]
