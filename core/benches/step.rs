@@ -1,16 +1,21 @@
 //! `cargo bench -p tinyrnn`: ns per `step()` of every case (Elman, LSTM, GRU
 //! both variants, at 1x8 .. 1x128 and 16x64; LSTM 1x32 + Dense 32→1), the fast
-//! host path next to its scalar and exact twins. For the fastest build add
+//! host path next to its scalar and exact twins; then the integer LSTM 1x32,
+//! 16x64 and GRU 1x32, weights tiled (the encoder's) and row-major, SIMD and
+//! scalar kernels (groups `int_*`). For the fastest build add
 //! `RUSTFLAGS="-C target-cpu=native"` (see README.md). For one JSON line per
-//! case use `examples/bench_json.rs`.
+//! case use `examples/bench_json.rs` (`--int` for the integer models, timed in
+//! alternation).
 
 mod cases;
+mod int_cases;
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use cases::{cases, inputs, model_bytes, VARIANTS};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use int_cases::{int_model_bytes, INT_CASES, INT_VARIANTS};
 use tinyrnn::{AlignedBuf, Model, StateVec};
 
 fn step(c: &mut Criterion) {
@@ -27,6 +32,39 @@ fn step(c: &mut Criterion) {
                 .expect("loads")
                 .with_kernel(v.kernel)
                 .with_math(v.math);
+            let xs = inputs(&case);
+            let mut state = StateVec::new(&model);
+            let mut y = vec![0.0f32; model.output_size()];
+            let mut inputs = xs.chunks_exact(case.input).cycle();
+            group.bench_function(BenchmarkId::from_parameter(v.name), |b| {
+                b.iter(|| {
+                    let x = inputs.next().unwrap_or(&[]);
+                    model.step(&mut state, black_box(x), &mut y).expect("step");
+                })
+            });
+        }
+        group.finish();
+    }
+    for case in cases() {
+        let id = format!("{}_{}x{}", case.cell, case.input, case.hidden);
+        if !INT_CASES.contains(&id.as_str()) {
+            continue;
+        }
+        let mut group = c.benchmark_group(format!("int_{id}"));
+        group
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_secs(1))
+            .sample_size(20)
+            .throughput(Throughput::Elements(1));
+        let (tiled, rows) = int_model_bytes(&case);
+        let (tiled, rows) = (
+            AlignedBuf::from_slice(&tiled),
+            AlignedBuf::from_slice(&rows),
+        );
+        for v in INT_VARIANTS {
+            let model = Model::from_bytes(if v.tiled { &tiled } else { &rows })
+                .expect("loads")
+                .with_kernel(v.kernel);
             let xs = inputs(&case);
             let mut state = StateVec::new(&model);
             let mut y = vec![0.0f32; model.output_size()];

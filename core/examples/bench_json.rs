@@ -11,14 +11,27 @@
 //! kernels, fast activations) is printed; `--all` adds its scalar and exact
 //! twins. Any other argument filters cases by a part of `cell_IxH` (`lstm`, `gru`,
 //! `lstm_1x32`, ...).
+//!
+//! `--int` times the integer models instead (LSTM 1x32, 16x64, GRU 1x32
+//! unless filtered): the encoder's tiled weights and their row-major twin,
+//! each with the SIMD and the scalar kernel, in alternating runs (a shared
+//! machine drifts); `ratio` is the median of the per-run ratios to
+//! `int_rowmajor_simd`.
+//!
+//! ```text
+//! cargo run -p tinyrnn --release --example bench_json -- --int
+//! ```
 
 #[path = "../benches/cases/mod.rs"]
 mod cases;
+#[path = "../benches/int_cases/mod.rs"]
+mod int_cases;
 
 use std::hint::black_box;
 use std::time::Instant;
 
-use cases::{cases, inputs, model_bytes, VARIANTS};
+use cases::{cases, inputs, model_bytes, Case, VARIANTS};
+use int_cases::{int_model_bytes, INT_CASES, INT_VARIANTS};
 use tinyrnn::{AlignedBuf, Model, StateVec};
 
 /// Nanoseconds of CPU time this thread has run (Linux
@@ -66,6 +79,20 @@ fn main() {
         .iter()
         .filter(|a| !a.starts_with("--") && a.parse::<usize>().is_err())
         .collect();
+    if args.iter().any(|a| a == "--int") {
+        for case in cases() {
+            let id = format!("{}_{}x{}", case.cell, case.input, case.hidden);
+            let chosen = if filter.is_empty() {
+                INT_CASES.contains(&id.as_str())
+            } else {
+                filter.iter().any(|f| id.contains(f.as_str()))
+            };
+            if chosen {
+                time_int(&case);
+            }
+        }
+        return;
+    }
     for case in cases() {
         let id = format!("{}_{}x{}", case.cell, case.input, case.hidden);
         if !filter.is_empty() && !filter.iter().any(|f| id.contains(f.as_str())) {
@@ -121,4 +148,73 @@ fn main() {
             );
         }
     }
+}
+
+/// The integer variants of `case` timed in alternating runs (each run of
+/// every variant in turn, the first variant of each round rotating).
+fn time_int(case: &Case) {
+    let (tiled, rows) = int_model_bytes(case);
+    let (tiled, rows) = (
+        AlignedBuf::from_slice(&tiled),
+        AlignedBuf::from_slice(&rows),
+    );
+    let models: Vec<Model> = INT_VARIANTS
+        .iter()
+        .map(|v| {
+            Model::from_bytes(if v.tiled { &tiled } else { &rows })
+                .expect("loads")
+                .with_kernel(v.kernel)
+        })
+        .collect();
+    let xs = inputs(case);
+    let mut states: Vec<StateVec> = models.iter().map(StateVec::new).collect();
+    let mut ys: Vec<Vec<f32>> = models.iter().map(|m| vec![0.0; m.output_size()]).collect();
+    // (wall ns, thread CPU ns) per step of `steps` steps of variant `v`.
+    let mut run = |v: usize, steps: usize| {
+        let (m, s, y) = (&models[v], &mut states[v], &mut ys[v]);
+        let c = thread_cpu_nanos();
+        let t = Instant::now();
+        for (x, _) in xs.chunks_exact(case.input).cycle().zip(0..steps) {
+            m.step(s, black_box(x), y).expect("step");
+        }
+        black_box(&y);
+        let wall = t.elapsed().as_nanos() as f64 / steps as f64;
+        let cpu = thread_cpu_nanos()
+            .zip(c)
+            .map(|(b, a)| (b - a) / steps as f64);
+        (wall, cpu)
+    };
+    let n = models.len();
+    // Steps per run: about RUN_NANOS of the slowest variant, after a warm-up.
+    let slowest = (0..n).map(|v| run(v, 1000).0).fold(0.0, f64::max);
+    let steps = ((RUN_NANOS / slowest) as usize).max(1);
+    let mut t: Vec<Vec<(f64, Option<f64>)>> = vec![Vec::new(); n];
+    for round in 0..RUNS {
+        for j in 0..n {
+            let v = (round + j) % n;
+            t[v].push(run(v, steps));
+        }
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied()
+    };
+    for (v, var) in INT_VARIANTS.iter().enumerate() {
+        let wall = median(t[v].iter().map(|r| r.0).collect()).unwrap_or(0.0);
+        let min = t[v].iter().map(|r| r.0).fold(f64::INFINITY, f64::min);
+        let ratio = median(t[v].iter().zip(&t[0]).map(|(a, b)| a.0 / b.0).collect());
+        let cpu = median(t[v].iter().filter_map(|r| r.1).collect())
+            .map_or(String::new(), |c| format!(",\"cpu_ns_per_step\":{c:.1}"));
+        println!(
+            "{{\"cell\":\"{}\",\"input\":{},\"hidden\":{},\"variant\":\"{}\",\"ns_per_step\":{:.1},\"min_ns_per_step\":{:.1},\"ratio\":{:.3}{}}}",
+            case.cell, case.input, case.hidden, var.name, wall, min, ratio.unwrap_or(0.0), cpu
+        );
+    }
+    // Every variant stepped the same inputs from the same start: same bits.
+    let same = ys.iter().all(|y| {
+        y.iter()
+            .zip(&ys[0])
+            .all(|(a, b)| a.to_bits() == b.to_bits())
+    });
+    assert!(same, "{}: integer variants differ", case.cell);
 }
