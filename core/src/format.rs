@@ -383,22 +383,43 @@ impl<'a> HeaderView<'a> {
     /// Reads the whole of `bytes` as a header; `None` if it is not one
     /// (corrupt, bytes left over, or more than [`MAX_LAYERS`] layers or
     /// [`MAX_TENSORS`] tensors).
+    #[cfg(test)]
     pub fn parse(bytes: &'a [u8]) -> Option<Self> {
+        let mut h = HeaderView::new();
+        h.read(bytes)?;
+        Some(h)
+    }
+
+    /// A view of no header, for [`read`](Self::read).
+    pub fn new() -> Self {
+        HeaderView {
+            bytes: &[],
+            layer_at: [0; MAX_LAYERS],
+            layers: 0,
+            tensors: TensorTable {
+                bytes: &[],
+                at: [0; MAX_TENSORS],
+                len: 0,
+            },
+            metadata: &[],
+        }
+    }
+
+    /// Reads the whole of `bytes` as a header into `self` (in place: the
+    /// loader keeps one view on its stack, not a second to return); `None`
+    /// if it is not one (corrupt, bytes left over, or more than [`MAX_LAYERS`]
+    /// layers or [`MAX_TENSORS`] tensors), `self` then unusable.
+    #[inline(never)]
+    pub fn read(&mut self, bytes: &'a [u8]) -> Option<()> {
         let mut w = Wire { bytes, pos: 0 };
-        let mut layer_at = [0u16; MAX_LAYERS];
-        let layers = w.entries(&mut layer_at, false)?;
-        let mut at = [0u16; MAX_TENSORS];
-        let n = w.entries(&mut at, true)?;
+        self.bytes = bytes;
+        self.layers = w.entries(&mut self.layer_at, false)?;
+        self.tensors.bytes = bytes;
+        self.tensors.len = w.entries(&mut self.tensors.at, true)?;
         let len = w.len()?;
         let end = w.pos.checked_add(len)?;
-        let metadata = bytes.get(w.pos..end)?;
-        (end == bytes.len()).then_some(HeaderView {
-            bytes,
-            layer_at,
-            layers,
-            tensors: TensorTable { bytes, at, len: n },
-            metadata,
-        })
+        self.metadata = bytes.get(w.pos..end)?;
+        (end == bytes.len()).then_some(())
     }
 }
 

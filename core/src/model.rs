@@ -296,7 +296,8 @@ impl<'a> Model<'a> {
             return Err(Error::Misaligned);
         }
         let header_bytes = &bytes[PREAMBLE_LEN..PREAMBLE_LEN + header_len];
-        let header = HeaderView::parse(header_bytes).ok_or(Error::BadHeader)?;
+        let mut header = HeaderView::new();
+        header.read(header_bytes).ok_or(Error::BadHeader)?;
         let payload = &bytes[payload_start..body_len];
         self.metadata = header.metadata;
         self.fill(&header, payload)
