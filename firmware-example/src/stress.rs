@@ -82,6 +82,10 @@ const RQ_G: usize = 4 * RQ_H;
 /// read as tiled (`tinyrnn::quant::matvec::TILED4`; any bytes are valid
 /// tiles), word-aligned, so the Cortex-M4 runs its tiled `SMLALD` kernel
 /// against the host's portable reading of the same bytes.
+#[cfg_attr(
+    not(feature = "integer"),
+    allow(dead_code, reason = "checked only in builds with integer models")
+)]
 pub fn random_requant_hash<const I: usize>() -> u32 {
     use tinyrnn::quant::{IntLstm, IntMatrix, Scalar};
     let mut g = Stress {
