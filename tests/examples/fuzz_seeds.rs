@@ -64,6 +64,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .build()?;
         models.push((name, bytes));
     }
+    // Integer LSTM and GRU wide enough for the tiled weight layout (rows in
+    // whole blocks of 4, at least 4 columns), and a Dense head left row-major.
+    let xs: Vec<f32> = (0..40).map(|i| ((i * 7 % 11) as f32 - 5.0) / 5.0).collect();
+    let bytes = ModelBuilder::new(4)
+        .lstm(4, &w(64), &w(64), &w(16))
+        .gru(4, GruVariant::ResetAfter, &w(48), &w(48), &w(12), &w(12))
+        .dense(2, Activation::Softmax, &w(8), &w(2))
+        .quantize(NumFormat::Integer)
+        .calibration(&xs)
+        .build()?;
+    models.push(("quant_integer_tiled", bytes));
     for (name, bytes) in models {
         let mut seed = vec![1u8];
         seed.extend_from_slice(&bytes);
