@@ -130,8 +130,9 @@ fn tiled(w: &[i8], x: &[i16], out: &mut [i32]) {
         return Dsp::matvec(w, x, out);
     }
     if !(w.as_ptr() as usize).is_multiple_of(4) {
-        // LDRD needs word-aligned tiles (a model file's tensors are 16-aligned).
-        return super::matvec_tiled_portable(w, x, out);
+        // LDRD needs word-aligned tiles (a model file's tensors are 16-aligned,
+        // so this is never a loaded model's matrix).
+        return tiled_unaligned(w, x, out);
     }
     let c4 = cols - cols % 4;
     let blocks = out.len().min(w.len() / cols) / 4;
@@ -181,6 +182,29 @@ fn tiled(w: &[i8], x: &[i16], out: &mut [i32]) {
                 }
             }
         }
+    }
+}
+
+/// [`tiled`] on a matrix not word-aligned (only a caller's own bytes, never
+/// a loaded model's): one weight at a time through [`tiled_index`](super::tiled_index), small
+/// rather than fast, the same exact wrapping sums as
+/// [`matvec_tiled_portable`](super::matvec_tiled_portable). `cols >= 4`.
+#[cold]
+#[inline(never)]
+fn tiled_unaligned(w: &[i8], x: &[i16], out: &mut [i32]) {
+    let cols = x.len();
+    let rows = 4 * (out.len().min(w.len() / cols) / 4);
+    for (r, o) in out.iter_mut().take(rows).enumerate() {
+        let mut acc = 0i32;
+        for (c, x) in x.iter().enumerate() {
+            let (i, compensated) = super::tiled_index(r, c, cols);
+            let mut v = w.get(i).copied().unwrap_or(0) as i32;
+            if compensated && w.get(i.wrapping_sub(1)).is_some_and(|b| *b < 0) {
+                v += 1;
+            }
+            acc = acc.wrapping_add(v * *x as i32);
+        }
+        *o = acc;
     }
 }
 
