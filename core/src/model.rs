@@ -686,9 +686,8 @@ impl<'a> Model<'a> {
                 // Left out by cargo features: the loader never builds these.
                 _ => &[],
             };
-            for (y, h) in y.iter_mut().zip(h) {
-                *y = *h;
-            }
+            let n = y.len().min(h.len());
+            y[..n].copy_from_slice(&h[..n]);
             return Ok(());
         }
         // Every split and prefix below is in range by construction (the
@@ -788,9 +787,9 @@ impl<'a> Model<'a> {
                 len: layer.output_size(),
             };
         }
-        for (y, v) in y.iter_mut().zip(resolve(src, states, io_a, io_b)) {
-            *y = *v;
-        }
+        let v = resolve(src, states, io_a, io_b);
+        let n = y.len().min(v.len());
+        y[..n].copy_from_slice(&v[..n]);
         Ok(())
     }
 }
