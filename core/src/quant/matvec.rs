@@ -78,6 +78,22 @@ pub const fn tiled_index(r: usize, c: usize, cols: usize) -> (usize, bool) {
     (base + 8 * j + 4 * (rr / 2) + 2 * cc + odd as usize, odd)
 }
 
+/// One column pair of a block of 4 tiled rows: `t` its 8 tile bytes (rows
+/// 0-1, then rows 2-3), `x` the pair's two inputs. Each tile's odd-row byte
+/// reads back as `t[1] + (t[0] < 0)` (see [`TILED4`]).
+#[inline(always)]
+fn tile_pair(acc: &mut [i32; 4], t: &[i8], x: &[i16]) {
+    let (x0, x1) = (x[0] as i32, x[1] as i32);
+    for (a, t) in acc.chunks_exact_mut(2).zip(t.chunks_exact(4)) {
+        let (e0, e1) = (t[0] as i32, t[2] as i32);
+        let o0 = t[1] as i32 + (e0 < 0) as i32;
+        let o1 = t[3] as i32 + (e1 < 0) as i32;
+        // Each sum is at most 2 * 128 * 32768 < 2^31 in magnitude.
+        a[0] = a[0].wrapping_add(e0 * x0 + e1 * x1);
+        a[1] = a[1].wrapping_add(o0 * x0 + o1 * x1);
+    }
+}
+
 /// [`IntMatVec::matvec_tiled`] in plain Rust: the reference of the tiled
 /// layout for every kernel without its own.
 pub fn matvec_tiled_portable(w: &[i8], x: &[i16], out: &mut [i32]) {
@@ -94,15 +110,7 @@ pub fn matvec_tiled_portable(w: &[i8], x: &[i16], out: &mut [i32]) {
         let (tiles, tail) = blk.split_at(4 * c4);
         let mut acc = [0i32; 4];
         for (t, x) in tiles.chunks_exact(8).zip(xs.chunks_exact(2)) {
-            let (x0, x1) = (x[0] as i32, x[1] as i32);
-            for (a, t) in acc.chunks_exact_mut(2).zip(t.chunks_exact(4)) {
-                let (e0, e1) = (t[0] as i32, t[2] as i32);
-                let o0 = t[1] as i32 + (e0 < 0) as i32;
-                let o1 = t[3] as i32 + (e1 < 0) as i32;
-                // Each sum is at most 2 * 128 * 32768 < 2^31 in magnitude.
-                a[0] = a[0].wrapping_add(e0 * x0 + e1 * x1);
-                a[1] = a[1].wrapping_add(o0 * x0 + o1 * x1);
-            }
+            tile_pair(&mut acc, t, x);
         }
         if !xt.is_empty() {
             for (a, row) in acc.iter_mut().zip(tail.chunks_exact(xt.len())) {
@@ -308,14 +316,7 @@ fn tiled_wide(w: &[i8], x: &[i16], out: &mut [i32]) {
             .chunks_exact(8)
             .zip(x[c8..c4].chunks_exact(2))
         {
-            let (x0, x1) = (x[0] as i32, x[1] as i32);
-            for (a, t) in acc.chunks_exact_mut(2).zip(t.chunks_exact(4)) {
-                let (e0, e1) = (t[0] as i32, t[2] as i32);
-                let o0 = t[1] as i32 + (e0 < 0) as i32;
-                let o1 = t[3] as i32 + (e1 < 0) as i32;
-                a[0] = a[0].wrapping_add(e0 * x0 + e1 * x1);
-                a[1] = a[1].wrapping_add(o0 * x0 + o1 * x1);
-            }
+            tile_pair(&mut acc, t, x);
         }
         let xt = &x[c4..];
         if !xt.is_empty() {
