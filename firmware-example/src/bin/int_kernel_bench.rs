@@ -125,6 +125,27 @@ fn check_one(w: &mut [i8], rng: &mut Rng, case: u32, rows: usize, cols: usize) -
         *v = rng.i16(extreme);
     }
     let x = &xs[x_off..x_off + cols];
+    // `Err` with the first row where the DSP kernel's `got` differs from the
+    // portable `want`.
+    let same = |layout: &str, got: &[i32], want: &[i32]| {
+        let Some(r) = got.iter().zip(want).position(|(a, b)| a != b) else {
+            return Ok(());
+        };
+        hprintln!(
+            "FAIL ikbench: {}{}x{} (case {}, w offset {}, x offset {}, extreme {}): row {} dsp {} portable {}",
+            layout,
+            rows,
+            cols,
+            case,
+            w_off,
+            x_off,
+            extreme,
+            r,
+            got[r],
+            want[r]
+        );
+        Err(())
+    };
     let mut a = [0x5555_5555i32; 128];
     let mut b = [0x5555_5555i32; 128];
     let mut c = [0x5555_5555i32; 128];
@@ -138,26 +159,7 @@ fn check_one(w: &mut [i8], rng: &mut Rng, case: u32, rows: usize, cols: usize) -
     let (d, e) = (&mut d[..rows], &mut e[..rows]);
     run_dsp_tiled(w, x, d);
     run_portable_tiled(w, x, e);
-    if d != e {
-        let r = d
-            .iter()
-            .zip(e.iter())
-            .position(|(a, b)| a != b)
-            .unwrap_or(0);
-        hprintln!(
-            "FAIL ikbench: tiled {}x{} (case {}, w offset {}, x offset {}, extreme {}): row {} dsp {} portable {}",
-            rows,
-            cols,
-            case,
-            w_off,
-            x_off,
-            extreme,
-            r,
-            d[r],
-            e[r]
-        );
-        return Err(());
-    }
+    same("tiled ", d, e)?;
     if b != c {
         hprintln!(
             "FAIL ikbench: {}x{} (case {}): Simd differs from Portable",
@@ -167,26 +169,7 @@ fn check_one(w: &mut [i8], rng: &mut Rng, case: u32, rows: usize, cols: usize) -
         );
         return Err(());
     }
-    if a != b {
-        let r = a
-            .iter()
-            .zip(b.iter())
-            .position(|(a, b)| a != b)
-            .unwrap_or(0);
-        hprintln!(
-            "FAIL ikbench: {}x{} (case {}, w offset {}, x offset {}, extreme {}): row {} dsp {} portable {}",
-            rows,
-            cols,
-            case,
-            w_off,
-            x_off,
-            extreme,
-            r,
-            a[r],
-            b[r]
-        );
-        return Err(());
-    }
+    same("", a, b)?;
     // The reference is exact: no wrap for cols <= MAX_COLS.
     let exact: i64 = w[..cols]
         .iter()
