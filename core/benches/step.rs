@@ -13,35 +13,49 @@ mod int_cases;
 use std::hint::black_box;
 use std::time::Duration;
 
-use cases::{cases, inputs, model_bytes, VARIANTS};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use cases::{cases, inputs, model_bytes, Case, VARIANTS};
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
+};
 use int_cases::{int_model_bytes, INT_CASES, INT_VARIANTS};
 use tinyrnn::{AlignedBuf, Model, StateVec};
 
+/// A group with the settings every case uses.
+fn group<'a>(c: &'a mut Criterion, name: String) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1))
+        .sample_size(20)
+        .throughput(Throughput::Elements(1));
+    group
+}
+
+/// One benchmark: `model.step` on the case's inputs, cycled.
+fn bench_step(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, model: &Model, case: &Case) {
+    let xs = inputs(case);
+    let mut state = StateVec::new(model);
+    let mut y = vec![0.0f32; model.output_size()];
+    let mut inputs = xs.chunks_exact(case.input).cycle();
+    group.bench_function(BenchmarkId::from_parameter(name), |b| {
+        b.iter(|| {
+            let x = inputs.next().unwrap_or(&[]);
+            model.step(&mut state, black_box(x), &mut y).expect("step");
+        })
+    });
+}
+
 fn step(c: &mut Criterion) {
     for case in cases() {
-        let mut group = c.benchmark_group(format!("{}_{}x{}", case.cell, case.input, case.hidden));
-        group
-            .warm_up_time(Duration::from_millis(300))
-            .measurement_time(Duration::from_secs(1))
-            .sample_size(20)
-            .throughput(Throughput::Elements(1));
+        let mut group = group(c, format!("{}_{}x{}", case.cell, case.input, case.hidden));
         for v in VARIANTS {
             let bytes = AlignedBuf::from_slice(&model_bytes(&case, v.layout));
             let model = Model::from_bytes(&bytes)
                 .expect("loads")
                 .with_kernel(v.kernel)
                 .with_math(v.math);
-            let xs = inputs(&case);
-            let mut state = StateVec::new(&model);
-            let mut y = vec![0.0f32; model.output_size()];
-            let mut inputs = xs.chunks_exact(case.input).cycle();
-            group.bench_function(BenchmarkId::from_parameter(v.name), |b| {
-                b.iter(|| {
-                    let x = inputs.next().unwrap_or(&[]);
-                    model.step(&mut state, black_box(x), &mut y).expect("step");
-                })
-            });
+            bench_step(&mut group, v.name, &model, &case);
         }
         group.finish();
     }
@@ -50,12 +64,7 @@ fn step(c: &mut Criterion) {
         if !INT_CASES.contains(&id.as_str()) {
             continue;
         }
-        let mut group = c.benchmark_group(format!("int_{id}"));
-        group
-            .warm_up_time(Duration::from_millis(300))
-            .measurement_time(Duration::from_secs(1))
-            .sample_size(20)
-            .throughput(Throughput::Elements(1));
+        let mut group = group(c, format!("int_{id}"));
         let (tiled, rows) = int_model_bytes(&case);
         let (tiled, rows) = (
             AlignedBuf::from_slice(&tiled),
@@ -65,16 +74,7 @@ fn step(c: &mut Criterion) {
             let model = Model::from_bytes(if v.tiled { &tiled } else { &rows })
                 .expect("loads")
                 .with_kernel(v.kernel);
-            let xs = inputs(&case);
-            let mut state = StateVec::new(&model);
-            let mut y = vec![0.0f32; model.output_size()];
-            let mut inputs = xs.chunks_exact(case.input).cycle();
-            group.bench_function(BenchmarkId::from_parameter(v.name), |b| {
-                b.iter(|| {
-                    let x = inputs.next().unwrap_or(&[]);
-                    model.step(&mut state, black_box(x), &mut y).expect("step");
-                })
-            });
+            bench_step(&mut group, v.name, &model, &case);
         }
         group.finish();
     }
