@@ -39,6 +39,7 @@ mod encode;
 mod error;
 pub mod format;
 pub mod kernel;
+mod load;
 mod model;
 pub mod quant;
 mod state;
