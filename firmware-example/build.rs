@@ -317,12 +317,19 @@ fn main() {
         if integer {
             writeln!(
                 src,
-                "run_int::<{n}, {words}>({case}, ctx);",
-                n = model.state_len()
+                "run_int::<{n}, {words}, {o}>({case}, ctx);",
+                n = model.state_len(),
+                o = model.output_size()
             )
             .unwrap();
         } else {
-            writeln!(src, "run::<{n}>({case}, ctx);", n = model.state_len()).unwrap();
+            writeln!(
+                src,
+                "run::<{n}, {o}>({case}, ctx);",
+                n = model.state_len(),
+                o = model.output_size()
+            )
+            .unwrap();
         }
     }
     src.push_str("}\n");

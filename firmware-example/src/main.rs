@@ -145,10 +145,11 @@ fn load(case: &Case, ctx: &mut Ctx) -> Option<(Model<'static>, usize)> {
     }
 }
 
-/// Loads, streams and checks (or benchmarks) one float model; `N` state words.
+/// Loads, streams and checks (or benchmarks) one float model; `N` state
+/// words (`O`, the model's output size, sizes the size probe's buffer).
 #[inline(never)]
 #[allow(dead_code, reason = "unused in a build with only integer models")]
-fn run<const N: usize>(case: &Case, ctx: &mut Ctx) {
+fn run<const N: usize, const O: usize>(case: &Case, ctx: &mut Ctx) {
     let Some((model, load_stack)) = load(case, ctx) else {
         return;
     };
@@ -191,10 +192,11 @@ fn run_rowmajor<const N: usize>(case: &Case, ctx: &mut Ctx) {
     stream::<N>(case, model.with_math(Math::Fast), ctx, load_stack, "/fast");
 }
 
-/// An integer model: `N` words of `Model::step` state, `W` words for `IntModel::step`.
+/// An integer model: `N` words of `Model::step` state, `W` words for
+/// `IntModel::step` (`O` as in [`run`]).
 #[inline(never)]
 #[allow(dead_code, reason = "unused in a build without integer models")]
-fn run_int<const N: usize, const W: usize>(case: &Case, ctx: &mut Ctx) {
+fn run_int<const N: usize, const W: usize, const O: usize>(case: &Case, ctx: &mut Ctx) {
     let Some((model, load_stack)) = load(case, ctx) else {
         return;
     };
