@@ -4,8 +4,8 @@ use crate::bytes::as_f32;
 use crate::cell::{Dense, Elman, Embedding, Gru, Lstm};
 use crate::error::Error;
 use crate::format::{
-    self, crc32, dtype, kind, numfmt, Activation, GruVariant, HeaderView, LayerDesc, Layout,
-    TensorDesc, ALIGN, CHECKSUM_LEN, MAGIC, PANEL, PREAMBLE_LEN, VERSION,
+    self, crc32, dtype, kind, layout, numfmt, Activation, GruVariant, HeaderView, LayerDesc,
+    Layout, TensorDesc, ALIGN, CHECKSUM_LEN, MAGIC, PANEL, PREAMBLE_LEN, VERSION,
 };
 use crate::model::{Layer, Model, F32, QUANT};
 use crate::quant;
@@ -72,9 +72,8 @@ impl<'a> Model<'a> {
         if bytes.as_ptr().align_offset(4) != 0 {
             return Err(Error::Misaligned);
         }
-        let header_bytes = &bytes[PREAMBLE_LEN..PREAMBLE_LEN + header_len];
-        let mut header = HeaderView::new();
-        header.read(header_bytes).ok_or(Error::BadHeader)?;
+        let header = HeaderView::parse(&bytes[PREAMBLE_LEN..PREAMBLE_LEN + header_len])
+            .ok_or(Error::BadHeader)?;
         let payload = &bytes[payload_start..body_len];
         self.metadata = header.metadata;
         self.fill(&header, payload)
@@ -88,45 +87,55 @@ impl<'a> Model<'a> {
             tensor_bytes(payload, &t, i)?;
         }
         let mut last_recurrent = None;
-        let mut prev_out: Option<usize> = None;
+        let mut prev_out = 0;
         for li in 0..header.layer_count() {
             let d = header.layer(li).ok_or(Error::BadHeader)?;
-            let layer = build_layer(li, &d, header, payload)?;
-            if let Some(expected) = prev_out {
-                if layer.is_embedding() {
+            // Built in place, in its slot: a layer is never moved. Cannot
+            // fail: the header holds at most MAX_LAYERS layers.
+            let empty = Layer::Embedding(Embedding {
+                vocab: 0,
+                dim: 0,
+                table: &[],
+            });
+            self.layers.push(empty).map_err(|_| Error::BadHeader)?;
+            let layer = self.layers.last_mut().ok_or(Error::BadHeader)?;
+            build_layer(li, &d, header, payload, layer)?;
+            let (state_len, scratch_len) = (layer.state_len(), layer.scratch_len());
+            // (Not `li > 0`: the loop would be peeled, its body twice in flash.)
+            let first_layer = self.layers.len() == 1;
+            // Sizes as the descriptor states them: every builder takes its
+            // input and output sizes from it.
+            let (input, output) = (d.input as usize, d.output as usize);
+            if !first_layer {
+                if d.kind == kind::EMBEDDING {
                     return Err(Error::EmbeddingNotFirst { layer: li });
                 }
-                if layer.input_size() != expected {
+                if input != prev_out {
                     return Err(Error::LayerSizeMismatch {
                         layer: li,
-                        expected,
-                        found: layer.input_size(),
+                        expected: prev_out,
+                        found: input,
                     });
                 }
             }
-            prev_out = Some(layer.output_size());
+            prev_out = output;
             if let Some(off) = self.state_off.get_mut(li) {
                 *off = self.recurrent_len;
             }
             self.recurrent_len = self
                 .recurrent_len
-                .checked_add(layer.state_len())
+                .checked_add(state_len)
                 .ok_or(Error::TooLarge)?;
-            self.scratch_len = self.scratch_len.max(layer.scratch_len());
-            if let Layer::Dense(dl) = layer {
-                self.io_len = self.io_len.max(dl.out);
+            self.scratch_len = self.scratch_len.max(scratch_len);
+            // Dense outputs, and a quantized Embedding's decoded vector.
+            if d.kind == kind::DENSE
+                || (QUANT && d.kind == kind::EMBEDDING && d.format != numfmt::F32)
+            {
+                self.io_len = self.io_len.max(output);
             }
-            if let Layer::Quant(q) = layer {
-                // Dense outputs, and a quantized Embedding's decoded vector.
-                if QUANT && q.gates() == 0 {
-                    self.io_len = self.io_len.max(q.sizes().1);
-                }
-            }
-            if layer.is_recurrent() {
+            if matches!(d.kind, kind::ELMAN | kind::LSTM | kind::GRU) {
                 last_recurrent = Some(li);
             }
-            // Cannot fail: the header holds at most MAX_LAYERS layers.
-            self.layers.push(layer).map_err(|_| Error::BadHeader)?;
         }
         self.last_recurrent = last_recurrent.ok_or(Error::NoRecurrentLayer)?;
         // The total must be addressable: state + scratch + two Dense buffers.
@@ -140,7 +149,12 @@ impl<'a> Model<'a> {
 }
 
 /// The bytes of tensor `i`, checked for type, bounds and alignment.
-fn tensor_bytes<'a>(payload: &'a [u8], t: &TensorDesc, i: usize) -> Result<&'a [u8], Error> {
+#[inline(never)]
+pub(crate) fn tensor_bytes<'a>(
+    payload: &'a [u8],
+    t: &TensorDesc,
+    i: usize,
+) -> Result<&'a [u8], Error> {
     let size = format::dtype_size(t.dtype).ok_or(Error::UnknownTensorType { tensor: i })?;
     let shape_ok = match Layout::from_code(t.layout) {
         Some(Layout::RowMajor) => true,
@@ -168,23 +182,100 @@ fn tensor_bytes<'a>(payload: &'a [u8], t: &TensorDesc, i: usize) -> Result<&'a [
         .ok_or(Error::TensorOutOfBounds { tensor: i })
 }
 
-/// Resolves a layer's tensors, checking count, types and shapes.
+/// One layer being built: its index and descriptor, and where its tensors are.
+pub(crate) struct LayerSrc<'h, 'a> {
+    /// Layer index.
+    pub li: usize,
+    /// Its descriptor.
+    pub d: LayerDesc,
+    header: &'h HeaderView<'a>,
+    payload: &'a [u8],
+}
+
+impl<'a> LayerSrc<'_, 'a> {
+    /// The layer's tensor `k`, checked for element type `want`, layout
+    /// (unless `any_layout`: row-major, or for integer weights whole tiles
+    /// of 4 rows) and `shape`; its bytes, checked for bounds.
+    #[inline(never)]
+    pub(crate) fn tensor(
+        &self,
+        k: usize,
+        want: u8,
+        shape: (u32, u32),
+        any_layout: bool,
+    ) -> Result<&'a [u8], Error> {
+        let (li, d) = (self.li, &self.d);
+        let i = d.first_tensor as usize + k;
+        let t = match self.header.tensors.get(i) {
+            Some(t) if k < d.tensor_count as usize => t,
+            _ => return Err(Error::BadTensorRef { layer: li }),
+        };
+        if t.dtype != want {
+            return Err(Error::TensorType {
+                layer: li,
+                tensor: k,
+            });
+        }
+        // Integer weight matrices may be tiled (whole blocks of 4 rows).
+        let tiled = t.layout == layout::I8_TILED4
+            && want == dtype::I8
+            && d.format == numfmt::INTEGER
+            && t.rows.is_multiple_of(4);
+        if !any_layout && t.layout != layout::ROW_MAJOR && !tiled {
+            return Err(Error::TensorLayout {
+                layer: li,
+                tensor: k,
+            });
+        }
+        if (t.rows, t.cols) != shape {
+            return Err(Error::TensorShape {
+                layer: li,
+                tensor: k,
+                expected: shape,
+                found: (t.rows, t.cols),
+            });
+        }
+        tensor_bytes(self.payload, &t, i)
+    }
+
+    /// Whether the layer's tensor `k` is tiled (`layout::I8_TILED4`).
+    pub(crate) fn tiled(&self, k: usize) -> bool {
+        let i = self.d.first_tensor as usize + k;
+        self.header
+            .tensors
+            .get(i)
+            .is_some_and(|t| t.layout == layout::I8_TILED4)
+    }
+}
+
+/// Per layer kind (Embedding, Elman, LSTM, GRU, Dense): whether the cargo
+/// features link it (Embedding and Dense always are), ...
+const LINKED: [bool; 5] = [
+    true,
+    cfg!(feature = "elman"),
+    cfg!(feature = "lstm"),
+    cfg!(feature = "gru"),
+    true,
+];
+/// ... its gate blocks (0: not recurrent), its f32 tensors, and the range of
+/// its activation (or GRU variant) codes.
+const GATES: [u8; 5] = [0, 1, 4, 3, 0];
+const F32_TENSORS: [u8; 5] = [1, 3, 3, 4, 2];
+const ACT: [(u8, u8); 5] = [(0, 0), (1, 2), (0, 0), (0, 1), (0, 4)];
+
+/// Resolves a layer's tensors, checking count, types and shapes, and
+/// writes the layer to `out`.
 fn build_layer<'a>(
     li: usize,
     d: &LayerDesc,
     header: &HeaderView<'a>,
     payload: &'a [u8],
-) -> Result<Layer<'a>, Error> {
-    let known = matches!(
-        d.kind,
-        kind::EMBEDDING | kind::ELMAN | kind::LSTM | kind::GRU | kind::DENSE
-    );
+    out: &mut Layer<'a>,
+) -> Result<(), Error> {
+    let kd = d.kind as usize;
     // Cell types and number formats left out by cargo features are
     // rejected here, so their code is never referenced and not linked.
-    let disabled = (d.kind == kind::ELMAN && !cfg!(feature = "elman"))
-        || (d.kind == kind::LSTM && !cfg!(feature = "lstm"))
-        || (d.kind == kind::GRU && !cfg!(feature = "gru"));
-    if !known || disabled {
+    if LINKED.get(kd) != Some(&true) {
         return Err(Error::UnsupportedLayer {
             layer: li,
             code: d.kind,
@@ -193,6 +284,15 @@ fn build_layer<'a>(
     if d.input == 0 || d.output == 0 {
         return Err(Error::ZeroSize { layer: li });
     }
+    let first = d.first_tensor as usize;
+    let count = d.tensor_count as usize;
+    let bad_ref = Error::BadTensorRef { layer: li };
+    let src = LayerSrc {
+        li,
+        d: *d,
+        header,
+        payload,
+    };
     if d.format != numfmt::F32 {
         if !quant::layer::format_enabled(d.format) {
             return Err(Error::UnsupportedFormat {
@@ -200,16 +300,10 @@ fn build_layer<'a>(
                 code: d.format,
             });
         }
-        let first = d.first_tensor as usize;
-        let ts = header
-            .tensors
-            .layer(first, d.tensor_count as usize)
-            .ok_or(Error::BadTensorRef { layer: li })?;
-        let bytes = |k: usize| match ts.get(k) {
-            Some(t) => tensor_bytes(payload, &t, first + k),
-            None => Err(Error::BadTensorRef { layer: li }),
-        };
-        return quant::layer::build(li, d, ts, bytes).map(Layer::Quant);
+        if !header.tensors.has_layer(first, count) {
+            return Err(bad_ref);
+        }
+        return quant::layer::build(&src, out);
     }
     if !F32 {
         return Err(Error::UnsupportedFormat {
@@ -217,29 +311,31 @@ fn build_layer<'a>(
             code: d.format,
         });
     }
-    let (i, h) = (d.input, d.output);
+    if !header.tensors.has_layer(first, count) {
+        return Err(bad_ref);
+    }
+    build_f32(&src, out)
+}
+
+/// Builds the f32 layer of `src` (its kind, sizes and tensor range checked).
+#[inline(never)]
+fn build_f32<'a>(src: &LayerSrc<'_, 'a>, out: &mut Layer<'a>) -> Result<(), Error> {
+    let (li, d) = (src.li, &src.d);
+    let kd = d.kind as usize;
     let first = d.first_tensor as usize;
     let count = d.tensor_count as usize;
-    let ts = header
-        .tensors
-        .layer(first, count)
-        .ok_or(Error::BadTensorRef { layer: li })?;
+    let bad_ref = Error::BadTensorRef { layer: li };
+    let (i, h) = (d.input, d.output);
+    let tensors = &src.header.tensors;
+    let gates = u32::from(GATES.get(kd).copied().unwrap_or(0));
     // One layout per layer, taken from its first tensor; Dense and Embedding
     // are row-major only.
-    let layout = match ts.get(0) {
+    let layout = match tensors.get(first).filter(|_| count > 0) {
         Some(t) => Layout::from_code(t.layout).ok_or(Error::UnknownTensorType { tensor: first })?,
         None => Layout::RowMajor,
     };
-    // Gate blocks (0: Embedding, Dense) and tensors of each kind.
-    let (gates, expect_count): (u32, usize) = match d.kind {
-        kind::EMBEDDING => (0, 1),
-        kind::ELMAN => (1, 3),
-        kind::LSTM => (4, 3),
-        kind::GRU => (3, 4),
-        _ => (0, 2),
-    };
     for k in 0..count {
-        let t = ts.get(k).ok_or(Error::BadTensorRef { layer: li })?;
+        let t = tensors.get(first + k).ok_or(bad_ref)?;
         if t.layout != layout as u8 || (gates == 0 && layout != Layout::RowMajor) {
             return Err(Error::TensorLayout {
                 layer: li,
@@ -254,18 +350,11 @@ fn build_layer<'a>(
             h.checked_add(PANEL as u32 - 1).ok_or(Error::TooLarge)? / PANEL as u32 * PANEL as u32
         }
     };
-    if count != expect_count {
-        return Err(Error::BadTensorRef { layer: li });
+    if Some(&(count as u8)) != F32_TENSORS.get(kd) {
+        return Err(bad_ref);
     }
-    let act = Activation::from_code(d.act);
-    let variant = GruVariant::from_code(d.act);
-    let act_ok = match d.kind {
-        kind::ELMAN => matches!(act, Some(Activation::Tanh | Activation::Relu)),
-        kind::GRU => variant.is_some(),
-        kind::DENSE => act.is_some(),
-        _ => d.act == 0,
-    };
-    if !act_ok {
+    let (lo, hi) = ACT.get(kd).copied().unwrap_or((1, 0));
+    if d.act < lo || d.act > hi {
         return Err(Error::UnsupportedActivation {
             layer: li,
             code: d.act,
@@ -280,30 +369,12 @@ fn build_layer<'a>(
         _ => (gates.checked_mul(hp).ok_or(Error::TooLarge)?, [i, h]),
     };
     let mut w: [&'a [f32]; 4] = [&[]; 4];
-    for (k, w) in w.iter_mut().enumerate().take(count) {
-        let t = ts.get(k).ok_or(Error::BadTensorRef { layer: li })?;
-        let shape = (rows, cols.get(k).copied().unwrap_or(1));
-        if t.dtype != dtype::F32 {
-            return Err(Error::TensorType {
-                layer: li,
-                tensor: k,
-            });
-        }
-        if (t.rows, t.cols) != shape {
-            return Err(Error::TensorShape {
-                layer: li,
-                tensor: k,
-                expected: shape,
-                found: (t.rows, t.cols),
-            });
-        }
-        *w = as_f32(tensor_bytes(payload, &t, first + k)?).ok_or(Error::Misaligned)?;
-    }
+    f32_tensors(src, rows, cols, &mut w)?;
     let [w0, w1, w2, w3] = w;
     let (input, hidden) = (i as usize, h as usize);
     // The activation codes were checked above.
-    let act = act.unwrap_or(Activation::Linear);
-    Ok(match d.kind {
+    let act = Activation::from_code(d.act).unwrap_or(Activation::Linear);
+    *out = match d.kind {
         kind::EMBEDDING => Layer::Embedding(Embedding {
             vocab: input,
             dim: hidden,
@@ -329,7 +400,7 @@ fn build_layer<'a>(
         kind::GRU => Layer::Gru(Gru {
             input,
             hidden,
-            variant: variant.unwrap_or(GruVariant::ResetAfter),
+            variant: GruVariant::from_code(d.act).unwrap_or(GruVariant::ResetAfter),
             layout,
             w_x: w0,
             w_h: w1,
@@ -343,5 +414,23 @@ fn build_layer<'a>(
             w: w0,
             b: w1,
         }),
-    })
+    };
+    Ok(())
+}
+
+/// The f32 tensors of `src` into `w`, each of `rows` rows and
+/// `cols[k]` columns (1 beyond `cols`).
+#[inline(never)]
+fn f32_tensors<'a>(
+    src: &LayerSrc<'_, 'a>,
+    rows: u32,
+    cols: [u32; 2],
+    w: &mut [&'a [f32]; 4],
+) -> Result<(), Error> {
+    for (k, w) in w.iter_mut().enumerate().take(src.d.tensor_count as usize) {
+        let shape = (rows, cols.get(k).copied().unwrap_or(1));
+        let b = src.tensor(k, dtype::F32, shape, true)?;
+        *w = as_f32(b).ok_or(Error::Misaligned)?;
+    }
+    Ok(())
 }
