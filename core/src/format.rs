@@ -220,24 +220,25 @@ struct Wire<'a> {
     pos: usize,
 }
 
-impl<'a> Wire<'a> {
-    #[inline(never)]
-    fn u8(&mut self) -> Option<u8> {
-        let b = *self.bytes.get(self.pos)?;
-        self.pos += 1;
-        Some(b)
-    }
+/// The fields of a layer entry and of a tensor entry: the width in bits of
+/// each (8: a raw byte; 16, 32: a varint).
+const LAYER_FIELDS: [u8; 7] = [8, 8, 8, 32, 32, 16, 8];
+const TENSOR_FIELDS: [u8; 5] = [32, 8, 8, 32, 32];
 
-    /// A varint of an unsigned type of `bits` bits (kept out of line: the
-    /// loader is cold code, its flash matters more than its speed). A
-    /// `usize` beyond `u32::MAX` (a 64-bit host's length) is refused: no
-    /// length or count that large can be valid in a header.
+impl Wire<'_> {
+    /// A raw byte (`bits` 8), or a varint of an unsigned type of `bits`
+    /// bits. A `usize` beyond `u32::MAX` (a 64-bit host's length) is
+    /// refused: no length or count that large can be valid in a header.
     #[inline(never)]
     fn varint(&mut self, bits: u32) -> Option<u32> {
         let mut out = 0u32;
         let mut shift = 0;
         while shift < bits {
-            let b = self.u8()?;
+            let b = *self.bytes.get(self.pos)?;
+            self.pos += 1;
+            if bits == 8 {
+                return Some(b.into());
+            }
             let v = u32::from(b & 0x7F);
             let x = v.checked_shl(shift).unwrap_or(0);
             if x.checked_shr(shift).unwrap_or(0) != v {
@@ -255,10 +256,12 @@ impl<'a> Wire<'a> {
         None
     }
 
+    #[cfg(test)]
     fn u16(&mut self) -> Option<u16> {
         self.varint(16).map(|v| v as u16)
     }
 
+    #[cfg(test)]
     fn u32(&mut self) -> Option<u32> {
         self.varint(32)
     }
@@ -268,27 +271,43 @@ impl<'a> Wire<'a> {
         self.varint(usize::BITS).map(|v| v as usize)
     }
 
+    /// The fields of one layer entry (`tensor`: tensor entry).
     #[inline(never)]
+    fn entry(&mut self, tensor: bool) -> Option<[u32; 7]> {
+        let spec: &[u8] = if tensor {
+            &TENSOR_FIELDS
+        } else {
+            &LAYER_FIELDS
+        };
+        let mut f = [0; 7];
+        for (f, &bits) in f.iter_mut().zip(spec) {
+            *f = self.varint(bits.into())?;
+        }
+        Some(f)
+    }
+
     fn layer(&mut self) -> Option<LayerDesc> {
+        let f = self.entry(false)?;
+        // Each field was read within its type's range.
         Some(LayerDesc {
-            kind: self.u8()?,
-            act: self.u8()?,
-            format: self.u8()?,
-            input: self.u32()?,
-            output: self.u32()?,
-            first_tensor: self.u16()?,
-            tensor_count: self.u8()?,
+            kind: f[0] as u8,
+            act: f[1] as u8,
+            format: f[2] as u8,
+            input: f[3],
+            output: f[4],
+            first_tensor: f[5] as u16,
+            tensor_count: f[6] as u8,
         })
     }
 
-    #[inline(never)]
     fn tensor(&mut self) -> Option<TensorDesc> {
+        let f = self.entry(true)?;
         Some(TensorDesc {
-            offset: self.u32()?,
-            dtype: self.u8()?,
-            layout: self.u8()?,
-            rows: self.u32()?,
-            cols: self.u32()?,
+            offset: f[0],
+            dtype: f[1] as u8,
+            layout: f[2] as u8,
+            rows: f[3],
+            cols: f[4],
         })
     }
 
@@ -296,11 +315,7 @@ impl<'a> Wire<'a> {
     #[inline(never)]
     fn skip(&mut self, n: usize, tensor: bool) -> Option<()> {
         for _ in 0..n {
-            if tensor {
-                self.tensor()?;
-            } else {
-                self.layer()?;
-            }
+            self.entry(tensor)?;
         }
         Some(())
     }
@@ -373,7 +388,7 @@ impl<'a> HeaderView<'a> {
     /// Reads the whole of `bytes` as a header; `None` if it is not one
     /// (corrupt, bytes left over, or more than [`MAX_LAYERS`] layers or
     /// [`MAX_TENSORS`] tensors).
-    #[inline(never)]
+    #[inline(always)]
     pub fn parse(bytes: &'a [u8]) -> Option<Self> {
         let mut w = Wire { bytes, pos: 0 };
         let (layers_at, layers) = w.entries(MAX_LAYERS, false)?;

@@ -9,11 +9,13 @@ use crate::format::{
 };
 use crate::model::{Layer, Model, F32, QUANT};
 use crate::quant;
+use core::cell::Cell;
 
 fn le_u16(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([b[at], b[at + 1]])
 }
 
+#[inline(always)]
 fn le_u32(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
@@ -99,7 +101,14 @@ impl<'a> Model<'a> {
             });
             self.layers.push(empty).map_err(|_| Error::BadHeader)?;
             let layer = self.layers.last_mut().ok_or(Error::BadHeader)?;
-            build_layer(li, &d, header, payload, layer)?;
+            let src = LayerSrc {
+                li,
+                d,
+                header,
+                payload,
+                err: Cell::new(Error::BadHeader),
+            };
+            build_layer(&src, layer).map_err(|Failed| src.err.get())?;
             let (state_len, scratch_len) = (layer.state_len(), layer.scratch_len());
             // (Not `li > 0`: the loop would be peeled, its body twice in flash.)
             let first_layer = self.layers.len() == 1;
@@ -182,6 +191,10 @@ pub(crate) fn tensor_bytes<'a>(
         .ok_or(Error::TensorOutOfBounds { tensor: i })
 }
 
+/// A failed check of a layer whose [`Error`] is in [`LayerSrc::err`]
+/// (one word to pass up instead of the whole error).
+pub(crate) struct Failed;
+
 /// One layer being built: its index and descriptor, and where its tensors are.
 pub(crate) struct LayerSrc<'h, 'a> {
     /// Layer index.
@@ -190,12 +203,22 @@ pub(crate) struct LayerSrc<'h, 'a> {
     pub d: LayerDesc,
     header: &'h HeaderView<'a>,
     payload: &'a [u8],
+    /// Why the layer failed to build.
+    pub(crate) err: Cell<Error>,
 }
 
 impl<'a> LayerSrc<'_, 'a> {
+    /// Records `e` as the reason the layer failed.
+    #[inline(always)]
+    pub(crate) fn fail(&self, e: Error) -> Failed {
+        self.err.set(e);
+        Failed
+    }
+
     /// The layer's tensor `k`, checked for element type `want`, layout
     /// (unless `any_layout`: row-major, or for integer weights whole tiles
-    /// of 4 rows) and `shape`; its bytes, checked for bounds.
+    /// of 4 rows) and `shape`; its bytes, checked for bounds and for
+    /// alignment to `align` bytes.
     #[inline(never)]
     pub(crate) fn tensor(
         &self,
@@ -203,18 +226,18 @@ impl<'a> LayerSrc<'_, 'a> {
         want: u8,
         shape: (u32, u32),
         any_layout: bool,
-    ) -> Result<&'a [u8], Error> {
+    ) -> Result<&'a [u8], Failed> {
         let (li, d) = (self.li, &self.d);
         let i = d.first_tensor as usize + k;
         let t = match self.header.tensors.get(i) {
             Some(t) if k < d.tensor_count as usize => t,
-            _ => return Err(Error::BadTensorRef { layer: li }),
+            _ => return Err(self.fail(Error::BadTensorRef { layer: li })),
         };
         if t.dtype != want {
-            return Err(Error::TensorType {
+            return Err(self.fail(Error::TensorType {
                 layer: li,
                 tensor: k,
-            });
+            }));
         }
         // Integer weight matrices may be tiled (whole blocks of 4 rows).
         let tiled = t.layout == layout::I8_TILED4
@@ -222,20 +245,20 @@ impl<'a> LayerSrc<'_, 'a> {
             && d.format == numfmt::INTEGER
             && t.rows.is_multiple_of(4);
         if !any_layout && t.layout != layout::ROW_MAJOR && !tiled {
-            return Err(Error::TensorLayout {
+            return Err(self.fail(Error::TensorLayout {
                 layer: li,
                 tensor: k,
-            });
+            }));
         }
         if (t.rows, t.cols) != shape {
-            return Err(Error::TensorShape {
+            return Err(self.fail(Error::TensorShape {
                 layer: li,
                 tensor: k,
                 expected: shape,
                 found: (t.rows, t.cols),
-            });
+            }));
         }
-        tensor_bytes(self.payload, &t, i)
+        tensor_bytes(self.payload, &t, i).map_err(|e| self.fail(e))
     }
 
     /// Whether the layer's tensor `k` is tiled (`layout::I8_TILED4`).
@@ -265,111 +288,103 @@ const ACT: [(u8, u8); 5] = [(0, 0), (1, 2), (0, 0), (0, 1), (0, 4)];
 
 /// Resolves a layer's tensors, checking count, types and shapes, and
 /// writes the layer to `out`.
-fn build_layer<'a>(
-    li: usize,
-    d: &LayerDesc,
-    header: &HeaderView<'a>,
-    payload: &'a [u8],
-    out: &mut Layer<'a>,
-) -> Result<(), Error> {
+#[inline(never)]
+fn build_layer<'a>(src: &LayerSrc<'_, 'a>, out: &mut Layer<'a>) -> Result<(), Failed> {
+    let (li, d) = (src.li, &src.d);
     let kd = d.kind as usize;
     // Cell types and number formats left out by cargo features are
     // rejected here, so their code is never referenced and not linked.
     if LINKED.get(kd) != Some(&true) {
-        return Err(Error::UnsupportedLayer {
+        return Err(src.fail(Error::UnsupportedLayer {
             layer: li,
             code: d.kind,
-        });
+        }));
     }
     if d.input == 0 || d.output == 0 {
-        return Err(Error::ZeroSize { layer: li });
+        return Err(src.fail(Error::ZeroSize { layer: li }));
     }
     let first = d.first_tensor as usize;
     let count = d.tensor_count as usize;
     let bad_ref = Error::BadTensorRef { layer: li };
-    let src = LayerSrc {
-        li,
-        d: *d,
-        header,
-        payload,
+    let enabled = if d.format == numfmt::F32 {
+        F32
+    } else {
+        quant::layer::format_enabled(d.format)
     };
-    if d.format != numfmt::F32 {
-        if !quant::layer::format_enabled(d.format) {
-            return Err(Error::UnsupportedFormat {
-                layer: li,
-                code: d.format,
-            });
-        }
-        if !header.tensors.has_layer(first, count) {
-            return Err(bad_ref);
-        }
-        return quant::layer::build(&src, out);
-    }
-    if !F32 {
-        return Err(Error::UnsupportedFormat {
+    if !enabled {
+        return Err(src.fail(Error::UnsupportedFormat {
             layer: li,
             code: d.format,
-        });
+        }));
     }
-    if !header.tensors.has_layer(first, count) {
-        return Err(bad_ref);
-    }
-    build_f32(&src, out)
-}
-
-/// Builds the f32 layer of `src` (its kind, sizes and tensor range checked).
-#[inline(never)]
-fn build_f32<'a>(src: &LayerSrc<'_, 'a>, out: &mut Layer<'a>) -> Result<(), Error> {
-    let (li, d) = (src.li, &src.d);
-    let kd = d.kind as usize;
-    let first = d.first_tensor as usize;
-    let count = d.tensor_count as usize;
-    let bad_ref = Error::BadTensorRef { layer: li };
-    let (i, h) = (d.input, d.output);
     let tensors = &src.header.tensors;
+    if !tensors.has_layer(first, count) {
+        return Err(src.fail(bad_ref));
+    }
+    if d.format != numfmt::F32 {
+        return quant::layer::build(src, out);
+    }
+    let (i, h) = (d.input, d.output);
     let gates = u32::from(GATES.get(kd).copied().unwrap_or(0));
     // One layout per layer, taken from its first tensor; Dense and Embedding
     // are row-major only.
     let layout = match tensors.get(first).filter(|_| count > 0) {
-        Some(t) => Layout::from_code(t.layout).ok_or(Error::UnknownTensorType { tensor: first })?,
+        Some(t) => match Layout::from_code(t.layout) {
+            Some(l) => l,
+            None => return Err(src.fail(Error::UnknownTensorType { tensor: first })),
+        },
         None => Layout::RowMajor,
     };
     for k in 0..count {
-        let t = tensors.get(first + k).ok_or(bad_ref)?;
-        if t.layout != layout as u8 || (gates == 0 && layout != Layout::RowMajor) {
-            return Err(Error::TensorLayout {
+        let bad = match tensors.get(first + k) {
+            Some(t) => t.layout != layout as u8 || (gates == 0 && layout != Layout::RowMajor),
+            None => return Err(src.fail(bad_ref)),
+        };
+        if bad {
+            return Err(src.fail(Error::TensorLayout {
                 layer: li,
                 tensor: k,
-            });
+            }));
         }
     }
-    // Rows of one gate block: `hidden`, padded to a multiple of 8 in ColMajor8.
+    // Rows of one gate block: `hidden`, padded to a multiple of 8 in
+    // ColMajor8 (`None`: too large).
     let hp = match layout {
-        Layout::RowMajor => h,
-        Layout::ColMajor8 => {
-            h.checked_add(PANEL as u32 - 1).ok_or(Error::TooLarge)? / PANEL as u32 * PANEL as u32
-        }
+        Layout::RowMajor => Some(h),
+        Layout::ColMajor8 => h
+            .checked_add(PANEL as u32 - 1)
+            .map(|n| n / PANEL as u32 * PANEL as u32),
+    };
+    let Some(hp) = hp else {
+        return Err(src.fail(Error::TooLarge));
     };
     if Some(&(count as u8)) != F32_TENSORS.get(kd) {
-        return Err(bad_ref);
+        return Err(src.fail(bad_ref));
     }
     let (lo, hi) = ACT.get(kd).copied().unwrap_or((1, 0));
     if d.act < lo || d.act > hi {
-        return Err(Error::UnsupportedActivation {
+        return Err(src.fail(Error::UnsupportedActivation {
             layer: li,
             code: d.act,
-        });
+        }));
     }
     // Every tensor's shape `rows x cols`: an Embedding's table `[i][h]`; a
     // Dense `W [h][i]`, `b [h]`; a recurrent layer's `W_x [g][i]`,
     // `W_h [g][h]` and biases `[g]` with `g` gate blocks of `hp` rows.
     let (rows, cols) = match (d.kind, gates) {
-        (kind::EMBEDDING, _) => (i, [h, 0]),
-        (_, 0) => (h, [i, 1]),
-        _ => (gates.checked_mul(hp).ok_or(Error::TooLarge)?, [i, h]),
+        (kind::EMBEDDING, _) => (Some(i), [h, 0]),
+        (_, 0) => (Some(h), [i, 1]),
+        _ => (gates.checked_mul(hp), [i, h]),
+    };
+    let Some(rows) = rows else {
+        return Err(src.fail(Error::TooLarge));
     };
     let mut w: [&'a [f32]; 4] = [&[]; 4];
-    f32_tensors(src, rows, cols, &mut w)?;
+    for (k, w) in w.iter_mut().enumerate().take(count) {
+        let shape = (rows, cols.get(k).copied().unwrap_or(1));
+        let b = src.tensor(k, dtype::F32, shape, true)?;
+        *w = as_f32(b).ok_or_else(|| src.fail(Error::Misaligned))?;
+    }
     let [w0, w1, w2, w3] = w;
     let (input, hidden) = (i as usize, h as usize);
     // The activation codes were checked above.
@@ -415,22 +430,5 @@ fn build_f32<'a>(src: &LayerSrc<'_, 'a>, out: &mut Layer<'a>) -> Result<(), Erro
             b: w1,
         }),
     };
-    Ok(())
-}
-
-/// The f32 tensors of `src` into `w`, each of `rows` rows and
-/// `cols[k]` columns (1 beyond `cols`).
-#[inline(never)]
-fn f32_tensors<'a>(
-    src: &LayerSrc<'_, 'a>,
-    rows: u32,
-    cols: [u32; 2],
-    w: &mut [&'a [f32]; 4],
-) -> Result<(), Error> {
-    for (k, w) in w.iter_mut().enumerate().take(src.d.tensor_count as usize) {
-        let shape = (rows, cols.get(k).copied().unwrap_or(1));
-        let b = src.tensor(k, dtype::F32, shape, true)?;
-        *w = as_f32(b).ok_or(Error::Misaligned)?;
-    }
     Ok(())
 }

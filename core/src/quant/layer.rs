@@ -20,7 +20,7 @@ use super::words::{bytes_as, f32_as_i32_mut, i32_as_i16_mut, Pod};
 use super::{dequantize_slice, quantize_slice};
 use crate::error::Error;
 use crate::format::{dtype, kind, numfmt, Activation, GruVariant, LayerDesc};
-use crate::load::LayerSrc;
+use crate::load::{Failed, LayerSrc};
 use crate::model::Layer;
 use half::f16;
 
@@ -347,8 +347,8 @@ impl QuantLayer<'_> {
 /// formats are built by the model loader). Checks tensor count, element
 /// types, shapes, alignment, and for the integer format every requantization
 /// pair, every fixed-point format and the column limit [`MAX_COLS`].
-pub(crate) fn build<'a>(src: &LayerSrc<'_, 'a>, out: &mut Layer<'a>) -> Result<(), Error> {
-    *out = Layer::Quant(build_quant(src)?);
+pub(crate) fn build<'a>(src: &LayerSrc<'_, 'a>, out: &mut Layer<'a>) -> Result<(), Failed> {
+    *out = Layer::Quant(build_quant(src).map_err(|e| src.fail(e))?);
     Ok(())
 }
 
@@ -377,7 +377,10 @@ fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Error> {
         _ => return Err(bad_fmt),
     };
     let g = gates.checked_mul(h).ok_or(Error::TooLarge)?;
-    let get = |k: usize, want: u8, shape: (u32, u32)| src.tensor(k, want, shape, false);
+    let get = |k: usize, want: u8, shape: (u32, u32)| {
+        src.tensor(k, want, shape, false)
+            .map_err(|Failed| src.err.get())
+    };
     fn typed<T: Pod>(b: &[u8]) -> Result<&[T], Error> {
         bytes_as::<T>(b).ok_or(Error::Misaligned)
     }
