@@ -231,29 +231,26 @@ impl Wire<'_> {
     /// refused: no length or count that large can be valid in a header.
     #[inline(never)]
     fn varint(&mut self, bits: u32) -> Option<u32> {
-        let mut out = 0u32;
+        let mut out = 0u64;
         let mut shift = 0;
-        while shift < bits {
+        loop {
             let b = *self.bytes.get(self.pos)?;
             self.pos += 1;
             if bits == 8 {
                 return Some(b.into());
             }
-            let v = u32::from(b & 0x7F);
-            let x = v.checked_shl(shift).unwrap_or(0);
-            if x.checked_shr(shift).unwrap_or(0) != v {
+            // `shift` < `bits` <= 64 here.
+            out |= u64::from(b & 0x7F).wrapping_shl(shift);
+            shift += 7;
+            if b & 0x80 == 0 {
+                return u32::try_from(out)
+                    .ok()
+                    .filter(|v| v.checked_shr(bits).is_none_or(|hi| hi == 0));
+            }
+            if shift >= bits {
                 return None;
             }
-            out |= x;
-            if b & 0x80 == 0 {
-                return out
-                    .checked_shr(bits)
-                    .is_none_or(|hi| hi == 0)
-                    .then_some(out);
-            }
-            shift += 7;
         }
-        None
     }
 
     #[cfg(test)]

@@ -11,15 +11,6 @@ use crate::model::{Layer, Model, F32, QUANT};
 use crate::quant;
 use core::cell::Cell;
 
-fn le_u16(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
-}
-
-#[inline(always)]
-fn le_u32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
 impl<'a> Model<'a> {
     /// [`from_bytes`](Self::from_bytes) into `self`, a model with no layers.
     #[inline(never)]
@@ -33,18 +24,25 @@ impl<'a> Model<'a> {
                 available: bytes.len(),
             });
         }
-        if bytes[..4] != MAGIC {
+        let (Some(pre), Some((body, stored))) = (
+            bytes.first_chunk::<PREAMBLE_LEN>(),
+            bytes.split_last_chunk::<CHECKSUM_LEN>(),
+        ) else {
+            return Err(Error::BadHeader); // unreachable: the length is checked
+        };
+        let le = |at: usize| u32::from_le_bytes([pre[at], pre[at + 1], pre[at + 2], pre[at + 3]]);
+        if pre[..4] != MAGIC {
             return Err(Error::BadMagic);
         }
-        let version = le_u16(bytes, 4);
+        let version = le(4) as u16;
         if version != VERSION {
             return Err(Error::UnsupportedVersion {
                 found: version,
                 supported: VERSION,
             });
         }
-        let header_len = le_u32(bytes, 8) as usize;
-        let payload_len = le_u32(bytes, 12) as usize;
+        let header_len = le(8) as usize;
+        let payload_len = le(12) as usize;
         let payload_start = PREAMBLE_LEN
             .checked_add(header_len)
             .and_then(|n| n.checked_add(ALIGN - 1))
@@ -66,17 +64,22 @@ impl<'a> Model<'a> {
                 found: bytes.len(),
             });
         }
-        let stored = le_u32(bytes, body_len);
-        let computed = crc32(&bytes[..body_len]);
+        let stored = u32::from_le_bytes(*stored);
+        let computed = crc32(body);
         if stored != computed {
             return Err(Error::ChecksumMismatch { stored, computed });
         }
         if bytes.as_ptr().align_offset(4) != 0 {
             return Err(Error::Misaligned);
         }
-        let header = HeaderView::parse(&bytes[PREAMBLE_LEN..PREAMBLE_LEN + header_len])
+        // In range: `body` is `payload_start + payload_len` bytes.
+        let (pre_payload, payload) = body
+            .split_at_checked(payload_start)
             .ok_or(Error::BadHeader)?;
-        let payload = &bytes[payload_start..body_len];
+        let header = pre_payload
+            .get(PREAMBLE_LEN..PREAMBLE_LEN + header_len)
+            .and_then(HeaderView::parse)
+            .ok_or(Error::BadHeader)?;
         self.metadata = header.metadata;
         self.fill(&header, payload)
     }

@@ -433,7 +433,7 @@ fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Error> {
                         b: f32s(per, (h, 1))?,
                     })
                 }
-                kind::ELMAN => {
+                kind::ELMAN if ELMAN => {
                     expect(2 * per + 1)?;
                     QuantLayer::Elman(FloatElman {
                         input: iu,
@@ -444,7 +444,7 @@ fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Error> {
                         b: f32s(2 * per, (g, 1))?,
                     })
                 }
-                kind::LSTM => {
+                kind::LSTM if LSTM => {
                     expect(2 * per + 1)?;
                     if d.act != 0 {
                         return Err(bad_act);
@@ -457,7 +457,7 @@ fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Error> {
                         b: f32s(2 * per, (g, 1))?,
                     })
                 }
-                _ => {
+                kind::GRU if GRU => {
                     expect(2 * per + 2)?;
                     QuantLayer::Gru(FloatGru {
                         input: iu,
@@ -469,6 +469,8 @@ fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Error> {
                         b_h: f32s(2 * per + 1, (g, 1))?,
                     })
                 }
+                // Kinds the cargo features leave out (rejected by the loader).
+                _ => return Err(bad_fmt),
             })
         }
         numfmt::INTEGER if INTEGER => {
@@ -522,7 +524,7 @@ fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Error> {
                     },
                     fr,
                 ),
-                kind::ELMAN => QuantLayer::IntElman(
+                kind::ELMAN if ELMAN => QuantLayer::IntElman(
                     IntElman {
                         input: iu,
                         hidden: hu,
@@ -533,7 +535,7 @@ fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Error> {
                     },
                     fr,
                 ),
-                kind::LSTM => {
+                kind::LSTM if LSTM => {
                     if d.act != 0 {
                         return Err(bad_act);
                     }
@@ -549,7 +551,7 @@ fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Error> {
                         fr,
                     )
                 }
-                _ => QuantLayer::IntGru(
+                kind::GRU if GRU => QuantLayer::IntGru(
                     IntGru {
                         input: iu,
                         hidden: hu,
@@ -561,6 +563,8 @@ fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Error> {
                     },
                     fr,
                 ),
+                // Kinds the cargo features leave out (rejected by the loader).
+                _ => return Err(bad_fmt),
             })
         }
         _ => Err(bad_fmt),
