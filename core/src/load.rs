@@ -383,11 +383,7 @@ fn build_layer<'a>(src: &LayerSrc<'_, 'a>, out: &mut Layer<'a>) -> Result<(), Fa
         return Err(src.fail(Error::TooLarge));
     };
     let mut w: [&'a [f32]; 4] = [&[]; 4];
-    for (k, w) in w.iter_mut().enumerate().take(count) {
-        let shape = (rows, cols.get(k).copied().unwrap_or(1));
-        let b = src.tensor(k, dtype::F32, shape, true)?;
-        *w = as_f32(b).ok_or_else(|| src.fail(Error::Misaligned))?;
-    }
+    f32_tensors(src, rows, cols, &mut w)?;
     let [w0, w1, w2, w3] = w;
     let (input, hidden) = (i as usize, h as usize);
     // The activation codes were checked above.
@@ -433,5 +429,24 @@ fn build_layer<'a>(src: &LayerSrc<'_, 'a>, out: &mut Layer<'a>) -> Result<(), Fa
             b: w1,
         }),
     };
+    Ok(())
+}
+
+/// The f32 tensors of `src` into `w`, each of `rows` rows and `cols[k]`
+/// columns (1 beyond `cols`); a loop kept out of line and rolled.
+#[inline(never)]
+fn f32_tensors<'a>(
+    src: &LayerSrc<'_, 'a>,
+    rows: u32,
+    cols: [u32; 2],
+    w: &mut [&'a [f32]; 4],
+) -> Result<(), Failed> {
+    for k in 0..src.d.tensor_count as usize {
+        let shape = (rows, cols.get(k).copied().unwrap_or(1));
+        let b = src.tensor(k, dtype::F32, shape, true)?;
+        if let Some(w) = w.get_mut(k) {
+            *w = as_f32(b).ok_or_else(|| src.fail(Error::Misaligned))?;
+        }
+    }
     Ok(())
 }

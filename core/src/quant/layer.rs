@@ -347,6 +347,7 @@ impl QuantLayer<'_> {
 /// formats are built by the model loader). Checks tensor count, element
 /// types, shapes, alignment, and for the integer format every requantization
 /// pair, every fixed-point format and the column limit [`MAX_COLS`].
+/// Writes the layer to `out`.
 pub(crate) fn build<'a>(src: &LayerSrc<'_, 'a>, out: &mut Layer<'a>) -> Result<(), Failed> {
     *out = Layer::Quant(build_quant(src).map_err(|e| src.fail(e))?);
     Ok(())
