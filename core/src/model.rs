@@ -555,8 +555,7 @@ impl<'a> Model<'a> {
                 // Left out by cargo features: the loader never builds these.
                 _ => &[],
             };
-            let n = y.len().min(h.len());
-            y[..n].copy_from_slice(&h[..n]);
+            crate::kernel::copy(h, y);
             return Ok(());
         }
         // Every split and prefix below is in range by construction (the
@@ -656,9 +655,7 @@ impl<'a> Model<'a> {
                 len: layer.output_size(),
             };
         }
-        let v = resolve(src, states, io_a, io_b);
-        let n = y.len().min(v.len());
-        y[..n].copy_from_slice(&v[..n]);
+        crate::kernel::copy(resolve(src, states, io_a, io_b), y);
         Ok(())
     }
 }

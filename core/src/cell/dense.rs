@@ -28,10 +28,7 @@ impl Dense<'_> {
     /// Computes `y` with the given kernels.
     #[inline]
     pub(crate) fn forward_with<B: Backend, A: Act>(&self, x: &[f32], y: &mut [f32]) {
-        // One copy (the memcpy the kernels link anyway), not a loop of its own.
-        let n = y.len().min(self.b.len());
-        y[..n].copy_from_slice(&self.b[..n]);
-        B::matvec(Layout::RowMajor, self.w, x, y);
+        B::matvec_bias(Layout::RowMajor, self.w, x, self.b, y);
         apply_with::<A>(self.act, y);
     }
 }
