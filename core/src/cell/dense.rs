@@ -5,6 +5,9 @@ use crate::kernel::activation::{apply_with, Act, Exact};
 use crate::kernel::{Backend, ScalarBackend};
 
 /// A Dense layer with weights borrowed from the model file.
+// `repr(C)`: the two sizes first, at the same place in every layer kind,
+// so `Layer::input_size`/`output_size` need no per-kind branch.
+#[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct Dense<'a> {
     /// Input size.
