@@ -220,39 +220,47 @@ struct Wire<'a> {
     pos: usize,
 }
 
-impl<'a> Wire<'a> {
-    #[inline(never)]
-    fn u8(&mut self) -> Option<u8> {
-        let b = *self.bytes.get(self.pos)?;
-        self.pos += 1;
-        Some(b)
-    }
+/// The fields of a layer entry and of a tensor entry: the width in bits of
+/// each (8: a raw byte; 16, 32: a varint).
+const LAYER_FIELDS: [u8; 7] = [8, 8, 8, 32, 32, 16, 8];
+const TENSOR_FIELDS: [u8; 5] = [32, 8, 8, 32, 32];
 
-    /// A varint of an unsigned type of `bits` bits (kept out of line: the
-    /// loader is cold code, its flash matters more than its speed).
+impl Wire<'_> {
+    /// A raw byte (`bits` 8), or a varint of an unsigned type of `bits`
+    /// bits. A `usize` beyond `u32::MAX` (a 64-bit host's length) is
+    /// refused: no length or count that large can be valid in a header.
     #[inline(never)]
-    fn varint(&mut self, bits: u32) -> Option<u64> {
-        let max = bits.div_ceil(7);
+    fn varint(&mut self, bits: u32) -> Option<u32> {
         let mut out = 0u64;
-        let mut i = 0;
-        while i < max {
-            let b = self.u8()?;
-            out |= u64::from(b & 0x7F) << (7 * i);
-            i += 1;
+        let mut shift = 0;
+        loop {
+            let b = *self.bytes.get(self.pos)?;
+            self.pos += 1;
+            if bits == 8 {
+                return Some(b.into());
+            }
+            // `shift` < `bits` <= 64 here.
+            out |= u64::from(b & 0x7F).wrapping_shl(shift);
+            shift += 7;
             if b & 0x80 == 0 {
-                let last_max = (1u32 << (bits % 7)) - 1;
-                return (i < max || u32::from(b) <= last_max).then_some(out);
+                return u32::try_from(out)
+                    .ok()
+                    .filter(|v| v.checked_shr(bits).is_none_or(|hi| hi == 0));
+            }
+            if shift >= bits {
+                return None;
             }
         }
-        None
     }
 
+    #[cfg(test)]
     fn u16(&mut self) -> Option<u16> {
         self.varint(16).map(|v| v as u16)
     }
 
+    #[cfg(test)]
     fn u32(&mut self) -> Option<u32> {
-        self.varint(32).map(|v| v as u32)
+        self.varint(32)
     }
 
     /// A sequence or byte-string length (postcard: a `usize` varint).
@@ -260,45 +268,65 @@ impl<'a> Wire<'a> {
         self.varint(usize::BITS).map(|v| v as usize)
     }
 
+    /// The fields of one layer entry (`tensor`: tensor entry).
     #[inline(never)]
-    fn layer(&mut self) -> Option<LayerDesc> {
-        Some(LayerDesc {
-            kind: self.u8()?,
-            act: self.u8()?,
-            format: self.u8()?,
-            input: self.u32()?,
-            output: self.u32()?,
-            first_tensor: self.u16()?,
-            tensor_count: self.u8()?,
-        })
-    }
-
-    /// A sequence of layer entries (`tensor`: of tensor entries) of at
-    /// most `at.len()`, each checked and its start written to `at`; their
-    /// number.
-    #[inline(never)]
-    fn entries(&mut self, at: &mut [u16], tensor: bool) -> Option<usize> {
-        let n = self.len()?;
-        for a in at.get_mut(..n)? {
-            *a = u16::try_from(self.pos).ok()?;
-            if tensor {
-                self.tensor()?;
-            } else {
-                self.layer()?;
-            }
+    fn entry(&mut self, tensor: bool) -> Option<[u32; 7]> {
+        let spec: &[u8] = if tensor {
+            &TENSOR_FIELDS
+        } else {
+            &LAYER_FIELDS
+        };
+        let mut f = [0; 7];
+        for (f, &bits) in f.iter_mut().zip(spec) {
+            *f = self.varint(bits.into())?;
         }
-        Some(n)
+        Some(f)
     }
 
-    #[inline(never)]
-    fn tensor(&mut self) -> Option<TensorDesc> {
-        Some(TensorDesc {
-            offset: self.u32()?,
-            dtype: self.u8()?,
-            layout: self.u8()?,
-            rows: self.u32()?,
-            cols: self.u32()?,
+    fn layer(&mut self) -> Option<LayerDesc> {
+        let f = self.entry(false)?;
+        // Each field was read within its type's range.
+        Some(LayerDesc {
+            kind: f[0] as u8,
+            act: f[1] as u8,
+            format: f[2] as u8,
+            input: f[3],
+            output: f[4],
+            first_tensor: f[5] as u16,
+            tensor_count: f[6] as u8,
         })
+    }
+
+    fn tensor(&mut self) -> Option<TensorDesc> {
+        let f = self.entry(true)?;
+        Some(TensorDesc {
+            offset: f[0],
+            dtype: f[1] as u8,
+            layout: f[2] as u8,
+            rows: f[3],
+            cols: f[4],
+        })
+    }
+
+    /// Reads `n` layer entries (`tensor`: tensor entries), each checked.
+    #[inline(never)]
+    fn skip(&mut self, n: usize, tensor: bool) -> Option<()> {
+        for _ in 0..n {
+            self.entry(tensor)?;
+        }
+        Some(())
+    }
+
+    /// A sequence of at most `max` layer entries (`tensor`: tensor
+    /// entries), each checked: where the first starts, and their number.
+    fn entries(&mut self, max: usize, tensor: bool) -> Option<(usize, usize)> {
+        let n = self.len()?;
+        let at = self.pos;
+        if n > max {
+            return None;
+        }
+        self.skip(n, tensor)?;
+        Some((at, n))
     }
 }
 
@@ -306,71 +334,45 @@ impl<'a> Wire<'a> {
 #[derive(Clone, Copy)]
 pub(crate) struct TensorTable<'a> {
     bytes: &'a [u8],
-    /// Where each entry starts in `bytes`.
-    at: [u16; MAX_TENSORS],
+    /// Where the first entry starts in `bytes`.
+    at: usize,
     len: usize,
 }
 
-impl<'a> TensorTable<'a> {
+impl TensorTable<'_> {
     /// Number of tensors.
     pub fn len(&self) -> usize {
         self.len
     }
 
-    /// Entry `i`.
+    /// Entry `i`, read past the `i` entries before it (the loader is cold
+    /// code: no table of entry starts to fill and keep on the stack).
     #[inline(never)]
     pub fn get(&self, i: usize) -> Option<TensorDesc> {
-        let pos = *self.at.get(i).filter(|_| i < self.len)? as usize;
-        Wire {
+        let mut w = Wire {
             bytes: self.bytes,
-            pos,
+            pos: self.at,
+        };
+        if i >= self.len {
+            return None;
         }
-        .tensor()
+        w.skip(i, true)?;
+        w.tensor()
     }
 
-    /// The entries `first..first + count` of one layer (at most
-    /// [`MAX_LAYER_TENSORS`]), or `None` when they are not all in the table.
-    pub fn layer(&self, first: usize, count: usize) -> Option<LayerTensors<'_, 'a>> {
-        let end = first.checked_add(count)?;
-        (count <= MAX_LAYER_TENSORS && end <= self.len).then_some(LayerTensors {
-            table: self,
-            first,
-            count,
-        })
-    }
-}
-
-/// One layer's tensors in the table, read in place as they are asked for
-/// (no copy of the entries: less flash and stack in the loader).
-#[derive(Clone, Copy)]
-pub(crate) struct LayerTensors<'t, 'a> {
-    table: &'t TensorTable<'a>,
-    first: usize,
-    count: usize,
-}
-
-impl LayerTensors<'_, '_> {
-    /// Number of tensors.
-    pub fn len(&self) -> usize {
-        self.count
-    }
-
-    /// The layer's tensor `k`.
-    pub fn get(&self, k: usize) -> Option<TensorDesc> {
-        if k < self.count {
-            self.table.get(self.first + k)
-        } else {
-            None
-        }
+    /// Whether the entries `first..first + count` of one layer (at most
+    /// [`MAX_LAYER_TENSORS`]) are all in the table.
+    pub fn has_layer(&self, first: usize, count: usize) -> bool {
+        count <= MAX_LAYER_TENSORS && first.checked_add(count).is_some_and(|end| end <= self.len)
     }
 }
 
 /// The header as the loader reads it: checked whole, layers and tensors
-/// read in place when asked for (a small value: the loader's stack).
+/// read in place when asked for (a few words: the loader's stack).
 pub(crate) struct HeaderView<'a> {
     bytes: &'a [u8],
-    /// Where each layer entry starts in `bytes`.
-    layer_at: [u16; MAX_LAYERS],
+    /// Where the first layer entry starts in `bytes`.
+    layers_at: usize,
     /// Number of layers.
     layers: usize,
     /// Tensor table.
@@ -383,47 +385,23 @@ impl<'a> HeaderView<'a> {
     /// Reads the whole of `bytes` as a header; `None` if it is not one
     /// (corrupt, bytes left over, or more than [`MAX_LAYERS`] layers or
     /// [`MAX_TENSORS`] tensors).
-    #[cfg(test)]
+    #[inline(always)]
     pub fn parse(bytes: &'a [u8]) -> Option<Self> {
-        let mut h = HeaderView::new();
-        h.read(bytes)?;
-        Some(h)
-    }
-
-    /// A view of no header, for [`read`](Self::read).
-    pub fn new() -> Self {
-        HeaderView {
-            bytes: &[],
-            layer_at: [0; MAX_LAYERS],
-            layers: 0,
-            tensors: TensorTable {
-                bytes: &[],
-                at: [0; MAX_TENSORS],
-                len: 0,
-            },
-            metadata: &[],
-        }
-    }
-
-    /// Reads the whole of `bytes` as a header into `self` (in place: the
-    /// loader keeps one view on its stack, not a second to return); `None`
-    /// if it is not one (corrupt, bytes left over, or more than [`MAX_LAYERS`]
-    /// layers or [`MAX_TENSORS`] tensors), `self` then unusable.
-    #[inline(never)]
-    pub fn read(&mut self, bytes: &'a [u8]) -> Option<()> {
         let mut w = Wire { bytes, pos: 0 };
-        self.bytes = bytes;
-        self.layers = w.entries(&mut self.layer_at, false)?;
-        self.tensors.bytes = bytes;
-        self.tensors.len = w.entries(&mut self.tensors.at, true)?;
-        let len = w.len()?;
-        let end = w.pos.checked_add(len)?;
-        self.metadata = bytes.get(w.pos..end)?;
-        (end == bytes.len()).then_some(())
+        let (layers_at, layers) = w.entries(MAX_LAYERS, false)?;
+        let (at, len) = w.entries(MAX_TENSORS, true)?;
+        let n = w.len()?;
+        let end = w.pos.checked_add(n)?;
+        let metadata = bytes.get(w.pos..end)?;
+        (end == bytes.len()).then_some(HeaderView {
+            bytes,
+            layers_at,
+            layers,
+            tensors: TensorTable { bytes, at, len },
+            metadata,
+        })
     }
-}
 
-impl HeaderView<'_> {
     /// Number of layers.
     pub fn layer_count(&self) -> usize {
         self.layers
@@ -432,12 +410,15 @@ impl HeaderView<'_> {
     /// Layer `i` (`None` beyond the last).
     #[inline(never)]
     pub fn layer(&self, i: usize) -> Option<LayerDesc> {
-        let pos = *self.layer_at.get(i).filter(|_| i < self.layers)? as usize;
-        Wire {
+        let mut w = Wire {
             bytes: self.bytes,
-            pos,
+            pos: self.layers_at,
+        };
+        if i >= self.layers {
+            return None;
         }
-        .layer()
+        w.skip(i, false)?;
+        w.layer()
     }
 }
 
@@ -458,6 +439,7 @@ pub(crate) const fn align_up(n: usize) -> usize {
 }
 
 /// CRC-32 (IEEE 802.3, reflected, as zlib's `crc32`) with a 16-entry table.
+#[inline(never)]
 pub fn crc32(bytes: &[u8]) -> u32 {
     const TABLE: [u32; 16] = {
         let mut t = [0u32; 16];
@@ -480,8 +462,13 @@ pub fn crc32(bytes: &[u8]) -> u32 {
     };
     let mut crc = !0u32;
     for &b in bytes {
-        crc = TABLE[((crc ^ b as u32) & 0xF) as usize] ^ (crc >> 4);
-        crc = TABLE[((crc ^ (b as u32 >> 4)) & 0xF) as usize] ^ (crc >> 4);
+        // The byte's two nibbles, low first, above a stop bit (a loop the
+        // compiler keeps rolled: flash matters more than speed here).
+        let mut x = u32::from(b) | 0x100;
+        while x != 1 {
+            crc = TABLE[((crc ^ x) & 0xF) as usize] ^ (crc >> 4);
+            x >>= 4;
+        }
     }
     !crc
 }

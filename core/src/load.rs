@@ -4,19 +4,12 @@ use crate::bytes::as_f32;
 use crate::cell::{Dense, Elman, Embedding, Gru, Lstm};
 use crate::error::Error;
 use crate::format::{
-    self, crc32, dtype, kind, numfmt, Activation, GruVariant, HeaderView, LayerDesc, Layout,
-    TensorDesc, ALIGN, CHECKSUM_LEN, MAGIC, PANEL, PREAMBLE_LEN, VERSION,
+    self, crc32, dtype, kind, layout, numfmt, Activation, GruVariant, HeaderView, LayerDesc,
+    Layout, TensorDesc, ALIGN, CHECKSUM_LEN, MAGIC, PANEL, PREAMBLE_LEN, VERSION,
 };
 use crate::model::{Layer, Model, F32, QUANT};
 use crate::quant;
-
-fn le_u16(b: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([b[at], b[at + 1]])
-}
-
-fn le_u32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
+use core::cell::Cell;
 
 impl<'a> Model<'a> {
     /// [`from_bytes`](Self::from_bytes) into `self`, a model with no layers.
@@ -31,18 +24,25 @@ impl<'a> Model<'a> {
                 available: bytes.len(),
             });
         }
-        if bytes[..4] != MAGIC {
+        let (Some(pre), Some((body, stored))) = (
+            bytes.first_chunk::<PREAMBLE_LEN>(),
+            bytes.split_last_chunk::<CHECKSUM_LEN>(),
+        ) else {
+            return Err(Error::BadHeader); // unreachable: the length is checked
+        };
+        let le = |at: usize| u32::from_le_bytes([pre[at], pre[at + 1], pre[at + 2], pre[at + 3]]);
+        if pre[..4] != MAGIC {
             return Err(Error::BadMagic);
         }
-        let version = le_u16(bytes, 4);
+        let version = le(4) as u16;
         if version != VERSION {
             return Err(Error::UnsupportedVersion {
                 found: version,
                 supported: VERSION,
             });
         }
-        let header_len = le_u32(bytes, 8) as usize;
-        let payload_len = le_u32(bytes, 12) as usize;
+        let header_len = le(8) as usize;
+        let payload_len = le(12) as usize;
         let payload_start = PREAMBLE_LEN
             .checked_add(header_len)
             .and_then(|n| n.checked_add(ALIGN - 1))
@@ -64,18 +64,22 @@ impl<'a> Model<'a> {
                 found: bytes.len(),
             });
         }
-        let stored = le_u32(bytes, body_len);
-        let computed = crc32(&bytes[..body_len]);
+        let stored = u32::from_le_bytes(*stored);
+        let computed = crc32(body);
         if stored != computed {
             return Err(Error::ChecksumMismatch { stored, computed });
         }
         if bytes.as_ptr().align_offset(4) != 0 {
             return Err(Error::Misaligned);
         }
-        let header_bytes = &bytes[PREAMBLE_LEN..PREAMBLE_LEN + header_len];
-        let mut header = HeaderView::new();
-        header.read(header_bytes).ok_or(Error::BadHeader)?;
-        let payload = &bytes[payload_start..body_len];
+        // In range: `body` is `payload_start + payload_len` bytes.
+        let (pre_payload, payload) = body
+            .split_at_checked(payload_start)
+            .ok_or(Error::BadHeader)?;
+        let header = pre_payload
+            .get(PREAMBLE_LEN..PREAMBLE_LEN + header_len)
+            .and_then(HeaderView::parse)
+            .ok_or(Error::BadHeader)?;
         self.metadata = header.metadata;
         self.fill(&header, payload)
     }
@@ -88,45 +92,62 @@ impl<'a> Model<'a> {
             tensor_bytes(payload, &t, i)?;
         }
         let mut last_recurrent = None;
-        let mut prev_out: Option<usize> = None;
+        let mut prev_out = 0;
         for li in 0..header.layer_count() {
             let d = header.layer(li).ok_or(Error::BadHeader)?;
-            let layer = build_layer(li, &d, header, payload)?;
-            if let Some(expected) = prev_out {
-                if layer.is_embedding() {
+            // Built in place, in its slot: a layer is never moved. Cannot
+            // fail: the header holds at most MAX_LAYERS layers.
+            let empty = Layer::Embedding(Embedding {
+                vocab: 0,
+                dim: 0,
+                table: &[],
+            });
+            self.layers.push(empty).map_err(|_| Error::BadHeader)?;
+            let layer = self.layers.last_mut().ok_or(Error::BadHeader)?;
+            let src = LayerSrc {
+                li,
+                d,
+                header,
+                payload,
+                err: Cell::new(Error::BadHeader),
+            };
+            build_layer(&src, layer).map_err(|Failed| src.err.get())?;
+            let (state_len, scratch_len) = (layer.state_len(), layer.scratch_len());
+            // (Not `li > 0`: the loop would be peeled, its body twice in flash.)
+            let first_layer = self.layers.len() == 1;
+            // Sizes as the descriptor states them: every builder takes its
+            // input and output sizes from it.
+            let (input, output) = (d.input as usize, d.output as usize);
+            if !first_layer {
+                if d.kind == kind::EMBEDDING {
                     return Err(Error::EmbeddingNotFirst { layer: li });
                 }
-                if layer.input_size() != expected {
+                if input != prev_out {
                     return Err(Error::LayerSizeMismatch {
                         layer: li,
-                        expected,
-                        found: layer.input_size(),
+                        expected: prev_out,
+                        found: input,
                     });
                 }
             }
-            prev_out = Some(layer.output_size());
+            prev_out = output;
             if let Some(off) = self.state_off.get_mut(li) {
                 *off = self.recurrent_len;
             }
             self.recurrent_len = self
                 .recurrent_len
-                .checked_add(layer.state_len())
+                .checked_add(state_len)
                 .ok_or(Error::TooLarge)?;
-            self.scratch_len = self.scratch_len.max(layer.scratch_len());
-            if let Layer::Dense(dl) = layer {
-                self.io_len = self.io_len.max(dl.out);
+            self.scratch_len = self.scratch_len.max(scratch_len);
+            // Dense outputs, and a quantized Embedding's decoded vector.
+            if d.kind == kind::DENSE
+                || (QUANT && d.kind == kind::EMBEDDING && d.format != numfmt::F32)
+            {
+                self.io_len = self.io_len.max(output);
             }
-            if let Layer::Quant(q) = layer {
-                // Dense outputs, and a quantized Embedding's decoded vector.
-                if QUANT && q.gates() == 0 {
-                    self.io_len = self.io_len.max(q.sizes().1);
-                }
-            }
-            if layer.is_recurrent() {
+            if matches!(d.kind, kind::ELMAN | kind::LSTM | kind::GRU) {
                 last_recurrent = Some(li);
             }
-            // Cannot fail: the header holds at most MAX_LAYERS layers.
-            self.layers.push(layer).map_err(|_| Error::BadHeader)?;
         }
         self.last_recurrent = last_recurrent.ok_or(Error::NoRecurrentLayer)?;
         // The total must be addressable: state + scratch + two Dense buffers.
@@ -140,7 +161,12 @@ impl<'a> Model<'a> {
 }
 
 /// The bytes of tensor `i`, checked for type, bounds and alignment.
-fn tensor_bytes<'a>(payload: &'a [u8], t: &TensorDesc, i: usize) -> Result<&'a [u8], Error> {
+#[inline(never)]
+pub(crate) fn tensor_bytes<'a>(
+    payload: &'a [u8],
+    t: &TensorDesc,
+    i: usize,
+) -> Result<&'a [u8], Error> {
     let size = format::dtype_size(t.dtype).ok_or(Error::UnknownTensorType { tensor: i })?;
     let shape_ok = match Layout::from_code(t.layout) {
         Some(Layout::RowMajor) => true,
@@ -168,142 +194,201 @@ fn tensor_bytes<'a>(payload: &'a [u8], t: &TensorDesc, i: usize) -> Result<&'a [
         .ok_or(Error::TensorOutOfBounds { tensor: i })
 }
 
-/// Resolves a layer's tensors, checking count, types and shapes.
-fn build_layer<'a>(
-    li: usize,
-    d: &LayerDesc,
-    header: &HeaderView<'a>,
+/// A failed check of a layer whose [`Error`] is in [`LayerSrc::err`]
+/// (one word to pass up instead of the whole error).
+pub(crate) struct Failed;
+
+/// One layer being built: its index and descriptor, and where its tensors are.
+pub(crate) struct LayerSrc<'h, 'a> {
+    /// Layer index.
+    pub li: usize,
+    /// Its descriptor.
+    pub d: LayerDesc,
+    header: &'h HeaderView<'a>,
     payload: &'a [u8],
-) -> Result<Layer<'a>, Error> {
-    let known = matches!(
-        d.kind,
-        kind::EMBEDDING | kind::ELMAN | kind::LSTM | kind::GRU | kind::DENSE
-    );
-    // Cell types and number formats left out by cargo features are
-    // rejected here, so their code is never referenced and not linked.
-    let disabled = (d.kind == kind::ELMAN && !cfg!(feature = "elman"))
-        || (d.kind == kind::LSTM && !cfg!(feature = "lstm"))
-        || (d.kind == kind::GRU && !cfg!(feature = "gru"));
-    if !known || disabled {
-        return Err(Error::UnsupportedLayer {
-            layer: li,
-            code: d.kind,
-        });
+    /// Why the layer failed to build.
+    pub(crate) err: Cell<Error>,
+}
+
+impl<'a> LayerSrc<'_, 'a> {
+    /// Records `e` as the reason the layer failed.
+    #[inline(always)]
+    pub(crate) fn fail(&self, e: Error) -> Failed {
+        self.err.set(e);
+        Failed
     }
-    if d.input == 0 || d.output == 0 {
-        return Err(Error::ZeroSize { layer: li });
-    }
-    if d.format != numfmt::F32 {
-        if !quant::layer::format_enabled(d.format) {
-            return Err(Error::UnsupportedFormat {
-                layer: li,
-                code: d.format,
-            });
-        }
-        let first = d.first_tensor as usize;
-        let ts = header
-            .tensors
-            .layer(first, d.tensor_count as usize)
-            .ok_or(Error::BadTensorRef { layer: li })?;
-        let bytes = |k: usize| match ts.get(k) {
-            Some(t) => tensor_bytes(payload, &t, first + k),
-            None => Err(Error::BadTensorRef { layer: li }),
+
+    /// The layer's tensor `k`, checked for element type `want`, layout
+    /// (unless `any_layout`: row-major, or for integer weights whole tiles
+    /// of 4 rows) and `shape`; its bytes, checked for bounds and for
+    /// alignment to `align` bytes.
+    #[inline(never)]
+    pub(crate) fn tensor(
+        &self,
+        k: usize,
+        want: u8,
+        shape: (u32, u32),
+        any_layout: bool,
+    ) -> Result<&'a [u8], Failed> {
+        let (li, d) = (self.li, &self.d);
+        let i = d.first_tensor as usize + k;
+        let t = match self.header.tensors.get(i) {
+            Some(t) if k < d.tensor_count as usize => t,
+            _ => return Err(self.fail(Error::BadTensorRef { layer: li })),
         };
-        return quant::layer::build(li, d, ts, bytes).map(Layer::Quant);
-    }
-    if !F32 {
-        return Err(Error::UnsupportedFormat {
-            layer: li,
-            code: d.format,
-        });
-    }
-    let (i, h) = (d.input, d.output);
-    let first = d.first_tensor as usize;
-    let count = d.tensor_count as usize;
-    let ts = header
-        .tensors
-        .layer(first, count)
-        .ok_or(Error::BadTensorRef { layer: li })?;
-    // One layout per layer, taken from its first tensor; Dense and Embedding
-    // are row-major only.
-    let layout = match ts.get(0) {
-        Some(t) => Layout::from_code(t.layout).ok_or(Error::UnknownTensorType { tensor: first })?,
-        None => Layout::RowMajor,
-    };
-    // Gate blocks (0: Embedding, Dense) and tensors of each kind.
-    let (gates, expect_count): (u32, usize) = match d.kind {
-        kind::EMBEDDING => (0, 1),
-        kind::ELMAN => (1, 3),
-        kind::LSTM => (4, 3),
-        kind::GRU => (3, 4),
-        _ => (0, 2),
-    };
-    for k in 0..count {
-        let t = ts.get(k).ok_or(Error::BadTensorRef { layer: li })?;
-        if t.layout != layout as u8 || (gates == 0 && layout != Layout::RowMajor) {
-            return Err(Error::TensorLayout {
+        if t.dtype != want {
+            return Err(self.fail(Error::TensorType {
                 layer: li,
                 tensor: k,
-            });
+            }));
+        }
+        // Integer weight matrices may be tiled (whole blocks of 4 rows).
+        let tiled = t.layout == layout::I8_TILED4
+            && want == dtype::I8
+            && d.format == numfmt::INTEGER
+            && t.rows.is_multiple_of(4);
+        if !any_layout && t.layout != layout::ROW_MAJOR && !tiled {
+            return Err(self.fail(Error::TensorLayout {
+                layer: li,
+                tensor: k,
+            }));
+        }
+        if (t.rows, t.cols) != shape {
+            return Err(self.fail(Error::TensorShape {
+                layer: li,
+                tensor: k,
+                expected: shape,
+                found: (t.rows, t.cols),
+            }));
+        }
+        tensor_bytes(self.payload, &t, i).map_err(|e| self.fail(e))
+    }
+
+    /// Whether the layer's tensor `k` is tiled (`layout::I8_TILED4`).
+    pub(crate) fn tiled(&self, k: usize) -> bool {
+        let i = self.d.first_tensor as usize + k;
+        self.header
+            .tensors
+            .get(i)
+            .is_some_and(|t| t.layout == layout::I8_TILED4)
+    }
+}
+
+/// Per layer kind (Embedding, Elman, LSTM, GRU, Dense): whether the cargo
+/// features link it (Embedding and Dense always are), ...
+const LINKED: [bool; 5] = [
+    true,
+    cfg!(feature = "elman"),
+    cfg!(feature = "lstm"),
+    cfg!(feature = "gru"),
+    true,
+];
+/// ... its gate blocks (0: not recurrent), its f32 tensors, and the range of
+/// its activation (or GRU variant) codes.
+const GATES: [u8; 5] = [0, 1, 4, 3, 0];
+const F32_TENSORS: [u8; 5] = [1, 3, 3, 4, 2];
+const ACT: [(u8, u8); 5] = [(0, 0), (1, 2), (0, 0), (0, 1), (0, 4)];
+
+/// Resolves a layer's tensors, checking count, types and shapes, and
+/// writes the layer to `out`.
+#[inline(never)]
+fn build_layer<'a>(src: &LayerSrc<'_, 'a>, out: &mut Layer<'a>) -> Result<(), Failed> {
+    let (li, d) = (src.li, &src.d);
+    let kd = d.kind as usize;
+    // Cell types and number formats left out by cargo features are
+    // rejected here, so their code is never referenced and not linked.
+    if LINKED.get(kd) != Some(&true) {
+        return Err(src.fail(Error::UnsupportedLayer {
+            layer: li,
+            code: d.kind,
+        }));
+    }
+    if d.input == 0 || d.output == 0 {
+        return Err(src.fail(Error::ZeroSize { layer: li }));
+    }
+    let first = d.first_tensor as usize;
+    let count = d.tensor_count as usize;
+    let bad_ref = Error::BadTensorRef { layer: li };
+    let enabled = if d.format == numfmt::F32 {
+        F32
+    } else {
+        quant::layer::format_enabled(d.format)
+    };
+    if !enabled {
+        return Err(src.fail(Error::UnsupportedFormat {
+            layer: li,
+            code: d.format,
+        }));
+    }
+    let tensors = &src.header.tensors;
+    if !tensors.has_layer(first, count) {
+        return Err(src.fail(bad_ref));
+    }
+    if d.format != numfmt::F32 {
+        return quant::layer::build(src, out);
+    }
+    let (i, h) = (d.input, d.output);
+    let gates = u32::from(GATES.get(kd).copied().unwrap_or(0));
+    // One layout per layer, taken from its first tensor; Dense and Embedding
+    // are row-major only.
+    let layout = match tensors.get(first).filter(|_| count > 0) {
+        Some(t) => match Layout::from_code(t.layout) {
+            Some(l) => l,
+            None => return Err(src.fail(Error::UnknownTensorType { tensor: first })),
+        },
+        None => Layout::RowMajor,
+    };
+    for k in 0..count {
+        let bad = match tensors.get(first + k) {
+            Some(t) => t.layout != layout as u8 || (gates == 0 && layout != Layout::RowMajor),
+            None => return Err(src.fail(bad_ref)),
+        };
+        if bad {
+            return Err(src.fail(Error::TensorLayout {
+                layer: li,
+                tensor: k,
+            }));
         }
     }
-    // Rows of one gate block: `hidden`, padded to a multiple of 8 in ColMajor8.
+    // Rows of one gate block: `hidden`, padded to a multiple of 8 in
+    // ColMajor8 (`None`: too large).
     let hp = match layout {
-        Layout::RowMajor => h,
-        Layout::ColMajor8 => {
-            h.checked_add(PANEL as u32 - 1).ok_or(Error::TooLarge)? / PANEL as u32 * PANEL as u32
-        }
+        Layout::RowMajor => Some(h),
+        Layout::ColMajor8 => h
+            .checked_add(PANEL as u32 - 1)
+            .map(|n| n / PANEL as u32 * PANEL as u32),
     };
-    if count != expect_count {
-        return Err(Error::BadTensorRef { layer: li });
+    let Some(hp) = hp else {
+        return Err(src.fail(Error::TooLarge));
+    };
+    if Some(&(count as u8)) != F32_TENSORS.get(kd) {
+        return Err(src.fail(bad_ref));
     }
-    let act = Activation::from_code(d.act);
-    let variant = GruVariant::from_code(d.act);
-    let act_ok = match d.kind {
-        kind::ELMAN => matches!(act, Some(Activation::Tanh | Activation::Relu)),
-        kind::GRU => variant.is_some(),
-        kind::DENSE => act.is_some(),
-        _ => d.act == 0,
-    };
-    if !act_ok {
-        return Err(Error::UnsupportedActivation {
+    let (lo, hi) = ACT.get(kd).copied().unwrap_or((1, 0));
+    if d.act < lo || d.act > hi {
+        return Err(src.fail(Error::UnsupportedActivation {
             layer: li,
             code: d.act,
-        });
+        }));
     }
     // Every tensor's shape `rows x cols`: an Embedding's table `[i][h]`; a
     // Dense `W [h][i]`, `b [h]`; a recurrent layer's `W_x [g][i]`,
     // `W_h [g][h]` and biases `[g]` with `g` gate blocks of `hp` rows.
     let (rows, cols) = match (d.kind, gates) {
-        (kind::EMBEDDING, _) => (i, [h, 0]),
-        (_, 0) => (h, [i, 1]),
-        _ => (gates.checked_mul(hp).ok_or(Error::TooLarge)?, [i, h]),
+        (kind::EMBEDDING, _) => (Some(i), [h, 0]),
+        (_, 0) => (Some(h), [i, 1]),
+        _ => (gates.checked_mul(hp), [i, h]),
+    };
+    let Some(rows) = rows else {
+        return Err(src.fail(Error::TooLarge));
     };
     let mut w: [&'a [f32]; 4] = [&[]; 4];
-    for (k, w) in w.iter_mut().enumerate().take(count) {
-        let t = ts.get(k).ok_or(Error::BadTensorRef { layer: li })?;
-        let shape = (rows, cols.get(k).copied().unwrap_or(1));
-        if t.dtype != dtype::F32 {
-            return Err(Error::TensorType {
-                layer: li,
-                tensor: k,
-            });
-        }
-        if (t.rows, t.cols) != shape {
-            return Err(Error::TensorShape {
-                layer: li,
-                tensor: k,
-                expected: shape,
-                found: (t.rows, t.cols),
-            });
-        }
-        *w = as_f32(tensor_bytes(payload, &t, first + k)?).ok_or(Error::Misaligned)?;
-    }
+    f32_tensors(src, rows, cols, &mut w)?;
     let [w0, w1, w2, w3] = w;
     let (input, hidden) = (i as usize, h as usize);
     // The activation codes were checked above.
-    let act = act.unwrap_or(Activation::Linear);
-    Ok(match d.kind {
+    let act = Activation::from_code(d.act).unwrap_or(Activation::Linear);
+    *out = match d.kind {
         kind::EMBEDDING => Layer::Embedding(Embedding {
             vocab: input,
             dim: hidden,
@@ -329,7 +414,7 @@ fn build_layer<'a>(
         kind::GRU => Layer::Gru(Gru {
             input,
             hidden,
-            variant: variant.unwrap_or(GruVariant::ResetAfter),
+            variant: GruVariant::from_code(d.act).unwrap_or(GruVariant::ResetAfter),
             layout,
             w_x: w0,
             w_h: w1,
@@ -343,5 +428,25 @@ fn build_layer<'a>(
             w: w0,
             b: w1,
         }),
-    })
+    };
+    Ok(())
+}
+
+/// The f32 tensors of `src` into `w`, each of `rows` rows and `cols[k]`
+/// columns (1 beyond `cols`); a loop kept out of line and rolled.
+#[inline(never)]
+fn f32_tensors<'a>(
+    src: &LayerSrc<'_, 'a>,
+    rows: u32,
+    cols: [u32; 2],
+    w: &mut [&'a [f32]; 4],
+) -> Result<(), Failed> {
+    for k in 0..src.d.tensor_count as usize {
+        let shape = (rows, cols.get(k).copied().unwrap_or(1));
+        let b = src.tensor(k, dtype::F32, shape, true)?;
+        if let Some(w) = w.get_mut(k) {
+            *w = as_f32(b).ok_or_else(|| src.fail(Error::Misaligned))?;
+        }
+    }
+    Ok(())
 }

@@ -555,8 +555,7 @@ impl<'a> Model<'a> {
                 // Left out by cargo features: the loader never builds these.
                 _ => &[],
             };
-            let n = y.len().min(h.len());
-            y[..n].copy_from_slice(&h[..n]);
+            crate::kernel::copy(h, y);
             return Ok(());
         }
         // Every split and prefix below is in range by construction (the
@@ -569,39 +568,41 @@ impl<'a> Model<'a> {
         let last = self.layers.len().saturating_sub(1);
         for (li, layer) in self.layers.iter().enumerate().skip(first) {
             let off = self.state_off.get(li).copied().unwrap_or(0);
+            // The input, resolved once for every kind: the caller's, an
+            // earlier layer's `h` (below `off`: the loader lays the states
+            // out in layer order), or the io buffer `rd` a Dense layer wrote;
+            // a Dense layer here writes into the other one, `wr`.
+            let into_b = !matches!(src, Src::Io { second: true, .. });
+            let (rd, wr): (&[f32], &mut [f32]) = if into_b { (io_a, io_b) } else { (io_b, io_a) };
+            let (lower, upper) = split(states, off);
+            let x = match src {
+                Src::Ext(x) => Some(x),
+                Src::State { off, len } => lower.get(off..off.saturating_add(len)),
+                Src::Io { len, .. } => rd.get(..len),
+            }
+            .unwrap_or(&[]);
             match layer {
                 Layer::Embedding(_) => {}
                 Layer::Elman(c) if F32 && cfg!(feature = "elman") => {
-                    let (lower, upper) = split(states, off);
-                    let x = resolve(src, lower, io_a, io_b);
                     c.step_with::<B, A>(x, prefix(upper, c.hidden), gates);
                 }
                 Layer::Lstm(c) if F32 && cfg!(feature = "lstm") => {
-                    let (lower, upper) = split(states, off);
-                    let x = resolve(src, lower, io_a, io_b);
                     let (h, rest) = split(upper, c.hidden);
                     c.step_with::<B, A>(x, h, prefix(rest, c.hidden), gates);
                 }
                 Layer::Gru(c) if F32 && cfg!(feature = "gru") => {
-                    let (lower, upper) = split(states, off);
-                    let x = resolve(src, lower, io_a, io_b);
                     c.step_with::<B, A>(x, prefix(upper, c.hidden), gates);
                 }
                 Layer::Dense(d) if F32 => {
-                    let into_b = !matches!(src, Src::Io { second: true, .. });
-                    if li == last {
-                        d.forward_with::<B, A>(resolve(src, states, io_a, io_b), y);
-                        return Ok(());
-                    } else if into_b {
-                        d.forward_with::<B, A>(
-                            resolve(src, states, io_a, &[]),
-                            prefix(io_b, d.out),
-                        );
+                    // Into `y` for the last layer.
+                    let to = if li == last {
+                        &mut *y
                     } else {
-                        d.forward_with::<B, A>(
-                            resolve(src, states, &[], io_b),
-                            prefix(io_a, d.out),
-                        );
+                        prefix(wr, d.out)
+                    };
+                    d.forward_with::<B, A>(x, to);
+                    if li == last {
+                        return Ok(());
                     }
                     src = Src::Io {
                         second: into_b,
@@ -613,24 +614,10 @@ impl<'a> Model<'a> {
                 Layer::Quant(q) if QUANT && q.gates() == 0 => {
                     let simd = HAS_SIMD && self.kernel == Kernel::Simd;
                     let out = q.sizes().1;
-                    let into_b = !matches!(src, Src::Io { second: true, .. });
+                    let to = if li == last { &mut *y } else { prefix(wr, out) };
+                    q.forward(x, to, gates, simd);
                     if li == last {
-                        q.forward(resolve(src, states, io_a, io_b), y, gates, simd);
                         return Ok(());
-                    } else if into_b {
-                        q.forward(
-                            resolve(src, states, io_a, &[]),
-                            prefix(io_b, out),
-                            gates,
-                            simd,
-                        );
-                    } else {
-                        q.forward(
-                            resolve(src, states, &[], io_b),
-                            prefix(io_a, out),
-                            gates,
-                            simd,
-                        );
                     }
                     src = Src::Io {
                         second: into_b,
@@ -639,8 +626,6 @@ impl<'a> Model<'a> {
                     continue;
                 }
                 Layer::Quant(q) if QUANT => {
-                    let (lower, upper) = split(states, off);
-                    let x = resolve(src, lower, io_a, io_b);
                     let simd = HAS_SIMD && self.kernel == Kernel::Simd;
                     q.step(x, prefix(upper, q.state_len()), gates, simd);
                 }
@@ -656,9 +641,7 @@ impl<'a> Model<'a> {
                 len: layer.output_size(),
             };
         }
-        let v = resolve(src, states, io_a, io_b);
-        let n = y.len().min(v.len());
-        y[..n].copy_from_slice(&v[..n]);
+        crate::kernel::copy(resolve(src, states, io_a, io_b), y);
         Ok(())
     }
 }

@@ -5,6 +5,9 @@ use crate::kernel::activation::{apply_with, Act, Exact};
 use crate::kernel::{Backend, ScalarBackend};
 
 /// A Dense layer with weights borrowed from the model file.
+// `repr(C)`: the two sizes first, at the same place in every layer kind,
+// so `Layer::input_size`/`output_size` need no per-kind branch.
+#[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct Dense<'a> {
     /// Input size.
@@ -28,10 +31,7 @@ impl Dense<'_> {
     /// Computes `y` with the given kernels.
     #[inline]
     pub(crate) fn forward_with<B: Backend, A: Act>(&self, x: &[f32], y: &mut [f32]) {
-        // One copy (the memcpy the kernels link anyway), not a loop of its own.
-        let n = y.len().min(self.b.len());
-        y[..n].copy_from_slice(&self.b[..n]);
-        B::matvec(Layout::RowMajor, self.w, x, y);
+        B::matvec_bias(Layout::RowMajor, self.w, x, self.b, y);
         apply_with::<A>(self.act, y);
     }
 }

@@ -1,6 +1,9 @@
 //! Embedding: a token id selects one row of a table, `x_t = E[token_t]`.
 
 /// An Embedding layer with its table borrowed from the model file.
+// `repr(C)`: the two sizes first, at the same place in every layer kind,
+// so `Layer::input_size`/`output_size` need no per-kind branch.
+#[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct Embedding<'a> {
     /// Vocabulary size (rows).

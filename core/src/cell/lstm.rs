@@ -7,6 +7,9 @@ use crate::kernel::lanes::zip_map;
 use crate::kernel::{Backend, ScalarBackend};
 
 /// An LSTM layer with weights borrowed from the model file.
+// `repr(C)`: the two sizes first, at the same place in every layer kind,
+// so `Layer::input_size`/`output_size` need no per-kind branch.
+#[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct Lstm<'a> {
     /// Input size.

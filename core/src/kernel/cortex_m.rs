@@ -15,17 +15,16 @@
 //! twice, so results agree within float rounding, not bit for bit (the
 //! firmware checks both on the chip).
 
-use crate::format::PANEL;
-
 /// `out[..] = src[..] + W_x[r0..] x + W_h[r0..] h`, 16 rows per panel,
-/// `panels` panels: the column loop of [`colmajor_bias_rows2`].
+/// `panels` panels, then 8 rows more if `p[5]` is not 0: the column loops
+/// of [`colmajor_bias_rows2`].
 ///
 /// # Safety
-/// `src` and `out` hold `16 * panels` floats (they may be the same buffer,
-/// nothing else may alias `out`); `p` is `[x, nx, wh - wx (bytes), h, nh]`
-/// where `x`/`h` hold `nx`/`nh` floats and for every column `k` below its
-/// count, `16 * panels` floats at `wx + 4 * k * rows` (and at `wh`) are
-/// readable.
+/// `src` and `out` hold `16 * panels` floats, plus 8 with `p[5] != 0` (they
+/// may be the same buffer, nothing else may alias `out`); `p` is `[x, nx,
+/// wh - wx (bytes), h, nh, half]` where `x`/`h` hold `nx`/`nh` floats and
+/// for every column `k` below its count, those rows' floats at `wx + 4 * k *
+/// rows` (and at `wh`) are readable.
 #[inline(never)]
 unsafe fn panels16(
     src: *const f32,
@@ -33,15 +32,14 @@ unsafe fn panels16(
     panels: usize,
     wx: *const f32,
     rows: usize,
-    p: &[usize; 5],
+    p: &[usize; 6],
 ) {
-    if panels == 0 {
-        return;
-    }
     // SAFETY: the caller's contract; FPU registers and `lr` (the column
-    // subroutine's return address) are declared as clobbers; no stack use.
+    // subroutines' return address) are declared as clobbers; no stack use.
     unsafe {
         core::arch::asm!(
+            "cmp {np}, #0",
+            "beq 10f",
             "2:",
             "vldmia {s}!, {{s16-s31}}",
             "ldr {xp}, [{p}]",
@@ -57,6 +55,22 @@ unsafe fn panels16(
             "add {wx}, {wx}, #64",
             "subs {np}, {np}, #1",
             "bne 2b",
+            // The last 8 rows, one column at a time.
+            "10:",
+            "ldr {n}, [{p}, #20]",
+            "cmp {n}, #0",
+            "beq 9f",
+            "vldmia {s}, {{s16-s23}}",
+            "ldr {xp}, [{p}]",
+            "ldr {n}, [{p}, #4]",
+            "mov {w}, {wx}",
+            "bl 15f",
+            "ldr {w}, [{p}, #8]",
+            "ldr {xp}, [{p}, #12]",
+            "ldr {n}, [{p}, #16]",
+            "add {w}, {w}, {wx}",
+            "bl 15f",
+            "vstmia {o}, {{s16-s23}}",
             "b 9f",
             // Columns: `n` from `xp` and `w` (column stride `stride + 32`),
             // four at a time, then the last 0..3 one by one.
@@ -111,6 +125,20 @@ unsafe fn panels16(
             "bne 3b",
             "8:",
             "bx lr",
+            // 8 rows: `n` columns one by one (the same column stride).
+            "15:",
+            "cmp {n}, #0",
+            "beq 18f",
+            "16:",
+            "vldmia {xp}!, {{s0}}",
+            "vldmia {w}!, {{s8-s15}}",
+            "vfma.f32 s16, s8, s0", "vfma.f32 s17, s9, s0", "vfma.f32 s18, s10, s0", "vfma.f32 s19, s11, s0",
+            "vfma.f32 s20, s12, s0", "vfma.f32 s21, s13, s0", "vfma.f32 s22, s14, s0", "vfma.f32 s23, s15, s0",
+            "add {w}, {w}, {stride}",
+            "subs {n}, {n}, #1",
+            "bne 16b",
+            "18:",
+            "bx lr",
             "9:",
             s = inout(reg) src => _,
             o = inout(reg) out => _,
@@ -158,8 +186,9 @@ pub fn colmajor_bias_rows2(
         Some(b) if b.len() < out.len() => return,
         _ => out.len(),
     };
-    // Whole 16-row panels inside the matrix.
-    let panels = (len.min(rows.saturating_sub(r0))) / 16;
+    // Whole 16-row panels inside the matrix, then one of 8 if it fits.
+    let fit = len.min(rows.saturating_sub(r0));
+    let (panels, half) = (fit / 16, fit % 16 / 8);
     let nx = (wx.len() / rows).min(x.len());
     let nh = (wh.len() / rows).min(h.len());
     let (wxr, whr) = (wx.get(r0..).unwrap_or(&[]), wh.get(r0..).unwrap_or(&[]));
@@ -169,24 +198,20 @@ pub fn colmajor_bias_rows2(
         (whr.as_ptr() as usize).wrapping_sub(wxr.as_ptr() as usize),
         h.as_ptr() as usize,
         nh,
+        half,
     ];
     let src = b.map_or(out.as_ptr(), <[f32]>::as_ptr);
-    // SAFETY: `src` and `out` hold `len >= 16 * panels` floats; column
-    // `k < nx` of `W_x` from row `r0` reads `wx[k * rows + r0 ..][..16 *
-    // panels]`, ending at most at `(nx - 1) * rows + rows <= wx.len()` since
-    // `r0 + 16 * panels <= rows` (the same for `W_h`); an empty matrix is
-    // never read since its count is 0.
+    // SAFETY: `src` and `out` hold `len >= 16 * panels + 8 * half` floats;
+    // column `k < nx` of `W_x` from row `r0` reads `wx[k * rows + r0 ..][..16
+    // * panels + 8 * half]`, ending at most at `(nx - 1) * rows + rows <=
+    // wx.len()` since `r0 + 16 * panels + 8 * half <= rows` (the same for
+    // `W_h`); an empty matrix is never read since its count is 0.
     unsafe { panels16(src, out.as_mut_ptr(), panels, wxr.as_ptr(), rows, &p) };
-    let done = 16 * panels;
-    let (Some(rest), Some(r1)) = (out.get_mut(done..), r0.checked_add(done)) else {
-        return;
-    };
-    if let Some(b) = b {
-        for (o, b) in rest.iter_mut().zip(&b[done..]) {
-            *o = *b;
-        }
+    // Rows past the last whole group of 8 (never in a loaded model): the bias.
+    let done = 16 * panels + 8 * half;
+    if let (Some(b), Some(rest)) = (b, out.get_mut(done..)) {
+        copy(b.get(done..).unwrap_or(&[]), rest);
     }
-    panels8_acc(wx, x, wh, h, rows, r1, rest);
 }
 
 /// `out += W_x[r0..][..out.len()] x + W_h[r0..][..out.len()] h` for
@@ -205,99 +230,6 @@ pub fn colmajor_rows2_acc(
     out: &mut [f32],
 ) {
     colmajor_bias_rows2(None, wx, x, wh, h, rows, r0, out);
-}
-
-/// [`colmajor_rows2_acc`] 8 rows at a time, one column per iteration: the
-/// rows a 16-row panel does not cover.
-fn panels8_acc(
-    wx: &[f32],
-    x: &[f32],
-    wh: &[f32],
-    h: &[f32],
-    rows: usize,
-    r0: usize,
-    out: &mut [f32],
-) {
-    if rows == 0 {
-        return;
-    }
-    let nx = (wx.len() / rows).min(x.len());
-    let nh = (wh.len() / rows).min(h.len());
-    let stride = rows * 4;
-    for (p, o) in out.chunks_exact_mut(PANEL).enumerate() {
-        let Ok(o) = <&mut [f32; PANEL]>::try_from(o) else {
-            return;
-        };
-        let r = r0 + p * PANEL;
-        if r + PANEL > rows {
-            return;
-        }
-        // Columns k < n read w[k * rows + r ..][..8], the last one ending at
-        // (n - 1) * rows + r + 8 <= n * rows <= w.len(): in bounds.
-        let (wx, wh) = (wx.get(r..).unwrap_or(&[]), wh.get(r..).unwrap_or(&[]));
-        let next = [h.as_ptr() as usize, wh.as_ptr() as usize, nh];
-        // SAFETY: reads `nx` floats of `x` and `nh` of `h` (both at most their
-        // lengths), 8 floats per column at `stride` apart from `wx`/`wh`
-        // offset by `r` (in bounds, see above; an empty matrix is never read
-        // since its count is 0), the 3 words of `next`, and reads and writes
-        // the 8 floats of `o`. FPU registers used are declared as clobbers;
-        // no stack use; flags are clobbered (no `preserves_flags`).
-        unsafe {
-            core::arch::asm!(
-                "vldmia {o}, {{s16-s23}}",
-                "cmp {n}, #0",
-                "beq 3f",
-                "2:",
-                "vldmia {x}!, {{s0}}",
-                "vldmia {w}, {{s8-s15}}",
-                "add {w}, {w}, {stride}",
-                "vfma.f32 s16, s8, s0",
-                "vfma.f32 s17, s9, s0",
-                "vfma.f32 s18, s10, s0",
-                "vfma.f32 s19, s11, s0",
-                "vfma.f32 s20, s12, s0",
-                "vfma.f32 s21, s13, s0",
-                "vfma.f32 s22, s14, s0",
-                "vfma.f32 s23, s15, s0",
-                "subs {n}, {n}, #1",
-                "bne 2b",
-                "3:",
-                "ldr {x}, [{next}]",
-                "ldr {w}, [{next}, #4]",
-                "ldr {n}, [{next}, #8]",
-                "cmp {n}, #0",
-                "beq 5f",
-                "4:",
-                "vldmia {x}!, {{s0}}",
-                "vldmia {w}, {{s8-s15}}",
-                "add {w}, {w}, {stride}",
-                "vfma.f32 s16, s8, s0",
-                "vfma.f32 s17, s9, s0",
-                "vfma.f32 s18, s10, s0",
-                "vfma.f32 s19, s11, s0",
-                "vfma.f32 s20, s12, s0",
-                "vfma.f32 s21, s13, s0",
-                "vfma.f32 s22, s14, s0",
-                "vfma.f32 s23, s15, s0",
-                "subs {n}, {n}, #1",
-                "bne 4b",
-                "5:",
-                "vstmia {o}, {{s16-s23}}",
-                o = in(reg) o.as_mut_ptr(),
-                next = in(reg) next.as_ptr(),
-                stride = in(reg) stride,
-                x = inout(reg) x.as_ptr() => _,
-                w = inout(reg) wx.as_ptr() => _,
-                n = inout(reg) nx => _,
-                out("s0") _,
-                out("s8") _, out("s9") _, out("s10") _, out("s11") _,
-                out("s12") _, out("s13") _, out("s14") _, out("s15") _,
-                out("s16") _, out("s17") _, out("s18") _, out("s19") _,
-                out("s20") _, out("s21") _, out("s22") _, out("s23") _,
-                options(nostack),
-            );
-        }
-    }
 }
 
 /// The clamp-free part of a fast activation (see [`lstm_gates`]): with `x`
@@ -579,28 +511,77 @@ pub fn gru_gates(g: &[f32], hp: usize, h: &mut [f32]) {
     }
 }
 
+/// An empty `asm!` statement (no instruction): LLVM does not unroll a loop
+/// on this target that holds one (it counts as a call), so a loop holding it
+/// stays one copy of its body, and is not turned into a `memset`/`memcpy`
+/// call either (the statement may touch memory).
+#[inline(always)]
+pub(crate) fn no_unroll() {
+    // SAFETY: no instruction.
+    unsafe { core::arch::asm!("", options(nostack, preserves_flags)) }
+}
+
+/// `dst[j] = src[j]` for `j` below the shorter length: one word per
+/// iteration (the runtime's only copy loop on this target, instead of a
+/// `memcpy` a plain loop would become).
+#[inline(never)]
+pub fn copy(src: &[f32], dst: &mut [f32]) {
+    let n = src.len().min(dst.len());
+    if n == 0 {
+        return;
+    }
+    // SAFETY: reads `n` words of `src`, writes `n` words of `dst`; no stack
+    // use; flags are clobbered.
+    unsafe {
+        core::arch::asm!(
+            "2:",
+            "ldr {t}, [{s}], #4",
+            "str {t}, [{d}], #4",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            s = inout(reg) src.as_ptr() => _,
+            d = inout(reg) dst.as_mut_ptr() => _,
+            n = inout(reg) n => _,
+            t = out(reg) _,
+            options(nostack),
+        );
+    }
+}
+
 /// `out[r] += Σ_c w[r * cols + c] x[c]` for a row-major `w` with `cols =
 /// x.len()` (the twin of [`scalar::matvec_acc`](super::scalar::matvec_acc);
-/// rows past `w.len() / cols` are left alone): per row one accumulator
-/// started from `out[r]`, 8 columns per iteration (one `vldmia` of the
-/// inputs, one of the weights, 8 `vfma`), then one by one.
-#[inline(never)]
+/// rows past `w.len() / cols` are left alone): [`rowmajor_bias`] without a
+/// bias.
+#[inline]
 pub fn rowmajor_acc(w: &[f32], x: &[f32], out: &mut [f32]) {
+    rowmajor_bias(None, w, x, out);
+}
+
+/// `out[r] = b[r] + Σ_c w[r * cols + c] x[c]` for a row-major `w` with
+/// `cols = x.len()` (`None` for `b` accumulates onto `out`; rows past `w.len()
+/// / cols` or past `b` are left alone): per row one accumulator started from
+/// `b[r]` (or `out[r]`), 8 columns per iteration (one `vldmia` of the inputs,
+/// one of the weights, 8 `vfma`), then one by one.
+#[inline(never)]
+pub fn rowmajor_bias(b: Option<&[f32]>, w: &[f32], x: &[f32], out: &mut [f32]) {
     let cols = x.len();
-    if cols == 0 {
+    let rows = out
+        .len()
+        .min(w.len().checked_div(cols).unwrap_or(usize::MAX));
+    let rows = b.map_or(rows, |b| rows.min(b.len()));
+    // Nothing to add without columns, unless a bias is to be copied.
+    if rows == 0 || (cols == 0 && b.is_none()) {
         return;
     }
-    let rows = out.len().min(w.len() / cols);
-    if rows == 0 {
-        return;
-    }
+    let src = b.map_or(out.as_ptr(), <[f32]>::as_ptr);
     // SAFETY: reads `rows * cols <= w.len()` floats of `w` in order, `cols`
-    // floats of `x` per row, reads and writes `rows <= out.len()` floats of
+    // floats of `x` per row, `rows` floats of `src` (`b`, or `out` itself,
+    // each read before it is written), writes `rows <= out.len()` floats of
     // `out`. FPU registers are declared as clobbers; no stack use.
     unsafe {
         core::arch::asm!(
             "2:",
-            "vldr s16, [{o}]",
+            "vldmia {s}!, {{s16}}",
             "mov {xp}, {x}",
             "subs {n}, {cols}, #8",
             "blo 4f",
@@ -630,6 +611,7 @@ pub fn rowmajor_acc(w: &[f32], x: &[f32], out: &mut [f32]) {
             "vstmia {o}!, {{s16}}",
             "subs {rows}, {rows}, #1",
             "bne 2b",
+            s = inout(reg) src => _,
             o = inout(reg) out.as_mut_ptr() => _,
             w = inout(reg) w.as_ptr() => _,
             x = in(reg) x.as_ptr(),

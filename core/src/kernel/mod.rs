@@ -66,7 +66,7 @@ impl Default for Kernel {
     }
 }
 
-/// Which sigmoid and tanh a step computes.
+/// Which sigmoid, tanh and (for softmax) exponential a step computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Math {
     /// `libm`: the reference, identical on host and device.
@@ -75,7 +75,9 @@ pub enum Math {
     /// Rational approximations, vectorized (on a Cortex-M4F/M7: one FPU
     /// sequence per value, see `cortex_m::lstm_gates`), with the error bounds
     /// [`activation::TANH_FAST_MAX_ABS_ERROR`] and
-    /// [`activation::SIGMOID_FAST_MAX_ABS_ERROR`].
+    /// [`activation::SIGMOID_FAST_MAX_ABS_ERROR`]; softmax's exponential
+    /// by a polynomial within [`activation::EXP_FAST_MAX_REL_ERROR`]
+    /// (the same on host and device, bit for bit).
     Fast,
 }
 
@@ -161,9 +163,22 @@ pub(crate) trait Backend {
     }
 }
 
-/// `out[i] = b[i]` as far as both reach.
+/// Keeps the loop it is in from being unrolled or turned into a library
+/// call on a Cortex-M4F/M7 (code size; see `cortex_m::no_unroll`); nothing
+/// elsewhere.
 #[inline(always)]
-fn copy(b: &[f32], out: &mut [f32]) {
+pub(crate) fn no_unroll() {
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    cortex_m::no_unroll();
+}
+
+/// `out[i] = b[i]` as far as both reach (on a Cortex-M4F/M7 a small `asm!`
+/// loop: no `memcpy` linked for it).
+#[inline(always)]
+pub(crate) fn copy(b: &[f32], out: &mut [f32]) {
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    cortex_m::copy(b, out);
+    #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
     for (o, b) in out.iter_mut().zip(b) {
         *o = *b;
     }
@@ -208,7 +223,10 @@ impl Backend for ScalarBackend {
     #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
     #[inline(always)]
     fn matvec_bias(layout: Layout, w: &[f32], x: &[f32], b: &[f32], out: &mut [f32]) {
-        Self::matvec2_bias(layout, w, x, &[], &[], b, out);
+        match layout {
+            Layout::RowMajor => cortex_m::rowmajor_bias(Some(b), w, x, out),
+            Layout::ColMajor8 => Self::matvec2_bias(layout, w, x, &[], &[], b, out),
+        }
     }
     #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
     #[inline(always)]
@@ -283,11 +301,16 @@ impl Backend for ScalarBackend {
         b: &[f32],
         out: &mut [f32],
     ) {
-        if layout == Layout::ColMajor8 && b.len() >= out.len() {
-            cortex_m::colmajor_bias_rows2(Some(b), wx, x, wh, h, out.len(), 0, out);
-        } else {
-            copy(b, out);
-            Self::matvec2(layout, wx, x, wh, h, out);
+        // Both kernels start from the bias (a bias shorter than `out`,
+        // which the loader never lets through, leaves rows untouched).
+        match layout {
+            Layout::RowMajor => {
+                cortex_m::rowmajor_bias(Some(b), wx, x, out);
+                scalar_rowmajor(wh, h, out);
+            }
+            Layout::ColMajor8 => {
+                cortex_m::colmajor_bias_rows2(Some(b), wx, x, wh, h, out.len(), 0, out)
+            }
         }
     }
 }

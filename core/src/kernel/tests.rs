@@ -3,8 +3,8 @@
 //! 7, 33, 129) and edge values (0, ±1, large, NaN, ±inf).
 
 use super::activation::{
-    sigmoid, sigmoid_fast, sigmoid_fast_lanes, tanh, tanh_fast, tanh_fast_lanes,
-    SIGMOID_FAST_MAX_ABS_ERROR, TANH_FAST_MAX_ABS_ERROR,
+    exp_fast, sigmoid, sigmoid_fast, sigmoid_fast_lanes, tanh, tanh_fast, tanh_fast_lanes,
+    EXP_FAST_MAX_REL_ERROR, SIGMOID_FAST_MAX_ABS_ERROR, TANH_FAST_MAX_ABS_ERROR,
 };
 use super::lanes::{F32x8, Lanes};
 use super::{scalar, simd};
@@ -252,6 +252,57 @@ fn fast_activations_error_bound_exhaustive() {
     let (es, xs) = max_error(grid(1), sigmoid_fast, sigmoid);
     println!("exhaustive: tanh_fast {et:e} at {xt:e}; sigmoid_fast {es:e} at {xs:e}");
     assert!(et <= TANH_FAST_MAX_ABS_ERROR && es <= SIGMOID_FAST_MAX_ABS_ERROR);
+}
+
+/// The largest relative error of [`exp_fast`] against `e^x` in f64 over
+/// `xs` (every one `<= 0`), and where.
+fn exp_max_error(xs: impl Iterator<Item = f32>) -> (f64, f32) {
+    let mut worst = (0.0f64, 0.0f32);
+    for x in xs {
+        let (a, b) = (exp_fast(x), f64::from(x).exp());
+        if x < -87.0 {
+            assert!(a == 0.0 && b < 1.7e-38, "x={x:e}: {a:e}");
+            continue;
+        }
+        let e = (f64::from(a) - b).abs() / b;
+        if e > worst.0 {
+            worst = (e, x);
+        }
+    }
+    worst
+}
+
+#[test]
+fn exp_fast_error_bound() {
+    // Every 61st bit pattern of [-87, 0] (about 17 million), a dense grid
+    // of [-20, 0] and the ends.
+    let lo = (-87.0f32).to_bits();
+    let bits = (0x8000_0000..=lo).step_by(61).map(f32::from_bits);
+    let dense = (0..=2_000_000).map(|i| i as f32 * -1e-5);
+    let (e, x) = exp_max_error(bits.chain(dense).chain([-87.0, -0.0, 0.0, -1e-30]));
+    println!("exp_fast max relative error {e:e} at {x:e}");
+    assert!(e <= f64::from(EXP_FAST_MAX_REL_ERROR), "{e:e} at {x:e}");
+    assert_eq!(exp_fast(0.0), 1.0);
+    assert_eq!(exp_fast(-0.0), 1.0);
+    assert_eq!(exp_fast(f32::NEG_INFINITY), 0.0);
+    assert_eq!(exp_fast(-88.0), 0.0);
+    assert!(exp_fast(f32::NAN).is_nan());
+    // Exactly the softmax of the fast step (shift, exponential, scale).
+    let mut v = [1000.0, 999.0, -1000.0, f32::NEG_INFINITY];
+    super::activation::softmax_with::<super::activation::Fast>(&mut v);
+    let e1 = exp_fast(-1.0);
+    assert_eq!(v, [1.0 / (1.0 + e1), e1 * (1.0 / (1.0 + e1)), 0.0, 0.0]);
+}
+
+/// Every bit pattern of `[-87, 0]`; slow, run in release:
+/// `cargo test -p tinyrnn --release -- --ignored exhaustive`.
+#[test]
+#[ignore]
+fn exp_fast_error_bound_exhaustive() {
+    let lo = (-87.0f32).to_bits();
+    let (e, x) = exp_max_error((0x8000_0000..=lo).map(f32::from_bits));
+    println!("exhaustive: exp_fast max relative error {e:e} at {x:e}");
+    assert!(e <= f64::from(EXP_FAST_MAX_REL_ERROR), "{e:e} at {x:e}");
 }
 
 #[test]

@@ -15,11 +15,13 @@ use super::hybrid::{
     F16Weights, FloatDense, FloatElman, FloatEmbedding, FloatGru, FloatLstm, FloatWeights,
     I8Weights,
 };
-use super::matvec::{IntMatVec, Scalar, Simd, MAX_COLS, TILED4};
+use super::matvec::{IntMatVec, Scalar, Simd, MAX_COLS};
 use super::words::{bytes_as, f32_as_i32_mut, i32_as_i16_mut, Pod};
 use super::{dequantize_slice, quantize_slice};
 use crate::error::Error;
-use crate::format::{dtype, kind, numfmt, Activation, GruVariant, LayerDesc, LayerTensors};
+use crate::format::{dtype, kind, numfmt, Activation, GruVariant, LayerDesc};
+use crate::load::{Failed, LayerSrc};
+use crate::model::Layer;
 use half::f16;
 
 /// Whether the cargo features link the f16 format.
@@ -345,12 +347,15 @@ impl QuantLayer<'_> {
 /// formats are built by the model loader). Checks tensor count, element
 /// types, shapes, alignment, and for the integer format every requantization
 /// pair, every fixed-point format and the column limit [`MAX_COLS`].
-pub(crate) fn build<'a>(
-    li: usize,
-    d: &LayerDesc,
-    ts: LayerTensors<'_, '_>,
-    bytes: impl Fn(usize) -> Result<&'a [u8], Error>,
-) -> Result<QuantLayer<'a>, Error> {
+/// Writes the layer to `out`.
+pub(crate) fn build<'a>(src: &LayerSrc<'_, 'a>, out: &mut Layer<'a>) -> Result<(), Failed> {
+    *out = Layer::Quant(build_quant(src).map_err(|e| src.fail(e))?);
+    Ok(())
+}
+
+/// [`build`]'s layer.
+fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Error> {
+    let (li, d) = (src.li, &src.d);
     let (i, h) = (d.input, d.output);
     let (iu, hu) = (i as usize, h as usize);
     let bad_fmt = Error::UnsupportedFormat {
@@ -373,31 +378,9 @@ pub(crate) fn build<'a>(
         _ => return Err(bad_fmt),
     };
     let g = gates.checked_mul(h).ok_or(Error::TooLarge)?;
-    let get = |k: usize, want: u8, shape: (u32, u32)| -> Result<&'a [u8], Error> {
-        let t = ts.get(k).ok_or(Error::BadTensorRef { layer: li })?;
-        if t.dtype != want {
-            return Err(Error::TensorType {
-                layer: li,
-                tensor: k,
-            });
-        }
-        // Integer weight matrices may be tiled (whole blocks of 4 rows).
-        let tiled = t.layout == TILED4 && want == dtype::I8 && d.format == numfmt::INTEGER;
-        if t.layout != 0 && !(tiled && t.rows.is_multiple_of(4)) {
-            return Err(Error::TensorLayout {
-                layer: li,
-                tensor: k,
-            });
-        }
-        if (t.rows, t.cols) != shape {
-            return Err(Error::TensorShape {
-                layer: li,
-                tensor: k,
-                expected: shape,
-                found: (t.rows, t.cols),
-            });
-        }
-        bytes(k)
+    let get = |k: usize, want: u8, shape: (u32, u32)| {
+        src.tensor(k, want, shape, false)
+            .map_err(|Failed| src.err.get())
     };
     fn typed<T: Pod>(b: &[u8]) -> Result<&[T], Error> {
         bytes_as::<T>(b).ok_or(Error::Misaligned)
@@ -406,7 +389,7 @@ pub(crate) fn build<'a>(
         get(k, dtype::F32, shape).and_then(|b| crate::bytes::as_f32(b).ok_or(Error::Misaligned))
     };
     let expect = |n: usize| {
-        if ts.len() == n {
+        if d.tensor_count as usize == n {
             Ok(())
         } else {
             Err(Error::BadTensorRef { layer: li })
@@ -417,7 +400,7 @@ pub(crate) fn build<'a>(
         _ => Err(bad_act),
     };
     if d.kind == kind::EMBEDDING {
-        return build_embedding(li, d, ts, get, bad_fmt, bad_act);
+        return build_embedding(li, d, get, bad_fmt, bad_act);
     }
     let is_dense = d.kind == kind::DENSE;
     let (wrows, hcols) = if is_dense { (h, 0) } else { (g, h) };
@@ -451,7 +434,7 @@ pub(crate) fn build<'a>(
                         b: f32s(per, (h, 1))?,
                     })
                 }
-                kind::ELMAN => {
+                kind::ELMAN if ELMAN => {
                     expect(2 * per + 1)?;
                     QuantLayer::Elman(FloatElman {
                         input: iu,
@@ -462,7 +445,7 @@ pub(crate) fn build<'a>(
                         b: f32s(2 * per, (g, 1))?,
                     })
                 }
-                kind::LSTM => {
+                kind::LSTM if LSTM => {
                     expect(2 * per + 1)?;
                     if d.act != 0 {
                         return Err(bad_act);
@@ -475,7 +458,7 @@ pub(crate) fn build<'a>(
                         b: f32s(2 * per, (g, 1))?,
                     })
                 }
-                _ => {
+                kind::GRU if GRU => {
                     expect(2 * per + 2)?;
                     QuantLayer::Gru(FloatGru {
                         input: iu,
@@ -487,6 +470,8 @@ pub(crate) fn build<'a>(
                         b_h: f32s(2 * per + 1, (g, 1))?,
                     })
                 }
+                // Kinds the cargo features leave out (rejected by the loader).
+                _ => return Err(bad_fmt),
             })
         }
         numfmt::INTEGER if INTEGER => {
@@ -505,7 +490,7 @@ pub(crate) fn build<'a>(
                 Ok(IntMatrix {
                     w: typed::<i8>(get(k, dtype::I8, (rows, cols))?)?,
                     rq,
-                    tiled: ts.get(k).is_some_and(|t| t.layout == TILED4),
+                    tiled: src.tiled(k),
                 })
             };
             let i32s = |k: usize, rows: u32| typed::<i32>(get(k, dtype::I32, (rows, 1))?);
@@ -540,7 +525,7 @@ pub(crate) fn build<'a>(
                     },
                     fr,
                 ),
-                kind::ELMAN => QuantLayer::IntElman(
+                kind::ELMAN if ELMAN => QuantLayer::IntElman(
                     IntElman {
                         input: iu,
                         hidden: hu,
@@ -551,7 +536,7 @@ pub(crate) fn build<'a>(
                     },
                     fr,
                 ),
-                kind::LSTM => {
+                kind::LSTM if LSTM => {
                     if d.act != 0 {
                         return Err(bad_act);
                     }
@@ -567,7 +552,7 @@ pub(crate) fn build<'a>(
                         fr,
                     )
                 }
-                _ => QuantLayer::IntGru(
+                kind::GRU if GRU => QuantLayer::IntGru(
                     IntGru {
                         input: iu,
                         hidden: hu,
@@ -579,6 +564,8 @@ pub(crate) fn build<'a>(
                     },
                     fr,
                 ),
+                // Kinds the cargo features leave out (rejected by the loader).
+                _ => return Err(bad_fmt),
             })
         }
         _ => Err(bad_fmt),
@@ -592,7 +579,6 @@ pub(crate) fn build<'a>(
 fn build_embedding<'a>(
     li: usize,
     d: &LayerDesc,
-    ts: LayerTensors<'_, '_>,
     get: impl Fn(usize, u8, (u32, u32)) -> Result<&'a [u8], Error>,
     bad_fmt: Error,
     bad_act: Error,
@@ -606,7 +592,7 @@ fn build_embedding<'a>(
         numfmt::F16 => 1,
         _ => 2,
     };
-    if ts.len() != count {
+    if d.tensor_count as usize != count {
         return Err(Error::BadTensorRef { layer: li });
     }
     fn typed<T: Pod>(b: &[u8]) -> Result<&[T], Error> {
