@@ -152,7 +152,7 @@ impl ModelBuilder {
 
     /// A builder that re-encodes `model` (for example into another
     /// [`layout`](Self::layout)): same layers, weights and metadata.
-    pub fn from_model(model: &Model<'_>) -> Self {
+    pub fn from_model<const L: usize>(model: &Model<'_, L>) -> Self {
         let mut b = match model.layers().first() {
             Some(Layer::Embedding(e)) => ModelBuilder::with_embedding(e.vocab, e.dim, e.table),
             _ => ModelBuilder::new(model.input_size()),

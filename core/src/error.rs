@@ -48,6 +48,14 @@ pub enum Error {
     /// The postcard header could not be decoded (corrupt, or more layers/tensors
     /// than this build's limits `MAX_LAYERS` / `MAX_TENSORS`).
     BadHeader,
+    /// The file has more layers than the [`Model`](crate::Model) type holds:
+    /// its layer capacity `L` (`Model<'_, L>`, default `MAX_LAYERS`) is too small.
+    TooManyLayers {
+        /// Layers in the file.
+        found: usize,
+        /// Layers the model type holds.
+        capacity: usize,
+    },
     /// A tensor lies (partly) outside the payload.
     TensorOutOfBounds {
         /// Index in the tensor table.
@@ -226,6 +234,10 @@ impl fmt::Display for Error {
             Error::UnsupportedEndianness => {
                 write!(f, "big-endian targets cannot use little-endian model weights in place")
             }
+            Error::TooManyLayers { found, capacity } => write!(
+                f,
+                "the model has {found} layers but this Model type holds at most {capacity} (choose a larger L in Model<'_, L>)"
+            ),
             Error::BadHeader => write!(
                 f,
                 "model header could not be decoded (corrupt, or exceeds this build's layer/tensor limits)"

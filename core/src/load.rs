@@ -11,7 +11,7 @@ use crate::model::{Layer, Model, F32, QUANT};
 use crate::quant;
 use core::cell::Cell;
 
-impl<'a> Model<'a> {
+impl<'a, const L: usize> Model<'a, L> {
     /// [`from_bytes`](Self::from_bytes) into `self`, a model with no layers.
     #[inline(never)]
     pub(crate) fn load(&mut self, bytes: &'a [u8]) -> Result<(), Error> {
@@ -91,12 +91,18 @@ impl<'a> Model<'a> {
             let t = header.tensors.get(i).ok_or(Error::BadHeader)?;
             tensor_bytes(payload, &t, i)?;
         }
+        if header.layer_count() > L {
+            return Err(Error::TooManyLayers {
+                found: header.layer_count(),
+                capacity: L,
+            });
+        }
         let mut last_recurrent = None;
         let mut prev_out = 0;
         for li in 0..header.layer_count() {
             let d = header.layer(li).ok_or(Error::BadHeader)?;
             // Built in place, in its slot: a layer is never moved. Cannot
-            // fail: the header holds at most MAX_LAYERS layers.
+            // fail: at most L layers (checked above).
             let empty = Layer::Embedding(Embedding {
                 vocab: 0,
                 dim: 0,

@@ -187,12 +187,18 @@ enum Src<'x> {
 /// [`State`](crate::State)s. It does hold two choices that apply to every
 /// stream: which [`Kernel`] and which [`Math`] a step runs
 /// ([`with_kernel`](Self::with_kernel), [`with_math`](Self::with_math)).
+///
+/// `L` is how many layers the model holds (default [`MAX_LAYERS`], 16): its
+/// layer table is part of the value, about 80 bytes per layer on a 32-bit
+/// chip. Firmware that knows its model can size it to fit, e.g.
+/// `Model::<2>::from_bytes_with_capacity` for an LSTM and a Dense head; a
+/// file with more layers is rejected with [`Error::TooManyLayers`].
 #[derive(Debug, Clone)]
-pub struct Model<'a> {
-    pub(crate) layers: heapless::Vec<Layer<'a>, MAX_LAYERS>,
+pub struct Model<'a, const L: usize = MAX_LAYERS> {
+    pub(crate) layers: heapless::Vec<Layer<'a>, L>,
     pub(crate) kernel: Kernel,
     pub(crate) math: Math,
-    pub(crate) state_off: [usize; MAX_LAYERS],
+    pub(crate) state_off: [usize; L],
     pub(crate) metadata: &'a [u8],
     pub(crate) recurrent_len: usize,
     pub(crate) scratch_len: usize,
@@ -207,15 +213,25 @@ impl<'a> Model<'a> {
     /// CRC-32, header, every tensor's bounds and alignment, every layer's kind,
     /// format, activation, tensor shapes and its size against the layer before.
     /// Never panics, whatever the bytes.
+    #[inline(always)]
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
+        Self::from_bytes_with_capacity(bytes)
+    }
+}
+
+impl<'a, const L: usize> Model<'a, L> {
+    /// [`from_bytes`](Model::from_bytes) into a model type that holds at most
+    /// `L` layers (`Model::<2>::from_bytes_with_capacity(bytes)`): a file
+    /// with more is rejected with [`Error::TooManyLayers`].
     // Inlined: the model is built in the caller's result, never copied
     // whole (its layer table would otherwise be most of the load's stack).
     #[inline(always)]
-    pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
+    pub fn from_bytes_with_capacity(bytes: &'a [u8]) -> Result<Self, Error> {
         let mut out = Ok(Model {
             layers: heapless::Vec::new(),
             kernel: Kernel::native(),
             math: Math::Exact,
-            state_off: [0; MAX_LAYERS],
+            state_off: [0; L],
             metadata: &[],
             recurrent_len: 0,
             scratch_len: 0,

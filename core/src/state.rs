@@ -35,7 +35,7 @@ pub struct State<const N: usize> {
 
 impl<const N: usize> State<N> {
     /// A zeroed state for `model`, or [`Error::StateTooSmall`] if `N` is too small.
-    pub fn new(model: &Model<'_>) -> Result<Self, Error> {
+    pub fn new<const L: usize>(model: &Model<'_, L>) -> Result<Self, Error> {
         let needed = model.state_len();
         if needed > N {
             return Err(Error::StateTooSmall {
@@ -79,7 +79,7 @@ pub struct StateVec {
 #[cfg(feature = "alloc")]
 impl StateVec {
     /// A zeroed state for `model`.
-    pub fn new(model: &Model<'_>) -> Self {
+    pub fn new<const L: usize>(model: &Model<'_, L>) -> Self {
         StateVec {
             words: alloc::vec![0.0; model.state_len()],
         }
