@@ -4,12 +4,11 @@
 //! the same model gives the same values through an f32 boundary.
 
 use super::cell::IntDense;
-use super::fixed::{rescale, sat16};
+use super::fixed::sat16;
 use super::layer::{Fracs, NumFormat, QuantLayer};
 use super::matvec::{IntMatVec, Scalar, Simd};
-use super::words::i32_as_i16_mut;
+use super::words::{i32_as_i16_mut, no_unroll};
 use crate::error::Error;
-use crate::format::MAX_LAYERS;
 use crate::kernel::{Kernel, HAS_SIMD};
 use crate::model::{Layer, Model};
 
@@ -37,8 +36,6 @@ use crate::model::{Layer, Model};
 #[derive(Debug, Clone)]
 pub struct IntModel<'m, 'a> {
     model: &'m Model<'a>,
-    /// Offset (in i16) of each recurrent layer's state.
-    state_off: [usize; MAX_LAYERS],
     /// i16 values of all recurrent state.
     state16: usize,
     /// i16 values of one io buffer (the widest layer output).
@@ -50,7 +47,6 @@ pub struct IntModel<'m, 'a> {
 impl<'m, 'a> IntModel<'m, 'a> {
     /// Checks that every layer of `model` is integer and sizes the words.
     pub fn new(model: &'m Model<'a>) -> Result<Self, Error> {
-        let mut state_off = [0usize; MAX_LAYERS];
         let (mut state16, mut io16, mut scratch) = (0usize, 0usize, 0usize);
         for (li, l) in model.layers().iter().enumerate() {
             let q = match l {
@@ -75,9 +71,6 @@ impl<'m, 'a> IntModel<'m, 'a> {
                 io16 = io16.max(h);
                 continue;
             }
-            if let Some(o) = state_off.get_mut(li) {
-                *o = state16;
-            }
             state16 += q.state_len();
             io16 = io16.max(h).max(i);
             let s = match q {
@@ -91,7 +84,6 @@ impl<'m, 'a> IntModel<'m, 'a> {
         }
         Ok(IntModel {
             model,
-            state_off,
             state16,
             io16,
             scratch,
@@ -190,7 +182,10 @@ impl<'m, 'a> IntModel<'m, 'a> {
         }
     }
 
-    /// Runs layers `first..` on `x` (in `Q(input_frac)`).
+    /// Runs layers `first..` on `x` (in `Q(input_frac)`). A layer reads its
+    /// input where the one before left it (the caller's `x`, a recurrent
+    /// layer's `h` in the state, or a Dense output in an io buffer) with no
+    /// copy; a last Dense layer writes `y` itself.
     fn run<K: IntMatVec>(&self, words: &mut [i32], first: usize, x: &[i16], y: &mut [i16]) {
         // Every slice below is in range by construction (`new`, and the
         // lengths checked by `step`); the checked forms keep that a no-op
@@ -207,36 +202,52 @@ impl<'m, 'a> IntModel<'m, 'a> {
         };
         let state = i32_as_i16_mut(state);
         let (mut cur, mut next) = (i32_as_i16_mut(io_a), i32_as_i16_mut(io_b));
+        // The input: `x` (`None`), `cur` (`Some(None)`) or the state from
+        // this offset (`Some(Some(at))`).
+        let mut src: Option<Option<usize>> = None;
         let mut width = x.len();
         let mut frac = self.input_frac();
-        for (c, x) in cur.iter_mut().zip(x) {
-            *c = *x;
-        }
-        for (li, l) in self.model.layers().iter().enumerate().skip(first) {
-            let Layer::Quant(q) = l else {
-                return;
-            };
-            let Some(f) = self.fracs(li) else {
+        // Offset of the next recurrent layer's state.
+        let mut off = 0usize;
+        let layers = self.model.layers();
+        for (li, l) in layers.iter().enumerate().skip(first) {
+            let (Layer::Quant(q), Some(f)) = (l, self.fracs(li)) else {
                 return;
             };
             let (_, out) = q.sizes();
-            // Bring the input to this layer's input format (an integer shift).
-            let Some(input) = cur.get_mut(..width) else {
+            let Some((done, mine)) = state.split_at_mut_checked(off) else {
+                return;
+            };
+            let input = match src {
+                None => Some(x),
+                Some(None) => cur.get(..width),
+                Some(Some(at)) => done.get(at..at + width),
+            };
+            let Some(mut input) = input else {
                 return;
             };
             if f.x != frac {
-                for v in input.iter_mut() {
-                    *v = sat16(rescale(*v as i32, frac, f.x));
-                }
+                // Bring the input to this layer's format (an integer shift).
+                let Some(to) = next.get_mut(..width) else {
+                    return;
+                };
+                convert(input, to, frac, f.x);
+                core::mem::swap(&mut cur, &mut next);
+                input = cur.get(..width).unwrap_or(&[]);
             }
-            let off = self.state_off.get(li).copied().unwrap_or(0);
-            let st = state.get_mut(off..).unwrap_or(&mut []);
-            let (h, cs) = st.split_at_mut(out.min(st.len()));
+            let (h, cs) = mine.split_at_mut(out.min(mine.len()));
             match q {
                 QuantLayer::IntDense(d, _) => {
-                    let y = next.get_mut(..out).unwrap_or(&mut []);
-                    IntDense::forward::<K>(d, input, y, scratch);
+                    if li + 1 == layers.len() {
+                        IntDense::forward::<K>(d, input, y, scratch);
+                        return;
+                    }
+                    let Some(o) = next.get_mut(..out) else {
+                        return;
+                    };
+                    IntDense::forward::<K>(d, input, o, scratch);
                     core::mem::swap(&mut cur, &mut next);
+                    src = Some(None);
                 }
                 // Cell types left out by cargo features: never loaded.
                 QuantLayer::IntElman(c, _) if cfg!(feature = "elman") => {
@@ -249,15 +260,33 @@ impl<'m, 'a> IntModel<'m, 'a> {
                 _ => return,
             }
             if q.gates() > 0 {
-                for (c, h) in cur.iter_mut().zip(h.iter()) {
-                    *c = *h;
-                }
+                src = Some(Some(off));
+                off += q.state_len();
             }
             width = out;
             frac = f.out;
         }
-        for (y, c) in y.iter_mut().zip(cur.iter()) {
-            *y = *c;
-        }
+        // A recurrent last layer: `y` is its `h`.
+        let last = match src {
+            None => Some(x),
+            Some(None) => cur.get(..width),
+            Some(Some(at)) => state.get(at..at + width),
+        };
+        convert(last.unwrap_or(&[]), y, frac, frac);
+    }
+}
+
+/// `to[k] = from[k]` taken from `Q(a)` to `Q(b)` (a copy when `a == b`), a
+/// plain element loop where a copy loop would become a call of `memcpy`.
+/// The bits of [`rescale`](super::fixed::rescale) then [`sat16`] for the
+/// formats a model has (`a`, `b` at most `MAX_FRAC = 15`: `i16 << 15` fits
+/// an `i32`); larger ones are clamped, never a panic.
+#[inline(never)]
+fn convert(from: &[i16], to: &mut [i16], a: u8, b: u8) {
+    let (up, down) = (b.saturating_sub(a).min(16), a.saturating_sub(b).min(16));
+    let round = (1i32 << down) >> 1;
+    for (t, v) in to.iter_mut().zip(from) {
+        no_unroll();
+        *t = sat16(((*v as i32) << up).wrapping_add(round) >> down);
     }
 }

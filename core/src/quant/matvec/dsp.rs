@@ -25,7 +25,8 @@
 //! `int_kernel_bench` (the host cannot run this module).
 
 use super::super::cell::row2;
-use super::{IntMatVec, Portable};
+use super::super::words::no_unroll;
+use super::IntMatVec;
 use core::mem::MaybeUninit;
 
 /// Columns per pass over the rows: the activation buffer holds `CHUNK / 2`
@@ -56,64 +57,89 @@ impl IntMatVec for Dsp {
 
     #[inline]
     fn matvec(w: &[i8], x: &[i16], out: &mut [i32]) {
-        let cols = x.len();
-        if cols < 4 {
-            // No whole group of 4 columns (includes `cols == 0`).
-            if let [x0] = x {
-                // One input (a 1 x H layer's W_x): one multiply per row.
-                let x0 = *x0 as i32;
-                for (o, w) in out.iter_mut().zip(w) {
-                    *o = *w as i32 * x0;
-                }
-            } else {
-                Portable::matvec(w, x, out);
-            }
-            return;
-        }
-        // Rows with all their weights; the rest of `out` stays untouched
-        // (as with `Portable`).
-        let rows = out.len().min(w.len() / cols);
-        let Some(out) = out.get_mut(..rows) else {
-            return;
-        };
-        let body = cols - cols % 4;
-        // Not zeroed: each pass writes every word the loops read.
-        let mut buf = XBuf([MaybeUninit::uninit(); CHUNK / 2]);
-        let mut c0 = 0;
-        while c0 < body {
-            let len = (body - c0).min(CHUNK);
-            let groups = len / 4;
-            let start = CHUNK / 2 - 2 * groups;
-            let (Some(dst), Some(src)) = (buf.0.get_mut(start..), x.get(c0..c0 + len)) else {
-                return;
-            };
-            for (d, s) in dst.chunks_exact_mut(2).zip(src.chunks_exact(4)) {
-                d[0] = MaybeUninit::new((s[0] as u16 as u32) | (s[2] as u16 as u32) << 16);
-                d[1] = MaybeUninit::new((s[1] as u16 as u32) | (s[3] as u16 as u32) << 16);
-            }
-            let xp = dst.as_ptr().cast::<u32>();
-            let w0 = w.as_ptr().wrapping_add(c0);
-            for (r, o) in out.iter_mut().enumerate() {
-                if c0 == 0 {
-                    *o = 0;
-                }
-                // SAFETY: row r < rows, columns c0..c0 + len <= cols: the bytes
-                // r * cols + c0 .. + len are below rows * cols <= w.len();
-                // `xp` points at 2 * groups words ending at the end of `buf`,
-                // aligned to END_MASK + 1.
-                unsafe { row1(w0.wrapping_add(r * cols), xp, o) };
-            }
-            c0 += len;
-        }
-        if body < cols {
-            let xt = x.get(body..).unwrap_or(&[]);
-            for (o, row) in out.iter_mut().zip(w.chunks_exact(cols)) {
-                for (w, x) in row.get(body..).unwrap_or(&[]).iter().zip(xt) {
-                    *o = o.wrapping_add(*w as i32 * *x as i32);
-                }
-            }
-        }
+        rows(w, x, out);
     }
+}
+
+/// [`IntMatVec::matvec`] on the DSP extension, one row at a time: per
+/// group of 4 columns one word of weights and two of activations (`LDR`
+/// reads the `i16` pairs at any even address), `SXTB16` twice and `PKHBT`
+/// / `PKHTB` to pair the weights as the activations are, two `SMLAD`; then
+/// the last `cols % 4` columns one `SMLABB` each ([`dot`]). No buffer and
+/// no copy of `x`: row-major matrices are the few the encoder does not
+/// tile (a Dense head of fewer than 4 outputs, fewer than 4 columns, older
+/// files).
+#[inline(never)]
+fn rows(w: &[i8], x: &[i16], out: &mut [i32]) {
+    let cols = x.len();
+    // Rows with all their weights; the rest of `out` stays untouched (as
+    // with `Portable`). No column: every row is the empty sum.
+    let rows = match w.len().checked_div(cols) {
+        Some(r) => r.min(out.len()),
+        None => out.len(),
+    };
+    let mut p = w.as_ptr();
+    for o in out.iter_mut().take(rows) {
+        // SAFETY: row `r < rows` is the `cols` bytes at `p = w + r * cols`,
+        // inside `w`; `x` holds `cols` i16.
+        *o = unsafe { dot(p, x.as_ptr(), cols / 4, cols % 4, 0) };
+        p = p.wrapping_add(cols);
+    }
+}
+
+/// `acc + Σ_j w[j] x[j]` over `4 * groups + tail` columns, `w` at `p`, `x`
+/// at `xp`, wrapping: `groups` times 4 columns (`SXTB16`, `PKHBT`/`PKHTB`,
+/// two `SMLAD`), then `tail` columns one `SMLABB` each.
+///
+/// # Safety
+/// `4 * groups + tail` readable bytes at `p` and as many `i16` at `xp`
+/// (`xp` even, any other alignment: single-word `LDR` may be unaligned on
+/// Armv7E-M).
+#[inline(always)]
+unsafe fn dot(p: *const i8, xp: *const i16, groups: usize, tail: usize, acc: i32) -> i32 {
+    let mut acc = acc;
+    // SAFETY: reads the bytes and i16 above (caller); no stack; flags
+    // clobbered.
+    unsafe {
+        core::arch::asm!(
+            "cmp {n}, #0",
+            "beq 3f",
+            "2:",
+            "ldr {w}, [{p}], #4",
+            "ldr {xa}, [{xp}], #4",
+            "ldr {xb}, [{xp}], #4",
+            "sxtb16 {t}, {w}",
+            "sxtb16 {w}, {w}, ror #8",
+            "pkhbt {u}, {t}, {w}, lsl #16",
+            "pkhtb {t}, {w}, {t}, asr #16",
+            "smlad {a}, {u}, {xa}, {a}",
+            "smlad {a}, {t}, {xb}, {a}",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            "3:",
+            "cmp {k}, #0",
+            "beq 5f",
+            "4:",
+            "ldrsb {w}, [{p}], #1",
+            "ldrsh {t}, [{xp}], #2",
+            "smlabb {a}, {w}, {t}, {a}",
+            "subs {k}, {k}, #1",
+            "bne 4b",
+            "5:",
+            a = inout(reg) acc,
+            p = inout(reg) p => _,
+            xp = inout(reg) xp => _,
+            n = inout(reg) groups => _,
+            k = inout(reg) tail => _,
+            w = out(reg) _,
+            t = out(reg) _,
+            u = out(reg) _,
+            xa = out(reg) _,
+            xb = out(reg) _,
+            options(nostack, readonly),
+        );
+    }
+    acc
 }
 
 /// [`IntMatVec::matvec_tiled`] on the DSP extension: per block of 4 rows
@@ -150,12 +176,9 @@ fn tiled(w: &[i8], x: &[i16], out: &mut [i32]) {
         let (Some(dst), Some(src)) = (buf.0.get_mut(start..), x.get(c0..c0 + len)) else {
             return;
         };
-        // SAFETY: `dst` holds len / 2 words = len i16, `src` len i16;
-        // distinct objects. The words are little-endian i16 pairs.
-        unsafe {
-            core::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast::<i16>(), len);
-        }
-        let xp = dst.as_ptr().cast::<u32>();
+        // SAFETY: `dst` holds len / 2 words ending at the aligned end of
+        // `buf`, `src` len i16 (the same bytes); distinct objects.
+        let xp = unsafe { copy_x(src.as_ptr(), dst.as_mut_ptr().cast::<u32>()) };
         // SAFETY: blocks >= 1; block b's tiles of columns c0..c0 + len
         // are the bytes 4 * (b * cols + c0) .. + 4 * len, below
         // 4 * blocks * cols <= w.len(); `out` holds 4 * blocks words;
@@ -172,15 +195,18 @@ fn tiled(w: &[i8], x: &[i16], out: &mut [i32]) {
         c0 += len;
     }
     if c4 < cols {
-        let (xt, n) = (x.get(c4..).unwrap_or(&[]), cols - c4);
-        let blks = out.chunks_exact_mut(4).zip(w.chunks_exact(4 * cols));
-        for (o, blk) in blks {
-            let tail = blk.get(4 * c4..).unwrap_or(&[]);
-            for (o, row) in o.iter_mut().zip(tail.chunks_exact(n)) {
-                for (w, x) in row.iter().zip(xt) {
-                    *o = o.wrapping_add(*w as i32 * *x as i32);
-                }
-            }
+        // The last `n` columns of each block: 4 rows of `n` bytes, row-major.
+        let n = cols - c4;
+        let xt = x.as_ptr().wrapping_add(c4);
+        for (b, o) in out.iter_mut().enumerate() {
+            // Row `b` of the blocks is row `b % 4` of block `b / 4`.
+            let p = w
+                .as_ptr()
+                .wrapping_add((b / 4) * 4 * cols + 4 * c4 + (b % 4) * n);
+            // SAFETY: `out` holds 4 * blocks rows; row b's tail is the n
+            // bytes at p, inside its block (4 * cols bytes, below
+            // 4 * blocks * cols <= w.len()); `x` holds c4 + n i16.
+            *o = unsafe { dot(p, xt, 0, n, *o) };
         }
     }
 }
@@ -197,6 +223,7 @@ fn tiled_unaligned(w: &[i8], x: &[i16], out: &mut [i32]) {
     for (r, o) in out.iter_mut().take(rows).enumerate() {
         let mut acc = 0i32;
         for (c, x) in x.iter().enumerate() {
+            no_unroll();
             let (i, compensated) = super::tiled_index(r, c, cols);
             let mut v = w.get(i).copied().unwrap_or(0) as i32;
             if compensated && w.get(i.wrapping_sub(1)).is_some_and(|b| *b < 0) {
@@ -354,47 +381,36 @@ unsafe fn tiles4<const FIRST: bool>(
     }
 }
 
-/// `*a += Σ_j w[j] x[j]` for one row at `p`, `x` permuted at `xp` (the
-/// columns as in [`tiles4`], permuted as the module documentation says).
+/// Copies the `i16` at `src` into the words from `dst` to the next address
+/// aligned to `END_MASK + 1` (a word loop in `asm!`, where a Rust loop would
+/// become a call of `memcpy`); returns `dst`.
 ///
 /// # Safety
-/// One row of `len` readable bytes at `p` (`len >= 4`, a multiple of 4);
-/// `xp` points at `len / 2` words that end at an address aligned to
-/// `END_MASK + 1` (and no earlier such address lies in between).
+/// `dst` is word-aligned, below such an address by at least one word, and
+/// writable up to it; `src` (even) readable for as many bytes.
 #[inline(always)]
-unsafe fn row1(p: *const i8, xp: *const u32, a: &mut i32) {
-    let mut acc = *a;
-    // SAFETY: reads one word of the row per group and 2 words at xp per
-    // group until xp reaches the aligned end (caller); no stack; flags
-    // clobbered.
+unsafe fn copy_x(src: *const i16, dst: *mut u32) -> *const u32 {
+    // SAFETY: as the caller guarantees; single-word LDR may be unaligned.
     unsafe {
         core::arch::asm!(
             "2:",
-            "ldrd {xa}, {xb}, [{xp}], #8",
-            "ldr {w}, [{p}], #4",
-            "sxtb16 {t}, {w}",
-            "sxtb16 {w}, {w}, ror #8",
-            "smlad {a}, {t}, {xa}, {a}",
-            "smlad {a}, {w}, {xb}, {a}",
-            "tst {xp}, #{mask}",
+            "ldr {t}, [{s}], #4",
+            "str {t}, [{d}], #4",
+            "tst {d}, #{mask}",
             "bne 2b",
-            a = inout(reg) acc,
-            p = inout(reg) p => _,
-            xp = inout(reg) xp => _,
-            w = out(reg) _,
+            s = inout(reg) src => _,
+            d = inout(reg) dst => _,
             t = out(reg) _,
-            xa = out(reg) _,
-            xb = out(reg) _,
             mask = const END_MASK,
-            options(nostack, readonly),
+            options(nostack),
         );
     }
-    *a = acc;
+    dst
 }
 
 /// The rows of `rows2` (`wx = None`: the `W x` sums in `out`) or of
-/// `rows_x1` (`wx = Some((w, x0))`) on a Cortex-M4/M7.
-#[inline(always)]
+/// `rows_x1` (`wx = Some((w, x0))`) on a Cortex-M4/M7: one copy for both.
+#[inline(never)]
 pub(crate) fn rows_dsp(
     out: &mut [i32],
     acc: &[i32],
