@@ -25,6 +25,7 @@
 use super::act::{sigmoid_q15, tanh_q15};
 use super::fixed::{requantize, sat16, Requant, GATE_FRAC, ONE_Q15};
 use super::matvec::IntMatVec;
+use super::words::no_unroll;
 use crate::format::{Activation, GruVariant};
 
 /// One integer weight matrix with its per-row requantization.
@@ -149,8 +150,9 @@ pub(super) fn row2(s: i32, a: i32, b: i32, p: &[i32], q: &[i32]) -> i32 {
     let (Some(&[pm, ps]), Some(&[qm, qs])) = (p.get(..2), q.get(..2)) else {
         return b;
     };
-    b.saturating_add(requant(s, pm, ps))
-        .saturating_add(requant(a, qm, qs))
+    // Rare rows: the general requantization (the same bits as `requant`).
+    b.saturating_add(requant_other(s, pm, ps))
+        .saturating_add(requant_other(a, qm, qs))
 }
 
 /// [`rows2`] on a Cortex-M4/M7: the rows in assembly (`SMMUL`, `QADD`) as
@@ -324,6 +326,7 @@ fn lstm_cells(
         *c = sat16(fc + ig);
     }
     for ((po, h), c) in po.iter().zip(h.iter_mut()).zip(c.iter()) {
+        no_unroll();
         let o = sigmoid_q15(sat16(*po));
         let tc = tanh_q15(sat16(cell_to_gate(*c, cf)));
         *h = mul_q15(o, tc);

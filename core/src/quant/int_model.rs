@@ -42,12 +42,17 @@ pub struct IntModel<'m, 'a> {
     io16: usize,
     /// i32 words of scratch.
     scratch: usize,
+    /// The model's input and output sizes, and whether it takes tokens.
+    inputs: usize,
+    outputs: usize,
+    token: bool,
 }
 
 impl<'m, 'a> IntModel<'m, 'a> {
     /// Checks that every layer of `model` is integer and sizes the words.
     pub fn new(model: &'m Model<'a>) -> Result<Self, Error> {
         let (mut state16, mut io16, mut scratch) = (0usize, 0usize, 0usize);
+        let (mut inputs, mut outputs, mut token) = (0usize, 0usize, false);
         for (li, l) in model.layers().iter().enumerate() {
             let q = match l {
                 Layer::Quant(q) if q.format() == NumFormat::Integer => q,
@@ -65,6 +70,10 @@ impl<'m, 'a> IntModel<'m, 'a> {
                 }
             };
             let (i, h) = q.sizes();
+            if li == 0 {
+                (inputs, token) = (i, q.is_embedding());
+            }
+            outputs = h;
             if q.is_embedding() {
                 // First layer only (the loader checks); its vector goes
                 // straight into the io buffer.
@@ -87,6 +96,9 @@ impl<'m, 'a> IntModel<'m, 'a> {
             state16,
             io16,
             scratch,
+            inputs,
+            outputs,
+            token,
         })
     }
 
@@ -127,13 +139,13 @@ impl<'m, 'a> IntModel<'m, 'a> {
     /// One timestep, integer only: `x` in `Q(input_frac)`, `y` in
     /// `Q(output_frac)`; `words` holds the state (see [`state_len`](Self::state_len)).
     pub fn step(&self, words: &mut [i32], x: &[i16], y: &mut [i16]) -> Result<(), Error> {
-        if self.model.is_token_input() {
+        if self.token {
             return Err(Error::WrongInputKind);
         }
         self.check(words, y)?;
-        if x.len() != self.model.input_size() {
+        if x.len() != self.inputs {
             return Err(Error::InputLength {
-                expected: self.model.input_size(),
+                expected: self.inputs,
                 found: x.len(),
             });
         }
@@ -163,9 +175,9 @@ impl<'m, 'a> IntModel<'m, 'a> {
                 found: words.len(),
             });
         }
-        if y.len() != self.model.output_size() {
+        if y.len() != self.outputs {
             return Err(Error::OutputLength {
-                expected: self.model.output_size(),
+                expected: self.outputs,
                 found: y.len(),
             });
         }
@@ -211,10 +223,21 @@ impl<'m, 'a> IntModel<'m, 'a> {
         let mut off = 0usize;
         let layers = self.model.layers();
         for (li, l) in layers.iter().enumerate().skip(first) {
-            let (Layer::Quant(q), Some(f)) = (l, self.fracs(li)) else {
-                return;
+            no_unroll();
+            // Cell types left out by cargo features are never loaded.
+            let (f, out, len) = match l {
+                Layer::Quant(QuantLayer::IntDense(d, f)) => (*f, d.out, 0),
+                Layer::Quant(QuantLayer::IntLstm(c, f)) if cfg!(feature = "lstm") => {
+                    (*f, c.hidden, 2 * c.hidden)
+                }
+                Layer::Quant(QuantLayer::IntGru(c, f)) if cfg!(feature = "gru") => {
+                    (*f, c.hidden, c.hidden)
+                }
+                Layer::Quant(QuantLayer::IntElman(c, f)) if cfg!(feature = "elman") => {
+                    (*f, c.hidden, c.hidden)
+                }
+                _ => return,
             };
-            let (_, out) = q.sizes();
             let Some((done, mine)) = state.split_at_mut_checked(off) else {
                 return;
             };
@@ -236,32 +259,38 @@ impl<'m, 'a> IntModel<'m, 'a> {
                 input = cur.get(..width).unwrap_or(&[]);
             }
             let (h, cs) = mine.split_at_mut(out.min(mine.len()));
-            match q {
-                QuantLayer::IntDense(d, _) => {
-                    if li + 1 == layers.len() {
-                        IntDense::forward::<K>(d, input, y, scratch);
-                        return;
-                    }
-                    let Some(o) = next.get_mut(..out) else {
+            match l {
+                Layer::Quant(QuantLayer::IntDense(d, _)) => {
+                    let last = li + 1 == layers.len();
+                    let o = if last {
+                        Some(&mut *y)
+                    } else {
+                        next.get_mut(..out)
+                    };
+                    let Some(o) = o else {
                         return;
                     };
                     IntDense::forward::<K>(d, input, o, scratch);
+                    if last {
+                        return;
+                    }
                     core::mem::swap(&mut cur, &mut next);
                     src = Some(None);
                 }
-                // Cell types left out by cargo features: never loaded.
-                QuantLayer::IntElman(c, _) if cfg!(feature = "elman") => {
+                Layer::Quant(QuantLayer::IntElman(c, _)) if cfg!(feature = "elman") => {
                     c.step::<K>(input, h, scratch)
                 }
-                QuantLayer::IntGru(c, _) if cfg!(feature = "gru") => c.step::<K>(input, h, scratch),
-                QuantLayer::IntLstm(c, _) if cfg!(feature = "lstm") => {
+                Layer::Quant(QuantLayer::IntGru(c, _)) if cfg!(feature = "gru") => {
+                    c.step::<K>(input, h, scratch)
+                }
+                Layer::Quant(QuantLayer::IntLstm(c, _)) if cfg!(feature = "lstm") => {
                     c.step::<K>(input, h, cs, scratch)
                 }
                 _ => return,
             }
-            if q.gates() > 0 {
+            if len > 0 {
                 src = Some(Some(off));
-                off += q.state_len();
+                off += len;
             }
             width = out;
             frac = f.out;

@@ -186,11 +186,7 @@ fn tiled(w: &[i8], x: &[i16], out: &mut [i32]) {
         // aligned to END_MASK + 1.
         unsafe {
             let p = w.as_ptr().wrapping_add(4 * c0);
-            if c0 == 0 {
-                tiles4::<true>(p, cols, xp, len, blocks, out.as_mut_ptr());
-            } else {
-                tiles4::<false>(p, cols, xp, len, blocks, out.as_mut_ptr());
-            }
+            tiles4(p, cols, xp, len, blocks, out.as_mut_ptr(), c0);
         }
         c0 += len;
     }
@@ -259,12 +255,14 @@ macro_rules! tile_pair {
     };
 }
 
-/// The `asm!` of [`tiles4`]; `$store` writes (or adds) the 4 row sums of a
-/// block (`{b0}`, `{a0l}`, `{b1}`, `{a1l}`) at `{xp}`, advancing it by 16.
+/// The `asm!` of [`tiles4`]: writes the 4 row sums of a block (`{b0}`,
+/// `{a0l}`, `{b1}`, `{a1l}`) at `{xp}`, or adds them there when `$add` is
+/// not 0, advancing `{xp}` by 16.
 macro_rules! tiles4_asm {
-    ($store:expr, $p:ident, $xp:ident, $end:ident, $delta:ident, $out:ident) => {
+    ($add:ident, $p:ident, $xp:ident, $end:ident, $delta:ident, $out:ident) => {
         core::arch::asm!(
-            "sub sp, sp, #16",
+            "sub sp, sp, #24",
+            "str {xa}, [sp, #16]",
             "str {b0}, [sp]",
             "str {b1}, [sp, #4]",
             "str {a0l}, [sp, #8]",
@@ -296,14 +294,25 @@ macro_rules! tiles4_asm {
             "lsrs {a1l}, {a1l}, #8",
             "orr {a1l}, {a1l}, {a1h}, lsl #24",
             "ldr {xp}, [sp]",
-            $store,
+            "ldr {xa}, [sp, #16]",
+            "cmp {xa}, #0",
+            "beq 4f",
+            "ldrd {w0}, {w1}, [{xp}]",
+            "add {b0}, {b0}, {w0}",
+            "add {a0l}, {a0l}, {w1}",
+            "ldrd {w0}, {w1}, [{xp}, #8]",
+            "add {b1}, {b1}, {w0}",
+            "add {a1l}, {a1l}, {w1}",
+            "4:",
+            "strd {b0}, {a0l}, [{xp}], #16",
+            "strd {b1}, {a1l}, [{xp}, #-8]",
             "str {xp}, [sp]",
             "ldr {xa}, [sp, #12]",
             "add {p}, {p}, {xa}",
             "ldr {xa}, [sp, #4]",
             "cmp {xp}, {xa}",
             "bne 1b",
-            "add sp, sp, #16",
+            "add sp, sp, #24",
             b0 = inout(reg) $out => _,
             b1 = inout(reg) $end => _,
             a0l = inout(reg) $xp => _,
@@ -314,14 +323,14 @@ macro_rules! tiles4_asm {
             xp = out(reg) _,
             w0 = out(reg) _,
             w1 = out(reg) _,
-            xa = out(reg) _,
+            xa = inout(reg) $add => _,
             xb = out(reg) _,
             mask = const END_MASK,
         );
     };
 }
 
-/// `out[r] = Σ_j W[r][j] x[j]` (`FIRST`) or `out[r] += ...` for the
+/// `out[r] = Σ_j W[r][j] x[j]` (`add == 0`) or `out[r] += ...` for the
 /// `4 * blocks` rows of a tiled matrix of `cols` columns, over the `len`
 /// columns (a multiple of 4) whose tiles start at `p` in the first block,
 /// `x` at `xp` (plain `i16` pairs); the loop over the blocks is one `asm!`
@@ -334,50 +343,24 @@ macro_rules! tiles4_asm {
 /// an address aligned to `END_MASK + 1` (and no earlier such address lies
 /// in between).
 #[inline(always)]
-unsafe fn tiles4<const FIRST: bool>(
+unsafe fn tiles4(
     p: *const i8,
     cols: usize,
     xp: *const u32,
     len: usize,
     blocks: usize,
     out: *mut i32,
+    add: usize,
 ) {
     // After a block p has moved on by 4 * len; the next block starts 4 * cols on.
     let delta = (4 * cols).wrapping_sub(4 * len);
     // The loop over the blocks ends when the output pointer reaches this.
     let end = out.wrapping_add(4 * blocks);
     // SAFETY: reads 4 * len bytes of each block, len / 2 words at xp and
-    // writes (reads) 4 * blocks words at out (caller); pushes 16 bytes
+    // writes (reads) 4 * blocks words at out (caller); pushes 24 bytes
     // below sp and restores sp; flags and the Q flag clobbered.
     unsafe {
-        if FIRST {
-            tiles4_asm!(
-                "strd {b0}, {a0l}, [{xp}], #16\nstrd {b1}, {a1l}, [{xp}, #-8]",
-                p,
-                xp,
-                end,
-                delta,
-                out
-            );
-        } else {
-            tiles4_asm!(
-                concat!(
-                    "ldrd {w0}, {w1}, [{xp}]\n",
-                    "add {b0}, {b0}, {w0}\n",
-                    "add {a0l}, {a0l}, {w1}\n",
-                    "ldrd {w0}, {w1}, [{xp}, #8]\n",
-                    "add {b1}, {b1}, {w0}\n",
-                    "add {a1l}, {a1l}, {w1}\n",
-                    "strd {b0}, {a0l}, [{xp}], #16\n",
-                    "strd {b1}, {a1l}, [{xp}, #-8]",
-                ),
-                p,
-                xp,
-                end,
-                delta,
-                out
-            );
-        }
+        tiles4_asm!(add, p, xp, end, delta, out);
     }
 }
 
