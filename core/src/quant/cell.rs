@@ -42,7 +42,8 @@ pub struct IntMatrix<'a> {
 
 impl IntMatrix<'_> {
     /// `out = W x` (exact sums) with the kernel for this matrix's layout.
-    #[inline(always)]
+    /// Out of line: one call site per product.
+    #[inline(never)]
     fn mv<K: IntMatVec>(&self, x: &[i16], out: &mut [i32]) {
         if self.tiled {
             K::matvec_tiled(self.w, x, out);
@@ -52,8 +53,9 @@ impl IntMatrix<'_> {
     }
 
     /// `out[r] = sat(b[r] + requantize(Σ_c w[r][c] x[c], rq[r]))`: the row
-    /// sums go straight into `out`, then each is replaced in place.
-    #[inline(always)]
+    /// sums go straight into `out`, then each is replaced in place. Out of
+    /// line: one copy for every Dense and GRU product.
+    #[inline(never)]
     fn bias_plus<K: IntMatVec>(&self, b: &[i32], x: &[i16], out: &mut [i32]) {
         self.mv::<K>(x, out);
         for ((o, b), p) in out.iter_mut().zip(b).zip(self.rq.chunks_exact(2)) {
@@ -388,6 +390,7 @@ impl IntGru<'_> {
                 let h_parts = gh_z.iter().zip(gh_r.iter()).zip(gh_n.iter());
                 for (((xz, xr), xn), (((hz, hr), hn), h)) in x_parts.zip(h_parts.zip(h.iter_mut()))
                 {
+                    no_unroll();
                     let z = sigmoid_q15(sat16(xz.saturating_add(*hz)));
                     let r = sigmoid_q15(sat16(xr.saturating_add(*hr)));
                     // r ⊙ (W_hn h + b_hn): Q0.15 x Q3.12 -> Q3.12.
@@ -412,6 +415,7 @@ impl IntGru<'_> {
                 for (((xz, xr), (hz, hr)), (h, old)) in
                     x_parts.zip(h_parts).zip(h.iter_mut().zip(h_old.iter_mut()))
                 {
+                    no_unroll();
                     *old = *h as i32;
                     let z = sigmoid_q15(sat16(xz.saturating_add(*hz)));
                     let r = sigmoid_q15(sat16(xr.saturating_add(*hr)));
@@ -423,6 +427,7 @@ impl IntGru<'_> {
                     .bias_plus::<K>(b_h(zr, g3), h, gh_n);
                 let parts = gh_z.iter().zip(gx_n.iter()).zip(gh_n.iter());
                 for (((z, xn), hn), (h, old)) in parts.zip(h.iter_mut().zip(h_old.iter())) {
+                    no_unroll();
                     let cand = tanh_q15(sat16(xn.saturating_add(*hn)));
                     *h = blend(*z as i16, cand, *old as i16);
                 }

@@ -54,41 +54,37 @@ impl<'m, 'a> IntModel<'m, 'a> {
         let (mut state16, mut io16, mut scratch) = (0usize, 0usize, 0usize);
         let (mut inputs, mut outputs, mut token) = (0usize, 0usize, false);
         for (li, l) in model.layers().iter().enumerate() {
-            let q = match l {
-                Layer::Quant(q) if q.format() == NumFormat::Integer => q,
-                Layer::Quant(q) => {
-                    return Err(Error::UnsupportedFormat {
-                        layer: li,
-                        code: q.format().code(),
-                    })
-                }
-                _ => {
-                    return Err(Error::UnsupportedFormat {
-                        layer: li,
-                        code: NumFormat::F32.code(),
-                    })
-                }
+            let Layer::Quant(q) = l else {
+                return Err(Error::UnsupportedFormat {
+                    layer: li,
+                    code: NumFormat::F32.code(),
+                });
             };
             let (i, h) = q.sizes();
             if li == 0 {
                 (inputs, token) = (i, q.is_embedding());
             }
             outputs = h;
-            if q.is_embedding() {
-                // First layer only (the loader checks); its vector goes
-                // straight into the io buffer.
-                io16 = io16.max(h);
-                continue;
-            }
-            state16 += q.state_len();
-            io16 = io16.max(h).max(i);
-            let s = match q {
-                QuantLayer::IntElman(c, _) => c.scratch_len(),
-                QuantLayer::IntLstm(c, _) => c.scratch_len(),
-                QuantLayer::IntGru(c, _) => c.scratch_len(),
-                QuantLayer::IntDense(d, _) => d.scratch_len(),
-                _ => 0,
+            let (state, s) = match q {
+                QuantLayer::IntEmbedding(..) => {
+                    // First layer only (the loader checks); its vector is
+                    // the next layer's input.
+                    io16 = io16.max(h);
+                    continue;
+                }
+                QuantLayer::IntElman(c, _) => (h, c.scratch_len()),
+                QuantLayer::IntLstm(c, _) => (2 * h, c.scratch_len()),
+                QuantLayer::IntGru(c, _) => (h, c.scratch_len()),
+                QuantLayer::IntDense(d, _) => (0, d.scratch_len()),
+                _ => {
+                    return Err(Error::UnsupportedFormat {
+                        layer: li,
+                        code: q.format().code(),
+                    })
+                }
             };
+            state16 += state;
+            io16 = io16.max(h).max(i);
             scratch = scratch.max(s);
         }
         Ok(IntModel {

@@ -94,8 +94,9 @@ fn rows(w: &[i8], x: &[i16], out: &mut [i32]) {
 /// # Safety
 /// `4 * groups + tail` readable bytes at `p` and as many `i16` at `xp`
 /// (`xp` even, any other alignment: single-word `LDR` may be unaligned on
-/// Armv7E-M).
-#[inline(always)]
+/// Armv7E-M). Out of line: one copy for the row-major rows and the tiled
+/// kernel's last columns.
+#[inline(never)]
 unsafe fn dot(p: *const i8, xp: *const i16, groups: usize, tail: usize, acc: i32) -> i32 {
     let mut acc = acc;
     // SAFETY: reads the bytes and i16 above (caller); no stack; flags
