@@ -315,3 +315,36 @@ fn convert(from: &[i16], to: &mut [i16], a: u8, b: u8) {
         *t = sat16(((*v as i32) << up).wrapping_add(round) >> down);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixed::rescale;
+    use super::*;
+
+    #[test]
+    fn convert_is_rescale_then_saturate() {
+        let xs: [i16; 12] = [
+            i16::MIN,
+            i16::MIN + 1,
+            -12345,
+            -257,
+            -3,
+            -1,
+            0,
+            1,
+            2,
+            255,
+            12345,
+            i16::MAX,
+        ];
+        let mut out = [0i16; 12];
+        for a in 0..=15u8 {
+            for b in 0..=15u8 {
+                convert(&xs, &mut out, a, b);
+                for (x, o) in xs.iter().zip(out) {
+                    assert_eq!(o, sat16(rescale(*x as i32, a, b)), "{x} from Q{a} to Q{b}");
+                }
+            }
+        }
+    }
+}

@@ -4,24 +4,24 @@
 //! halves with two activations and adds both products to the accumulator.
 //!
 //! `SXTB16 w` gives bytes 0 and 2 of a weight word, `SXTB16 w, ROR #8` bytes
-//! 1 and 3, so each group of 4 activations is copied once per product (per
-//! chunk of [`CHUNK`] columns, O(cols), shared by all rows) into a stack
-//! buffer as the words `[x0 | x2]` and `[x1 | x3]`. Row-major weights run
-//! one row at a time (8 instructions per 4 multiply-adds: the encoder tiles
-//! every matrix with whole blocks of 4 rows, so row-major ones are the few
-//! others, e.g. a one-output Dense head, and files written before tiles); the
-//! last `cols % 4` columns of every row are added in plain Rust; a
-//! one-column matrix is one multiply per row.
+//! 1 and 3. Row-major weights run one row at a time (`rows`, [`dot`]): per
+//! 4 columns one word of weights and two words of activations read in
+//! place, `PKHBT`/`PKHTB` pair the widened weights as the activations are,
+//! two `SMLAD` (11 instructions per 4 multiply-adds; the encoder tiles every
+//! matrix with whole blocks of 4 rows, so row-major ones are the few others,
+//! e.g. a one-output Dense head, and files written before tiles); the last
+//! `cols % 4` columns one `SMLABB` each. No buffer, no copy of `x`.
 //!
 //! Tiled weights ([`TILED4`](super::TILED4), what the encoder writes) take
 //! `tiled`: 4 rows at a time, 4 instructions per 4 multiply-adds in the loop
 //! (`LDRD` of two tile words, then per word `SMLALD`, `SXTB16`, `SMLAD`)
-//! plus one `LDRD` of 4 activations (copied as they are) per 16; the loop
-//! over the blocks of 4 rows is in the same `asm!`.
+//! plus one `LDRD` of 4 activations (copied as they are, per chunk of
+//! [`CHUNK`] columns, into an aligned stack buffer) per 16; the loop over
+//! the blocks of 4 rows is in the same `asm!`.
 //!
 //! Integer sums do not depend on the order of the additions and `SMLAD`
 //! wraps like `wrapping_add`, so the result is bit for bit that of
-//! [`Portable`]: checked on the chip by `firmware-example`'s
+//! [`Portable`](super::Portable): checked on the chip by `firmware-example`'s
 //! `int_kernel_bench` (the host cannot run this module).
 
 use super::super::cell::row2;
@@ -37,7 +37,7 @@ const CHUNK: usize = 64;
 /// Low address bits that are zero exactly at the end of the buffer.
 const END_MASK: usize = CHUNK * 2 - 1;
 
-/// Permuted activations: `[x0 | x2 << 16, x1 | x3 << 16]` per group of 4.
+/// Activations of one chunk for the tiled kernel, `i16` pairs as they are.
 #[repr(C, align(128))]
 struct XBuf([MaybeUninit<u32>; CHUNK / 2]);
 
@@ -45,7 +45,7 @@ const _: () = assert!(core::mem::size_of::<XBuf>() == END_MASK + 1);
 const _: () = assert!(core::mem::align_of::<XBuf>() == END_MASK + 1);
 
 /// The `SMLAD`/`SXTB16` kernel (Cortex-M4/M7); bit-identical to
-/// [`Portable`] for every input.
+/// [`Portable`](super::Portable) for every input.
 #[derive(Debug, Clone, Copy)]
 pub struct Dsp;
 
