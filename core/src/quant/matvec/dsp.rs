@@ -78,6 +78,15 @@ fn rows(w: &[i8], x: &[i16], out: &mut [i32]) {
         Some(r) => r.min(out.len()),
         None => out.len(),
     };
+    if let [x0] = x {
+        // One input (a 1 x H layer's W_x): one multiply per row.
+        let x0 = *x0 as i32;
+        for (o, w) in out.iter_mut().zip(w) {
+            no_unroll();
+            *o = *w as i32 * x0;
+        }
+        return;
+    }
     let mut p = w.as_ptr();
     for o in out.iter_mut().take(rows) {
         // SAFETY: row `r < rows` is the `cols` bytes at `p = w + r * cols`,
