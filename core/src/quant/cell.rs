@@ -25,6 +25,7 @@
 use super::act::{sigmoid_q15, tanh_q15};
 use super::fixed::{requantize, sat16, Requant, GATE_FRAC, ONE_Q15};
 use super::matvec::IntMatVec;
+use super::words::no_unroll;
 use crate::format::{Activation, GruVariant};
 
 /// One integer weight matrix with its per-row requantization.
@@ -41,7 +42,8 @@ pub struct IntMatrix<'a> {
 
 impl IntMatrix<'_> {
     /// `out = W x` (exact sums) with the kernel for this matrix's layout.
-    #[inline(always)]
+    /// Out of line: one call site per product.
+    #[inline(never)]
     fn mv<K: IntMatVec>(&self, x: &[i16], out: &mut [i32]) {
         if self.tiled {
             K::matvec_tiled(self.w, x, out);
@@ -51,8 +53,9 @@ impl IntMatrix<'_> {
     }
 
     /// `out[r] = sat(b[r] + requantize(Σ_c w[r][c] x[c], rq[r]))`: the row
-    /// sums go straight into `out`, then each is replaced in place.
-    #[inline(always)]
+    /// sums go straight into `out`, then each is replaced in place. Out of
+    /// line: one copy for every Dense and GRU product.
+    #[inline(never)]
     fn bias_plus<K: IntMatVec>(&self, b: &[i32], x: &[i16], out: &mut [i32]) {
         self.mv::<K>(x, out);
         for ((o, b), p) in out.iter_mut().zip(b).zip(self.rq.chunks_exact(2)) {
@@ -85,19 +88,6 @@ impl IntMatrix<'_> {
         } else {
             self.mv::<K>(x, out);
             rows2(out, acc, b, self.rq, v.rq);
-        }
-    }
-
-    /// `out[r] = sat(out[r] + requantize(Σ_c w[r][c] x[c], rq[r]))` using `acc`
-    /// (at least `out.len()` words) as the accumulator scratch.
-    #[inline(always)]
-    fn apply<K: IntMatVec>(&self, x: &[i16], acc: &mut [i32], out: &mut [i32]) {
-        let Some(acc) = acc.get_mut(..out.len()) else {
-            return;
-        };
-        self.mv::<K>(x, acc);
-        for ((o, a), p) in out.iter_mut().zip(acc.iter()).zip(self.rq.chunks_exact(2)) {
-            *o = o.saturating_add(requant(*a, p[0], p[1]));
         }
     }
 
@@ -162,22 +152,23 @@ pub(super) fn row2(s: i32, a: i32, b: i32, p: &[i32], q: &[i32]) -> i32 {
     let (Some(&[pm, ps]), Some(&[qm, qs])) = (p.get(..2), q.get(..2)) else {
         return b;
     };
-    b.saturating_add(requant(s, pm, ps))
-        .saturating_add(requant(a, qm, qs))
+    // Rare rows: the general requantization (the same bits as `requant`).
+    b.saturating_add(requant_other(s, pm, ps))
+        .saturating_add(requant_other(a, qm, qs))
 }
 
 /// [`rows2`] on a Cortex-M4/M7: the rows in assembly (`SMMUL`, `QADD`) as
 /// long as both shifts of a row have [`requant`]'s short path, any other
 /// row in Rust; the same bits as the portable loop.
 #[cfg(tinyrnn_dsp)]
-#[inline(never)]
+#[inline(always)]
 fn rows2(out: &mut [i32], acc: &[i32], b: &[i32], p: &[i32], q: &[i32]) {
     super::matvec::dsp::rows_dsp(out, acc, b, None, p, q);
 }
 
 /// [`rows_x1`] on a Cortex-M4/M7, as [`rows2`].
 #[cfg(tinyrnn_dsp)]
-#[inline(never)]
+#[inline(always)]
 fn rows_x1(out: &mut [i32], acc: &[i32], b: &[i32], w: &[i8], x0: i32, p: &[i32], q: &[i32]) {
     super::matvec::dsp::rows_dsp(out, acc, b, Some((w, x0)), p, q);
 }
@@ -263,11 +254,9 @@ impl IntElman<'_> {
             return;
         };
         self.w_x.bias_plus2::<K>(&self.w_h, self.b, x, h, acc, pre);
+        // Tanh or relu (the loader accepts no other).
         for (h, p) in h.iter_mut().zip(pre.iter()) {
-            *h = match self.act {
-                Activation::Relu => sat16(*p).max(0),
-                _ => tanh_q15(sat16(*p)),
-            };
+            *h = activate(self.act, sat16(*p));
         }
     }
 }
@@ -339,6 +328,7 @@ fn lstm_cells(
         *c = sat16(fc + ig);
     }
     for ((po, h), c) in po.iter().zip(h.iter_mut()).zip(c.iter()) {
+        no_unroll();
         let o = sigmoid_q15(sat16(*po));
         let tc = tanh_q15(sat16(cell_to_gate(*c, cf)));
         *h = mul_q15(o, tc);
@@ -383,7 +373,7 @@ impl IntGru<'_> {
         else {
             return;
         };
-        let (Some([gx, gh, acc]), Some(h_old)) = (blocks::<3>(head, g3), tail.get_mut(..n)) else {
+        let (Some([gx, gh, _]), Some(h_old)) = (blocks::<3>(head, g3), tail.get_mut(..n)) else {
             return;
         };
         self.w_x.bias_plus::<K>(self.b_x, x, gx);
@@ -400,6 +390,7 @@ impl IntGru<'_> {
                 let h_parts = gh_z.iter().zip(gh_r.iter()).zip(gh_n.iter());
                 for (((xz, xr), xn), (((hz, hr), hn), h)) in x_parts.zip(h_parts.zip(h.iter_mut()))
                 {
+                    no_unroll();
                     let z = sigmoid_q15(sat16(xz.saturating_add(*hz)));
                     let r = sigmoid_q15(sat16(xr.saturating_add(*hr)));
                     // r ⊙ (W_hn h + b_hn): Q0.15 x Q3.12 -> Q3.12.
@@ -409,32 +400,34 @@ impl IntGru<'_> {
                 }
             }
             GruVariant::ResetBefore => {
-                for (o, b) in gh.iter_mut().zip(self.b_h) {
-                    *o = *b;
-                }
                 let Some([gh_z, gh_r, gh_n]) = blocks::<3>(gh, n) else {
                     return;
                 };
                 let Some(zr) = n.checked_mul(2) else {
                     return;
                 };
-                self.w_h.rows(0, n, n).apply::<K>(h, acc, gh_z);
-                self.w_h.rows(n, zr, n).apply::<K>(h, acc, gh_r);
+                let b_h = |from: usize, to: usize| self.b_h.get(from..to).unwrap_or(&[]);
+                self.w_h.rows(0, n, n).bias_plus::<K>(b_h(0, n), h, gh_z);
+                self.w_h.rows(n, zr, n).bias_plus::<K>(b_h(n, zr), h, gh_r);
                 // Keep h, and put r ⊙ h in its place as the input of W_hn.
                 let x_parts = gx_z.iter().zip(gx_r.iter());
                 let h_parts = gh_z.iter_mut().zip(gh_r.iter());
                 for (((xz, xr), (hz, hr)), (h, old)) in
                     x_parts.zip(h_parts).zip(h.iter_mut().zip(h_old.iter_mut()))
                 {
+                    no_unroll();
                     *old = *h as i32;
                     let z = sigmoid_q15(sat16(xz.saturating_add(*hz)));
                     let r = sigmoid_q15(sat16(xr.saturating_add(*hr)));
                     *hz = z as i32;
                     *h = mul_q15(r, *h);
                 }
-                self.w_h.rows(zr, g3, n).apply::<K>(h, acc, gh_n);
+                self.w_h
+                    .rows(zr, g3, n)
+                    .bias_plus::<K>(b_h(zr, g3), h, gh_n);
                 let parts = gh_z.iter().zip(gx_n.iter()).zip(gh_n.iter());
                 for (((z, xn), hn), (h, old)) in parts.zip(h.iter_mut().zip(h_old.iter())) {
+                    no_unroll();
                     let cand = tanh_q15(sat16(xn.saturating_add(*hn)));
                     *h = blend(*z as i16, cand, *old as i16);
                 }
@@ -449,6 +442,19 @@ fn blend(z: i16, n: i16, h: i16) -> i16 {
     let z = z as i32;
     // |(1 - z) n| + |z h| <= 2^15 * 2^15 = 2^30: no overflow.
     sat16(shr_round30((ONE_Q15 - z) * n as i32 + z * h as i32, 15))
+}
+
+/// A Dense or Elman activation of one pre-activation (Q3.12 in front of
+/// sigmoid and tanh, giving Q0.15). Out of line, one copy for every layer
+/// (a loop over a layer's units would otherwise be copied per activation).
+#[inline(never)]
+fn activate(act: Activation, p: i16) -> i16 {
+    match act {
+        Activation::Sigmoid => sigmoid_q15(p),
+        Activation::Tanh => tanh_q15(p),
+        Activation::Relu => p.max(0),
+        Activation::Linear | Activation::Softmax => p,
+    }
 }
 
 /// Integer Dense layer: `y = act(W x + b)`.
@@ -485,13 +491,7 @@ impl IntDense<'_> {
         };
         self.w.bias_plus::<K>(self.b, x, pre);
         for (y, p) in y.iter_mut().zip(pre.iter()) {
-            let p = sat16(*p);
-            *y = match self.act {
-                Activation::Sigmoid => sigmoid_q15(p),
-                Activation::Tanh => tanh_q15(p),
-                Activation::Relu => p.max(0),
-                Activation::Linear | Activation::Softmax => p,
-            };
+            *y = activate(self.act, sat16(*p));
         }
     }
 }

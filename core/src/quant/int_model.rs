@@ -4,12 +4,11 @@
 //! the same model gives the same values through an f32 boundary.
 
 use super::cell::IntDense;
-use super::fixed::{rescale, sat16};
+use super::fixed::sat16;
 use super::layer::{Fracs, NumFormat, QuantLayer};
 use super::matvec::{IntMatVec, Scalar, Simd};
-use super::words::i32_as_i16_mut;
+use super::words::{i32_as_i16_mut, no_unroll};
 use crate::error::Error;
-use crate::format::MAX_LAYERS;
 use crate::kernel::{Kernel, HAS_SIMD};
 use crate::model::{Layer, Model};
 
@@ -37,64 +36,65 @@ use crate::model::{Layer, Model};
 #[derive(Debug, Clone)]
 pub struct IntModel<'m, 'a> {
     model: &'m Model<'a>,
-    /// Offset (in i16) of each recurrent layer's state.
-    state_off: [usize; MAX_LAYERS],
     /// i16 values of all recurrent state.
     state16: usize,
     /// i16 values of one io buffer (the widest layer output).
     io16: usize,
     /// i32 words of scratch.
     scratch: usize,
+    /// The model's input and output sizes, and whether it takes tokens.
+    inputs: usize,
+    outputs: usize,
+    token: bool,
 }
 
 impl<'m, 'a> IntModel<'m, 'a> {
     /// Checks that every layer of `model` is integer and sizes the words.
     pub fn new(model: &'m Model<'a>) -> Result<Self, Error> {
-        let mut state_off = [0usize; MAX_LAYERS];
         let (mut state16, mut io16, mut scratch) = (0usize, 0usize, 0usize);
+        let (mut inputs, mut outputs, mut token) = (0usize, 0usize, false);
         for (li, l) in model.layers().iter().enumerate() {
-            let q = match l {
-                Layer::Quant(q) if q.format() == NumFormat::Integer => q,
-                Layer::Quant(q) => {
+            let Layer::Quant(q) = l else {
+                return Err(Error::UnsupportedFormat {
+                    layer: li,
+                    code: NumFormat::F32.code(),
+                });
+            };
+            let (i, h) = q.sizes();
+            if li == 0 {
+                (inputs, token) = (i, q.is_embedding());
+            }
+            outputs = h;
+            let (state, s) = match q {
+                QuantLayer::IntEmbedding(..) => {
+                    // First layer only (the loader checks); its vector is
+                    // the next layer's input.
+                    io16 = io16.max(h);
+                    continue;
+                }
+                QuantLayer::IntElman(c, _) => (h, c.scratch_len()),
+                QuantLayer::IntLstm(c, _) => (2 * h, c.scratch_len()),
+                QuantLayer::IntGru(c, _) => (h, c.scratch_len()),
+                QuantLayer::IntDense(d, _) => (0, d.scratch_len()),
+                _ => {
                     return Err(Error::UnsupportedFormat {
                         layer: li,
                         code: q.format().code(),
                     })
                 }
-                _ => {
-                    return Err(Error::UnsupportedFormat {
-                        layer: li,
-                        code: NumFormat::F32.code(),
-                    })
-                }
             };
-            let (i, h) = q.sizes();
-            if q.is_embedding() {
-                // First layer only (the loader checks); its vector goes
-                // straight into the io buffer.
-                io16 = io16.max(h);
-                continue;
-            }
-            if let Some(o) = state_off.get_mut(li) {
-                *o = state16;
-            }
-            state16 += q.state_len();
+            state16 += state;
             io16 = io16.max(h).max(i);
-            let s = match q {
-                QuantLayer::IntElman(c, _) => c.scratch_len(),
-                QuantLayer::IntLstm(c, _) => c.scratch_len(),
-                QuantLayer::IntGru(c, _) => c.scratch_len(),
-                QuantLayer::IntDense(d, _) => d.scratch_len(),
-                _ => 0,
-            };
             scratch = scratch.max(s);
         }
         Ok(IntModel {
             model,
-            state_off,
             state16,
             io16,
             scratch,
+            inputs,
+            outputs,
+            token,
         })
     }
 
@@ -135,13 +135,13 @@ impl<'m, 'a> IntModel<'m, 'a> {
     /// One timestep, integer only: `x` in `Q(input_frac)`, `y` in
     /// `Q(output_frac)`; `words` holds the state (see [`state_len`](Self::state_len)).
     pub fn step(&self, words: &mut [i32], x: &[i16], y: &mut [i16]) -> Result<(), Error> {
-        if self.model.is_token_input() {
+        if self.token {
             return Err(Error::WrongInputKind);
         }
         self.check(words, y)?;
-        if x.len() != self.model.input_size() {
+        if x.len() != self.inputs {
             return Err(Error::InputLength {
-                expected: self.model.input_size(),
+                expected: self.inputs,
                 found: x.len(),
             });
         }
@@ -171,9 +171,9 @@ impl<'m, 'a> IntModel<'m, 'a> {
                 found: words.len(),
             });
         }
-        if y.len() != self.model.output_size() {
+        if y.len() != self.outputs {
             return Err(Error::OutputLength {
-                expected: self.model.output_size(),
+                expected: self.outputs,
                 found: y.len(),
             });
         }
@@ -190,7 +190,10 @@ impl<'m, 'a> IntModel<'m, 'a> {
         }
     }
 
-    /// Runs layers `first..` on `x` (in `Q(input_frac)`).
+    /// Runs layers `first..` on `x` (in `Q(input_frac)`). A layer reads its
+    /// input where the one before left it (the caller's `x`, a recurrent
+    /// layer's `h` in the state, or a Dense output in an io buffer) with no
+    /// copy; a last Dense layer writes `y` itself.
     fn run<K: IntMatVec>(&self, words: &mut [i32], first: usize, x: &[i16], y: &mut [i16]) {
         // Every slice below is in range by construction (`new`, and the
         // lengths checked by `step`); the checked forms keep that a no-op
@@ -207,57 +210,141 @@ impl<'m, 'a> IntModel<'m, 'a> {
         };
         let state = i32_as_i16_mut(state);
         let (mut cur, mut next) = (i32_as_i16_mut(io_a), i32_as_i16_mut(io_b));
+        // The input: `x` (`None`), `cur` (`Some(None)`) or the state from
+        // this offset (`Some(Some(at))`).
+        let mut src: Option<Option<usize>> = None;
         let mut width = x.len();
         let mut frac = self.input_frac();
-        for (c, x) in cur.iter_mut().zip(x) {
-            *c = *x;
-        }
-        for (li, l) in self.model.layers().iter().enumerate().skip(first) {
-            let Layer::Quant(q) = l else {
+        // Offset of the next recurrent layer's state.
+        let mut off = 0usize;
+        let layers = self.model.layers();
+        for (li, l) in layers.iter().enumerate().skip(first) {
+            no_unroll();
+            // Cell types left out by cargo features are never loaded.
+            let (f, out, len) = match l {
+                Layer::Quant(QuantLayer::IntDense(d, f)) => (*f, d.out, 0),
+                Layer::Quant(QuantLayer::IntLstm(c, f)) if cfg!(feature = "lstm") => {
+                    (*f, c.hidden, 2 * c.hidden)
+                }
+                Layer::Quant(QuantLayer::IntGru(c, f)) if cfg!(feature = "gru") => {
+                    (*f, c.hidden, c.hidden)
+                }
+                Layer::Quant(QuantLayer::IntElman(c, f)) if cfg!(feature = "elman") => {
+                    (*f, c.hidden, c.hidden)
+                }
+                _ => return,
+            };
+            let Some((done, mine)) = state.split_at_mut_checked(off) else {
                 return;
             };
-            let Some(f) = self.fracs(li) else {
-                return;
+            let input = match src {
+                None => Some(x),
+                Some(None) => cur.get(..width),
+                Some(Some(at)) => done.get(at..at + width),
             };
-            let (_, out) = q.sizes();
-            // Bring the input to this layer's input format (an integer shift).
-            let Some(input) = cur.get_mut(..width) else {
+            let Some(mut input) = input else {
                 return;
             };
             if f.x != frac {
-                for v in input.iter_mut() {
-                    *v = sat16(rescale(*v as i32, frac, f.x));
-                }
+                // Bring the input to this layer's format (an integer shift).
+                let Some(to) = next.get_mut(..width) else {
+                    return;
+                };
+                convert(input, to, frac, f.x);
+                core::mem::swap(&mut cur, &mut next);
+                input = cur.get(..width).unwrap_or(&[]);
             }
-            let off = self.state_off.get(li).copied().unwrap_or(0);
-            let st = state.get_mut(off..).unwrap_or(&mut []);
-            let (h, cs) = st.split_at_mut(out.min(st.len()));
-            match q {
-                QuantLayer::IntDense(d, _) => {
-                    let y = next.get_mut(..out).unwrap_or(&mut []);
-                    IntDense::forward::<K>(d, input, y, scratch);
+            let (h, cs) = mine.split_at_mut(out.min(mine.len()));
+            match l {
+                Layer::Quant(QuantLayer::IntDense(d, _)) => {
+                    let last = li + 1 == layers.len();
+                    let o = if last {
+                        Some(&mut *y)
+                    } else {
+                        next.get_mut(..out)
+                    };
+                    let Some(o) = o else {
+                        return;
+                    };
+                    IntDense::forward::<K>(d, input, o, scratch);
+                    if last {
+                        return;
+                    }
                     core::mem::swap(&mut cur, &mut next);
+                    src = Some(None);
                 }
-                // Cell types left out by cargo features: never loaded.
-                QuantLayer::IntElman(c, _) if cfg!(feature = "elman") => {
+                Layer::Quant(QuantLayer::IntElman(c, _)) if cfg!(feature = "elman") => {
                     c.step::<K>(input, h, scratch)
                 }
-                QuantLayer::IntGru(c, _) if cfg!(feature = "gru") => c.step::<K>(input, h, scratch),
-                QuantLayer::IntLstm(c, _) if cfg!(feature = "lstm") => {
+                Layer::Quant(QuantLayer::IntGru(c, _)) if cfg!(feature = "gru") => {
+                    c.step::<K>(input, h, scratch)
+                }
+                Layer::Quant(QuantLayer::IntLstm(c, _)) if cfg!(feature = "lstm") => {
                     c.step::<K>(input, h, cs, scratch)
                 }
                 _ => return,
             }
-            if q.gates() > 0 {
-                for (c, h) in cur.iter_mut().zip(h.iter()) {
-                    *c = *h;
-                }
+            if len > 0 {
+                src = Some(Some(off));
+                off += len;
             }
             width = out;
             frac = f.out;
         }
-        for (y, c) in y.iter_mut().zip(cur.iter()) {
-            *y = *c;
+        // A recurrent last layer: `y` is its `h`.
+        let last = match src {
+            None => Some(x),
+            Some(None) => cur.get(..width),
+            Some(Some(at)) => state.get(at..at + width),
+        };
+        convert(last.unwrap_or(&[]), y, frac, frac);
+    }
+}
+
+/// `to[k] = from[k]` taken from `Q(a)` to `Q(b)` (a copy when `a == b`), a
+/// plain element loop where a copy loop would become a call of `memcpy`.
+/// The bits of [`rescale`](super::fixed::rescale) then [`sat16`] for the
+/// formats a model has (`a`, `b` at most `MAX_FRAC = 15`: `i16 << 15` fits
+/// an `i32`); larger ones are clamped, never a panic.
+#[inline(never)]
+fn convert(from: &[i16], to: &mut [i16], a: u8, b: u8) {
+    let (up, down) = (b.saturating_sub(a).min(16), a.saturating_sub(b).min(16));
+    let round = (1i32 << down) >> 1;
+    for (t, v) in to.iter_mut().zip(from) {
+        no_unroll();
+        *t = sat16(((*v as i32) << up).wrapping_add(round) >> down);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixed::rescale;
+    use super::*;
+
+    #[test]
+    fn convert_is_rescale_then_saturate() {
+        let xs: [i16; 12] = [
+            i16::MIN,
+            i16::MIN + 1,
+            -12345,
+            -257,
+            -3,
+            -1,
+            0,
+            1,
+            2,
+            255,
+            12345,
+            i16::MAX,
+        ];
+        let mut out = [0i16; 12];
+        for a in 0..=15u8 {
+            for b in 0..=15u8 {
+                convert(&xs, &mut out, a, b);
+                for (x, o) in xs.iter().zip(out) {
+                    assert_eq!(o, sat16(rescale(*x as i32, a, b)), "{x} from Q{a} to Q{b}");
+                }
+            }
         }
     }
 }

@@ -4,28 +4,29 @@
 //! halves with two activations and adds both products to the accumulator.
 //!
 //! `SXTB16 w` gives bytes 0 and 2 of a weight word, `SXTB16 w, ROR #8` bytes
-//! 1 and 3, so each group of 4 activations is copied once per product (per
-//! chunk of [`CHUNK`] columns, O(cols), shared by all rows) into a stack
-//! buffer as the words `[x0 | x2]` and `[x1 | x3]`. Row-major weights run
-//! one row at a time (8 instructions per 4 multiply-adds: the encoder tiles
-//! every matrix with whole blocks of 4 rows, so row-major ones are the few
-//! others, e.g. a one-output Dense head, and files written before tiles); the
-//! last `cols % 4` columns of every row are added in plain Rust; a
-//! one-column matrix is one multiply per row.
+//! 1 and 3. Row-major weights run one row at a time (`rows`, [`dot`]): per
+//! 4 columns one word of weights and two words of activations read in
+//! place, `PKHBT`/`PKHTB` pair the widened weights as the activations are,
+//! two `SMLAD` (11 instructions per 4 multiply-adds; the encoder tiles every
+//! matrix with whole blocks of 4 rows, so row-major ones are the few others,
+//! e.g. a one-output Dense head, and files written before tiles); the last
+//! `cols % 4` columns one `SMLABB` each. No buffer, no copy of `x`.
 //!
 //! Tiled weights ([`TILED4`](super::TILED4), what the encoder writes) take
 //! `tiled`: 4 rows at a time, 4 instructions per 4 multiply-adds in the loop
 //! (`LDRD` of two tile words, then per word `SMLALD`, `SXTB16`, `SMLAD`)
-//! plus one `LDRD` of 4 activations (copied as they are) per 16; the loop
-//! over the blocks of 4 rows is in the same `asm!`.
+//! plus one `LDRD` of 4 activations (copied as they are, per chunk of
+//! [`CHUNK`] columns, into an aligned stack buffer) per 16; the loop over
+//! the blocks of 4 rows is in the same `asm!`.
 //!
 //! Integer sums do not depend on the order of the additions and `SMLAD`
 //! wraps like `wrapping_add`, so the result is bit for bit that of
-//! [`Portable`]: checked on the chip by `firmware-example`'s
+//! [`Portable`](super::Portable): checked on the chip by `firmware-example`'s
 //! `int_kernel_bench` (the host cannot run this module).
 
 use super::super::cell::row2;
-use super::{IntMatVec, Portable};
+use super::super::words::no_unroll;
+use super::IntMatVec;
 use core::mem::MaybeUninit;
 
 /// Columns per pass over the rows: the activation buffer holds `CHUNK / 2`
@@ -36,7 +37,7 @@ const CHUNK: usize = 64;
 /// Low address bits that are zero exactly at the end of the buffer.
 const END_MASK: usize = CHUNK * 2 - 1;
 
-/// Permuted activations: `[x0 | x2 << 16, x1 | x3 << 16]` per group of 4.
+/// Activations of one chunk for the tiled kernel, `i16` pairs as they are.
 #[repr(C, align(128))]
 struct XBuf([MaybeUninit<u32>; CHUNK / 2]);
 
@@ -44,7 +45,7 @@ const _: () = assert!(core::mem::size_of::<XBuf>() == END_MASK + 1);
 const _: () = assert!(core::mem::align_of::<XBuf>() == END_MASK + 1);
 
 /// The `SMLAD`/`SXTB16` kernel (Cortex-M4/M7); bit-identical to
-/// [`Portable`] for every input.
+/// [`Portable`](super::Portable) for every input.
 #[derive(Debug, Clone, Copy)]
 pub struct Dsp;
 
@@ -56,64 +57,99 @@ impl IntMatVec for Dsp {
 
     #[inline]
     fn matvec(w: &[i8], x: &[i16], out: &mut [i32]) {
-        let cols = x.len();
-        if cols < 4 {
-            // No whole group of 4 columns (includes `cols == 0`).
-            if let [x0] = x {
-                // One input (a 1 x H layer's W_x): one multiply per row.
-                let x0 = *x0 as i32;
-                for (o, w) in out.iter_mut().zip(w) {
-                    *o = *w as i32 * x0;
-                }
-            } else {
-                Portable::matvec(w, x, out);
-            }
-            return;
-        }
-        // Rows with all their weights; the rest of `out` stays untouched
-        // (as with `Portable`).
-        let rows = out.len().min(w.len() / cols);
-        let Some(out) = out.get_mut(..rows) else {
-            return;
-        };
-        let body = cols - cols % 4;
-        // Not zeroed: each pass writes every word the loops read.
-        let mut buf = XBuf([MaybeUninit::uninit(); CHUNK / 2]);
-        let mut c0 = 0;
-        while c0 < body {
-            let len = (body - c0).min(CHUNK);
-            let groups = len / 4;
-            let start = CHUNK / 2 - 2 * groups;
-            let (Some(dst), Some(src)) = (buf.0.get_mut(start..), x.get(c0..c0 + len)) else {
-                return;
-            };
-            for (d, s) in dst.chunks_exact_mut(2).zip(src.chunks_exact(4)) {
-                d[0] = MaybeUninit::new((s[0] as u16 as u32) | (s[2] as u16 as u32) << 16);
-                d[1] = MaybeUninit::new((s[1] as u16 as u32) | (s[3] as u16 as u32) << 16);
-            }
-            let xp = dst.as_ptr().cast::<u32>();
-            let w0 = w.as_ptr().wrapping_add(c0);
-            for (r, o) in out.iter_mut().enumerate() {
-                if c0 == 0 {
-                    *o = 0;
-                }
-                // SAFETY: row r < rows, columns c0..c0 + len <= cols: the bytes
-                // r * cols + c0 .. + len are below rows * cols <= w.len();
-                // `xp` points at 2 * groups words ending at the end of `buf`,
-                // aligned to END_MASK + 1.
-                unsafe { row1(w0.wrapping_add(r * cols), xp, o) };
-            }
-            c0 += len;
-        }
-        if body < cols {
-            let xt = x.get(body..).unwrap_or(&[]);
-            for (o, row) in out.iter_mut().zip(w.chunks_exact(cols)) {
-                for (w, x) in row.get(body..).unwrap_or(&[]).iter().zip(xt) {
-                    *o = o.wrapping_add(*w as i32 * *x as i32);
-                }
-            }
-        }
+        rows(w, x, out);
     }
+}
+
+/// [`IntMatVec::matvec`] on the DSP extension, one row at a time: per
+/// group of 4 columns one word of weights and two of activations (`LDR`
+/// reads the `i16` pairs at any even address), `SXTB16` twice and `PKHBT`
+/// / `PKHTB` to pair the weights as the activations are, two `SMLAD`; then
+/// the last `cols % 4` columns one `SMLABB` each ([`dot`]). No buffer and
+/// no copy of `x`: row-major matrices are the few the encoder does not
+/// tile (a Dense head of fewer than 4 outputs, fewer than 4 columns, older
+/// files).
+#[inline(never)]
+fn rows(w: &[i8], x: &[i16], out: &mut [i32]) {
+    let cols = x.len();
+    // Rows with all their weights; the rest of `out` stays untouched (as
+    // with `Portable`). No column: every row is the empty sum.
+    let rows = match w.len().checked_div(cols) {
+        Some(r) => r.min(out.len()),
+        None => out.len(),
+    };
+    if let [x0] = x {
+        // One input (a 1 x H layer's W_x): one multiply per row.
+        let x0 = *x0 as i32;
+        for (o, w) in out.iter_mut().zip(w) {
+            no_unroll();
+            *o = *w as i32 * x0;
+        }
+        return;
+    }
+    let mut p = w.as_ptr();
+    for o in out.iter_mut().take(rows) {
+        // SAFETY: row `r < rows` is the `cols` bytes at `p = w + r * cols`,
+        // inside `w`; `x` holds `cols` i16.
+        *o = unsafe { dot(p, x.as_ptr(), cols / 4, cols % 4, 0) };
+        p = p.wrapping_add(cols);
+    }
+}
+
+/// `acc + Σ_j w[j] x[j]` over `4 * groups + tail` columns, `w` at `p`, `x`
+/// at `xp`, wrapping: `groups` times 4 columns (`SXTB16`, `PKHBT`/`PKHTB`,
+/// two `SMLAD`), then `tail` columns one `SMLABB` each.
+///
+/// # Safety
+/// `4 * groups + tail` readable bytes at `p` and as many `i16` at `xp`
+/// (`xp` even, any other alignment: single-word `LDR` may be unaligned on
+/// Armv7E-M). Out of line: one copy for the row-major rows and the tiled
+/// kernel's last columns.
+#[inline(never)]
+unsafe fn dot(p: *const i8, xp: *const i16, groups: usize, tail: usize, acc: i32) -> i32 {
+    let mut acc = acc;
+    // SAFETY: reads the bytes and i16 above (caller); no stack; flags
+    // clobbered.
+    unsafe {
+        core::arch::asm!(
+            "cmp {n}, #0",
+            "beq 3f",
+            "2:",
+            "ldr {w}, [{p}], #4",
+            "ldr {xa}, [{xp}], #4",
+            "ldr {xb}, [{xp}], #4",
+            "sxtb16 {t}, {w}",
+            "sxtb16 {w}, {w}, ror #8",
+            "pkhbt {u}, {t}, {w}, lsl #16",
+            "pkhtb {t}, {w}, {t}, asr #16",
+            "smlad {a}, {u}, {xa}, {a}",
+            "smlad {a}, {t}, {xb}, {a}",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            "3:",
+            "cmp {k}, #0",
+            "beq 5f",
+            "4:",
+            "ldrsb {w}, [{p}], #1",
+            "ldrsh {t}, [{xp}], #2",
+            "smlabb {a}, {w}, {t}, {a}",
+            "subs {k}, {k}, #1",
+            "bne 4b",
+            "5:",
+            a = inout(reg) acc,
+            p = inout(reg) p => _,
+            xp = inout(reg) xp => _,
+            n = inout(reg) groups => _,
+            k = inout(reg) tail => _,
+            w = out(reg) _,
+            t = out(reg) _,
+            u = out(reg) _,
+            xa = out(reg) _,
+            xb = out(reg) _,
+            options(nostack, readonly),
+        );
+    }
+    acc
 }
 
 /// [`IntMatVec::matvec_tiled`] on the DSP extension: per block of 4 rows
@@ -150,12 +186,9 @@ fn tiled(w: &[i8], x: &[i16], out: &mut [i32]) {
         let (Some(dst), Some(src)) = (buf.0.get_mut(start..), x.get(c0..c0 + len)) else {
             return;
         };
-        // SAFETY: `dst` holds len / 2 words = len i16, `src` len i16;
-        // distinct objects. The words are little-endian i16 pairs.
-        unsafe {
-            core::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast::<i16>(), len);
-        }
-        let xp = dst.as_ptr().cast::<u32>();
+        // SAFETY: `dst` holds len / 2 words ending at the aligned end of
+        // `buf`, `src` len i16 (the same bytes); distinct objects.
+        let xp = unsafe { copy_x(src.as_ptr(), dst.as_mut_ptr().cast::<u32>()) };
         // SAFETY: blocks >= 1; block b's tiles of columns c0..c0 + len
         // are the bytes 4 * (b * cols + c0) .. + 4 * len, below
         // 4 * blocks * cols <= w.len(); `out` holds 4 * blocks words;
@@ -163,24 +196,23 @@ fn tiled(w: &[i8], x: &[i16], out: &mut [i32]) {
         // aligned to END_MASK + 1.
         unsafe {
             let p = w.as_ptr().wrapping_add(4 * c0);
-            if c0 == 0 {
-                tiles4::<true>(p, cols, xp, len, blocks, out.as_mut_ptr());
-            } else {
-                tiles4::<false>(p, cols, xp, len, blocks, out.as_mut_ptr());
-            }
+            tiles4(p, cols, xp, len, blocks, out.as_mut_ptr(), c0);
         }
         c0 += len;
     }
     if c4 < cols {
-        let (xt, n) = (x.get(c4..).unwrap_or(&[]), cols - c4);
-        let blks = out.chunks_exact_mut(4).zip(w.chunks_exact(4 * cols));
-        for (o, blk) in blks {
-            let tail = blk.get(4 * c4..).unwrap_or(&[]);
-            for (o, row) in o.iter_mut().zip(tail.chunks_exact(n)) {
-                for (w, x) in row.iter().zip(xt) {
-                    *o = o.wrapping_add(*w as i32 * *x as i32);
-                }
-            }
+        // The last `n` columns of each block: 4 rows of `n` bytes, row-major.
+        let n = cols - c4;
+        let xt = x.as_ptr().wrapping_add(c4);
+        for (b, o) in out.iter_mut().enumerate() {
+            // Row `b` of the blocks is row `b % 4` of block `b / 4`.
+            let p = w
+                .as_ptr()
+                .wrapping_add((b / 4) * 4 * cols + 4 * c4 + (b % 4) * n);
+            // SAFETY: `out` holds 4 * blocks rows; row b's tail is the n
+            // bytes at p, inside its block (4 * cols bytes, below
+            // 4 * blocks * cols <= w.len()); `x` holds c4 + n i16.
+            *o = unsafe { dot(p, xt, 0, n, *o) };
         }
     }
 }
@@ -197,6 +229,7 @@ fn tiled_unaligned(w: &[i8], x: &[i16], out: &mut [i32]) {
     for (r, o) in out.iter_mut().take(rows).enumerate() {
         let mut acc = 0i32;
         for (c, x) in x.iter().enumerate() {
+            no_unroll();
             let (i, compensated) = super::tiled_index(r, c, cols);
             let mut v = w.get(i).copied().unwrap_or(0) as i32;
             if compensated && w.get(i.wrapping_sub(1)).is_some_and(|b| *b < 0) {
@@ -232,12 +265,14 @@ macro_rules! tile_pair {
     };
 }
 
-/// The `asm!` of [`tiles4`]; `$store` writes (or adds) the 4 row sums of a
-/// block (`{b0}`, `{a0l}`, `{b1}`, `{a1l}`) at `{xp}`, advancing it by 16.
+/// The `asm!` of [`tiles4`]: writes the 4 row sums of a block (`{b0}`,
+/// `{a0l}`, `{b1}`, `{a1l}`) at `{xp}`, or adds them there when `$add` is
+/// not 0, advancing `{xp}` by 16.
 macro_rules! tiles4_asm {
-    ($store:expr, $p:ident, $xp:ident, $end:ident, $delta:ident, $out:ident) => {
+    ($add:ident, $p:ident, $xp:ident, $end:ident, $delta:ident, $out:ident) => {
         core::arch::asm!(
-            "sub sp, sp, #16",
+            "sub sp, sp, #24",
+            "str {xa}, [sp, #16]",
             "str {b0}, [sp]",
             "str {b1}, [sp, #4]",
             "str {a0l}, [sp, #8]",
@@ -269,14 +304,25 @@ macro_rules! tiles4_asm {
             "lsrs {a1l}, {a1l}, #8",
             "orr {a1l}, {a1l}, {a1h}, lsl #24",
             "ldr {xp}, [sp]",
-            $store,
+            "ldr {xa}, [sp, #16]",
+            "cmp {xa}, #0",
+            "beq 4f",
+            "ldrd {w0}, {w1}, [{xp}]",
+            "add {b0}, {b0}, {w0}",
+            "add {a0l}, {a0l}, {w1}",
+            "ldrd {w0}, {w1}, [{xp}, #8]",
+            "add {b1}, {b1}, {w0}",
+            "add {a1l}, {a1l}, {w1}",
+            "4:",
+            "strd {b0}, {a0l}, [{xp}], #16",
+            "strd {b1}, {a1l}, [{xp}, #-8]",
             "str {xp}, [sp]",
             "ldr {xa}, [sp, #12]",
             "add {p}, {p}, {xa}",
             "ldr {xa}, [sp, #4]",
             "cmp {xp}, {xa}",
             "bne 1b",
-            "add sp, sp, #16",
+            "add sp, sp, #24",
             b0 = inout(reg) $out => _,
             b1 = inout(reg) $end => _,
             a0l = inout(reg) $xp => _,
@@ -287,14 +333,14 @@ macro_rules! tiles4_asm {
             xp = out(reg) _,
             w0 = out(reg) _,
             w1 = out(reg) _,
-            xa = out(reg) _,
+            xa = inout(reg) $add => _,
             xb = out(reg) _,
             mask = const END_MASK,
         );
     };
 }
 
-/// `out[r] = Σ_j W[r][j] x[j]` (`FIRST`) or `out[r] += ...` for the
+/// `out[r] = Σ_j W[r][j] x[j]` (`add == 0`) or `out[r] += ...` for the
 /// `4 * blocks` rows of a tiled matrix of `cols` columns, over the `len`
 /// columns (a multiple of 4) whose tiles start at `p` in the first block,
 /// `x` at `xp` (plain `i16` pairs); the loop over the blocks is one `asm!`
@@ -307,94 +353,57 @@ macro_rules! tiles4_asm {
 /// an address aligned to `END_MASK + 1` (and no earlier such address lies
 /// in between).
 #[inline(always)]
-unsafe fn tiles4<const FIRST: bool>(
+unsafe fn tiles4(
     p: *const i8,
     cols: usize,
     xp: *const u32,
     len: usize,
     blocks: usize,
     out: *mut i32,
+    add: usize,
 ) {
     // After a block p has moved on by 4 * len; the next block starts 4 * cols on.
     let delta = (4 * cols).wrapping_sub(4 * len);
     // The loop over the blocks ends when the output pointer reaches this.
     let end = out.wrapping_add(4 * blocks);
     // SAFETY: reads 4 * len bytes of each block, len / 2 words at xp and
-    // writes (reads) 4 * blocks words at out (caller); pushes 16 bytes
+    // writes (reads) 4 * blocks words at out (caller); pushes 24 bytes
     // below sp and restores sp; flags and the Q flag clobbered.
     unsafe {
-        if FIRST {
-            tiles4_asm!(
-                "strd {b0}, {a0l}, [{xp}], #16\nstrd {b1}, {a1l}, [{xp}, #-8]",
-                p,
-                xp,
-                end,
-                delta,
-                out
-            );
-        } else {
-            tiles4_asm!(
-                concat!(
-                    "ldrd {w0}, {w1}, [{xp}]\n",
-                    "add {b0}, {b0}, {w0}\n",
-                    "add {a0l}, {a0l}, {w1}\n",
-                    "ldrd {w0}, {w1}, [{xp}, #8]\n",
-                    "add {b1}, {b1}, {w0}\n",
-                    "add {a1l}, {a1l}, {w1}\n",
-                    "strd {b0}, {a0l}, [{xp}], #16\n",
-                    "strd {b1}, {a1l}, [{xp}, #-8]",
-                ),
-                p,
-                xp,
-                end,
-                delta,
-                out
-            );
-        }
+        tiles4_asm!(add, p, xp, end, delta, out);
     }
 }
 
-/// `*a += Σ_j w[j] x[j]` for one row at `p`, `x` permuted at `xp` (the
-/// columns as in [`tiles4`], permuted as the module documentation says).
+/// Copies the `i16` at `src` into the words from `dst` to the next address
+/// aligned to `END_MASK + 1` (a word loop in `asm!`, where a Rust loop would
+/// become a call of `memcpy`); returns `dst`.
 ///
 /// # Safety
-/// One row of `len` readable bytes at `p` (`len >= 4`, a multiple of 4);
-/// `xp` points at `len / 2` words that end at an address aligned to
-/// `END_MASK + 1` (and no earlier such address lies in between).
+/// `dst` is word-aligned, below such an address by at least one word, and
+/// writable up to it; `src` (even) readable for as many bytes.
 #[inline(always)]
-unsafe fn row1(p: *const i8, xp: *const u32, a: &mut i32) {
-    let mut acc = *a;
-    // SAFETY: reads one word of the row per group and 2 words at xp per
-    // group until xp reaches the aligned end (caller); no stack; flags
-    // clobbered.
+unsafe fn copy_x(src: *const i16, dst: *mut u32) -> *const u32 {
+    // SAFETY: as the caller guarantees; single-word LDR may be unaligned.
     unsafe {
         core::arch::asm!(
             "2:",
-            "ldrd {xa}, {xb}, [{xp}], #8",
-            "ldr {w}, [{p}], #4",
-            "sxtb16 {t}, {w}",
-            "sxtb16 {w}, {w}, ror #8",
-            "smlad {a}, {t}, {xa}, {a}",
-            "smlad {a}, {w}, {xb}, {a}",
-            "tst {xp}, #{mask}",
+            "ldr {t}, [{s}], #4",
+            "str {t}, [{d}], #4",
+            "tst {d}, #{mask}",
             "bne 2b",
-            a = inout(reg) acc,
-            p = inout(reg) p => _,
-            xp = inout(reg) xp => _,
-            w = out(reg) _,
+            s = inout(reg) src => _,
+            d = inout(reg) dst => _,
             t = out(reg) _,
-            xa = out(reg) _,
-            xb = out(reg) _,
             mask = const END_MASK,
-            options(nostack, readonly),
+            options(nostack),
         );
     }
-    *a = acc;
+    dst
 }
 
 /// The rows of `rows2` (`wx = None`: the `W x` sums in `out`) or of
-/// `rows_x1` (`wx = Some((w, x0))`) on a Cortex-M4/M7.
-#[inline(always)]
+/// `rows_x1` (`wx = Some((w, x0))`) on a Cortex-M4/M7: one copy for both.
+#[inline(never)]
 pub(crate) fn rows_dsp(
     out: &mut [i32],
     acc: &[i32],
