@@ -582,8 +582,12 @@ impl<'a, const L: usize> Model<'a, L> {
         let (io_a, io_b) = split(io, self.io_len);
         let mut src = src;
         let last = self.layers.len().saturating_sub(1);
+        // One copy of the loop body in flash, also when a small capacity
+        // `L` bounds the loop to a few layers (it would be unrolled): the
+        // offsets are read through a slice of unknown length.
+        let state_off: &[usize] = core::hint::black_box(&self.state_off);
         for (li, layer) in self.layers.iter().enumerate().skip(first) {
-            let off = self.state_off.get(li).copied().unwrap_or(0);
+            let off = state_off.get(li).copied().unwrap_or(0);
             // The input, resolved once for every kind: the caller's, an
             // earlier layer's `h` (below `off`: the loader lays the states
             // out in layer order), or the io buffer `rd` a Dense layer wrote;

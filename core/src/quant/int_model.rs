@@ -9,6 +9,7 @@ use super::layer::{Fracs, NumFormat, QuantLayer};
 use super::matvec::{IntMatVec, Scalar, Simd};
 use super::words::{i32_as_i16_mut, no_unroll};
 use crate::error::Error;
+use crate::format::MAX_LAYERS;
 use crate::kernel::{Kernel, HAS_SIMD};
 use crate::model::{Layer, Model};
 
@@ -34,8 +35,8 @@ use crate::model::{Layer, Model};
 /// # Ok::<(), tinyrnn::Error>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct IntModel<'m, 'a> {
-    model: &'m Model<'a>,
+pub struct IntModel<'m, 'a, const L: usize = MAX_LAYERS> {
+    model: &'m Model<'a, L>,
     /// i16 values of all recurrent state.
     state16: usize,
     /// i16 values of one io buffer (the widest layer output).
@@ -48,9 +49,9 @@ pub struct IntModel<'m, 'a> {
     token: bool,
 }
 
-impl<'m, 'a> IntModel<'m, 'a> {
+impl<'m, 'a, const L: usize> IntModel<'m, 'a, L> {
     /// Checks that every layer of `model` is integer and sizes the words.
-    pub fn new(model: &'m Model<'a>) -> Result<Self, Error> {
+    pub fn new(model: &'m Model<'a, L>) -> Result<Self, Error> {
         let (mut state16, mut io16, mut scratch) = (0usize, 0usize, 0usize);
         let (mut inputs, mut outputs, mut token) = (0usize, 0usize, false);
         for (li, l) in model.layers().iter().enumerate() {
