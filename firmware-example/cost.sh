@@ -60,9 +60,9 @@ build "" size_probe
 base_text=$(section "$out/size_probe-none.elf" .text)
 base_ro=$(section "$out/size_probe-none.elf" .rodata)
 
-printf '%-18s | %10s | %10s | %8s | %8s | %9s | %6s | %9s | %8s | %8s | %10s | %10s\n' \
-  model insn/step "fast math" MACs/step "code B" "fast-only" "const B" "weights B" "static B" "state B" "stack step" "stack load"
-printf '%s\n' '-------------------|------------|------------|----------|----------|-----------|--------|-----------|----------|----------|------------|-----------'
+printf '%-18s | %10s | %10s | %8s | %8s | %9s | %6s | %9s | %8s | %8s | %7s | %10s | %10s\n' \
+  model insn/step "fast math" MACs/step "code B" "fast-only" "const B" "weights B" "static B" "state B" "model B" "stack step" "stack load"
+printf '%s\n' '-------------------|------------|------------|----------|----------|-----------|--------|-----------|----------|----------|---------|------------|-----------'
 for m in lstm1x32 lstm16x64 gru1x32 elman1x32; do
   for fmt in f32 f16 i8 integer; do
     file=models/$m.$fmt.trnn
@@ -77,7 +77,7 @@ for m in lstm1x32 lstm16x64 gru1x32 elman1x32; do
     r1=$(region "$elf" "$K")
     r2=$(region "$elf" "$K2")
     per_step=$(( (r2 - r1) / K ))
-    state=$(field state_bytes); stack_step=$(field step_stack_bytes); stack_load=$(field load_stack_bytes)
+    state=$(field state_bytes); model_b=$(field model_bytes); stack_step=$(field step_stack_bytes); stack_load=$(field load_stack_bytes)
     if [ "$fmt" = integer ]; then
       per_step_fast=-
     else
@@ -95,9 +95,9 @@ for m in lstm1x32 lstm16x64 gru1x32 elman1x32; do
     static=$(( $(section "$probe" .data) + $(section "$probe" .bss) ))
     # Dense heads included: LSTM 4H(I+H) + H*O, GRU 3H(I+H) + H*O, Elman H(I+H) + H*O.
     macs=$(awk -v m="$m" 'BEGIN{split("lstm1x32 4256 lstm16x64 20736 gru1x32 3200 elman1x32 1088",a," "); for(i=1;i<8;i+=2) if(a[i]==m) print a[i+1]}')
-    printf '%-18s | %10s | %10s | %8s | %8s | %9s | %6s | %9s | %8s | %8s | %10s | %10s\n' \
-      "$m.$fmt" "$per_step" "$per_step_fast" "${macs:-?}" "$text" "$text_fast" "$ro" "$weights" "$static" "$state" "$stack_step" "$stack_load"
-    echo "cost: model=$m format=$fmt insn_per_step=$per_step insn_per_step_fast_math=$per_step_fast code_bytes=$text code_bytes_fast_only=$text_fast const_bytes=$ro weight_bytes=$weights static_ram=$static state_bytes=$state stack_step=$stack_step stack_load=$stack_load k=$K r_k=$r1 r_2k=$r2" >>"$out/cost.txt.new"
+    printf '%-18s | %10s | %10s | %8s | %8s | %9s | %6s | %9s | %8s | %8s | %7s | %10s | %10s\n' \
+      "$m.$fmt" "$per_step" "$per_step_fast" "${macs:-?}" "$text" "$text_fast" "$ro" "$weights" "$static" "$state" "$model_b" "$stack_step" "$stack_load"
+    echo "cost: model=$m format=$fmt insn_per_step=$per_step insn_per_step_fast_math=$per_step_fast code_bytes=$text code_bytes_fast_only=$text_fast const_bytes=$ro weight_bytes=$weights static_ram=$static state_bytes=$state model_bytes=$model_b stack_step=$stack_step stack_load=$stack_load k=$K r_k=$r1 r_2k=$r2" >>"$out/cost.txt.new"
   done
 done
 

@@ -41,6 +41,10 @@ use cortex_m_semihosting::{debug, heprintln, hprintln};
 use tinyrnn::quant::IntModel;
 use tinyrnn::{Layer, Layout, Math, Model, State};
 
+// `LAYERS`: the layers of the largest model file, the capacity of every
+// `Model` here (its layer table is part of the RAM the model takes).
+include!(concat!(env!("OUT_DIR"), "/capacity.rs"));
+
 /// Float formats: `|got - want| <= REL_TOL * max(|want|, ABS_FLOOR)`.
 const REL_TOL: f32 = 1e-5;
 /// Below this magnitude the tolerance stops shrinking (an absolute floor of 1e-6).
@@ -132,10 +136,10 @@ fn ulps(a: f32, b: f32) -> u32 {
 
 /// Loads the model of `case` (counting it), with the stack the load took;
 /// `None` after printing a `FAIL` line.
-fn load(case: &Case, ctx: &mut Ctx) -> Option<(Model<'static>, usize)> {
+fn load(case: &Case, ctx: &mut Ctx) -> Option<(Model<'static, LAYERS>, usize)> {
     ctx.models += 1;
     let painted = stack::paint();
-    match Model::from_bytes(case.model) {
+    match Model::<LAYERS>::from_bytes_with_capacity(case.model) {
         Ok(m) => Some((m, painted.used().0)),
         Err(e) => {
             hprintln!("FAIL {}: model does not load: {}", case.name, e);
@@ -210,7 +214,12 @@ fn run_int<const N: usize, const W: usize, const O: usize>(case: &Case, ctx: &mu
 /// checked bit for bit against the host's `IntModel::step`, or benchmarked.
 #[inline(never)]
 #[allow(dead_code, reason = "unused in a build without integer models")]
-fn stream_int<const W: usize>(case: &Case, model: &Model<'_>, ctx: &mut Ctx, load_stack: usize) {
+fn stream_int<const W: usize>(
+    case: &Case,
+    model: &Model<'_, LAYERS>,
+    ctx: &mut Ctx,
+    load_stack: usize,
+) {
     let int = match IntModel::new(model) {
         Ok(m) => m,
         Err(e) => {
@@ -262,11 +271,13 @@ fn stream_int<const W: usize>(case: &Case, model: &Model<'_>, ctx: &mut Ctx, loa
             let (step_stack, full) = painted.used();
             ctx.failures += errors;
             hprintln!(
-                "bench {}: steps={} errors={} state_bytes={} step_stack_bytes={}{} load_stack_bytes={} stack_top_offset={}",
+                "bench {}: steps={} errors={} state_bytes={} model_bytes={} step_stack_bytes={}{} load_stack_bytes={} stack_top_offset={}",
                 case.name,
                 k,
                 errors,
                 state_bytes,
+                core::mem::size_of::<Model<'_, LAYERS>>()
+                    + core::mem::size_of::<IntModel<'_, '_, LAYERS>>(),
                 step_stack,
                 if full { "+" } else { "" },
                 load_stack,
@@ -370,7 +381,7 @@ fn stream_int<const W: usize>(case: &Case, model: &Model<'_>, ctx: &mut Ctx, loa
 #[inline(never)]
 fn stream<const N: usize>(
     case: &Case,
-    model: Model<'_>,
+    model: Model<'_, LAYERS>,
     ctx: &mut Ctx,
     load_stack: usize,
     label: &str,
@@ -421,12 +432,13 @@ fn stream<const N: usize>(
             let (step_stack, full) = painted.used();
             ctx.failures += errors;
             hprintln!(
-                "bench {}{}: steps={} errors={} state_bytes={} step_stack_bytes={}{} load_stack_bytes={} stack_top_offset={}",
+                "bench {}{}: steps={} errors={} state_bytes={} model_bytes={} step_stack_bytes={}{} load_stack_bytes={} stack_top_offset={}",
                 case.name,
                 label,
                 k,
                 errors,
                 model.state_len() * 4,
+                core::mem::size_of::<Model<'_, LAYERS>>(),
                 step_stack,
                 if full { "+" } else { "" },
                 load_stack,

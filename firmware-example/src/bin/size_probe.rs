@@ -12,6 +12,10 @@ use cortex_m_semihosting::debug;
 use tinyrnn::quant::IntModel;
 use tinyrnn::{Model, State};
 
+// `LAYERS`: the layers of the largest model file (build.rs), the probe's
+// `Model` capacity, as a firmware sizes it for its own model.
+include!(concat!(env!("OUT_DIR"), "/capacity.rs"));
+
 /// The same table entry as the main firmware's (only `model` is used here).
 #[expect(dead_code, reason = "the generated table fills every field")]
 struct Case {
@@ -39,7 +43,7 @@ fn run<const N: usize, const O: usize>(case: &Case, _: &mut ()) {
     // or the state out of their `Result` is a copy (a memcpy call) in the
     // caller's code, not the runtime's; firmware that keeps both in place,
     // as here, links no memcpy for them.
-    let loaded = Model::from_bytes(black_box(case.model));
+    let loaded = Model::<LAYERS>::from_bytes_with_capacity(black_box(case.model));
     let Ok(model) = &loaded else {
         return;
     };
@@ -61,7 +65,7 @@ fn run<const N: usize, const O: usize>(case: &Case, _: &mut ()) {
 #[inline(never)]
 #[allow(dead_code, reason = "unused in a build without integer models")]
 fn run_int<const N: usize, const W: usize, const O: usize>(case: &Case, _: &mut ()) {
-    let loaded = Model::from_bytes(black_box(case.model));
+    let loaded = Model::<LAYERS>::from_bytes_with_capacity(black_box(case.model));
     let Ok(model) = &loaded else {
         return;
     };
