@@ -7,8 +7,11 @@ use core::fmt;
 /// Loading (`Model::from_bytes`) checks the whole file once; after that, a step
 /// can only fail on what the caller passes in (slice lengths, a state made for
 /// another model, a token out of range).
+// A word-sized tag: an `Error` moves as aligned words (no `memcpy` call
+// on a microcontroller for its odd-sized, byte-offset payload).
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
 pub enum Error {
     /// The bytes end before the model does: `needed` bytes, only `available` present.
     Truncated {
