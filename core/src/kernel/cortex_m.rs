@@ -511,16 +511,6 @@ pub fn gru_gates(g: &[f32], hp: usize, h: &mut [f32]) {
     }
 }
 
-/// An empty `asm!` statement (no instruction): LLVM does not unroll a loop
-/// on this target that holds one (it counts as a call), so a loop holding it
-/// stays one copy of its body, and is not turned into a `memset`/`memcpy`
-/// call either (the statement may touch memory).
-#[inline(always)]
-pub(crate) fn no_unroll() {
-    // SAFETY: no instruction.
-    unsafe { core::arch::asm!("", options(nostack, preserves_flags)) }
-}
-
 /// `dst[j] = src[j]` for `j` below the shorter length: one word per
 /// iteration (the runtime's only copy loop on this target, instead of a
 /// `memcpy` a plain loop would become).

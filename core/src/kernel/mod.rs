@@ -163,13 +163,20 @@ pub(crate) trait Backend {
     }
 }
 
-/// Keeps the loop it is in from being unrolled or turned into a library
-/// call on a Cortex-M4F/M7 (code size; see `cortex_m::no_unroll`); nothing
-/// elsewhere.
+/// Keeps the loop it is in one copy of its body on Arm, for code size: an
+/// empty `asm!` statement (no instruction), which LLVM's Arm unrolling
+/// heuristics count as a call (it unrolls small loops 4 times by default),
+/// and which may touch memory, so the loop is not turned into a
+/// `memset`/`memcpy` call either. For loops that run rarely or over few
+/// elements. Nothing elsewhere. Used by the f32 and the integer code alike.
 #[inline(always)]
+#[allow(unsafe_code, reason = "an empty asm! statement")]
 pub(crate) fn no_unroll() {
-    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
-    cortex_m::no_unroll();
+    #[cfg(target_arch = "arm")]
+    // SAFETY: no instruction.
+    unsafe {
+        core::arch::asm!("", options(nostack, preserves_flags));
+    }
 }
 
 /// `out[i] = b[i]` as far as both reach (on a Cortex-M4F/M7 a small `asm!`

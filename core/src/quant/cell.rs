@@ -25,8 +25,8 @@
 use super::act::{sigmoid_q15, tanh_q15};
 use super::fixed::{requantize, sat16, Requant, GATE_FRAC, ONE_Q15};
 use super::matvec::IntMatVec;
-use super::words::no_unroll;
 use crate::format::{Activation, GruVariant};
+use crate::kernel::no_unroll;
 
 /// One integer weight matrix with its per-row requantization.
 #[derive(Debug, Clone, Copy)]

@@ -7,9 +7,10 @@ use super::cell::IntDense;
 use super::fixed::sat16;
 use super::layer::{Fracs, NumFormat, QuantLayer};
 use super::matvec::{IntMatVec, Scalar, Simd};
-use super::words::{i32_as_i16_mut, no_unroll};
+use super::words::i32_as_i16_mut;
 use crate::error::Error;
 use crate::format::MAX_LAYERS;
+use crate::kernel::no_unroll;
 use crate::kernel::{Kernel, HAS_SIMD};
 use crate::model::{Layer, Model};
 

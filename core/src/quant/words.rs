@@ -53,17 +53,3 @@ pub(crate) fn i32_as_i16_mut(w: &mut [i32]) -> &mut [i16] {
     // borrows `w` exclusively.
     unsafe { core::slice::from_raw_parts_mut(w.as_mut_ptr().cast::<i16>(), 2 * w.len()) }
 }
-
-/// Keeps LLVM from unrolling (or vectorizing) the loop this is called in on
-/// Arm, where it unrolls small loops 4 times by default: an empty `asm!`,
-/// which the Arm unrolling heuristics treat as a call. For loops that run
-/// rarely or over few elements, where code size matters more than a few
-/// instructions of loop overhead. No instruction is emitted.
-#[inline(always)]
-pub(crate) fn no_unroll() {
-    #[cfg(target_arch = "arm")]
-    // SAFETY: an empty asm block: no instruction, no memory, no flags.
-    unsafe {
-        core::arch::asm!("", options(nomem, nostack, preserves_flags));
-    }
-}

@@ -25,8 +25,8 @@
 //! `int_kernel_bench` (the host cannot run this module).
 
 use super::super::cell::row2;
-use super::super::words::no_unroll;
 use super::IntMatVec;
+use crate::kernel::no_unroll;
 use core::mem::MaybeUninit;
 
 /// Columns per pass over the rows: the activation buffer holds `CHUNK / 2`
