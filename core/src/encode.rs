@@ -497,6 +497,13 @@ impl AlignedBuf {
             len: bytes.len(),
         }
     }
+
+    /// The bytes as [`Aligned`](crate::Aligned), what
+    /// [`Model::from_aligned`] takes.
+    pub fn as_aligned(&self) -> &crate::Aligned<[u8]> {
+        crate::bytes::bytes_as_aligned(&self[..])
+            .unwrap_or_else(|| unreachable!("the blocks are 16-byte aligned"))
+    }
 }
 
 impl core::ops::Deref for AlignedBuf {

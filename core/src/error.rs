@@ -211,6 +211,61 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// What went wrong, in words, without the numbers (a `const fn`: it is
+    /// the message of the build error when [`static_model!`](crate::static_model)
+    /// rejects a file; `Display` gives the full message with the numbers).
+    pub const fn reason(&self) -> &'static str {
+        match self {
+            Error::Truncated { .. } => "model file truncated: fewer bytes than it declares",
+            Error::TrailingBytes { .. } => "model file has bytes after its declared end",
+            Error::BadMagic => "not a tinyrnn model file (magic is not \"TRNN\")",
+            Error::UnsupportedVersion { .. } => "model format version not supported by this build",
+            Error::ChecksumMismatch { .. } => "model file is corrupted (CRC-32 mismatch)",
+            Error::Misaligned => "model bytes are not 4-byte aligned",
+            Error::UnsupportedEndianness => "big-endian targets cannot read model weights in place",
+            Error::BadHeader => "model header could not be decoded",
+            Error::TooManyLayers { .. } => {
+                "the model has more layers than the Model type holds (a larger L in Model<'_, L>)"
+            }
+            Error::TensorOutOfBounds { .. } => "a tensor lies outside the model payload",
+            Error::TensorMisaligned { .. } => "a tensor offset is not a multiple of 16",
+            Error::UnknownTensorType { .. } => "a tensor has an unknown element type or layout",
+            Error::NoRecurrentLayer => "model has no recurrent layer",
+            Error::UnsupportedLayer { .. } => {
+                "a layer kind is unknown or not enabled by this build's cargo features"
+            }
+            Error::UnsupportedFormat { .. } => {
+                "a layer's number format is not enabled by this build's cargo features, or invalid"
+            }
+            Error::UnsupportedActivation { .. } => {
+                "a layer's activation or variant code is invalid"
+            }
+            Error::BadTensorRef { .. } => "a layer refers to tensors outside the table, or too few",
+            Error::TensorShape { .. } => "a tensor's shape does not match its layer",
+            Error::TensorType { .. } => "a tensor's element type does not match its layer",
+            Error::TensorLayout { .. } => "a tensor's layout is not accepted for its layer",
+            Error::ZeroSize { .. } => "a layer has a zero size",
+            Error::TooLarge => "model sizes overflow this target's arithmetic",
+            Error::LayerSizeMismatch { .. } => {
+                "a layer's input size differs from the output size of the layer before"
+            }
+            Error::EmbeddingNotFirst { .. } => "an Embedding layer is not the first layer",
+            Error::StateTooSmall { .. } => "state capacity too small for the model",
+            Error::StateMismatch { .. } => "state was made for another model",
+            Error::InputLength { .. } => "input has the wrong length",
+            Error::OutputLength { .. } => "output has the wrong length",
+            Error::TokenOutOfRange { .. } => "token is out of range for the vocabulary",
+            Error::WrongInputKind => {
+                "wrong input kind (step_token for token models, step otherwise)"
+            }
+            Error::NoSuchLayer { .. } => "layer does not exist or has no state",
+            Error::Quantization { .. } => "weights or calibration data cannot be quantized",
+            Error::WeightLength { .. } => "a weight slice has the wrong length",
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {

@@ -76,7 +76,7 @@ pub enum Layout {
 }
 
 impl Layout {
-    pub(crate) fn from_code(code: u8) -> Option<Self> {
+    pub(crate) const fn from_code(code: u8) -> Option<Self> {
         match code {
             layout::ROW_MAJOR => Some(Layout::RowMajor),
             layout::COL_MAJOR8 => Some(Layout::ColMajor8),
@@ -121,7 +121,7 @@ pub enum Activation {
 }
 
 impl Activation {
-    pub(crate) fn from_code(code: u8) -> Option<Self> {
+    pub(crate) const fn from_code(code: u8) -> Option<Self> {
         Some(match code {
             0 => Activation::Linear,
             1 => Activation::Tanh,
@@ -146,7 +146,7 @@ pub enum GruVariant {
 }
 
 impl GruVariant {
-    pub(crate) fn from_code(code: u8) -> Option<Self> {
+    pub(crate) const fn from_code(code: u8) -> Option<Self> {
         match code {
             0 => Some(GruVariant::ResetBefore),
             1 => Some(GruVariant::ResetAfter),
@@ -230,22 +230,30 @@ impl Wire<'_> {
     /// bits. A `usize` beyond `u32::MAX` (a 64-bit host's length) is
     /// refused: no length or count that large can be valid in a header.
     #[inline(never)]
-    fn varint(&mut self, bits: u32) -> Option<u32> {
+    const fn varint(&mut self, bits: u32) -> Option<u32> {
         let mut out = 0u64;
         let mut shift = 0;
         loop {
-            let b = *self.bytes.get(self.pos)?;
+            if self.pos >= self.bytes.len() {
+                return None;
+            }
+            let b = self.bytes[self.pos];
             self.pos += 1;
             if bits == 8 {
-                return Some(b.into());
+                return Some(b as u32);
             }
             // `shift` < `bits` <= 64 here.
-            out |= u64::from(b & 0x7F).wrapping_shl(shift);
+            out |= ((b & 0x7F) as u64).wrapping_shl(shift);
             shift += 7;
             if b & 0x80 == 0 {
-                return u32::try_from(out)
-                    .ok()
-                    .filter(|v| v.checked_shr(bits).is_none_or(|hi| hi == 0));
+                if out > u32::MAX as u64 {
+                    return None;
+                }
+                let v = out as u32;
+                return match v.checked_shr(bits) {
+                    Some(hi) if hi != 0 => None,
+                    _ => Some(v),
+                };
             }
             if shift >= bits {
                 return None;
@@ -264,27 +272,29 @@ impl Wire<'_> {
     }
 
     /// A sequence or byte-string length (postcard: a `usize` varint).
-    fn len(&mut self) -> Option<usize> {
-        self.varint(usize::BITS).map(|v| v as usize)
+    const fn len(&mut self) -> Option<usize> {
+        Some(some!(self.varint(usize::BITS)) as usize)
     }
 
     /// The fields of one layer entry (`tensor`: tensor entry).
     #[inline(never)]
-    fn entry(&mut self, tensor: bool) -> Option<[u32; 7]> {
+    const fn entry(&mut self, tensor: bool) -> Option<[u32; 7]> {
         let spec: &[u8] = if tensor {
             &TENSOR_FIELDS
         } else {
             &LAYER_FIELDS
         };
         let mut f = [0; 7];
-        for (f, &bits) in f.iter_mut().zip(spec) {
-            *f = self.varint(bits.into())?;
+        let mut k = 0;
+        while k < spec.len() {
+            f[k] = some!(self.varint(spec[k] as u32));
+            k += 1;
         }
         Some(f)
     }
 
-    fn layer(&mut self) -> Option<LayerDesc> {
-        let f = self.entry(false)?;
+    const fn layer(&mut self) -> Option<LayerDesc> {
+        let f = some!(self.entry(false));
         // Each field was read within its type's range.
         Some(LayerDesc {
             kind: f[0] as u8,
@@ -297,8 +307,8 @@ impl Wire<'_> {
         })
     }
 
-    fn tensor(&mut self) -> Option<TensorDesc> {
-        let f = self.entry(true)?;
+    const fn tensor(&mut self) -> Option<TensorDesc> {
+        let f = some!(self.entry(true));
         Some(TensorDesc {
             offset: f[0],
             dtype: f[1] as u8,
@@ -310,22 +320,24 @@ impl Wire<'_> {
 
     /// Reads `n` layer entries (`tensor`: tensor entries), each checked.
     #[inline(never)]
-    fn skip(&mut self, n: usize, tensor: bool) -> Option<()> {
-        for _ in 0..n {
-            self.entry(tensor)?;
+    const fn skip(&mut self, n: usize, tensor: bool) -> Option<()> {
+        let mut k = 0;
+        while k < n {
+            some!(self.entry(tensor));
+            k += 1;
         }
         Some(())
     }
 
     /// A sequence of at most `max` layer entries (`tensor`: tensor
     /// entries), each checked: where the first starts, and their number.
-    fn entries(&mut self, max: usize, tensor: bool) -> Option<(usize, usize)> {
-        let n = self.len()?;
+    const fn entries(&mut self, max: usize, tensor: bool) -> Option<(usize, usize)> {
+        let n = some!(self.len());
         let at = self.pos;
         if n > max {
             return None;
         }
-        self.skip(n, tensor)?;
+        some!(self.skip(n, tensor));
         Some((at, n))
     }
 }
@@ -341,14 +353,14 @@ pub(crate) struct TensorTable<'a> {
 
 impl TensorTable<'_> {
     /// Number of tensors.
-    pub fn len(&self) -> usize {
+    pub const fn len(&self) -> usize {
         self.len
     }
 
     /// Entry `i`, read past the `i` entries before it (the loader is cold
     /// code: no table of entry starts to fill and keep on the stack).
     #[inline(never)]
-    pub fn get(&self, i: usize) -> Option<TensorDesc> {
+    pub const fn get(&self, i: usize) -> Option<TensorDesc> {
         let mut w = Wire {
             bytes: self.bytes,
             pos: self.at,
@@ -356,14 +368,18 @@ impl TensorTable<'_> {
         if i >= self.len {
             return None;
         }
-        w.skip(i, true)?;
+        some!(w.skip(i, true));
         w.tensor()
     }
 
     /// Whether the entries `first..first + count` of one layer (at most
     /// [`MAX_LAYER_TENSORS`]) are all in the table.
-    pub fn has_layer(&self, first: usize, count: usize) -> bool {
-        count <= MAX_LAYER_TENSORS && first.checked_add(count).is_some_and(|end| end <= self.len)
+    pub const fn has_layer(&self, first: usize, count: usize) -> bool {
+        count <= MAX_LAYER_TENSORS
+            && match first.checked_add(count) {
+                Some(end) => end <= self.len,
+                None => false,
+            }
     }
 }
 
@@ -386,14 +402,19 @@ impl<'a> HeaderView<'a> {
     /// (corrupt, bytes left over, or more than [`MAX_LAYERS`] layers or
     /// [`MAX_TENSORS`] tensors).
     #[inline(always)]
-    pub fn parse(bytes: &'a [u8]) -> Option<Self> {
+    pub const fn parse(bytes: &'a [u8]) -> Option<Self> {
         let mut w = Wire { bytes, pos: 0 };
-        let (layers_at, layers) = w.entries(MAX_LAYERS, false)?;
-        let (at, len) = w.entries(MAX_TENSORS, true)?;
-        let n = w.len()?;
-        let end = w.pos.checked_add(n)?;
-        let metadata = bytes.get(w.pos..end)?;
-        (end == bytes.len()).then_some(HeaderView {
+        let (layers_at, layers) = some!(w.entries(MAX_LAYERS, false));
+        let (at, len) = some!(w.entries(MAX_TENSORS, true));
+        let n = some!(w.len());
+        // The metadata: all the `n` bytes left.
+        let Some((_, metadata)) = bytes.split_at_checked(w.pos) else {
+            return None;
+        };
+        if metadata.len() != n {
+            return None;
+        }
+        Some(HeaderView {
             bytes,
             layers_at,
             layers,
@@ -403,13 +424,13 @@ impl<'a> HeaderView<'a> {
     }
 
     /// Number of layers.
-    pub fn layer_count(&self) -> usize {
+    pub const fn layer_count(&self) -> usize {
         self.layers
     }
 
     /// Layer `i` (`None` beyond the last).
     #[inline(never)]
-    pub fn layer(&self, i: usize) -> Option<LayerDesc> {
+    pub const fn layer(&self, i: usize) -> Option<LayerDesc> {
         let mut w = Wire {
             bytes: self.bytes,
             pos: self.layers_at,
@@ -417,13 +438,13 @@ impl<'a> HeaderView<'a> {
         if i >= self.layers {
             return None;
         }
-        w.skip(i, false)?;
+        some!(w.skip(i, false));
         w.layer()
     }
 }
 
 /// Size in bytes of one element of a dtype, or `None` for an unknown code.
-pub(crate) fn dtype_size(code: u8) -> Option<usize> {
+pub(crate) const fn dtype_size(code: u8) -> Option<usize> {
     match code {
         dtype::F32 | dtype::I32 => Some(4),
         dtype::I8 => Some(1),
@@ -440,7 +461,7 @@ pub(crate) const fn align_up(n: usize) -> usize {
 
 /// CRC-32 (IEEE 802.3, reflected, as zlib's `crc32`) with a 16-entry table.
 #[inline(never)]
-pub fn crc32(bytes: &[u8]) -> u32 {
+pub const fn crc32(bytes: &[u8]) -> u32 {
     const TABLE: [u32; 16] = {
         let mut t = [0u32; 16];
         let mut i = 0;
@@ -461,14 +482,16 @@ pub fn crc32(bytes: &[u8]) -> u32 {
         t
     };
     let mut crc = !0u32;
-    for &b in bytes {
+    let mut i = 0;
+    while i < bytes.len() {
         // The byte's two nibbles, low first, above a stop bit (a loop the
         // compiler keeps rolled: flash matters more than speed here).
-        let mut x = u32::from(b) | 0x100;
+        let mut x = bytes[i] as u32 | 0x100;
         while x != 1 {
             crc = TABLE[((crc ^ x) & 0xF) as usize] ^ (crc >> 4);
             x >>= 4;
         }
+        i += 1;
     }
     !crc
 }

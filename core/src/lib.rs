@@ -32,6 +32,37 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+/// `?` inside a `const fn` (where `?` is not allowed): the `Ok` value, or
+/// return the `Err`.
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return Err(e),
+        }
+    };
+}
+
+/// The `Some` value, or return `Err($err)` (`.ok_or(err)?` in a `const fn`).
+macro_rules! ok_or {
+    ($e:expr, $err:expr) => {
+        match $e {
+            Some(v) => v,
+            None => return Err($err),
+        }
+    };
+}
+
+/// The `Some` value, or return `None` (`?` on an `Option` in a `const fn`).
+macro_rules! some {
+    ($e:expr) => {
+        match $e {
+            Some(v) => v,
+            None => return None,
+        }
+    };
+}
+
 mod bytes;
 pub mod cell;
 #[cfg(feature = "alloc")]
@@ -54,6 +85,11 @@ pub use model::{Layer, Model};
 pub use state::StateVec;
 pub use state::{State, StateStorage};
 
+/// Bytes at a 16-byte aligned address: what [`include_model!`] and
+/// [`static_model!`] put in flash. [`Model::from_aligned`] takes them.
+#[repr(C, align(16))]
+pub struct Aligned<B: ?Sized>(pub B);
+
 /// Includes a model file as a `&'static [u8]` aligned to 16 bytes, so
 /// [`Model::from_bytes`] can use its weights in place (`include_bytes!` alone
 /// guarantees no alignment).
@@ -64,9 +100,35 @@ pub use state::{State, StateStorage};
 #[macro_export]
 macro_rules! include_model {
     ($path:expr) => {{
-        #[repr(C, align(16))]
-        struct Aligned<B: ?Sized>(B);
-        static ALIGNED: &Aligned<[u8]> = &Aligned(*include_bytes!($path));
+        static ALIGNED: &$crate::Aligned<[u8]> = &$crate::Aligned(*include_bytes!($path));
         &ALIGNED.0
+    }};
+}
+
+/// Includes a model file and loads it **while the program is compiled**:
+/// the value of a `static` [`Model`], checked by the same loader as
+/// [`Model::from_bytes`], with the same checks. A bad file is a build
+/// error that names the check it failed; the program carries no loader
+/// code, and the loaded model is in flash, not in RAM.
+///
+/// ```ignore
+/// // An LSTM and its Dense head: a model of capacity 2.
+/// static MODEL: tinyrnn::Model<'static, 2> = tinyrnn::static_model!("../model.trnn");
+///
+/// let mut state = tinyrnn::State::<256>::new(&MODEL)?;
+/// MODEL.step(&mut state, &x, &mut y)?;
+/// ```
+///
+/// [`Model::with_math`] and [`Model::with_kernel`] are `const`: to step
+/// with [`Math::Fast`], write
+/// `static_model!("../model.trnn").with_math(tinyrnn::Math::Fast)`.
+#[macro_export]
+macro_rules! static_model {
+    ($path:expr) => {{
+        static ALIGNED: &$crate::Aligned<[u8]> = &$crate::Aligned(*include_bytes!($path));
+        match $crate::Model::from_aligned(ALIGNED) {
+            Ok(model) => model,
+            Err(e) => panic!("{}", e.reason()),
+        }
     }};
 }

@@ -1,6 +1,6 @@
 //! The loader: checks a model file and builds its layers in place.
 
-use crate::bytes::as_f32;
+use crate::bytes::{Aligned4, Pod};
 use crate::cell::{Dense, Elman, Embedding, Gru, Lstm};
 use crate::error::Error;
 use crate::format::{
@@ -13,11 +13,14 @@ use core::cell::Cell;
 
 impl<'a, const L: usize> Model<'a, L> {
     /// [`from_bytes`](Self::from_bytes) into `self`, a model with no layers.
+    /// A `const fn`: it also loads a model while the program is compiled
+    /// ([`from_aligned`](Self::from_aligned)).
     #[inline(never)]
-    pub(crate) fn load(&mut self, bytes: &'a [u8]) -> Result<(), Error> {
+    pub(crate) const fn load(&mut self, file: Aligned4<'a>) -> Result<(), Error> {
         if cfg!(target_endian = "big") {
             return Err(Error::UnsupportedEndianness);
         }
+        let bytes = file.get();
         if bytes.len() < PREAMBLE_LEN + CHECKSUM_LEN {
             return Err(Error::Truncated {
                 needed: PREAMBLE_LEN + CHECKSUM_LEN,
@@ -30,28 +33,24 @@ impl<'a, const L: usize> Model<'a, L> {
         ) else {
             return Err(Error::BadHeader); // unreachable: the length is checked
         };
-        let le = |at: usize| u32::from_le_bytes([pre[at], pre[at + 1], pre[at + 2], pre[at + 3]]);
-        if pre[..4] != MAGIC {
+        if pre[0] != MAGIC[0] || pre[1] != MAGIC[1] || pre[2] != MAGIC[2] || pre[3] != MAGIC[3] {
             return Err(Error::BadMagic);
         }
-        let version = le(4) as u16;
+        let version = le32(pre, 4) as u16;
         if version != VERSION {
             return Err(Error::UnsupportedVersion {
                 found: version,
                 supported: VERSION,
             });
         }
-        let header_len = le(8) as usize;
-        let payload_len = le(12) as usize;
-        let payload_start = PREAMBLE_LEN
-            .checked_add(header_len)
-            .and_then(|n| n.checked_add(ALIGN - 1))
-            .map(|n| n / ALIGN * ALIGN)
-            .ok_or(Error::TooLarge)?;
-        let body_len = payload_start
-            .checked_add(payload_len)
-            .ok_or(Error::TooLarge)?;
-        let total = body_len.checked_add(CHECKSUM_LEN).ok_or(Error::TooLarge)?;
+        let header_len = le32(pre, 8) as usize;
+        let payload_len = le32(pre, 12) as usize;
+        let payload_start = match PREAMBLE_LEN.checked_add(header_len) {
+            Some(n) => ok_or!(n.checked_next_multiple_of(ALIGN), Error::TooLarge),
+            None => return Err(Error::TooLarge),
+        };
+        let body_len = ok_or!(payload_start.checked_add(payload_len), Error::TooLarge);
+        let total = ok_or!(body_len.checked_add(CHECKSUM_LEN), Error::TooLarge);
         if bytes.len() < total {
             return Err(Error::Truncated {
                 needed: total,
@@ -69,27 +68,28 @@ impl<'a, const L: usize> Model<'a, L> {
         if stored != computed {
             return Err(Error::ChecksumMismatch { stored, computed });
         }
-        if bytes.as_ptr().align_offset(4) != 0 {
-            return Err(Error::Misaligned);
-        }
-        // In range: `body` is `payload_start + payload_len` bytes.
-        let (pre_payload, payload) = body
-            .split_at_checked(payload_start)
-            .ok_or(Error::BadHeader)?;
-        let header = pre_payload
-            .get(PREAMBLE_LEN..PREAMBLE_LEN + header_len)
-            .and_then(HeaderView::parse)
-            .ok_or(Error::BadHeader)?;
+        // In range: `body` is `payload_start + payload_len` bytes, and the
+        // header `header_len` bytes after the preamble.
+        let payload = ok_or!(file.sub(payload_start, payload_len), Error::BadHeader);
+        let Some((_, after_pre)) = body.split_at_checked(PREAMBLE_LEN) else {
+            return Err(Error::BadHeader);
+        };
+        let Some((header, _)) = after_pre.split_at_checked(header_len) else {
+            return Err(Error::BadHeader);
+        };
+        let header = ok_or!(HeaderView::parse(header), Error::BadHeader);
         self.metadata = header.metadata;
         self.fill(&header, payload)
     }
 
     /// Loads every layer of `header` into `self` (which has none yet).
-    fn fill(&mut self, header: &HeaderView<'a>, payload: &'a [u8]) -> Result<(), Error> {
+    const fn fill(&mut self, header: &HeaderView<'a>, payload: Aligned4<'a>) -> Result<(), Error> {
         // Tensors first: bounds, alignment, types.
-        for i in 0..header.tensors.len() {
-            let t = header.tensors.get(i).ok_or(Error::BadHeader)?;
-            tensor_bytes(payload, &t, i)?;
+        let mut i = 0;
+        while i < header.tensors.len() {
+            let t = ok_or!(header.tensors.get(i), Error::BadHeader);
+            tri!(tensor_bytes(payload, &t, i));
+            i += 1;
         }
         if header.layer_count() > L {
             return Err(Error::TooManyLayers {
@@ -99,17 +99,15 @@ impl<'a, const L: usize> Model<'a, L> {
         }
         let mut last_recurrent = None;
         let mut prev_out = 0;
-        for li in 0..header.layer_count() {
-            let d = header.layer(li).ok_or(Error::BadHeader)?;
-            // Built in place, in its slot: a layer is never moved. Cannot
-            // fail: at most L layers (checked above).
-            let empty = Layer::Embedding(Embedding {
-                vocab: 0,
-                dim: 0,
-                table: &[],
-            });
-            self.layers.push(empty).map_err(|_| Error::BadHeader)?;
-            let layer = self.layers.last_mut().ok_or(Error::BadHeader)?;
+        let mut li = 0;
+        while li < header.layer_count() {
+            let d = ok_or!(header.layer(li), Error::BadHeader);
+            // Built in place, in its slot: a layer is never moved. In
+            // range: at most L layers (checked above).
+            if li >= L {
+                return Err(Error::BadHeader);
+            }
+            let layer = &mut self.layers[li];
             let src = LayerSrc {
                 li,
                 d,
@@ -117,10 +115,13 @@ impl<'a, const L: usize> Model<'a, L> {
                 payload,
                 err: Cell::new(Error::BadHeader),
             };
-            build_layer(&src, layer).map_err(|Failed| src.err.get())?;
+            if build_layer(&src, layer).is_err() {
+                return Err(src.err.get());
+            }
             let (state_len, scratch_len) = (layer.state_len(), layer.scratch_len());
+            self.layer_count = li + 1;
             // (Not `li > 0`: the loop would be peeled, its body twice in flash.)
-            let first_layer = self.layers.len() == 1;
+            let first_layer = self.layer_count == 1;
             // Sizes as the descriptor states them: every builder takes its
             // input and output sizes from it.
             let (input, output) = (d.input as usize, d.output as usize);
@@ -137,43 +138,55 @@ impl<'a, const L: usize> Model<'a, L> {
                 }
             }
             prev_out = output;
-            if let Some(off) = self.state_off.get_mut(li) {
-                *off = self.recurrent_len;
+            self.state_off[li] = self.recurrent_len;
+            self.recurrent_len = ok_or!(self.recurrent_len.checked_add(state_len), Error::TooLarge);
+            if scratch_len > self.scratch_len {
+                self.scratch_len = scratch_len;
             }
-            self.recurrent_len = self
-                .recurrent_len
-                .checked_add(state_len)
-                .ok_or(Error::TooLarge)?;
-            self.scratch_len = self.scratch_len.max(scratch_len);
             // Dense outputs, and a quantized Embedding's decoded vector.
-            if d.kind == kind::DENSE
-                || (QUANT && d.kind == kind::EMBEDDING && d.format != numfmt::F32)
+            if (d.kind == kind::DENSE
+                || (QUANT && d.kind == kind::EMBEDDING && d.format != numfmt::F32))
+                && output > self.io_len
             {
-                self.io_len = self.io_len.max(output);
+                self.io_len = output;
             }
             if matches!(d.kind, kind::ELMAN | kind::LSTM | kind::GRU) {
                 last_recurrent = Some(li);
             }
+            li += 1;
         }
-        self.last_recurrent = last_recurrent.ok_or(Error::NoRecurrentLayer)?;
+        self.last_recurrent = ok_or!(last_recurrent, Error::NoRecurrentLayer);
         // The total must be addressable: state + scratch + two Dense buffers.
-        self.recurrent_len
-            .checked_add(self.scratch_len)
-            .and_then(|n| n.checked_add(self.io_len.checked_mul(2)?))
-            .and_then(|n| n.checked_mul(4))
-            .ok_or(Error::TooLarge)?;
-        Ok(())
+        let total = match self.recurrent_len.checked_add(self.scratch_len) {
+            Some(n) => match self.io_len.checked_mul(2) {
+                Some(io) => n.checked_add(io),
+                None => None,
+            },
+            None => None,
+        };
+        match total {
+            Some(n) if n.checked_mul(4).is_some() => Ok(()),
+            _ => Err(Error::TooLarge),
+        }
     }
+}
+
+/// The little-endian `u32` at `at` in the preamble.
+const fn le32(pre: &[u8; PREAMBLE_LEN], at: usize) -> u32 {
+    u32::from_le_bytes([pre[at], pre[at + 1], pre[at + 2], pre[at + 3]])
 }
 
 /// The bytes of tensor `i`, checked for type, bounds and alignment.
 #[inline(never)]
-pub(crate) fn tensor_bytes<'a>(
-    payload: &'a [u8],
+pub(crate) const fn tensor_bytes<'a>(
+    payload: Aligned4<'a>,
     t: &TensorDesc,
     i: usize,
-) -> Result<&'a [u8], Error> {
-    let size = format::dtype_size(t.dtype).ok_or(Error::UnknownTensorType { tensor: i })?;
+) -> Result<Aligned4<'a>, Error> {
+    let size = ok_or!(
+        format::dtype_size(t.dtype),
+        Error::UnknownTensorType { tensor: i }
+    );
     let shape_ok = match Layout::from_code(t.layout) {
         Some(Layout::RowMajor) => true,
         // Whole groups of padded rows only.
@@ -188,16 +201,16 @@ pub(crate) fn tensor_bytes<'a>(
     if !off.is_multiple_of(ALIGN) {
         return Err(Error::TensorMisaligned { tensor: i });
     }
-    let len = (t.rows as usize)
-        .checked_mul(t.cols as usize)
-        .and_then(|n| n.checked_mul(size))
-        .ok_or(Error::TensorOutOfBounds { tensor: i })?;
-    let end = off
-        .checked_add(len)
-        .ok_or(Error::TensorOutOfBounds { tensor: i })?;
-    payload
-        .get(off..end)
-        .ok_or(Error::TensorOutOfBounds { tensor: i })
+    let len = match (t.rows as usize).checked_mul(t.cols as usize) {
+        Some(n) => n.checked_mul(size),
+        None => None,
+    };
+    let len = ok_or!(len, Error::TensorOutOfBounds { tensor: i });
+    // A multiple of 16 from the payload's aligned start: aligned too.
+    Ok(ok_or!(
+        payload.sub(off, len),
+        Error::TensorOutOfBounds { tensor: i }
+    ))
 }
 
 /// A failed check of a layer whose [`Error`] is in [`LayerSrc::err`]
@@ -211,7 +224,7 @@ pub(crate) struct LayerSrc<'h, 'a> {
     /// Its descriptor.
     pub d: LayerDesc,
     header: &'h HeaderView<'a>,
-    payload: &'a [u8],
+    payload: Aligned4<'a>,
     /// Why the layer failed to build.
     pub(crate) err: Cell<Error>,
 }
@@ -219,8 +232,8 @@ pub(crate) struct LayerSrc<'h, 'a> {
 impl<'a> LayerSrc<'_, 'a> {
     /// Records `e` as the reason the layer failed.
     #[inline(always)]
-    pub(crate) fn fail(&self, e: Error) -> Failed {
-        self.err.set(e);
+    pub(crate) const fn fail(&self, e: Error) -> Failed {
+        self.err.replace(e);
         Failed
     }
 
@@ -229,13 +242,13 @@ impl<'a> LayerSrc<'_, 'a> {
     /// of 4 rows) and `shape`; its bytes, checked for bounds and for
     /// alignment to `align` bytes.
     #[inline(never)]
-    pub(crate) fn tensor(
+    pub(crate) const fn tensor(
         &self,
         k: usize,
         want: u8,
         shape: (u32, u32),
         any_layout: bool,
-    ) -> Result<&'a [u8], Failed> {
+    ) -> Result<Aligned4<'a>, Failed> {
         let (li, d) = (self.li, &self.d);
         let i = d.first_tensor as usize + k;
         let t = match self.header.tensors.get(i) {
@@ -259,7 +272,7 @@ impl<'a> LayerSrc<'_, 'a> {
                 tensor: k,
             }));
         }
-        if (t.rows, t.cols) != shape {
+        if t.rows != shape.0 || t.cols != shape.1 {
             return Err(self.fail(Error::TensorShape {
                 layer: li,
                 tensor: k,
@@ -267,16 +280,33 @@ impl<'a> LayerSrc<'_, 'a> {
                 found: (t.rows, t.cols),
             }));
         }
-        tensor_bytes(self.payload, &t, i).map_err(|e| self.fail(e))
+        match tensor_bytes(self.payload, &t, i) {
+            Ok(b) => Ok(b),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// The layer's tensor `k` as `T`s, checked as by [`tensor`](Self::tensor).
+    pub(crate) const fn typed<T: Pod>(
+        &self,
+        k: usize,
+        want: u8,
+        shape: (u32, u32),
+    ) -> Result<&'a [T], Failed> {
+        let b = tri!(self.tensor(k, want, shape, false));
+        match b.view::<T>() {
+            Some(v) => Ok(v),
+            None => Err(self.fail(Error::Misaligned)),
+        }
     }
 
     /// Whether the layer's tensor `k` is tiled (`layout::I8_TILED4`).
-    pub(crate) fn tiled(&self, k: usize) -> bool {
+    pub(crate) const fn tiled(&self, k: usize) -> bool {
         let i = self.d.first_tensor as usize + k;
-        self.header
-            .tensors
-            .get(i)
-            .is_some_and(|t| t.layout == layout::I8_TILED4)
+        match self.header.tensors.get(i) {
+            Some(t) => t.layout == layout::I8_TILED4,
+            None => false,
+        }
     }
 }
 
@@ -298,12 +328,12 @@ const ACT: [(u8, u8); 5] = [(0, 0), (1, 2), (0, 0), (0, 1), (0, 4)];
 /// Resolves a layer's tensors, checking count, types and shapes, and
 /// writes the layer to `out`.
 #[inline(never)]
-fn build_layer<'a>(src: &LayerSrc<'_, 'a>, out: &mut Layer<'a>) -> Result<(), Failed> {
+const fn build_layer<'a>(src: &LayerSrc<'_, 'a>, out: &mut Layer<'a>) -> Result<(), Failed> {
     let (li, d) = (src.li, &src.d);
     let kd = d.kind as usize;
     // Cell types and number formats left out by cargo features are
     // rejected here, so their code is never referenced and not linked.
-    if LINKED.get(kd) != Some(&true) {
+    if kd >= LINKED.len() || !LINKED[kd] {
         return Err(src.fail(Error::UnsupportedLayer {
             layer: li,
             code: d.kind,
@@ -334,19 +364,23 @@ fn build_layer<'a>(src: &LayerSrc<'_, 'a>, out: &mut Layer<'a>) -> Result<(), Fa
         return quant::layer::build(src, out);
     }
     let (i, h) = (d.input, d.output);
-    let gates = u32::from(GATES.get(kd).copied().unwrap_or(0));
+    // In range: the kind is linked (checked above).
+    let gates = GATES[kd] as u32;
     // One layout per layer, taken from its first tensor; Dense and Embedding
     // are row-major only.
-    let layout = match tensors.get(first).filter(|_| count > 0) {
-        Some(t) => match Layout::from_code(t.layout) {
+    let layout = match tensors.get(first) {
+        Some(t) if count > 0 => match Layout::from_code(t.layout) {
             Some(l) => l,
             None => return Err(src.fail(Error::UnknownTensorType { tensor: first })),
         },
-        None => Layout::RowMajor,
+        _ => Layout::RowMajor,
     };
-    for k in 0..count {
+    let mut k = 0;
+    while k < count {
         let bad = match tensors.get(first + k) {
-            Some(t) => t.layout != layout as u8 || (gates == 0 && layout != Layout::RowMajor),
+            Some(t) => {
+                t.layout != layout as u8 || (gates == 0 && !matches!(layout, Layout::RowMajor))
+            }
             None => return Err(src.fail(bad_ref)),
         };
         if bad {
@@ -355,22 +389,21 @@ fn build_layer<'a>(src: &LayerSrc<'_, 'a>, out: &mut Layer<'a>) -> Result<(), Fa
                 tensor: k,
             }));
         }
+        k += 1;
     }
     // Rows of one gate block: `hidden`, padded to a multiple of 8 in
     // ColMajor8 (`None`: too large).
     let hp = match layout {
         Layout::RowMajor => Some(h),
-        Layout::ColMajor8 => h
-            .checked_add(PANEL as u32 - 1)
-            .map(|n| n / PANEL as u32 * PANEL as u32),
+        Layout::ColMajor8 => h.checked_next_multiple_of(PANEL as u32),
     };
     let Some(hp) = hp else {
         return Err(src.fail(Error::TooLarge));
     };
-    if Some(&(count as u8)) != F32_TENSORS.get(kd) {
+    if count != F32_TENSORS[kd] as usize {
         return Err(src.fail(bad_ref));
     }
-    let (lo, hi) = ACT.get(kd).copied().unwrap_or((1, 0));
+    let (lo, hi) = ACT[kd];
     if d.act < lo || d.act > hi {
         return Err(src.fail(Error::UnsupportedActivation {
             layer: li,
@@ -389,11 +422,14 @@ fn build_layer<'a>(src: &LayerSrc<'_, 'a>, out: &mut Layer<'a>) -> Result<(), Fa
         return Err(src.fail(Error::TooLarge));
     };
     let mut w: [&'a [f32]; 4] = [&[]; 4];
-    f32_tensors(src, rows, cols, &mut w)?;
+    tri!(f32_tensors(src, rows, cols, &mut w));
     let [w0, w1, w2, w3] = w;
     let (input, hidden) = (i as usize, h as usize);
     // The activation codes were checked above.
-    let act = Activation::from_code(d.act).unwrap_or(Activation::Linear);
+    let act = match Activation::from_code(d.act) {
+        Some(a) => a,
+        None => Activation::Linear,
+    };
     *out = match d.kind {
         kind::EMBEDDING => Layer::Embedding(Embedding {
             vocab: input,
@@ -420,7 +456,10 @@ fn build_layer<'a>(src: &LayerSrc<'_, 'a>, out: &mut Layer<'a>) -> Result<(), Fa
         kind::GRU => Layer::Gru(Gru {
             input,
             hidden,
-            variant: GruVariant::from_code(d.act).unwrap_or(GruVariant::ResetAfter),
+            variant: match GruVariant::from_code(d.act) {
+                Some(v) => v,
+                None => GruVariant::ResetAfter,
+            },
             layout,
             w_x: w0,
             w_h: w1,
@@ -441,18 +480,21 @@ fn build_layer<'a>(src: &LayerSrc<'_, 'a>, out: &mut Layer<'a>) -> Result<(), Fa
 /// The f32 tensors of `src` into `w`, each of `rows` rows and `cols[k]`
 /// columns (1 beyond `cols`); a loop kept out of line and rolled.
 #[inline(never)]
-fn f32_tensors<'a>(
+const fn f32_tensors<'a>(
     src: &LayerSrc<'_, 'a>,
     rows: u32,
     cols: [u32; 2],
     w: &mut [&'a [f32]; 4],
 ) -> Result<(), Failed> {
-    for k in 0..src.d.tensor_count as usize {
-        let shape = (rows, cols.get(k).copied().unwrap_or(1));
-        let b = src.tensor(k, dtype::F32, shape, true)?;
-        if let Some(w) = w.get_mut(k) {
-            *w = as_f32(b).ok_or_else(|| src.fail(Error::Misaligned))?;
-        }
+    let mut k = 0;
+    while k < src.d.tensor_count as usize && k < w.len() {
+        let shape = (rows, if k < cols.len() { cols[k] } else { 1 });
+        let b = tri!(src.tensor(k, dtype::F32, shape, true));
+        w[k] = match b.view::<f32>() {
+            Some(v) => v,
+            None => return Err(src.fail(Error::Misaligned)),
+        };
+        k += 1;
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `Model`: a validated, zero-copy view of a model file, and the streaming step.
 
+use crate::bytes::Aligned4;
 use crate::cell::{Dense, Elman, Embedding, Gru, Lstm};
 use crate::error::Error;
 use crate::format::{Layout, MAX_LAYERS};
@@ -49,7 +50,7 @@ impl Layer<'_> {
     }
 
     /// Input size (vocabulary size for an Embedding).
-    pub fn input_size(&self) -> usize {
+    pub const fn input_size(&self) -> usize {
         match self {
             Layer::Embedding(e) => e.vocab,
             Layer::Elman(c) => c.input,
@@ -61,7 +62,7 @@ impl Layer<'_> {
     }
 
     /// Output size.
-    pub fn output_size(&self) -> usize {
+    pub const fn output_size(&self) -> usize {
         match self {
             Layer::Embedding(e) => e.dim,
             Layer::Elman(c) => c.hidden,
@@ -73,7 +74,7 @@ impl Layer<'_> {
     }
 
     /// Whether the layer is an Embedding (in any number format).
-    pub fn is_embedding(&self) -> bool {
+    pub const fn is_embedding(&self) -> bool {
         match self {
             Layer::Embedding(_) => true,
             Layer::Quant(q) => q.is_embedding(),
@@ -82,7 +83,7 @@ impl Layer<'_> {
     }
 
     /// Whether the layer carries state from step to step.
-    pub fn is_recurrent(&self) -> bool {
+    pub const fn is_recurrent(&self) -> bool {
         match self {
             Layer::Quant(q) if QUANT => q.gates() > 0,
             Layer::Quant(_) => false,
@@ -91,7 +92,7 @@ impl Layer<'_> {
     }
 
     /// f32 words of recurrent state (h, and c for LSTM).
-    pub fn state_len(&self) -> usize {
+    pub const fn state_len(&self) -> usize {
         match self {
             Layer::Elman(c) => c.state_len(),
             Layer::Lstm(c) => c.state_len(),
@@ -103,7 +104,7 @@ impl Layer<'_> {
     }
 
     /// f32 words of scratch one step of this layer needs.
-    pub(crate) fn scratch_len(&self) -> usize {
+    pub(crate) const fn scratch_len(&self) -> usize {
         match self {
             Layer::Elman(c) => c.scratch_len(),
             Layer::Lstm(c) => c.scratch_len(),
@@ -115,7 +116,7 @@ impl Layer<'_> {
     }
 
     /// Gate blocks of a recurrent layer (1 Elman, 4 LSTM, 3 GRU; 0 otherwise).
-    fn gates(&self) -> usize {
+    const fn gates(&self) -> usize {
         match self {
             Layer::Elman(_) => 1,
             Layer::Lstm(_) => 4,
@@ -195,7 +196,10 @@ enum Src<'x> {
 /// file with more layers is rejected with [`Error::TooManyLayers`].
 #[derive(Debug, Clone)]
 pub struct Model<'a, const L: usize = MAX_LAYERS> {
-    pub(crate) layers: heapless::Vec<Layer<'a>, L>,
+    /// The layers, in `layers[..layer_count]` (an array, not a
+    /// `heapless::Vec`: the loader fills it in a `const fn`).
+    pub(crate) layers: [Layer<'a>; L],
+    pub(crate) layer_count: usize,
     pub(crate) kernel: Kernel,
     pub(crate) math: Math,
     pub(crate) state_off: [usize; L],
@@ -227,27 +231,60 @@ impl<'a, const L: usize> Model<'a, L> {
     // was built, then copied, all the same: measured 28 B larger).
     #[inline(always)]
     pub fn from_bytes_with_capacity(bytes: &'a [u8]) -> Result<Self, Error> {
-        let mut out = Ok(Model {
-            layers: heapless::Vec::new(),
-            kernel: Kernel::native(),
-            math: Math::Exact,
-            state_off: [0; L],
-            metadata: &[],
-            recurrent_len: 0,
-            scratch_len: 0,
-            io_len: 0,
-            last_recurrent: 0,
-        });
+        let mut out = Ok(Self::EMPTY);
         if let Ok(m) = &mut out {
-            if let Err(e) = m.load(bytes) {
+            let loaded = match Aligned4::new(bytes) {
+                Some(bytes) => m.load(bytes),
+                None => Err(Error::Misaligned),
+            };
+            if let Err(e) = loaded {
                 out = Err(e);
             }
         }
         out
     }
 
+    /// [`from_bytes_with_capacity`](Self::from_bytes_with_capacity) as a
+    /// `const fn`, for bytes whose type guarantees their alignment: it can
+    /// load a model while the program is compiled, into a `static`, which
+    /// is what [`static_model!`](crate::static_model) does. The same loader
+    /// with the same checks runs, in the compiler.
+    ///
+    /// ```
+    /// # use tinyrnn::{Aligned, Model};
+    /// // A file that is not a model: refused, by the same checks as from_bytes.
+    /// static BYTES: &Aligned<[u8]> = &Aligned([0u8; 32]);
+    /// const LOADED: Result<Model<'static, 2>, tinyrnn::Error> = Model::from_aligned(BYTES);
+    /// assert_eq!(LOADED.err(), Some(tinyrnn::Error::BadMagic));
+    /// ```
+    pub const fn from_aligned(bytes: &'a crate::Aligned<[u8]>) -> Result<Self, Error> {
+        let mut m = Self::EMPTY;
+        match m.load(Aligned4::from_aligned(bytes)) {
+            Ok(()) => Ok(m),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A model with no layers, that the loader fills.
+    const EMPTY: Self = Model {
+        layers: [Layer::Embedding(Embedding {
+            vocab: 0,
+            dim: 0,
+            table: &[],
+        }); L],
+        layer_count: 0,
+        kernel: Kernel::native(),
+        math: Math::Exact,
+        state_off: [0; L],
+        metadata: &[],
+        recurrent_len: 0,
+        scratch_len: 0,
+        io_len: 0,
+        last_recurrent: 0,
+    };
+
     /// The same model, stepping with `kernel` (default [`Kernel::native`]).
-    pub fn with_kernel(mut self, kernel: Kernel) -> Self {
+    pub const fn with_kernel(mut self, kernel: Kernel) -> Self {
         self.kernel = kernel;
         self
     }
@@ -255,7 +292,7 @@ impl<'a, const L: usize> Model<'a, L> {
     /// The same model, computing sigmoid and tanh with `math` (default
     /// [`Math::Exact`]; without the `exact-math` feature the step always
     /// uses [`Math::Fast`], see [`math`](Self::math)).
-    pub fn with_math(mut self, math: Math) -> Self {
+    pub const fn with_math(mut self, math: Math) -> Self {
         self.math = math;
         self
     }
@@ -276,8 +313,11 @@ impl<'a, const L: usize> Model<'a, L> {
     }
 
     /// The layers, first to last.
-    pub fn layers(&self) -> &[Layer<'a>] {
-        &self.layers
+    pub const fn layers(&self) -> &[Layer<'a>] {
+        match self.layers.split_at_checked(self.layer_count) {
+            Some((layers, _)) => layers,
+            None => &[],
+        }
     }
 
     /// The application's opaque metadata bytes stored in the file.
@@ -287,18 +327,18 @@ impl<'a, const L: usize> Model<'a, L> {
 
     /// Whether the model takes token ids (its first layer is an Embedding).
     pub fn is_token_input(&self) -> bool {
-        self.layers.first().is_some_and(Layer::is_embedding)
+        self.layers().first().is_some_and(Layer::is_embedding)
     }
 
     /// Length of the input vector of [`step`](Self::step); for a token model the
     /// vocabulary size.
     pub fn input_size(&self) -> usize {
-        self.layers.first().map_or(0, |l| l.input_size())
+        self.layers().first().map_or(0, |l| l.input_size())
     }
 
     /// Length of the output vector.
     pub fn output_size(&self) -> usize {
-        self.layers.last().map_or(0, |l| l.output_size())
+        self.layers().last().map_or(0, |l| l.output_size())
     }
 
     /// f32 words a state for this model holds: recurrent state plus scratch.
@@ -314,12 +354,12 @@ impl<'a, const L: usize> Model<'a, L> {
 
     /// Total weights and biases.
     pub fn param_count(&self) -> usize {
-        self.layers.iter().map(Layer::param_count).sum()
+        self.layers().iter().map(Layer::param_count).sum()
     }
 
     /// Multiply-accumulates of one step.
     pub fn macs_per_step(&self) -> usize {
-        self.layers.iter().map(Layer::macs_per_step).sum()
+        self.layers().iter().map(Layer::macs_per_step).sum()
     }
 
     /// One timestep on a vector input: updates `state`, writes the output to `y`.
@@ -348,7 +388,7 @@ impl<'a, const L: usize> Model<'a, L> {
         token: usize,
         y: &mut [f32],
     ) -> Result<(), Error> {
-        match self.layers.first() {
+        match self.layers().first() {
             Some(Layer::Embedding(e)) => {
                 let row = e.lookup(token).ok_or(Error::TokenOutOfRange {
                     token,
@@ -388,7 +428,7 @@ impl<'a, const L: usize> Model<'a, L> {
         let li = self.last_recurrent;
         let src = Src::State {
             off: self.state_off[li],
-            len: self.layers[li].output_size(),
+            len: self.layers().get(li).map_or(0, Layer::output_size),
         };
         self.run(state.words_mut(), li + 1, src, y)
     }
@@ -488,7 +528,7 @@ impl<'a, const L: usize> Model<'a, L> {
     }
 
     fn state_slot(&self, layer: usize) -> Result<(usize, &Layer<'a>), Error> {
-        match self.layers.get(layer) {
+        match self.layers().get(layer) {
             Some(l) if l.is_recurrent() => Ok((self.state_off[layer], l)),
             _ => Err(Error::NoSuchLayer { layer }),
         }
@@ -548,7 +588,7 @@ impl<'a, const L: usize> Model<'a, L> {
             0,
             Src::Ext(x),
             [layer @ (Layer::Lstm(_) | Layer::Gru(_) | Layer::Elman(_))],
-        ) = (HAS_SIMD, first, src, self.layers.as_slice())
+        ) = (HAS_SIMD, first, src, self.layers())
         {
             let (states, scratch) = split(words, self.recurrent_len);
             let gates = prefix(scratch, self.scratch_len);
@@ -581,12 +621,12 @@ impl<'a, const L: usize> Model<'a, L> {
         let (gates, io) = split(scratch, self.scratch_len);
         let (io_a, io_b) = split(io, self.io_len);
         let mut src = src;
-        let last = self.layers.len().saturating_sub(1);
+        let last = self.layer_count.saturating_sub(1);
         // One copy of the loop body in flash, also when a small capacity
         // `L` bounds the loop to a few layers (it would be unrolled): the
         // offsets are read through a slice of unknown length.
         let state_off: &[usize] = core::hint::black_box(&self.state_off);
-        for (li, layer) in self.layers.iter().enumerate().skip(first) {
+        for (li, layer) in self.layers().iter().enumerate().skip(first) {
             let off = state_off.get(li).copied().unwrap_or(0);
             // The input, resolved once for every kind: the caller's, an
             // earlier layer's `h` (below `off`: the loader lays the states

@@ -61,11 +61,13 @@ impl<const N: usize> State<N> {
 }
 
 impl<const N: usize> StateStorage for State<N> {
+    // `len <= N` (`new` checks it): the clamping forms keep the step free
+    // of panic paths instead of relying on that.
     fn words(&self) -> &[f32] {
-        &self.words[..self.len]
+        self.words.get(..self.len).unwrap_or(&[])
     }
     fn words_mut(&mut self) -> &mut [f32] {
-        &mut self.words[..self.len]
+        self.words.get_mut(..self.len).unwrap_or(&mut [])
     }
 }
 

@@ -31,8 +31,15 @@ fn fix_crc(bytes: &mut [u8]) {
     bytes[n..].copy_from_slice(&crc.to_le_bytes());
 }
 
+/// Loads `bytes` at run time (`from_bytes`) and through the `const fn`
+/// that also loads models while compiling (`from_aligned`, what
+/// `static_model!` calls): both must give the same answer.
 fn load(bytes: &[u8]) -> Result<(), Error> {
-    Model::from_bytes(&AlignedBuf::from_slice(bytes)).map(|_| ())
+    let buf = AlignedBuf::from_slice(bytes);
+    let run_time = Model::from_bytes(&buf).map(|_| ());
+    let in_const = Model::<16>::from_aligned(buf.as_aligned()).map(|_| ());
+    assert_eq!(run_time, in_const, "from_bytes and from_aligned disagree");
+    run_time
 }
 
 /// `bytes` with `edits` (position, value) applied and the CRC fixed.

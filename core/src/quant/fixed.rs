@@ -104,8 +104,10 @@ impl Requant {
     }
 
     /// Whether the pair is one the quantizer can write (checked at load time).
-    pub fn is_valid(self) -> bool {
-        self.mult >= 0 && REQUANT_SHIFT_RANGE.contains(&self.shift)
+    pub const fn is_valid(self) -> bool {
+        self.mult >= 0
+            && self.shift >= *REQUANT_SHIFT_RANGE.start()
+            && self.shift <= *REQUANT_SHIFT_RANGE.end()
     }
 }
 

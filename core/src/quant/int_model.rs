@@ -52,11 +52,13 @@ pub struct IntModel<'m, 'a, const L: usize = MAX_LAYERS> {
 
 impl<'m, 'a, const L: usize> IntModel<'m, 'a, L> {
     /// Checks that every layer of `model` is integer and sizes the words.
-    pub fn new(model: &'m Model<'a, L>) -> Result<Self, Error> {
+    pub const fn new(model: &'m Model<'a, L>) -> Result<Self, Error> {
         let (mut state16, mut io16, mut scratch) = (0usize, 0usize, 0usize);
         let (mut inputs, mut outputs, mut token) = (0usize, 0usize, false);
-        for (li, l) in model.layers().iter().enumerate() {
-            let Layer::Quant(q) = l else {
+        let layers = model.layers();
+        let mut li = 0;
+        while li < layers.len() {
+            let Layer::Quant(q) = &layers[li] else {
                 return Err(Error::UnsupportedFormat {
                     layer: li,
                     code: NumFormat::F32.code(),
@@ -67,11 +69,14 @@ impl<'m, 'a, const L: usize> IntModel<'m, 'a, L> {
                 (inputs, token) = (i, q.is_embedding());
             }
             outputs = h;
+            li += 1;
             let (state, s) = match q {
                 QuantLayer::IntEmbedding(..) => {
                     // First layer only (the loader checks); its vector is
                     // the next layer's input.
-                    io16 = io16.max(h);
+                    if h > io16 {
+                        io16 = h;
+                    }
                     continue;
                 }
                 QuantLayer::IntElman(c, _) => (h, c.scratch_len()),
@@ -80,14 +85,21 @@ impl<'m, 'a, const L: usize> IntModel<'m, 'a, L> {
                 QuantLayer::IntDense(d, _) => (0, d.scratch_len()),
                 _ => {
                     return Err(Error::UnsupportedFormat {
-                        layer: li,
+                        layer: li - 1,
                         code: q.format().code(),
                     })
                 }
             };
             state16 += state;
-            io16 = io16.max(h).max(i);
-            scratch = scratch.max(s);
+            if h > io16 {
+                io16 = h;
+            }
+            if i > io16 {
+                io16 = i;
+            }
+            if s > scratch {
+                scratch = s;
+            }
         }
         Ok(IntModel {
             model,

@@ -16,10 +16,10 @@ use super::hybrid::{
     I8Weights,
 };
 use super::matvec::{IntMatVec, Scalar, Simd, MAX_COLS};
-use super::words::{bytes_as, f32_as_i32_mut, i32_as_i16_mut, Pod};
+use super::words::{f32_as_i32_mut, i32_as_i16_mut};
 use super::{dequantize_slice, quantize_slice};
 use crate::error::Error;
-use crate::format::{dtype, kind, numfmt, Activation, GruVariant, LayerDesc};
+use crate::format::{dtype, kind, numfmt, Activation, GruVariant};
 use crate::load::{Failed, LayerSrc};
 use crate::model::Layer;
 use half::f16;
@@ -42,7 +42,7 @@ const GRU: bool = cfg!(feature = "gru");
 /// Whether the number format `code` is a quantized one the cargo features
 /// link (`f16`, `i8`, `integer`); the loader rejects the others with
 /// [`Error::UnsupportedFormat`], so their code is not linked.
-pub(crate) fn format_enabled(code: u8) -> bool {
+pub(crate) const fn format_enabled(code: u8) -> bool {
     match code {
         numfmt::F16 => F16,
         numfmt::I8 => I8,
@@ -149,11 +149,13 @@ pub enum QuantLayer<'a> {
 
 impl QuantLayer<'_> {
     /// The layer's number format.
-    pub fn format(&self) -> NumFormat {
-        let hybrid = |w: &HybridWeights<'_>| match w {
-            HybridWeights::F16(_) => NumFormat::F16,
-            HybridWeights::I8(_) => NumFormat::I8,
-        };
+    pub const fn format(&self) -> NumFormat {
+        const fn hybrid(w: &HybridWeights<'_>) -> NumFormat {
+            match w {
+                HybridWeights::F16(_) => NumFormat::F16,
+                HybridWeights::I8(_) => NumFormat::I8,
+            }
+        }
         match self {
             QuantLayer::Elman(c) => hybrid(&c.w_x),
             QuantLayer::Lstm(c) => hybrid(&c.w_x),
@@ -176,7 +178,7 @@ impl QuantLayer<'_> {
     }
 
     /// `(input, output)` sizes.
-    pub fn sizes(&self) -> (usize, usize) {
+    pub const fn sizes(&self) -> (usize, usize) {
         match self {
             QuantLayer::Elman(c) => (c.input, c.hidden),
             QuantLayer::Lstm(c) => (c.input, c.hidden),
@@ -192,7 +194,7 @@ impl QuantLayer<'_> {
     }
 
     /// Whether this is an Embedding (token ids in, vectors out).
-    pub fn is_embedding(&self) -> bool {
+    pub const fn is_embedding(&self) -> bool {
         matches!(
             self,
             QuantLayer::Embedding(_) | QuantLayer::IntEmbedding(..)
@@ -217,7 +219,7 @@ impl QuantLayer<'_> {
     }
 
     /// Gate blocks (1 Elman, 4 LSTM, 3 GRU, 0 Dense and Embedding).
-    pub fn gates(&self) -> usize {
+    pub const fn gates(&self) -> usize {
         match self {
             QuantLayer::Elman(_) | QuantLayer::IntElman(..) => 1,
             QuantLayer::Lstm(_) | QuantLayer::IntLstm(..) => 4,
@@ -228,12 +230,12 @@ impl QuantLayer<'_> {
     }
 
     /// Whether the layer has a cell state `c` after `h` (LSTM).
-    pub fn has_cell(&self) -> bool {
+    pub const fn has_cell(&self) -> bool {
         self.gates() == 4
     }
 
     /// f32 words of recurrent state.
-    pub fn state_len(&self) -> usize {
+    pub const fn state_len(&self) -> usize {
         let (_, h) = self.sizes();
         match self.gates() {
             0 => 0,
@@ -243,7 +245,7 @@ impl QuantLayer<'_> {
     }
 
     /// f32 words of scratch one step needs.
-    pub fn scratch_len(&self) -> usize {
+    pub const fn scratch_len(&self) -> usize {
         let (i, h) = self.sizes();
         // i16 buffers of x, h, c packed two per word.
         let int16 = (i + 2 * h).div_ceil(2);
@@ -348,26 +350,114 @@ impl QuantLayer<'_> {
 /// types, shapes, alignment, and for the integer format every requantization
 /// pair, every fixed-point format and the column limit [`MAX_COLS`].
 /// Writes the layer to `out`.
-pub(crate) fn build<'a>(src: &LayerSrc<'_, 'a>, out: &mut Layer<'a>) -> Result<(), Failed> {
-    *out = Layer::Quant(build_quant(src).map_err(|e| src.fail(e))?);
+pub(crate) const fn build<'a>(src: &LayerSrc<'_, 'a>, out: &mut Layer<'a>) -> Result<(), Failed> {
+    *out = Layer::Quant(tri!(build_quant(src)));
     Ok(())
 }
 
+/// A hybrid layer's weight matrix `k` of `rows x cols`: f16 (one tensor),
+/// or i8 with its per-row f32 scales (tensors `k` and `k + 1`).
+const fn hybrid_mat<'a>(
+    src: &LayerSrc<'_, 'a>,
+    f16: bool,
+    k: usize,
+    rows: u32,
+    cols: u32,
+) -> Result<HybridWeights<'a>, Failed> {
+    Ok(if f16 {
+        HybridWeights::F16(F16Weights(tri!(src.typed::<f16>(
+            k,
+            dtype::F16,
+            (rows, cols)
+        ))))
+    } else {
+        HybridWeights::I8(I8Weights {
+            w: tri!(src.typed::<i8>(k, dtype::I8, (rows, cols))),
+            scale: tri!(src.typed::<f32>(k + 1, dtype::F32, (rows, 1))),
+        })
+    })
+}
+
+/// An integer layer's weight matrix `k` of `rows x cols` with its
+/// requantization pairs (tensor `k + 1`), each checked.
+const fn int_mat<'a>(
+    src: &LayerSrc<'_, 'a>,
+    k: usize,
+    rows: u32,
+    cols: u32,
+) -> Result<IntMatrix<'a>, Failed> {
+    let rq = tri!(src.typed::<i32>(k + 1, dtype::I32, (rows, 2)));
+    let mut r = 0;
+    while r + 1 < rq.len() {
+        if !Requant::from_pair([rq[r], rq[r + 1]]).is_valid() {
+            return Err(src.fail(bad_fmt(src)));
+        }
+        r += 2;
+    }
+    Ok(IntMatrix {
+        w: tri!(src.typed::<i8>(k, dtype::I8, (rows, cols))),
+        rq,
+        tiled: src.tiled(k),
+    })
+}
+
+/// [`Error::UnsupportedFormat`] for the layer.
+const fn bad_fmt(src: &LayerSrc<'_, '_>) -> Error {
+    Error::UnsupportedFormat {
+        layer: src.li,
+        code: src.d.format,
+    }
+}
+
+/// [`Error::UnsupportedActivation`] for the layer.
+const fn bad_act(src: &LayerSrc<'_, '_>) -> Error {
+    Error::UnsupportedActivation {
+        layer: src.li,
+        code: src.d.act,
+    }
+}
+
+/// A fixed-point format `v` of the file (at most [`MAX_FRAC`] bits).
+const fn frac(src: &LayerSrc<'_, '_>, v: i32) -> Result<u8, Failed> {
+    if v < 0 || v > MAX_FRAC as i32 {
+        return Err(src.fail(bad_fmt(src)));
+    }
+    Ok(v as u8)
+}
+
+/// The layer's activation code (`elman`: tanh or relu only).
+const fn act(src: &LayerSrc<'_, '_>, elman: bool) -> Result<Activation, Failed> {
+    match Activation::from_code(src.d.act) {
+        Some(a @ (Activation::Tanh | Activation::Relu)) => Ok(a),
+        Some(a) if !elman => Ok(a),
+        _ => Err(src.fail(bad_act(src))),
+    }
+}
+
+/// The GRU variant code.
+const fn variant(src: &LayerSrc<'_, '_>) -> Result<GruVariant, Failed> {
+    match GruVariant::from_code(src.d.act) {
+        Some(v) => Ok(v),
+        None => Err(src.fail(bad_act(src))),
+    }
+}
+
+/// Whether the layer has `n` tensors ([`Error::BadTensorRef`] if not).
+const fn expect(src: &LayerSrc<'_, '_>, n: usize) -> Result<(), Failed> {
+    if src.d.tensor_count as usize == n {
+        Ok(())
+    } else {
+        Err(src.fail(Error::BadTensorRef { layer: src.li }))
+    }
+}
+
 /// [`build`]'s layer.
-fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Error> {
-    let (li, d) = (src.li, &src.d);
+const fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Failed> {
+    let d = &src.d;
     let (i, h) = (d.input, d.output);
     let (iu, hu) = (i as usize, h as usize);
-    let bad_fmt = Error::UnsupportedFormat {
-        layer: li,
-        code: d.format,
-    };
-    let bad_act = Error::UnsupportedActivation {
-        layer: li,
-        code: d.act,
-    };
     if !format_enabled(d.format) {
-        return Err(bad_fmt);
+        return Err(src.fail(bad_fmt(src)));
     }
     let gates: u32 = match d.kind {
         kind::EMBEDDING => 1,
@@ -375,32 +465,13 @@ fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Error> {
         kind::LSTM => 4,
         kind::GRU => 3,
         kind::DENSE => 1,
-        _ => return Err(bad_fmt),
+        _ => return Err(src.fail(bad_fmt(src))),
     };
-    let g = gates.checked_mul(h).ok_or(Error::TooLarge)?;
-    let get = |k: usize, want: u8, shape: (u32, u32)| {
-        src.tensor(k, want, shape, false)
-            .map_err(|Failed| src.err.get())
-    };
-    fn typed<T: Pod>(b: &[u8]) -> Result<&[T], Error> {
-        bytes_as::<T>(b).ok_or(Error::Misaligned)
-    }
-    let f32s = |k, shape| {
-        get(k, dtype::F32, shape).and_then(|b| crate::bytes::as_f32(b).ok_or(Error::Misaligned))
-    };
-    let expect = |n: usize| {
-        if d.tensor_count as usize == n {
-            Ok(())
-        } else {
-            Err(Error::BadTensorRef { layer: li })
-        }
-    };
-    let elman_act = || match Activation::from_code(d.act) {
-        Some(a @ (Activation::Tanh | Activation::Relu)) => Ok(a),
-        _ => Err(bad_act),
+    let Some(g) = gates.checked_mul(h) else {
+        return Err(src.fail(Error::TooLarge));
     };
     if d.kind == kind::EMBEDDING {
-        return build_embedding(li, d, get, bad_fmt, bad_act);
+        return build_embedding(src);
     }
     let is_dense = d.kind == kind::DENSE;
     let (wrows, hcols) = if is_dense { (h, 0) } else { (g, h) };
@@ -409,117 +480,83 @@ fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Error> {
             let f16 = d.format == numfmt::F16;
             // f16: W_x, W_h, biases. i8: W_x, s_x, W_h, s_h, biases.
             let per = if f16 { 1 } else { 2 };
-            let mat = |k: usize, rows: u32, cols: u32| -> Result<HybridWeights<'a>, Error> {
-                if f16 {
-                    Ok(HybridWeights::F16(F16Weights(typed::<f16>(get(
-                        k,
-                        dtype::F16,
-                        (rows, cols),
-                    )?)?)))
-                } else {
-                    Ok(HybridWeights::I8(I8Weights {
-                        w: typed::<i8>(get(k, dtype::I8, (rows, cols))?)?,
-                        scale: f32s(k + 1, (rows, 1))?,
-                    }))
-                }
-            };
             Ok(match d.kind {
                 kind::DENSE => {
-                    expect(per + 1)?;
+                    tri!(expect(src, per + 1));
                     QuantLayer::Dense(FloatDense {
                         input: iu,
                         out: hu,
-                        act: Activation::from_code(d.act).ok_or(bad_act)?,
-                        w: mat(0, h, i)?,
-                        b: f32s(per, (h, 1))?,
+                        act: tri!(act(src, false)),
+                        w: tri!(hybrid_mat(src, f16, 0, h, i)),
+                        b: tri!(src.typed::<f32>(per, dtype::F32, (h, 1))),
                     })
                 }
                 kind::ELMAN if ELMAN => {
-                    expect(2 * per + 1)?;
+                    tri!(expect(src, 2 * per + 1));
                     QuantLayer::Elman(FloatElman {
                         input: iu,
                         hidden: hu,
-                        act: elman_act()?,
-                        w_x: mat(0, g, i)?,
-                        w_h: mat(per, g, h)?,
-                        b: f32s(2 * per, (g, 1))?,
+                        act: tri!(act(src, true)),
+                        w_x: tri!(hybrid_mat(src, f16, 0, g, i)),
+                        w_h: tri!(hybrid_mat(src, f16, per, g, h)),
+                        b: tri!(src.typed::<f32>(2 * per, dtype::F32, (g, 1))),
                     })
                 }
                 kind::LSTM if LSTM => {
-                    expect(2 * per + 1)?;
+                    tri!(expect(src, 2 * per + 1));
                     if d.act != 0 {
-                        return Err(bad_act);
+                        return Err(src.fail(bad_act(src)));
                     }
                     QuantLayer::Lstm(FloatLstm {
                         input: iu,
                         hidden: hu,
-                        w_x: mat(0, g, i)?,
-                        w_h: mat(per, g, h)?,
-                        b: f32s(2 * per, (g, 1))?,
+                        w_x: tri!(hybrid_mat(src, f16, 0, g, i)),
+                        w_h: tri!(hybrid_mat(src, f16, per, g, h)),
+                        b: tri!(src.typed::<f32>(2 * per, dtype::F32, (g, 1))),
                     })
                 }
                 kind::GRU if GRU => {
-                    expect(2 * per + 2)?;
+                    tri!(expect(src, 2 * per + 2));
                     QuantLayer::Gru(FloatGru {
                         input: iu,
                         hidden: hu,
-                        variant: GruVariant::from_code(d.act).ok_or(bad_act)?,
-                        w_x: mat(0, g, i)?,
-                        w_h: mat(per, g, h)?,
-                        b_x: f32s(2 * per, (g, 1))?,
-                        b_h: f32s(2 * per + 1, (g, 1))?,
+                        variant: tri!(variant(src)),
+                        w_x: tri!(hybrid_mat(src, f16, 0, g, i)),
+                        w_h: tri!(hybrid_mat(src, f16, per, g, h)),
+                        b_x: tri!(src.typed::<f32>(2 * per, dtype::F32, (g, 1))),
+                        b_h: tri!(src.typed::<f32>(2 * per + 1, dtype::F32, (g, 1))),
                     })
                 }
                 // Kinds the cargo features leave out (rejected by the loader).
-                _ => return Err(bad_fmt),
+                _ => return Err(src.fail(bad_fmt(src))),
             })
         }
         numfmt::INTEGER if INTEGER => {
             if iu > MAX_COLS || (!is_dense && hu > MAX_COLS) {
-                return Err(bad_fmt);
+                return Err(src.fail(bad_fmt(src)));
             }
             // W_x, rq_x, [W_h, rq_h], biases, q = [x_frac, out_frac, cell_frac].
-            let mat = |k: usize, rows: u32, cols: u32| -> Result<IntMatrix<'a>, Error> {
-                let rq = typed::<i32>(get(k + 1, dtype::I32, (rows, 2))?)?;
-                let valid = rq
-                    .chunks_exact(2)
-                    .all(|p| Requant::from_pair([p[0], p[1]]).is_valid());
-                if !valid {
-                    return Err(bad_fmt);
-                }
-                Ok(IntMatrix {
-                    w: typed::<i8>(get(k, dtype::I8, (rows, cols))?)?,
-                    rq,
-                    tiled: src.tiled(k),
-                })
-            };
-            let i32s = |k: usize, rows: u32| typed::<i32>(get(k, dtype::I32, (rows, 1))?);
             let nb = if d.kind == kind::GRU { 2 } else { 1 };
             let nm = if is_dense { 1 } else { 2 };
-            expect(2 * nm + nb + 1)?;
-            let q = typed::<i32>(get(2 * nm + nb, dtype::I32, (1, 3))?)?;
-            let frac = |v: i32| {
-                u8::try_from(v)
-                    .ok()
-                    .filter(|f| *f <= MAX_FRAC)
-                    .ok_or(bad_fmt)
-            };
-            let (Some(&qx), Some(&qo), Some(&qc)) = (q.first(), q.get(1), q.get(2)) else {
-                return Err(bad_fmt);
+            tri!(expect(src, 2 * nm + nb + 1));
+            let q = tri!(src.typed::<i32>(2 * nm + nb, dtype::I32, (1, 3)));
+            let [qx, qo, qc] = match q {
+                [a, b, c] => [*a, *b, *c],
+                _ => return Err(src.fail(bad_fmt(src))),
             };
             let fr = Fracs {
-                x: frac(qx)?,
-                out: frac(qo)?,
+                x: tri!(frac(src, qx)),
+                out: tri!(frac(src, qo)),
             };
-            let cell_frac = frac(qc)?;
-            let w_x = mat(0, wrows, i)?;
-            let b0 = i32s(2 * nm, wrows)?;
+            let cell_frac = tri!(frac(src, qc));
+            let w_x = tri!(int_mat(src, 0, wrows, i));
+            let b0 = tri!(src.typed::<i32>(2 * nm, dtype::I32, (wrows, 1)));
             Ok(match d.kind {
                 kind::DENSE => QuantLayer::IntDense(
                     IntDense {
                         input: iu,
                         out: hu,
-                        act: Activation::from_code(d.act).ok_or(bad_act)?,
+                        act: tri!(act(src, false)),
                         w: w_x,
                         b: b0,
                     },
@@ -529,23 +566,23 @@ fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Error> {
                     IntElman {
                         input: iu,
                         hidden: hu,
-                        act: elman_act()?,
+                        act: tri!(act(src, true)),
                         w_x,
-                        w_h: mat(2, g, hcols)?,
+                        w_h: tri!(int_mat(src, 2, g, hcols)),
                         b: b0,
                     },
                     fr,
                 ),
                 kind::LSTM if LSTM => {
                     if d.act != 0 {
-                        return Err(bad_act);
+                        return Err(src.fail(bad_act(src)));
                     }
                     QuantLayer::IntLstm(
                         IntLstm {
                             input: iu,
                             hidden: hu,
                             w_x,
-                            w_h: mat(2, g, hcols)?,
+                            w_h: tri!(int_mat(src, 2, g, hcols)),
                             b: b0,
                             cell_frac,
                         },
@@ -556,19 +593,19 @@ fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Error> {
                     IntGru {
                         input: iu,
                         hidden: hu,
-                        variant: GruVariant::from_code(d.act).ok_or(bad_act)?,
+                        variant: tri!(variant(src)),
                         w_x,
-                        w_h: mat(2, g, hcols)?,
+                        w_h: tri!(int_mat(src, 2, g, hcols)),
                         b_x: b0,
-                        b_h: i32s(2 * nm + 1, g)?,
+                        b_h: tri!(src.typed::<i32>(2 * nm + 1, dtype::I32, (g, 1))),
                     },
                     fr,
                 ),
                 // Kinds the cargo features leave out (rejected by the loader).
-                _ => return Err(bad_fmt),
+                _ => return Err(src.fail(bad_fmt(src))),
             })
         }
-        _ => Err(bad_fmt),
+        _ => Err(src.fail(bad_fmt(src))),
     }
 }
 
@@ -576,15 +613,10 @@ fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Error> {
 /// - f16: the table `[vocab][dim]` as `f16`;
 /// - i8: the table as `i8` and one `f32` scale per row `[vocab][1]`;
 /// - integer: the table as `i16` in `Q(frac)` and `frac` as `i32` `[1][1]`.
-fn build_embedding<'a>(
-    li: usize,
-    d: &LayerDesc,
-    get: impl Fn(usize, u8, (u32, u32)) -> Result<&'a [u8], Error>,
-    bad_fmt: Error,
-    bad_act: Error,
-) -> Result<QuantLayer<'a>, Error> {
+const fn build_embedding<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Failed> {
+    let d = &src.d;
     if d.act != 0 {
-        return Err(bad_act);
+        return Err(src.fail(bad_act(src)));
     }
     let shape = (d.input, d.output);
     let (vocab, dim) = (d.input as usize, d.output as usize);
@@ -592,38 +624,34 @@ fn build_embedding<'a>(
         numfmt::F16 => 1,
         _ => 2,
     };
-    if d.tensor_count as usize != count {
-        return Err(Error::BadTensorRef { layer: li });
-    }
-    fn typed<T: Pod>(b: &[u8]) -> Result<&[T], Error> {
-        bytes_as::<T>(b).ok_or(Error::Misaligned)
-    }
-    let hybrid = |table| QuantLayer::Embedding(FloatEmbedding { vocab, dim, table });
+    tri!(expect(src, count));
     match d.format {
-        numfmt::F16 if F16 => Ok(hybrid(HybridWeights::F16(F16Weights(typed(get(
-            0,
-            dtype::F16,
-            shape,
-        )?)?)))),
+        numfmt::F16 if F16 => Ok(QuantLayer::Embedding(FloatEmbedding {
+            vocab,
+            dim,
+            table: HybridWeights::F16(F16Weights(tri!(src.typed::<f16>(0, dtype::F16, shape)))),
+        })),
         numfmt::I8 if I8 => {
-            let w = typed(get(0, dtype::I8, shape)?)?;
-            let scale = get(1, dtype::F32, (d.input, 1))
-                .and_then(|b| crate::bytes::as_f32(b).ok_or(Error::Misaligned))?;
-            Ok(hybrid(HybridWeights::I8(I8Weights { w, scale })))
+            let w = tri!(src.typed::<i8>(0, dtype::I8, shape));
+            let scale = tri!(src.typed::<f32>(1, dtype::F32, (d.input, 1)));
+            Ok(QuantLayer::Embedding(FloatEmbedding {
+                vocab,
+                dim,
+                table: HybridWeights::I8(I8Weights { w, scale }),
+            }))
         }
         numfmt::INTEGER if INTEGER => {
-            let table = typed(get(0, dtype::I16, shape)?)?;
-            let q: &[i32] = typed(get(1, dtype::I32, (1, 1))?)?;
-            let frac = q
-                .first()
-                .and_then(|v| u8::try_from(*v).ok())
-                .filter(|f| *f <= MAX_FRAC)
-                .ok_or(bad_fmt)?;
+            let table = tri!(src.typed::<i16>(0, dtype::I16, shape));
+            let q = tri!(src.typed::<i32>(1, dtype::I32, (1, 1)));
+            let frac = match q {
+                [v] => tri!(frac(src, *v)),
+                _ => return Err(src.fail(bad_fmt(src))),
+            };
             Ok(QuantLayer::IntEmbedding(
                 IntEmbedding { vocab, dim, table },
                 frac,
             ))
         }
-        _ => Err(bad_fmt),
+        _ => Err(src.fail(bad_fmt(src))),
     }
 }
