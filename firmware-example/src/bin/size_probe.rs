@@ -85,11 +85,60 @@ fn run_int<const N: usize, const W: usize, const O: usize>(case: &Case, _: &mut 
     black_box(&y);
 }
 
+/// [`run`] for a model loaded while compiling (feature `static-model`):
+/// the model is a `static` in flash; only the state is made at run time.
+#[inline(never)]
+#[allow(dead_code, reason = "unused in a build with only integer models")]
+fn run_static<const N: usize, const O: usize>(
+    _: &Case,
+    model: &'static Model<'static, LAYERS>,
+    _: &mut (),
+) {
+    let model = black_box(model);
+    let mut state = State::<N>::new(model);
+    let Ok(state) = &mut state else {
+        return;
+    };
+    let x = black_box(&X);
+    let mut y = [0.0f32; O];
+    let i = model.input_size().min(64);
+    for _ in 0..black_box(4) {
+        let _ = black_box(model.step(state, &x[..i], &mut y));
+    }
+    black_box(&y);
+}
+
+/// [`run_int`] for a model and an `IntModel` built while compiling.
+#[inline(never)]
+#[allow(dead_code, reason = "unused in a build without integer models")]
+fn run_int_static<const N: usize, const W: usize, const O: usize>(
+    _: &Case,
+    model: &'static Model<'static, LAYERS>,
+    int: &'static IntModel<'static, 'static, LAYERS>,
+    _: &mut (),
+) {
+    let int = black_box(int);
+    let mut buf = [0i32; W];
+    let Some(words) = buf.get_mut(..int.state_len()) else {
+        return;
+    };
+    let x = black_box(&X_INT);
+    let mut y = [0i16; O];
+    let i = model.input_size().min(64);
+    for _ in 0..black_box(4) {
+        let _ = black_box(int.step(words, &x[..i], &mut y));
+    }
+    black_box(&y);
+}
+
 #[entry]
 fn main() -> ! {
     let ctx = &mut ();
     black_box(&ctx);
+    #[cfg(not(feature = "static-model"))]
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
+    #[cfg(feature = "static-model")]
+    include!(concat!(env!("OUT_DIR"), "/static.rs"));
     debug::exit(debug::EXIT_SUCCESS);
     loop {
         cortex_m::asm::wfi();
