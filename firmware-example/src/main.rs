@@ -44,6 +44,8 @@ use tinyrnn::{Layer, Layout, Math, Model, State};
 // `LAYERS`: the layers of the largest model file, the capacity of every
 // `Model` here (its layer table is part of the RAM the model takes).
 include!(concat!(env!("OUT_DIR"), "/capacity.rs"));
+// `MODEL_0`, `MODEL_1`, ...: the bytes of the model files (build.rs).
+include!(concat!(env!("OUT_DIR"), "/model_bytes.rs"));
 
 /// Float formats: `|got - want| <= REL_TOL * max(|want|, ABS_FLOOR)`.
 const REL_TOL: f32 = 1e-5;
@@ -204,9 +206,58 @@ fn run_int<const N: usize, const W: usize, const O: usize>(case: &Case, ctx: &mu
     let Some((model, load_stack)) = load(case, ctx) else {
         return;
     };
-    stream_int::<W>(case, &model, ctx, load_stack);
+    let int = match IntModel::new(&model) {
+        Ok(m) => m,
+        Err(e) => {
+            hprintln!("FAIL {}: not an integer model: {}", case.name, e);
+            ctx.failures += 1;
+            return;
+        }
+    };
+    stream_int::<W>(case, &model, &int, ctx, load_stack, "");
     if let Mode::Check = ctx.mode {
         stream::<N>(case, model, ctx, load_stack, "/f32-io");
+    }
+}
+
+/// [`run`] for the same model loaded while compiling (`static_model!`,
+/// table `static.rs` made by `build.rs`): checked against the same host
+/// outputs (check mode only; the step code is the same).
+#[inline(never)]
+#[allow(dead_code, reason = "unused in a build with only integer models")]
+fn run_static<const N: usize, const O: usize>(
+    case: &Case,
+    model: &'static Model<'static, LAYERS>,
+    ctx: &mut Ctx,
+) {
+    if let Mode::Check = ctx.mode {
+        ctx.models += 1;
+        if cfg!(feature = "exact-math") {
+            stream::<N>(case, model.clone(), ctx, 0, "/static");
+        }
+        stream::<N>(
+            case,
+            model.clone().with_math(Math::Fast),
+            ctx,
+            0,
+            "/static/fast",
+        );
+    }
+}
+
+/// [`run_int`] for the same model, and its `IntModel`, built while compiling.
+#[inline(never)]
+#[allow(dead_code, reason = "unused in a build without integer models")]
+fn run_int_static<const N: usize, const W: usize, const O: usize>(
+    case: &Case,
+    model: &'static Model<'static, LAYERS>,
+    int: &'static IntModel<'static, 'static, LAYERS>,
+    ctx: &mut Ctx,
+) {
+    if let Mode::Check = ctx.mode {
+        ctx.models += 1;
+        stream_int::<W>(case, model, int, ctx, 0, "/static");
+        stream::<N>(case, model.clone(), ctx, 0, "/static/f32-io");
     }
 }
 
@@ -217,22 +268,17 @@ fn run_int<const N: usize, const W: usize, const O: usize>(case: &Case, ctx: &mu
 fn stream_int<const W: usize>(
     case: &Case,
     model: &Model<'_, LAYERS>,
+    int: &IntModel<'_, '_, LAYERS>,
     ctx: &mut Ctx,
     load_stack: usize,
+    label: &str,
 ) {
-    let int = match IntModel::new(model) {
-        Ok(m) => m,
-        Err(e) => {
-            hprintln!("FAIL {}: not an integer model: {}", case.name, e);
-            ctx.failures += 1;
-            return;
-        }
-    };
     let mut buf = [0i32; W];
     let Some(words) = buf.get_mut(..int.state_len()) else {
         hprintln!(
-            "FAIL {}: IntModel needs {} words",
+            "FAIL {}{}: IntModel needs {} words",
             case.name,
+            label,
             int.state_len()
         );
         ctx.failures += 1;
@@ -243,8 +289,9 @@ fn stream_int<const W: usize>(
     let steps = xs.len() / i;
     if o > 64 || want.len() != steps * o {
         hprintln!(
-            "FAIL {}: expected outputs do not match the model's sizes",
-            case.name
+            "FAIL {}{}: expected outputs do not match the model's sizes",
+            case.name,
+            label
         );
         ctx.failures += 1;
         return;
@@ -271,8 +318,9 @@ fn stream_int<const W: usize>(
             let (step_stack, full) = painted.used();
             ctx.failures += errors;
             hprintln!(
-                "bench {}: steps={} errors={} state_bytes={} model_bytes={} step_stack_bytes={}{} load_stack_bytes={} stack_top_offset={}",
+                "bench {}{}: steps={} errors={} state_bytes={} model_bytes={} step_stack_bytes={}{} load_stack_bytes={} stack_top_offset={}",
                 case.name,
+                    label,
                 k,
                 errors,
                 state_bytes,
@@ -290,7 +338,7 @@ fn stream_int<const W: usize>(
             let mut worst = 0u32;
             for (t, (x, want)) in xs.chunks_exact(i).zip(want.chunks_exact(o)).enumerate() {
                 if let Err(e) = int.step(words, x, y) {
-                    hprintln!("FAIL {}: step {}: {}", case.name, t, e);
+                    hprintln!("FAIL {}{}: step {}: {}", case.name, label, t, e);
                     bad += 1;
                     break;
                 }
@@ -299,8 +347,9 @@ fn stream_int<const W: usize>(
                     if g != w {
                         if bad < 5 {
                             hprintln!(
-                                "FAIL {}: step {} output {}: got {} want {} (i16, Q{})",
+                                "FAIL {}{}: step {} output {}: got {} want {} (i16, Q{})",
                                 case.name,
+                                label,
                                 t,
                                 j,
                                 g,
@@ -333,8 +382,9 @@ fn stream_int<const W: usize>(
             }
             if errors == 0 && hash == case.stress_hash {
                 hprintln!(
-                    "ok {}/stress: {} steps of random, constant-extreme, alternating-extreme and in-range i16 input: output hash {:#010x} matches the host (outputs {}..{})",
+                    "ok {}{}/stress: {} steps of random, constant-extreme, alternating-extreme and in-range i16 input: output hash {:#010x} matches the host (outputs {}..{})",
                     case.name,
+                    label,
                     stress::STEPS,
                     hash,
                     lo,
@@ -342,8 +392,9 @@ fn stream_int<const W: usize>(
                 );
             } else {
                 hprintln!(
-                    "FAIL {}/stress: output hash {:#010x}, host {:#010x}, {} step errors",
+                    "FAIL {}{}/stress: output hash {:#010x}, host {:#010x}, {} step errors",
                     case.name,
+                    label,
                     hash,
                     case.stress_hash,
                     errors
@@ -352,8 +403,9 @@ fn stream_int<const W: usize>(
             }
             if bad == 0 {
                 hprintln!(
-                    "ok {}: {} steps x {} in -> {} out match the host (IntModel::step, i16 Q{} -> Q{}, bit-exact); words {} B, stack: load {} B, step {} B",
+                    "ok {}{}: {} steps x {} in -> {} out match the host (IntModel::step, i16 Q{} -> Q{}, bit-exact); words {} B, stack: load {} B, step {} B",
                     case.name,
+                    label,
                     steps,
                     i,
                     o,
@@ -365,8 +417,9 @@ fn stream_int<const W: usize>(
                 );
             } else {
                 hprintln!(
-                    "FAIL {}: {} outputs differ (largest by {})",
+                    "FAIL {}{}: {} outputs differ (largest by {})",
                     case.name,
+                    label,
                     bad,
                     worst
                 );
@@ -546,6 +599,11 @@ fn run_all(ctx: &mut Ctx) {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }
 
+/// The same models loaded while compiling (`static_model!`; table made by `build.rs`).
+fn run_static_all(ctx: &mut Ctx) {
+    include!(concat!(env!("OUT_DIR"), "/static.rs"));
+}
+
 /// The row-major copies of `build.rs` (Cortex-M4F builds with f32 models):
 /// one per recurrent cell kind.
 #[allow(
@@ -613,6 +671,7 @@ fn main() -> ! {
     }
     run_all(&mut ctx);
     if let Mode::Check = ctx.mode {
+        run_static_all(&mut ctx);
         run_rowmajor_copies(&mut ctx);
     }
     #[cfg(feature = "integer")]

@@ -129,9 +129,10 @@ fn run_qemu_with(machine: &str, elf: &Path, append: Option<&str>) -> (Option<i32
     (status.code(), text)
 }
 
-/// Checks the exit status, one `ok` line per model file of `formats` (two per
-/// file: both activation maths for a float format; `IntModel::step` and
-/// `Model::step` for the integer one), two per row-major copy of the f32
+/// Checks the exit status, the `ok` lines of every model file of `formats`
+/// (two per file: both activation maths for a float format; `IntModel::step`
+/// and `Model::step` for the integer one; and the same two for the model
+/// loaded while compiling, `/static`), two per row-major copy of the f32
 /// models in `rowmajor` (both maths), the summary line and no `FAIL`.
 fn assert_all_ok(
     machine: &str,
@@ -149,9 +150,12 @@ fn assert_all_ok(
     for name in MODELS {
         for fmt in formats {
             let second = if *fmt == "integer" { "f32-io" } else { "fast" };
+            // Loaded at start-up, and loaded while compiling (`static_model!`).
             for prefix in [
                 format!("ok {name}.{fmt}: "),
                 format!("ok {name}.{fmt}/{second}: "),
+                format!("ok {name}.{fmt}/static: "),
+                format!("ok {name}.{fmt}/static/{second}: "),
             ] {
                 assert!(
                     text.lines().any(|l| l.starts_with(&prefix)),
@@ -169,11 +173,15 @@ fn assert_all_ok(
             );
         }
         for name in MODELS {
-            let prefix = format!("ok {name}.integer/stress: ");
-            assert!(
-                text.lines().any(|l| l.starts_with(&prefix)),
-                "no `{prefix}...` line (IntModel on the stress stream) from the firmware on {machine}:\n{text}"
-            );
+            for prefix in [
+                format!("ok {name}.integer/stress: "),
+                format!("ok {name}.integer/static/stress: "),
+            ] {
+                assert!(
+                    text.lines().any(|l| l.starts_with(&prefix)),
+                    "no `{prefix}...` line (IntModel on the stress stream) from the firmware on {machine}:\n{text}"
+                );
+            }
         }
         assert!(
             text.lines().any(|l| l.starts_with("ok ")
@@ -193,7 +201,8 @@ fn assert_all_ok(
             );
         }
     }
-    let n = MODELS.len() * formats.len() + rowmajor.len();
+    // Each model file twice: loaded at start-up and while compiling.
+    let n = 2 * MODELS.len() * formats.len() + rowmajor.len();
     assert!(
         text.lines()
             .any(|l| l.trim() == format!("ok: all {n} models match the host")),

@@ -15,6 +15,8 @@ use tinyrnn::{Model, State};
 // `LAYERS`: the layers of the largest model file (build.rs), the probe's
 // `Model` capacity, as a firmware sizes it for its own model.
 include!(concat!(env!("OUT_DIR"), "/capacity.rs"));
+// `MODEL_0`, `MODEL_1`, ...: the bytes of the model files (build.rs).
+include!(concat!(env!("OUT_DIR"), "/model_bytes.rs"));
 
 /// The same table entry as the main firmware's (only `model` is used here).
 #[expect(dead_code, reason = "the generated table fills every field")]
