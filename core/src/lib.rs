@@ -10,6 +10,8 @@
 //! #     .build()?;
 //! # let file = tinyrnn::AlignedBuf::from_slice(&file);
 //! // On a microcontroller: static MODEL: &[u8] = tinyrnn::include_model!("model.trnn");
+//! // or, loaded while compiling (no loader code, the model in flash):
+//! // static MODEL: Model<'static, 2> = tinyrnn::static_model!("model.trnn");
 //! let model = Model::from_bytes(&file)?;        // validate once; weights stay in place
 //! let mut state = State::<64>::new(&model)?;    // caller-owned, fixed capacity
 //! let mut y = [0.0f32; 1];

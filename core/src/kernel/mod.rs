@@ -1,8 +1,8 @@
 //! Numeric kernels: matrix-vector products and activations.
 //!
-//! Every cell is written once in terms of a [`Backend`] (how matrices are
-//! multiplied, how many lanes the elementwise math takes) and an
-//! [`Act`](activation::Act) (exact or fast sigmoid/tanh); a step picks both
+//! Every cell is written once in terms of a `Backend` (how matrices are
+//! multiplied, how many lanes the elementwise math takes) and an `Act`
+//! (exact or fast sigmoid/tanh); a step picks both
 //! from the model's [`Kernel`] and [`Math`] once, so the hot loops carry no
 //! run-time choice.
 

@@ -59,7 +59,7 @@ pub fn colmajor_matvec_acc(w: &[f32], x: &[f32], out: &mut [f32]) {
 }
 
 /// `out += W_x x + W_h h`, both [`Layout::ColMajor8`](crate::format::Layout::ColMajor8),
-/// in one pass: tiles of up to [`TILE`] vectors of rows, each accumulated in
+/// in one pass: tiles of up to `TILE` vectors of rows, each accumulated in
 /// registers over all of `x` then all of `h` (broadcast one input, fused
 /// multiply-add of one contiguous piece of its column), stored once.
 #[inline]

@@ -5,7 +5,7 @@
 //! - input `x`: `i16` in the layer's input format `Q(x_frac)` (the previous
 //!   layer's output format; the first layer's is chosen by the quantizer);
 //! - weights: `i8`, one scale per row, folded with the input and output
-//!   formats into one [`Requant`](super::fixed::Requant) per row, stored as
+//!   formats into one `Requant` per row, stored as
 //!   interleaved `[mult, shift]` `i32` pairs (`rq_x` for `W_x`, `rq_h` for `W_h`);
 //! - gate pre-activations: `i32` sums of the requantized products and the
 //!   bias (already in the pre-activation format), saturated to `i16`: Q3.12
@@ -462,7 +462,7 @@ fn activate(act: Activation, p: i16) -> i16 {
 /// Sigmoid and tanh: pre-activations in Q3.12, `y` in Q0.15. Linear and relu:
 /// requantized straight into the output format. Softmax: `y` holds the
 /// logits in the output format (softmax is monotone: the arg-max is the
-/// same); the float boundary ([`dequantize`](super::dequantize) and
+/// same); the float boundary ([`dequantize_slice`](super::dequantize_slice) and
 /// [`crate::kernel::activation::softmax`]) turns them into probabilities.
 #[derive(Debug, Clone, Copy)]
 pub struct IntDense<'a> {
