@@ -49,6 +49,9 @@ if [ -f firmware-example/Cargo.toml ]; then
     (cd firmware-example && cargo clippy --release -- -D warnings)
 fi
 
+step "rustdoc -D warnings (runtime: no broken links)"
+RUSTDOCFLAGS="-D warnings" cargo doc -p tinyrnn --no-deps --all-features --locked
+
 step "tests (release build: training tests are slow unoptimised)"
 cargo test --workspace --release --locked
 
