@@ -1,5 +1,6 @@
-//! Arbitrary bytes into `Model::from_bytes`, then `step`, `step_token` and
-//! `skip` on whatever loads. Nothing may panic or read out of bounds.
+//! Arbitrary bytes into `Model::from_bytes` (and `Model::from_aligned`, which
+//! must answer the same), then `step`, `step_token` and `skip` on whatever
+//! loads. Nothing may panic or read out of bounds.
 //!
 //! Most random bytes fail the CRC; the first byte selects whether the CRC is
 //! fixed up, so the fuzzer also reaches the header and layer validation.
@@ -21,6 +22,13 @@ fuzz_target!(|data: &[u8]| {
     }
     let buf = AlignedBuf::from_slice(&bytes);
     let result = Model::from_bytes(&buf);
+    // The entry that loads models while compiling runs the same checks.
+    let in_const = Model::<16>::from_aligned(buf.as_aligned());
+    assert_eq!(
+        result.as_ref().err(),
+        in_const.as_ref().err(),
+        "from_bytes and from_aligned disagree"
+    );
     let Ok(model) = result else { return };
     // Bound the work so huge-but-valid models do not time out the fuzzer.
     if model.state_len() > 1 << 16 || model.macs_per_step() > 1 << 20 {
