@@ -1,14 +1,19 @@
 //! The float cells over compressed weights: `f16` storage and the `i8`
 //! hybrid (int8 weights, one `f32` scale per row). Activations, state and
-//! accumulation are `f32`; sigmoid and tanh are the exact `libm` ones, so
-//! these cells differ from the f32 cells only by the weights' rounding (and
-//! the order of the sums).
+//! accumulation are `f32`; sigmoid and tanh follow the model's
+//! [`Math`](crate::Math) as in the f32 cells (the `libm` ones for
+//! `Math::Exact`, the rational approximations for `Math::Fast`, on a
+//! Cortex-M4F the same FPU sequences as the f32 cells), so these cells
+//! differ from the f32 cells only by the weights' rounding (and the order of
+//! the sums). The public `step`/`forward` methods compute with the exact
+//! functions.
 //!
 //! One generic cell per kind serves both formats through [`FloatWeights`].
 
 use super::matvec::{matvec_f16_acc, matvec_i8_f32_acc};
 use crate::format::{Activation, GruVariant};
-use crate::kernel::activation::{apply, relu, sigmoid, tanh};
+use crate::kernel::activation::{apply_with, Act, Exact};
+use crate::kernel::copy;
 use half::f16;
 
 /// A row-major weight matrix whose rows can be multiplied into `f32`.
@@ -80,14 +85,6 @@ impl FloatWeights for I8Weights<'_> {
     }
 }
 
-/// Copies `b` into `out`.
-#[inline(always)]
-fn init(out: &mut [f32], b: &[f32]) {
-    for (o, b) in out.iter_mut().zip(b) {
-        *o = *b;
-    }
-}
-
 /// Elman over compressed weights: `h = act(W_x x + W_h h + b)`.
 #[derive(Debug, Clone, Copy)]
 pub struct FloatElman<'a, W> {
@@ -111,21 +108,26 @@ impl<W: FloatWeights> FloatElman<'_, W> {
         self.hidden
     }
 
-    /// One timestep: updates `h` from `x`.
+    /// One timestep (exact activations): updates `h` from `x`.
     pub fn step(&self, x: &[f32], h: &mut [f32], scratch: &mut [f32]) {
+        self.step_with::<Exact>(x, h, scratch);
+    }
+
+    /// One timestep with `A`'s activations.
+    pub(crate) fn step_with<A: Act>(&self, x: &[f32], h: &mut [f32], scratch: &mut [f32]) {
         let Some(a) = scratch.get_mut(..self.hidden) else {
             return;
         };
-        init(a, self.b);
+        copy(self.b, a);
         self.w_x.matvec_acc(x, a);
         self.w_h.matvec_acc(h, a);
-        for (h, a) in h.iter_mut().zip(a.iter()) {
-            *h = if self.act == Activation::Relu {
-                relu(*a)
-            } else {
-                tanh(*a)
-            };
-        }
+        let act = if self.act == Activation::Relu {
+            Activation::Relu
+        } else {
+            Activation::Tanh
+        };
+        apply_with::<A>(act, a);
+        copy(a, h);
     }
 }
 
@@ -150,20 +152,40 @@ impl<W: FloatWeights> FloatLstm<'_, W> {
         4 * self.hidden
     }
 
-    /// One timestep: updates `h` and `c` from `x`.
+    /// One timestep (exact activations): updates `h` and `c` from `x`.
     pub fn step(&self, x: &[f32], h: &mut [f32], c: &mut [f32], scratch: &mut [f32]) {
+        self.step_with::<Exact>(x, h, c, scratch);
+    }
+
+    /// One timestep with `A`'s activations.
+    pub(crate) fn step_with<A: Act>(
+        &self,
+        x: &[f32],
+        h: &mut [f32],
+        c: &mut [f32],
+        scratch: &mut [f32],
+    ) {
         let n = self.hidden;
         let Some(g) = scratch.get_mut(..4 * n) else {
             return;
         };
-        init(g, self.b);
+        copy(self.b, g);
         self.w_x.matvec_acc(x, g);
         self.w_h.matvec_acc(h, g);
-        for k in 0..n.min(h.len()).min(c.len()) {
-            let (i, f) = (sigmoid(g[k]), sigmoid(g[n + k]));
-            let (gg, o) = (tanh(g[2 * n + k]), sigmoid(g[3 * n + k]));
+        let m = n.min(h.len()).min(c.len());
+        // The f32 cell's FPU sequence for the fast activations.
+        #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+        if A::FAST {
+            if let (Some(c), Some(h)) = (c.get_mut(..m), h.get_mut(..m)) {
+                crate::kernel::cortex_m::lstm_gates(g, n, c, h);
+            }
+            return;
+        }
+        for k in 0..m {
+            let (i, f) = (A::sigmoid(g[k]), A::sigmoid(g[n + k]));
+            let (gg, o) = (A::tanh(g[2 * n + k]), A::sigmoid(g[3 * n + k]));
             c[k] = f * c[k] + i * gg;
-            h[k] = o * tanh(c[k]);
+            h[k] = o * A::tanh(c[k]);
         }
     }
 }
@@ -193,41 +215,57 @@ impl<W: FloatWeights> FloatGru<'_, W> {
         6 * self.hidden + self.hidden
     }
 
-    /// One timestep: updates `h` from `x`.
+    /// One timestep (exact activations): updates `h` from `x`.
     pub fn step(&self, x: &[f32], h: &mut [f32], scratch: &mut [f32]) {
+        self.step_with::<Exact>(x, h, scratch);
+    }
+
+    /// One timestep with `A`'s activations.
+    pub(crate) fn step_with<A: Act>(&self, x: &[f32], h: &mut [f32], scratch: &mut [f32]) {
         let n = self.hidden;
         let (Some(s), Some(h)) = (scratch.get_mut(..7 * n), h.get_mut(..n)) else {
             return;
         };
-        let (gx, rest) = s.split_at_mut(3 * n);
-        let (gh, rh) = rest.split_at_mut(3 * n);
-        init(gx, self.b_x);
-        init(gh, self.b_h);
+        let (g, rh) = s.split_at_mut(6 * n);
+        let (gx, gh) = g.split_at_mut(3 * n);
+        copy(self.b_x, gx);
+        copy(self.b_h, gh);
         self.w_x.matvec_acc(x, gx);
         match self.variant {
             GruVariant::ResetAfter => {
                 self.w_h.matvec_acc(h, gh);
+                // The f32 cell's FPU sequence for the fast activations.
+                #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+                if A::FAST {
+                    crate::kernel::cortex_m::gru_gates(g, n, h);
+                    return;
+                }
                 for k in 0..n {
-                    let z = sigmoid(gx[k] + gh[k]);
-                    let r = sigmoid(gx[n + k] + gh[n + k]);
-                    let cand = tanh(gx[2 * n + k] + r * gh[2 * n + k]);
+                    let z = A::sigmoid(gx[k] + gh[k]);
+                    let r = A::sigmoid(gx[n + k] + gh[n + k]);
+                    let cand = A::tanh(gx[2 * n + k] + r * gh[2 * n + k]);
                     h[k] = (1.0 - z) * cand + z * h[k];
                 }
             }
             GruVariant::ResetBefore => {
+                // Gate by gate over slices (the activations' own loops).
                 let (gh_zr, gh_n) = gh.split_at_mut(2 * n);
                 self.w_h.rows(0, 2 * n, n).matvec_acc(h, gh_zr);
+                for (g, x) in gh_zr.iter_mut().zip(gx.iter()) {
+                    *g += *x;
+                }
+                apply_with::<A>(Activation::Sigmoid, gh_zr);
                 for k in 0..n {
-                    let z = sigmoid(gx[k] + gh_zr[k]);
-                    let r = sigmoid(gx[n + k] + gh_zr[n + k]);
-                    gh_zr[k] = z;
-                    rh[k] = r * h[k];
+                    rh[k] = gh_zr[n + k] * h[k];
                 }
                 self.w_h.rows(2 * n, 3 * n, n).matvec_acc(rh, gh_n);
+                for (g, x) in gh_n.iter_mut().zip(gx.get(2 * n..).unwrap_or(&[])) {
+                    *g += *x;
+                }
+                apply_with::<A>(Activation::Tanh, gh_n);
                 for k in 0..n {
                     let z = gh_zr[k];
-                    let cand = tanh(gx[2 * n + k] + gh_n[k]);
-                    h[k] = (1.0 - z) * cand + z * h[k];
+                    h[k] = (1.0 - z) * gh_n[k] + z * h[k];
                 }
             }
         }
@@ -250,11 +288,16 @@ pub struct FloatDense<'a, W> {
 }
 
 impl<W: FloatWeights> FloatDense<'_, W> {
-    /// Computes `y` (length `out`) from `x`.
+    /// Computes `y` (length `out`) from `x` (exact activations).
     pub fn forward(&self, x: &[f32], y: &mut [f32]) {
-        init(y, self.b);
+        self.forward_with::<Exact>(x, y);
+    }
+
+    /// Computes `y` (length `out`) from `x` with `A`'s activations.
+    pub(crate) fn forward_with<A: Act>(&self, x: &[f32], y: &mut [f32]) {
+        copy(self.b, y);
         self.w.matvec_acc(x, y);
-        apply(self.act, y);
+        apply_with::<A>(self.act, y);
     }
 }
 
