@@ -10,9 +10,9 @@
 //!
 //! One generic cell per kind serves both formats through [`FloatWeights`].
 
-use super::matvec::{matvec_f16_acc, matvec_i8_f32_acc};
+use super::matvec::{matvec_f16, matvec_i8_f32};
 use crate::format::{Activation, GruVariant};
-use crate::kernel::activation::{apply_with, Act, Exact};
+use crate::kernel::activation::{apply_with, relu, Act, Exact};
 use crate::kernel::copy;
 use half::f16;
 
@@ -20,6 +20,13 @@ use half::f16;
 pub trait FloatWeights: Copy {
     /// `out[r] += Σ_c W[r][c] x[c]` for `cols = x.len()`, `rows = out.len()`.
     fn matvec_acc(&self, x: &[f32], out: &mut [f32]);
+    /// `out[r] = b[r] + Σ_c W[r][c] x[c]` (where `b` reaches; `out[r]`
+    /// itself where it does not), the sums as in
+    /// [`matvec_acc`](Self::matvec_acc).
+    fn matvec_bias(&self, b: &[f32], x: &[f32], out: &mut [f32]) {
+        copy(b, out);
+        self.matvec_acc(x, out);
+    }
     /// The rows `from..to` of a matrix of `cols` columns (empty if out of range).
     fn rows(&self, from: usize, to: usize, cols: usize) -> Self;
     /// Writes row `r` (of `out.len()` columns) as `f32`; `false` if out of range.
@@ -42,7 +49,11 @@ pub struct I8Weights<'a> {
 impl FloatWeights for F16Weights<'_> {
     #[inline]
     fn matvec_acc(&self, x: &[f32], out: &mut [f32]) {
-        matvec_f16_acc(self.0, x, out);
+        matvec_f16(self.0, x, None, out);
+    }
+    #[inline]
+    fn matvec_bias(&self, b: &[f32], x: &[f32], out: &mut [f32]) {
+        matvec_f16(self.0, x, Some(b), out);
     }
     fn rows(&self, from: usize, to: usize, cols: usize) -> Self {
         F16Weights(self.0.get(from * cols..to * cols).unwrap_or(&[]))
@@ -62,7 +73,11 @@ impl FloatWeights for F16Weights<'_> {
 impl FloatWeights for I8Weights<'_> {
     #[inline]
     fn matvec_acc(&self, x: &[f32], out: &mut [f32]) {
-        matvec_i8_f32_acc(self.w, self.scale, x, out);
+        matvec_i8_f32(self.w, self.scale, x, None, out);
+    }
+    #[inline]
+    fn matvec_bias(&self, b: &[f32], x: &[f32], out: &mut [f32]) {
+        matvec_i8_f32(self.w, self.scale, x, Some(b), out);
     }
     fn rows(&self, from: usize, to: usize, cols: usize) -> Self {
         I8Weights {
@@ -118,16 +133,23 @@ impl<W: FloatWeights> FloatElman<'_, W> {
         let Some(a) = scratch.get_mut(..self.hidden) else {
             return;
         };
-        copy(self.b, a);
-        self.w_x.matvec_acc(x, a);
+        self.w_x.matvec_bias(self.b, x, a);
         self.w_h.matvec_acc(h, a);
-        let act = if self.act == Activation::Relu {
-            Activation::Relu
-        } else {
-            Activation::Tanh
-        };
-        apply_with::<A>(act, a);
-        copy(a, h);
+        if self.act == Activation::Relu {
+            for (h, a) in h.iter_mut().zip(a.iter()) {
+                *h = relu(*a);
+            }
+            return;
+        }
+        // The f32 cells' FPU sequence for the fast tanh.
+        #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+        if A::FAST {
+            crate::kernel::cortex_m::act_fast(false, Some(a), h);
+            return;
+        }
+        for (h, a) in h.iter_mut().zip(a.iter()) {
+            *h = A::tanh(*a);
+        }
     }
 }
 
@@ -169,8 +191,7 @@ impl<W: FloatWeights> FloatLstm<'_, W> {
         let Some(g) = scratch.get_mut(..4 * n) else {
             return;
         };
-        copy(self.b, g);
-        self.w_x.matvec_acc(x, g);
+        self.w_x.matvec_bias(self.b, x, g);
         self.w_h.matvec_acc(h, g);
         let m = n.min(h.len()).min(c.len());
         // The f32 cell's FPU sequence for the fast activations.
@@ -228,12 +249,10 @@ impl<W: FloatWeights> FloatGru<'_, W> {
         };
         let (g, rh) = s.split_at_mut(6 * n);
         let (gx, gh) = g.split_at_mut(3 * n);
-        copy(self.b_x, gx);
-        copy(self.b_h, gh);
-        self.w_x.matvec_acc(x, gx);
+        self.w_x.matvec_bias(self.b_x, x, gx);
         match self.variant {
             GruVariant::ResetAfter => {
-                self.w_h.matvec_acc(h, gh);
+                self.w_h.matvec_bias(self.b_h, h, gh);
                 // The f32 cell's FPU sequence for the fast activations.
                 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
                 if A::FAST {
@@ -250,7 +269,8 @@ impl<W: FloatWeights> FloatGru<'_, W> {
             GruVariant::ResetBefore => {
                 // Gate by gate over slices (the activations' own loops).
                 let (gh_zr, gh_n) = gh.split_at_mut(2 * n);
-                self.w_h.rows(0, 2 * n, n).matvec_acc(h, gh_zr);
+                let (b_zr, b_n) = self.b_h.split_at(self.b_h.len().min(2 * n));
+                self.w_h.rows(0, 2 * n, n).matvec_bias(b_zr, h, gh_zr);
                 for (g, x) in gh_zr.iter_mut().zip(gx.iter()) {
                     *g += *x;
                 }
@@ -258,7 +278,7 @@ impl<W: FloatWeights> FloatGru<'_, W> {
                 for k in 0..n {
                     rh[k] = gh_zr[n + k] * h[k];
                 }
-                self.w_h.rows(2 * n, 3 * n, n).matvec_acc(rh, gh_n);
+                self.w_h.rows(2 * n, 3 * n, n).matvec_bias(b_n, rh, gh_n);
                 for (g, x) in gh_n.iter_mut().zip(gx.get(2 * n..).unwrap_or(&[])) {
                     *g += *x;
                 }
@@ -295,8 +315,7 @@ impl<W: FloatWeights> FloatDense<'_, W> {
 
     /// Computes `y` (length `out`) from `x` with `A`'s activations.
     pub(crate) fn forward_with<A: Act>(&self, x: &[f32], y: &mut [f32]) {
-        copy(self.b, y);
-        self.w.matvec_acc(x, y);
+        self.w.matvec_bias(self.b, x, y);
         apply_with::<A>(self.act, y);
     }
 }

@@ -98,6 +98,14 @@ impl FloatWeights for HybridWeights<'_> {
             HybridWeights::F16(_) | HybridWeights::I8(_) => {}
         }
     }
+    #[inline]
+    fn matvec_bias(&self, b: &[f32], x: &[f32], out: &mut [f32]) {
+        match self {
+            HybridWeights::F16(w) if F16 => w.matvec_bias(b, x, out),
+            HybridWeights::I8(w) if I8 => w.matvec_bias(b, x, out),
+            HybridWeights::F16(_) | HybridWeights::I8(_) => {}
+        }
+    }
     fn rows(&self, from: usize, to: usize, cols: usize) -> Self {
         match self {
             HybridWeights::F16(w) => HybridWeights::F16(w.rows(from, to, cols)),
