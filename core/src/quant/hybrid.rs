@@ -13,7 +13,7 @@
 use super::matvec::{matvec_f16, matvec_i8_f32};
 use crate::format::{Activation, GruVariant};
 use crate::kernel::activation::{apply_with, relu, Act, Exact};
-use crate::kernel::copy;
+use crate::kernel::{copy, no_unroll};
 use half::f16;
 
 /// A row-major weight matrix whose rows can be multiplied into `f32`.
@@ -137,6 +137,7 @@ impl<W: FloatWeights> FloatElman<'_, W> {
         self.w_h.matvec_acc(h, a);
         if self.act == Activation::Relu {
             for (h, a) in h.iter_mut().zip(a.iter()) {
+                no_unroll();
                 *h = relu(*a);
             }
             return;
@@ -267,25 +268,30 @@ impl<W: FloatWeights> FloatGru<'_, W> {
                 }
             }
             GruVariant::ResetBefore => {
-                // Gate by gate over slices (the activations' own loops).
+                // Gate by gate over slices (the activations' own loops),
+                // each loop one copy of its body on Arm (code size).
                 let (gh_zr, gh_n) = gh.split_at_mut(2 * n);
                 let (b_zr, b_n) = self.b_h.split_at(self.b_h.len().min(2 * n));
                 self.w_h.rows(0, 2 * n, n).matvec_bias(b_zr, h, gh_zr);
                 for (g, x) in gh_zr.iter_mut().zip(gx.iter()) {
+                    no_unroll();
                     *g += *x;
                 }
                 apply_with::<A>(Activation::Sigmoid, gh_zr);
-                for k in 0..n {
-                    rh[k] = gh_zr[n + k] * h[k];
+                let (z, r) = gh_zr.split_at(n);
+                for ((rh, r), h) in rh.iter_mut().zip(r).zip(h.iter()) {
+                    no_unroll();
+                    *rh = *r * *h;
                 }
                 self.w_h.rows(2 * n, 3 * n, n).matvec_bias(b_n, rh, gh_n);
                 for (g, x) in gh_n.iter_mut().zip(gx.get(2 * n..).unwrap_or(&[])) {
+                    no_unroll();
                     *g += *x;
                 }
                 apply_with::<A>(Activation::Tanh, gh_n);
-                for k in 0..n {
-                    let z = gh_zr[k];
-                    h[k] = (1.0 - z) * gh_n[k] + z * h[k];
+                for ((h, z), cand) in h.iter_mut().zip(z).zip(gh_n.iter()) {
+                    no_unroll();
+                    *h = (1.0 - *z) * *cand + *z * *h;
                 }
             }
         }
