@@ -675,7 +675,7 @@ impl<'a, const L: usize> Model<'a, L> {
                     let simd = HAS_SIMD && self.kernel == Kernel::Simd;
                     let out = q.sizes().1;
                     let to = if li == last { &mut *y } else { prefix(wr, out) };
-                    q.forward(x, to, gates, simd);
+                    q.forward::<A>(x, to, gates, simd);
                     if li == last {
                         return Ok(());
                     }
@@ -687,7 +687,7 @@ impl<'a, const L: usize> Model<'a, L> {
                 }
                 Layer::Quant(q) if QUANT => {
                     let simd = HAS_SIMD && self.kernel == Kernel::Simd;
-                    q.step(x, prefix(upper, q.state_len()), gates, simd);
+                    q.step::<A>(x, prefix(upper, q.state_len()), gates, simd);
                 }
                 // Left out by cargo features: the loader never builds these.
                 Layer::Elman(_)

@@ -1,20 +1,32 @@
 //! The float cells over compressed weights: `f16` storage and the `i8`
 //! hybrid (int8 weights, one `f32` scale per row). Activations, state and
-//! accumulation are `f32`; sigmoid and tanh are the exact `libm` ones, so
-//! these cells differ from the f32 cells only by the weights' rounding (and
-//! the order of the sums).
+//! accumulation are `f32`; sigmoid and tanh follow the model's
+//! [`Math`](crate::Math) as in the f32 cells (the `libm` ones for
+//! `Math::Exact`, the rational approximations for `Math::Fast`, on a
+//! Cortex-M4F the same FPU sequences as the f32 cells), so these cells
+//! differ from the f32 cells only by the weights' rounding (and the order of
+//! the sums). The public `step`/`forward` methods compute with the exact
+//! functions.
 //!
 //! One generic cell per kind serves both formats through [`FloatWeights`].
 
-use super::matvec::{matvec_f16_acc, matvec_i8_f32_acc};
+use super::matvec::{matvec_f16, matvec_i8_f32};
 use crate::format::{Activation, GruVariant};
-use crate::kernel::activation::{apply, relu, sigmoid, tanh};
+use crate::kernel::activation::{apply_with, relu, Act, Exact};
+use crate::kernel::{copy, no_unroll};
 use half::f16;
 
 /// A row-major weight matrix whose rows can be multiplied into `f32`.
 pub trait FloatWeights: Copy {
     /// `out[r] += Σ_c W[r][c] x[c]` for `cols = x.len()`, `rows = out.len()`.
     fn matvec_acc(&self, x: &[f32], out: &mut [f32]);
+    /// `out[r] = b[r] + Σ_c W[r][c] x[c]` (where `b` reaches; `out[r]`
+    /// itself where it does not), the sums as in
+    /// [`matvec_acc`](Self::matvec_acc).
+    fn matvec_bias(&self, b: &[f32], x: &[f32], out: &mut [f32]) {
+        copy(b, out);
+        self.matvec_acc(x, out);
+    }
     /// The rows `from..to` of a matrix of `cols` columns (empty if out of range).
     fn rows(&self, from: usize, to: usize, cols: usize) -> Self;
     /// Writes row `r` (of `out.len()` columns) as `f32`; `false` if out of range.
@@ -37,7 +49,11 @@ pub struct I8Weights<'a> {
 impl FloatWeights for F16Weights<'_> {
     #[inline]
     fn matvec_acc(&self, x: &[f32], out: &mut [f32]) {
-        matvec_f16_acc(self.0, x, out);
+        matvec_f16(self.0, x, None, out);
+    }
+    #[inline]
+    fn matvec_bias(&self, b: &[f32], x: &[f32], out: &mut [f32]) {
+        matvec_f16(self.0, x, Some(b), out);
     }
     fn rows(&self, from: usize, to: usize, cols: usize) -> Self {
         F16Weights(self.0.get(from * cols..to * cols).unwrap_or(&[]))
@@ -57,7 +73,11 @@ impl FloatWeights for F16Weights<'_> {
 impl FloatWeights for I8Weights<'_> {
     #[inline]
     fn matvec_acc(&self, x: &[f32], out: &mut [f32]) {
-        matvec_i8_f32_acc(self.w, self.scale, x, out);
+        matvec_i8_f32(self.w, self.scale, x, None, out);
+    }
+    #[inline]
+    fn matvec_bias(&self, b: &[f32], x: &[f32], out: &mut [f32]) {
+        matvec_i8_f32(self.w, self.scale, x, Some(b), out);
     }
     fn rows(&self, from: usize, to: usize, cols: usize) -> Self {
         I8Weights {
@@ -77,14 +97,6 @@ impl FloatWeights for I8Weights<'_> {
             *o = *s * *w as f32;
         }
         true
-    }
-}
-
-/// Copies `b` into `out`.
-#[inline(always)]
-fn init(out: &mut [f32], b: &[f32]) {
-    for (o, b) in out.iter_mut().zip(b) {
-        *o = *b;
     }
 }
 
@@ -111,20 +123,33 @@ impl<W: FloatWeights> FloatElman<'_, W> {
         self.hidden
     }
 
-    /// One timestep: updates `h` from `x`.
+    /// One timestep (exact activations): updates `h` from `x`.
     pub fn step(&self, x: &[f32], h: &mut [f32], scratch: &mut [f32]) {
+        self.step_with::<Exact>(x, h, scratch);
+    }
+
+    /// One timestep with `A`'s activations.
+    pub(crate) fn step_with<A: Act>(&self, x: &[f32], h: &mut [f32], scratch: &mut [f32]) {
         let Some(a) = scratch.get_mut(..self.hidden) else {
             return;
         };
-        init(a, self.b);
-        self.w_x.matvec_acc(x, a);
+        self.w_x.matvec_bias(self.b, x, a);
         self.w_h.matvec_acc(h, a);
+        if self.act == Activation::Relu {
+            for (h, a) in h.iter_mut().zip(a.iter()) {
+                no_unroll();
+                *h = relu(*a);
+            }
+            return;
+        }
+        // The f32 cells' FPU sequence for the fast tanh.
+        #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+        if A::FAST {
+            crate::kernel::cortex_m::act_fast(false, Some(a), h);
+            return;
+        }
         for (h, a) in h.iter_mut().zip(a.iter()) {
-            *h = if self.act == Activation::Relu {
-                relu(*a)
-            } else {
-                tanh(*a)
-            };
+            *h = A::tanh(*a);
         }
     }
 }
@@ -150,20 +175,39 @@ impl<W: FloatWeights> FloatLstm<'_, W> {
         4 * self.hidden
     }
 
-    /// One timestep: updates `h` and `c` from `x`.
+    /// One timestep (exact activations): updates `h` and `c` from `x`.
     pub fn step(&self, x: &[f32], h: &mut [f32], c: &mut [f32], scratch: &mut [f32]) {
+        self.step_with::<Exact>(x, h, c, scratch);
+    }
+
+    /// One timestep with `A`'s activations.
+    pub(crate) fn step_with<A: Act>(
+        &self,
+        x: &[f32],
+        h: &mut [f32],
+        c: &mut [f32],
+        scratch: &mut [f32],
+    ) {
         let n = self.hidden;
         let Some(g) = scratch.get_mut(..4 * n) else {
             return;
         };
-        init(g, self.b);
-        self.w_x.matvec_acc(x, g);
+        self.w_x.matvec_bias(self.b, x, g);
         self.w_h.matvec_acc(h, g);
-        for k in 0..n.min(h.len()).min(c.len()) {
-            let (i, f) = (sigmoid(g[k]), sigmoid(g[n + k]));
-            let (gg, o) = (tanh(g[2 * n + k]), sigmoid(g[3 * n + k]));
+        let m = n.min(h.len()).min(c.len());
+        // The f32 cell's FPU sequence for the fast activations.
+        #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+        if A::FAST {
+            if let (Some(c), Some(h)) = (c.get_mut(..m), h.get_mut(..m)) {
+                crate::kernel::cortex_m::lstm_gates(g, n, c, h);
+            }
+            return;
+        }
+        for k in 0..m {
+            let (i, f) = (A::sigmoid(g[k]), A::sigmoid(g[n + k]));
+            let (gg, o) = (A::tanh(g[2 * n + k]), A::sigmoid(g[3 * n + k]));
             c[k] = f * c[k] + i * gg;
-            h[k] = o * tanh(c[k]);
+            h[k] = o * A::tanh(c[k]);
         }
     }
 }
@@ -193,41 +237,61 @@ impl<W: FloatWeights> FloatGru<'_, W> {
         6 * self.hidden + self.hidden
     }
 
-    /// One timestep: updates `h` from `x`.
+    /// One timestep (exact activations): updates `h` from `x`.
     pub fn step(&self, x: &[f32], h: &mut [f32], scratch: &mut [f32]) {
+        self.step_with::<Exact>(x, h, scratch);
+    }
+
+    /// One timestep with `A`'s activations.
+    pub(crate) fn step_with<A: Act>(&self, x: &[f32], h: &mut [f32], scratch: &mut [f32]) {
         let n = self.hidden;
         let (Some(s), Some(h)) = (scratch.get_mut(..7 * n), h.get_mut(..n)) else {
             return;
         };
-        let (gx, rest) = s.split_at_mut(3 * n);
-        let (gh, rh) = rest.split_at_mut(3 * n);
-        init(gx, self.b_x);
-        init(gh, self.b_h);
-        self.w_x.matvec_acc(x, gx);
+        let (g, rh) = s.split_at_mut(6 * n);
+        let (gx, gh) = g.split_at_mut(3 * n);
+        self.w_x.matvec_bias(self.b_x, x, gx);
         match self.variant {
             GruVariant::ResetAfter => {
-                self.w_h.matvec_acc(h, gh);
+                self.w_h.matvec_bias(self.b_h, h, gh);
+                // The f32 cell's FPU sequence for the fast activations.
+                #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+                if A::FAST {
+                    crate::kernel::cortex_m::gru_gates(g, n, h);
+                    return;
+                }
                 for k in 0..n {
-                    let z = sigmoid(gx[k] + gh[k]);
-                    let r = sigmoid(gx[n + k] + gh[n + k]);
-                    let cand = tanh(gx[2 * n + k] + r * gh[2 * n + k]);
+                    let z = A::sigmoid(gx[k] + gh[k]);
+                    let r = A::sigmoid(gx[n + k] + gh[n + k]);
+                    let cand = A::tanh(gx[2 * n + k] + r * gh[2 * n + k]);
                     h[k] = (1.0 - z) * cand + z * h[k];
                 }
             }
             GruVariant::ResetBefore => {
+                // Gate by gate over slices (the activations' own loops),
+                // each loop one copy of its body on Arm (code size).
                 let (gh_zr, gh_n) = gh.split_at_mut(2 * n);
-                self.w_h.rows(0, 2 * n, n).matvec_acc(h, gh_zr);
-                for k in 0..n {
-                    let z = sigmoid(gx[k] + gh_zr[k]);
-                    let r = sigmoid(gx[n + k] + gh_zr[n + k]);
-                    gh_zr[k] = z;
-                    rh[k] = r * h[k];
+                let (b_zr, b_n) = self.b_h.split_at(self.b_h.len().min(2 * n));
+                self.w_h.rows(0, 2 * n, n).matvec_bias(b_zr, h, gh_zr);
+                for (g, x) in gh_zr.iter_mut().zip(gx.iter()) {
+                    no_unroll();
+                    *g += *x;
                 }
-                self.w_h.rows(2 * n, 3 * n, n).matvec_acc(rh, gh_n);
-                for k in 0..n {
-                    let z = gh_zr[k];
-                    let cand = tanh(gx[2 * n + k] + gh_n[k]);
-                    h[k] = (1.0 - z) * cand + z * h[k];
+                apply_with::<A>(Activation::Sigmoid, gh_zr);
+                let (z, r) = gh_zr.split_at(n);
+                for ((rh, r), h) in rh.iter_mut().zip(r).zip(h.iter()) {
+                    no_unroll();
+                    *rh = *r * *h;
+                }
+                self.w_h.rows(2 * n, 3 * n, n).matvec_bias(b_n, rh, gh_n);
+                for (g, x) in gh_n.iter_mut().zip(gx.get(2 * n..).unwrap_or(&[])) {
+                    no_unroll();
+                    *g += *x;
+                }
+                apply_with::<A>(Activation::Tanh, gh_n);
+                for ((h, z), cand) in h.iter_mut().zip(z).zip(gh_n.iter()) {
+                    no_unroll();
+                    *h = (1.0 - *z) * *cand + *z * *h;
                 }
             }
         }
@@ -250,11 +314,15 @@ pub struct FloatDense<'a, W> {
 }
 
 impl<W: FloatWeights> FloatDense<'_, W> {
-    /// Computes `y` (length `out`) from `x`.
+    /// Computes `y` (length `out`) from `x` (exact activations).
     pub fn forward(&self, x: &[f32], y: &mut [f32]) {
-        init(y, self.b);
-        self.w.matvec_acc(x, y);
-        apply(self.act, y);
+        self.forward_with::<Exact>(x, y);
+    }
+
+    /// Computes `y` (length `out`) from `x` with `A`'s activations.
+    pub(crate) fn forward_with<A: Act>(&self, x: &[f32], y: &mut [f32]) {
+        self.w.matvec_bias(self.b, x, y);
+        apply_with::<A>(self.act, y);
     }
 }
 

@@ -20,6 +20,7 @@ use super::words::{f32_as_i32_mut, i32_as_i16_mut};
 use super::{dequantize_slice, quantize_slice};
 use crate::error::Error;
 use crate::format::{dtype, kind, numfmt, Activation, GruVariant};
+use crate::kernel::activation::Act;
 use crate::load::{Failed, LayerSrc};
 use crate::model::Layer;
 use half::f16;
@@ -94,6 +95,14 @@ impl FloatWeights for HybridWeights<'_> {
             HybridWeights::F16(w) if F16 => w.matvec_acc(x, out),
             HybridWeights::I8(w) if I8 => w.matvec_acc(x, out),
             // Left out by cargo features: the loader never builds these.
+            HybridWeights::F16(_) | HybridWeights::I8(_) => {}
+        }
+    }
+    #[inline]
+    fn matvec_bias(&self, b: &[f32], x: &[f32], out: &mut [f32]) {
+        match self {
+            HybridWeights::F16(w) if F16 => w.matvec_bias(b, x, out),
+            HybridWeights::I8(w) if I8 => w.matvec_bias(b, x, out),
             HybridWeights::F16(_) | HybridWeights::I8(_) => {}
         }
     }
@@ -261,16 +270,23 @@ impl QuantLayer<'_> {
         }
     }
 
-    /// One step of a recurrent layer: `state` is its `h` (then `c`).
-    pub(crate) fn step(&self, x: &[f32], state: &mut [f32], scratch: &mut [f32], simd: bool) {
+    /// One step of a recurrent layer: `state` is its `h` (then `c`); the
+    /// f16 and i8 cells compute sigmoid and tanh with `A`'s functions.
+    pub(crate) fn step<A: Act>(
+        &self,
+        x: &[f32],
+        state: &mut [f32],
+        scratch: &mut [f32],
+        simd: bool,
+    ) {
         let (_, n) = self.sizes();
         let (h, c) = state.split_at_mut(n.min(state.len()));
         // Cell types and formats left out by cargo features are never
         // built by the loader; the guards keep their code out of the link.
         match self {
-            QuantLayer::Elman(cell) if HYBRID && ELMAN => cell.step(x, h, scratch),
-            QuantLayer::Lstm(cell) if HYBRID && LSTM => cell.step(x, h, c, scratch),
-            QuantLayer::Gru(cell) if HYBRID && GRU => cell.step(x, h, scratch),
+            QuantLayer::Elman(cell) if HYBRID && ELMAN => cell.step_with::<A>(x, h, scratch),
+            QuantLayer::Lstm(cell) if HYBRID && LSTM => cell.step_with::<A>(x, h, c, scratch),
+            QuantLayer::Gru(cell) if HYBRID && GRU => cell.step_with::<A>(x, h, scratch),
             QuantLayer::Elman(_) | QuantLayer::Lstm(_) | QuantLayer::Gru(_) => {}
             QuantLayer::Dense(_) | QuantLayer::IntDense(..) => {}
             QuantLayer::Embedding(_) | QuantLayer::IntEmbedding(..) => {}
@@ -314,10 +330,17 @@ impl QuantLayer<'_> {
         dequantize_slice(hq, f.out, h);
     }
 
-    /// A Dense layer's output `y` from `x`.
-    pub(crate) fn forward(&self, x: &[f32], y: &mut [f32], scratch: &mut [f32], simd: bool) {
+    /// A Dense layer's output `y` from `x`; an f16 or i8 Dense computes its
+    /// activation with `A`'s functions.
+    pub(crate) fn forward<A: Act>(
+        &self,
+        x: &[f32],
+        y: &mut [f32],
+        scratch: &mut [f32],
+        simd: bool,
+    ) {
         match self {
-            QuantLayer::Dense(d) if HYBRID => d.forward(x, y),
+            QuantLayer::Dense(d) if HYBRID => d.forward_with::<A>(x, y),
             QuantLayer::IntDense(d, f) if INTEGER => {
                 let (i, n) = (d.input, d.out);
                 let len = scratch.len();

@@ -23,6 +23,9 @@ use wide::{i16x16, i32x8, i8x16};
 pub mod dsp;
 #[cfg(tinyrnn_dsp)]
 pub use dsp::Dsp;
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+#[expect(unsafe_code, reason = "the hybrid kernels are `asm!`")]
+mod fpu;
 
 /// Most columns an integer row may have: `511 * 128 * 32768 < 2^31`, so the
 /// exact sum of any `i8 x i16` row fits in an `i32`. The loader and the
@@ -364,54 +367,105 @@ fn tiled_wide(w: &[i8], x: &[i16], out: &mut [i32]) {
 /// i8 hybrid: `out[r] += scale[r] * Σ_c w[r][c] * x[c]`, in `f32`.
 #[inline]
 pub fn matvec_i8_f32_acc(w: &[i8], scale: &[f32], x: &[f32], out: &mut [f32]) {
-    let cols = x.len();
-    if cols == 0 {
-        return;
-    }
-    for ((o, row), s) in out.iter_mut().zip(w.chunks_exact(cols)).zip(scale) {
-        // Four accumulators, like the f32 scalar kernel, for the FPU pipeline.
-        let mut acc = [0.0f32; 4];
-        let rc = row.chunks_exact(4);
-        let rt = rc.remainder();
-        let xc = x.chunks_exact(4);
-        let xt = xc.remainder();
-        for (w, x) in rc.zip(xc) {
-            for k in 0..4 {
-                acc[k] += w[k] as f32 * x[k];
-            }
-        }
-        let mut sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-        for (w, x) in rt.iter().zip(xt) {
-            sum += *w as f32 * *x;
-        }
-        *o += *s * sum;
-    }
+    matvec_i8_f32(w, scale, x, None, out);
 }
 
 /// f16 storage: `out[r] += Σ_c f32(w[r][c]) * x[c]`.
 #[inline]
 pub fn matvec_f16_acc(w: &[f16], x: &[f32], out: &mut [f32]) {
+    matvec_f16(w, x, None, out);
+}
+
+/// i8 hybrid: `out[r] = base[r] + scale[r] * Σ_c w[r][c] * x[c]` where
+/// `base` is `bias` (when it reaches row `r`) or `out` itself; rows without
+/// weights or scale are left at `base[r]`.
+#[inline(never)]
+pub(crate) fn matvec_i8_f32(
+    w: &[i8],
+    scale: &[f32],
+    x: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+) {
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    fpu::matvec_i8(w, scale, x, bias, out);
+    #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
+    hybrid_rows(w, x, bias, out, |r, row| {
+        scale
+            .get(r)
+            .map(|s| *s * dot_portable(row, x, |w| *w as f32))
+    });
+}
+
+/// f16 storage: `out[r] = base[r] + Σ_c f32(w[r][c]) * x[c]`, `base` as in
+/// [`matvec_i8_f32`].
+#[inline(never)]
+pub(crate) fn matvec_f16(w: &[f16], x: &[f32], bias: Option<&[f32]>, out: &mut [f32]) {
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    fpu::matvec_f16(w, x, bias, out);
+    #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
+    hybrid_rows(w, x, bias, out, |_, row| {
+        Some(dot_portable(row, x, |w| w.to_f32()))
+    });
+}
+
+/// The row loop of the hybrid kernels: `out[r] = base[r] + row(r, w_r)`
+/// for the rows `w_r` of `x.len()` columns that `w` holds (and `row` gives a
+/// value for), `out[r] = base[r]` for the others; `base` as in
+/// [`matvec_i8_f32`].
+#[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
+#[inline(always)]
+fn hybrid_rows<T>(
+    w: &[T],
+    x: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    row: impl Fn(usize, &[T]) -> Option<f32>,
+) {
     let cols = x.len();
-    if cols == 0 {
-        return;
+    let mut off = 0usize;
+    for (r, o) in out.iter_mut().enumerate() {
+        let base = match bias {
+            Some(b) => b.get(r).copied().unwrap_or(*o),
+            None => *o,
+        };
+        let end = off.saturating_add(cols);
+        *o = match w
+            .get(off..end)
+            .filter(|_| cols != 0)
+            .and_then(|w| row(r, w))
+        {
+            Some(v) => base + v,
+            None => base,
+        };
+        off = end;
     }
-    for (o, row) in out.iter_mut().zip(w.chunks_exact(cols)) {
-        let mut acc = [0.0f32; 4];
-        let rc = row.chunks_exact(4);
-        let rt = rc.remainder();
-        let xc = x.chunks_exact(4);
-        let xt = xc.remainder();
-        for (w, x) in rc.zip(xc) {
-            for k in 0..4 {
-                acc[k] += w[k].to_f32() * x[k];
-            }
+}
+
+/// `Σ_c w[c] x[c]` of one row (same length as `x`) in the hybrid kernels'
+/// order: four accumulators over the whole groups of 4 columns, summed as
+/// `(a0 + a1) + (a2 + a3)`, then the last `cols % 4` columns one by one, every product
+/// rounded before it is added (the Cortex-M4F kernels in `fpu` add in the
+/// same order, bit for bit), each weight widened exactly to `f32` by `f`.
+#[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
+#[inline(always)]
+fn dot_portable<T>(row: &[T], x: &[f32], f: impl Fn(&T) -> f32) -> f32 {
+    // Four accumulators, like the f32 scalar kernel, for the FPU pipeline.
+    let mut acc = [0.0f32; 4];
+    let rc = row.chunks_exact(4);
+    let rt = rc.remainder();
+    let xc = x.chunks_exact(4);
+    let xt = xc.remainder();
+    for (w, x) in rc.zip(xc) {
+        for k in 0..4 {
+            acc[k] += f(&w[k]) * x[k];
         }
-        let mut sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-        for (w, x) in rt.iter().zip(xt) {
-            sum += w.to_f32() * *x;
-        }
-        *o += sum;
     }
+    let mut sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (w, x) in rt.iter().zip(xt) {
+        sum += f(w) * *x;
+    }
+    sum
 }
 
 #[cfg(test)]
