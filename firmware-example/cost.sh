@@ -15,7 +15,9 @@
 # - flash: `size_probe` (load + step, no printing) built with the model, minus the same built with no
 #   model: code = .text difference (the runtime: loader, cells, kernels, libm, memcpy) with both
 #   activation maths (tinyrnn feature exact-math), and "fast-only" without it (Math::Fast only, no libm
-#   sigmoid/tanh; float formats; the integer step never uses them), const = .rodata
+#   sigmoid/tanh; float formats; the integer step never uses them), and "static" (fast-only, the model
+#   loaded while compiling with `Model::from_aligned` / `static_model!`: no loader code, the `Model`
+#   itself in flash; feature static-model of size_probe), const = .rodata
 #   difference less the model file; weights = the model file (header + tensors + CRC), kept in flash in place.
 # - RAM: static = .data + .bss of size_probe; state = what the caller owns (float: State<N>; integer:
 #   IntModel's words = state + io buffers + scratch); stack = measured by painting, deepest use below
@@ -60,9 +62,9 @@ build "" size_probe
 base_text=$(section "$out/size_probe-none.elf" .text)
 base_ro=$(section "$out/size_probe-none.elf" .rodata)
 
-printf '%-18s | %10s | %10s | %8s | %8s | %9s | %6s | %9s | %8s | %8s | %7s | %10s | %10s\n' \
-  model insn/step "fast math" MACs/step "code B" "fast-only" "const B" "weights B" "static B" "state B" "model B" "stack step" "stack load"
-printf '%s\n' '-------------------|------------|------------|----------|----------|-----------|--------|-----------|----------|----------|---------|------------|-----------'
+printf '%-18s | %10s | %10s | %8s | %8s | %9s | %6s | %6s | %9s | %8s | %8s | %7s | %10s | %10s\n' \
+  model insn/step "fast math" MACs/step "code B" "fast-only" static "const B" "weights B" "static B" "state B" "model B" "stack step" "stack load"
+printf '%s\n' '-------------------|------------|------------|----------|----------|-----------|--------|--------|-----------|----------|----------|---------|------------|-----------'
 for m in lstm1x32 lstm16x64 gru1x32 elman1x32; do
   for fmt in f32 f16 i8 integer; do
     file=models/$m.$fmt.trnn
@@ -73,6 +75,7 @@ for m in lstm1x32 lstm16x64 gru1x32 elman1x32; do
     build "$m,$fmt,exact-math" tinyrnn-firmware-example
     build "$m,$fmt,exact-math" size_probe
     build "$m,$fmt" size_probe
+    build "$m,$fmt,static-model" size_probe
     elf=$out/tinyrnn-firmware-example-$m-$fmt-exact-math.elf
     r1=$(region "$elf" "$K")
     r2=$(region "$elf" "$K2")
@@ -89,15 +92,16 @@ for m in lstm1x32 lstm16x64 gru1x32 elman1x32; do
     text=$(( $(section "$probe" .text) - base_text ))
     text_fast=$(( $(section "$out/size_probe-$m-$fmt.elf" .text) - base_text ))
     [ "$fmt" = integer ] && text_fast=-
+    text_static=$(( $(section "$out/size_probe-$m-$fmt-static-model.elf" .text) - base_text ))
     weights=$(wc -c <"$file")
     ro=$(( $(section "$probe" .rodata) - base_ro - weights ))
     [ "$ro" -ge 0 ] || ro=0
     static=$(( $(section "$probe" .data) + $(section "$probe" .bss) ))
     # Dense heads included: LSTM 4H(I+H) + H*O, GRU 3H(I+H) + H*O, Elman H(I+H) + H*O.
     macs=$(awk -v m="$m" 'BEGIN{split("lstm1x32 4256 lstm16x64 20736 gru1x32 3200 elman1x32 1088",a," "); for(i=1;i<8;i+=2) if(a[i]==m) print a[i+1]}')
-    printf '%-18s | %10s | %10s | %8s | %8s | %9s | %6s | %9s | %8s | %8s | %7s | %10s | %10s\n' \
-      "$m.$fmt" "$per_step" "$per_step_fast" "${macs:-?}" "$text" "$text_fast" "$ro" "$weights" "$static" "$state" "$model_b" "$stack_step" "$stack_load"
-    echo "cost: model=$m format=$fmt insn_per_step=$per_step insn_per_step_fast_math=$per_step_fast code_bytes=$text code_bytes_fast_only=$text_fast const_bytes=$ro weight_bytes=$weights static_ram=$static state_bytes=$state model_bytes=$model_b stack_step=$stack_step stack_load=$stack_load k=$K r_k=$r1 r_2k=$r2" >>"$out/cost.txt.new"
+    printf '%-18s | %10s | %10s | %8s | %8s | %9s | %6s | %6s | %9s | %8s | %8s | %7s | %10s | %10s\n' \
+      "$m.$fmt" "$per_step" "$per_step_fast" "${macs:-?}" "$text" "$text_fast" "$text_static" "$ro" "$weights" "$static" "$state" "$model_b" "$stack_step" "$stack_load"
+    echo "cost: model=$m format=$fmt insn_per_step=$per_step insn_per_step_fast_math=$per_step_fast code_bytes=$text code_bytes_fast_only=$text_fast code_bytes_static=$text_static const_bytes=$ro weight_bytes=$weights static_ram=$static state_bytes=$state model_bytes=$model_b stack_step=$stack_step stack_load=$stack_load k=$K r_k=$r1 r_2k=$r2" >>"$out/cost.txt.new"
   done
 done
 
