@@ -921,3 +921,80 @@ fn int_model_matches_model_step() {
         }
     }
 }
+
+/// The f16 and i8 cells follow the model's `Math`: with `Math::Fast` they
+/// stay within 1e-5 of `Math::Exact` (the bound the f32 cells meet against
+/// the ONNX Runtime goldens), for every cell, variant and Dense activation,
+/// with both kernels; and the two maths are not the same code (some output
+/// differs).
+#[test]
+fn hybrid_fast_math_tracks_exact() {
+    use super::NumFormat;
+    use crate::{Kernel, Math};
+    let mut rng = Rng::new(7);
+    let (input, hidden, out) = (3usize, 16usize, 4usize);
+    let xs: Vec<f32> = rng.vec(input * STEPS, 1.0);
+    let (mut differs, mut worst) = (false, 0.0f32);
+    for k in [
+        Kind::Lstm,
+        Kind::GruAfter,
+        Kind::GruBefore,
+        Kind::ElmanTanh,
+        Kind::ElmanRelu,
+    ] {
+        let l = Layer::random(&mut rng, input, hidden, gates(k), 1.5);
+        let wd = rng.vec(out * hidden, 1.0);
+        let bd = rng.vec(out, 0.2);
+        for act in [
+            Activation::Softmax,
+            Activation::Sigmoid,
+            Activation::Tanh,
+            Activation::Linear,
+        ] {
+            for fmt in [NumFormat::F16, NumFormat::I8] {
+                let mut b = ModelBuilder::new(input);
+                match k {
+                    Kind::ElmanTanh => {
+                        b.elman(hidden, Activation::Tanh, &l.w_x, &l.w_h, &l.b_sum())
+                    }
+                    Kind::ElmanRelu => {
+                        b.elman(hidden, Activation::Relu, &l.w_x, &l.w_h, &l.b_sum())
+                    }
+                    Kind::Lstm => b.lstm(hidden, &l.w_x, &l.w_h, &l.b_sum()),
+                    _ => b.gru(hidden, variant(k), &l.w_x, &l.w_h, &l.b_x, &l.b_h),
+                };
+                b.dense(out, act, &wd, &bd);
+                b.quantize(fmt).calibration(&xs);
+                let file = AlignedBuf::from_slice(&b.build().unwrap());
+                for kernel in [Kernel::Scalar, Kernel::Simd] {
+                    let run = |math: Math| {
+                        let m = Model::from_bytes(&file)
+                            .unwrap()
+                            .with_kernel(kernel)
+                            .with_math(math);
+                        let mut s = StateVec::new(&m);
+                        let mut ys = vec![0.0f32; STEPS * out];
+                        m.run_sequence(&mut s, &xs, &mut ys).unwrap();
+                        ys
+                    };
+                    let (exact, fast) = (run(Math::Exact), run(Math::Fast));
+                    let dev = exact
+                        .iter()
+                        .zip(&fast)
+                        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+                    differs |= exact.iter().zip(&fast).any(|(a, b)| a != b);
+                    worst = worst.max(dev);
+                    assert!(
+                        dev <= 1e-5,
+                        "{k:?} + Dense {act:?}, {fmt:?}, {kernel:?}: max |fast - exact| {dev:.2e}"
+                    );
+                }
+            }
+        }
+    }
+    std::println!("f16/i8 cells, max |Math::Fast - Math::Exact| over {STEPS} steps: {worst:.2e}");
+    assert!(
+        differs,
+        "Math::Fast gave the bits of Math::Exact everywhere"
+    );
+}
