@@ -132,6 +132,7 @@ pub fn inspect(model_path: &Path, json: bool) -> Result<(), String> {
         .map_err(|e| format!("{}: not a valid model file: {e}", model_path.display()))?;
     let meta = export::read_metadata(&model).ok();
     let ram = model.state_len() * 4;
+    let fw = Firmware::of(&model);
     if json {
         let layers: Vec<_> = model
             .layers()
@@ -141,7 +142,8 @@ pub fn inspect(model_path: &Path, json: bool) -> Result<(), String> {
         println!(
             "{}",
             serde_json::json!({"model": model_path.display().to_string(), "layers": layers, "params": model.param_count(), "bytes": buf.len(),
-                "ram_bytes": ram, "recurrent_state_bytes": model.recurrent_state_len() * 4, "macs_per_step": model.macs_per_step()})
+                "ram_bytes": ram, "recurrent_state_bytes": model.recurrent_state_len() * 4, "macs_per_step": model.macs_per_step(),
+                "firmware": {"layers": fw.layers, "state_words": fw.state_words, "int_words": fw.int_words, "cargo_features": fw.features}})
         );
         return Ok(());
     }
@@ -193,7 +195,64 @@ pub fn inspect(model_path: &Path, json: bool) -> Result<(), String> {
             println!("  vocabulary:      {} characters", v.len());
         }
     }
+    let file = model_path
+        .file_name()
+        .map_or_else(|| "model.trnn".into(), |f| f.to_string_lossy());
+    println!("  in firmware (the model loaded while compiling; see firmware-example/README.md):");
+    println!(
+        "    tinyrnn = {{ version = \"0.1\", default-features = false, features = {:?} }}",
+        fw.features
+    );
+    println!(
+        "    static MODEL: tinyrnn::Model<'static, {}> = tinyrnn::static_model!({file:?});",
+        fw.layers
+    );
+    println!(
+        "    let mut state = tinyrnn::State::<{}>::new(&MODEL)?;",
+        fw.state_words
+    );
+    if let Some(w) = fw.int_words {
+        println!(
+            "    // or without float: tinyrnn::quant::IntModel::new(&MODEL) and [i32; {w}] words"
+        );
+    }
     Ok(())
+}
+
+/// What firmware declares for a model: its `Model` capacity, `State` size,
+/// `IntModel` words (integer models) and the runtime's cargo features.
+struct Firmware {
+    layers: usize,
+    state_words: usize,
+    int_words: Option<usize>,
+    features: Vec<&'static str>,
+}
+
+impl Firmware {
+    fn of(model: &Model<'_>) -> Self {
+        let mut features: Vec<&'static str> = Vec::new();
+        for l in model.layers() {
+            let cell = match l.kind_name() {
+                "elman" => Some("elman"),
+                "lstm" => Some("lstm"),
+                "gru" => Some("gru"),
+                _ => None,
+            };
+            for f in cell.into_iter().chain([layer_format(l)]) {
+                if !features.contains(&f) {
+                    features.push(f);
+                }
+            }
+        }
+        Firmware {
+            layers: model.layers().len(),
+            state_words: model.state_len(),
+            int_words: tinyrnn::quant::IntModel::new(model)
+                .ok()
+                .map(|m| m.state_len()),
+            features,
+        }
+    }
 }
 
 /// The demo's recurrent layer (two of them).

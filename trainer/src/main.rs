@@ -38,7 +38,8 @@ enum Cmd {
     /// to f16, i8 or integer (--model --format) and report what it costs.
     #[command(long_about = EXPORT_ABOUT)]
     Export(ExportArgs),
-    /// Print layers, parameters, bytes, RAM and multiply-accumulates per step of a model file.
+    /// Print layers, parameters, bytes, RAM and multiply-accumulates per step of a model file,
+    /// and the declarations firmware needs for it (cargo features, static_model!, State size).
     Inspect(InspectArgs),
     /// No arguments needed: build a dataset, train, export, stream a sequence through the runtime.
     Demo(DemoArgs),

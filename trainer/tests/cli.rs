@@ -141,6 +141,19 @@ fn scripted_train_eval_predict_inspect_export() {
         i.contains("lstm") && i.contains("gru") && i.contains("MACs per step"),
         "{i}"
     );
+    // What firmware declares for it: capacity, state size, cargo features.
+    let buf = tinyrnn::AlignedBuf::from_slice(&std::fs::read(d.join("a.trnn")).unwrap());
+    let m = tinyrnn::Model::from_bytes(&buf).unwrap();
+    for want in [
+        format!(
+            "static MODEL: tinyrnn::Model<'static, {}> = tinyrnn::static_model!(\"a.trnn\");",
+            m.layers().len()
+        ),
+        format!("tinyrnn::State::<{}>::new(&MODEL)", m.state_len()),
+        r#"features = ["lstm", "f32", "gru"]"#.to_string(),
+    ] {
+        assert!(i.contains(&want), "no `{want}` in:\n{i}");
+    }
     // export from the checkpoint
     run_ok(
         bin()
