@@ -729,6 +729,29 @@ fn short_buffers_do_nothing_and_never_panic() {
 }
 
 /// Whole models through `ModelBuilder::quantize` and `Model::step`.
+/// A model file of the recurrent layer `l` of kind `k` and a Dense head
+/// `(activation, W, b)`, in number format `fmt` (calibrated on `xs`).
+fn model_file(
+    k: Kind,
+    l: &Layer,
+    dense: (Activation, &[f32], &[f32]),
+    fmt: super::NumFormat,
+    xs: &[f32],
+) -> AlignedBuf {
+    let hidden = l.hidden;
+    let mut b = ModelBuilder::new(l.input);
+    match k {
+        Kind::ElmanTanh => b.elman(hidden, Activation::Tanh, &l.w_x, &l.w_h, &l.b_sum()),
+        Kind::ElmanRelu => b.elman(hidden, Activation::Relu, &l.w_x, &l.w_h, &l.b_sum()),
+        Kind::Lstm => b.lstm(hidden, &l.w_x, &l.w_h, &l.b_sum()),
+        _ => b.gru(hidden, variant(k), &l.w_x, &l.w_h, &l.b_x, &l.b_h),
+    };
+    let (act, wd, bd) = dense;
+    b.dense(bd.len(), act, wd, bd);
+    b.quantize(fmt).calibration(xs);
+    AlignedBuf::from_slice(&b.build().unwrap())
+}
+
 #[test]
 fn quantized_models_end_to_end() {
     use super::NumFormat;
@@ -736,27 +759,13 @@ fn quantized_models_end_to_end() {
     let mut rng = Rng::new(42);
     let (input, hidden, out) = (3usize, 16usize, 4usize);
     let xs: Vec<f32> = rng.vec(input * 300, 1.0);
-    for k in [
-        Kind::Lstm,
-        Kind::GruAfter,
-        Kind::GruBefore,
-        Kind::ElmanTanh,
-        Kind::ElmanRelu,
-    ] {
+    for k in KINDS {
         let l = Layer::random(&mut rng, input, hidden, gates(k), 1.5);
         let wd = rng.vec(out * hidden, 1.0);
         let bd = rng.vec(out, 0.2);
-        let builder = |fmt: NumFormat| {
-            let mut b = ModelBuilder::new(input);
-            match k {
-                Kind::ElmanTanh => b.elman(hidden, Activation::Tanh, &l.w_x, &l.w_h, &l.b_sum()),
-                Kind::ElmanRelu => b.elman(hidden, Activation::Relu, &l.w_x, &l.w_h, &l.b_sum()),
-                Kind::Lstm => b.lstm(hidden, &l.w_x, &l.w_h, &l.b_sum()),
-                _ => b.gru(hidden, variant(k), &l.w_x, &l.w_h, &l.b_x, &l.b_h),
-            };
-            b.dense(out, Activation::Softmax, &wd, &bd);
-            b.quantize(fmt).calibration(&xs);
-            AlignedBuf::from_slice(&b.build().unwrap())
+        let builder = |fmt| {
+            let dense = (Activation::Softmax, &wd[..], &bd[..]);
+            model_file(k, &l, dense, fmt, &xs)
         };
         let run = |file: &AlignedBuf, kernel: Kernel| {
             let m = Model::from_bytes(file).unwrap().with_kernel(kernel);
@@ -935,13 +944,7 @@ fn hybrid_fast_math_tracks_exact() {
     let (input, hidden, out) = (3usize, 16usize, 4usize);
     let xs: Vec<f32> = rng.vec(input * STEPS, 1.0);
     let (mut differs, mut worst) = (false, 0.0f32);
-    for k in [
-        Kind::Lstm,
-        Kind::GruAfter,
-        Kind::GruBefore,
-        Kind::ElmanTanh,
-        Kind::ElmanRelu,
-    ] {
+    for k in KINDS {
         let l = Layer::random(&mut rng, input, hidden, gates(k), 1.5);
         let wd = rng.vec(out * hidden, 1.0);
         let bd = rng.vec(out, 0.2);
@@ -952,20 +955,7 @@ fn hybrid_fast_math_tracks_exact() {
             Activation::Linear,
         ] {
             for fmt in [NumFormat::F16, NumFormat::I8] {
-                let mut b = ModelBuilder::new(input);
-                match k {
-                    Kind::ElmanTanh => {
-                        b.elman(hidden, Activation::Tanh, &l.w_x, &l.w_h, &l.b_sum())
-                    }
-                    Kind::ElmanRelu => {
-                        b.elman(hidden, Activation::Relu, &l.w_x, &l.w_h, &l.b_sum())
-                    }
-                    Kind::Lstm => b.lstm(hidden, &l.w_x, &l.w_h, &l.b_sum()),
-                    _ => b.gru(hidden, variant(k), &l.w_x, &l.w_h, &l.b_x, &l.b_h),
-                };
-                b.dense(out, act, &wd, &bd);
-                b.quantize(fmt).calibration(&xs);
-                let file = AlignedBuf::from_slice(&b.build().unwrap());
+                let file = model_file(k, &l, (act, &wd, &bd), fmt, &xs);
                 for kernel in [Kernel::Scalar, Kernel::Simd] {
                     let run = |math: Math| {
                         let m = Model::from_bytes(&file)

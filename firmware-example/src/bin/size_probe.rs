@@ -46,9 +46,51 @@ fn run<const N: usize, const O: usize>(case: &Case, _: &mut ()) {
     // caller's code, not the runtime's; firmware that keeps both in place,
     // as here, links no memcpy for them.
     let loaded = Model::<LAYERS>::from_bytes_with_capacity(black_box(case.model));
+    if let Ok(model) = &loaded {
+        steps::<N, O>(model);
+    }
+}
+
+/// The same for an integer model, stepped by `IntModel::step` (no float).
+#[inline(never)]
+#[allow(dead_code, reason = "unused in a build without integer models")]
+fn run_int<const N: usize, const W: usize, const O: usize>(case: &Case, _: &mut ()) {
+    let loaded = Model::<LAYERS>::from_bytes_with_capacity(black_box(case.model));
     let Ok(model) = &loaded else {
         return;
     };
+    if let Ok(int) = IntModel::new(model) {
+        int_steps::<W, O>(model, &int);
+    }
+}
+
+/// [`run`] for a model loaded while compiling (feature `static-model`):
+/// the model is a `static` in flash; only the state is made at run time.
+#[inline(never)]
+#[allow(dead_code, reason = "unused in a build with only integer models")]
+fn run_static<const N: usize, const O: usize>(
+    _: &Case,
+    model: &'static Model<'static, LAYERS>,
+    _: &mut (),
+) {
+    steps::<N, O>(black_box(model));
+}
+
+/// [`run_int`] for a model and an `IntModel` built while compiling.
+#[inline(never)]
+#[allow(dead_code, reason = "unused in a build without integer models")]
+fn run_int_static<const N: usize, const W: usize, const O: usize>(
+    _: &Case,
+    model: &'static Model<'static, LAYERS>,
+    int: &'static IntModel<'static, 'static, LAYERS>,
+    _: &mut (),
+) {
+    int_steps::<W, O>(model, black_box(int));
+}
+
+/// A state of `N` words for `model`, and a few steps on an opaque input.
+#[inline(always)]
+fn steps<const N: usize, const O: usize>(model: &Model<'_, LAYERS>) {
     let mut state = State::<N>::new(model);
     let Ok(state) = &mut state else {
         return;
@@ -63,63 +105,12 @@ fn run<const N: usize, const O: usize>(case: &Case, _: &mut ()) {
     black_box(&y);
 }
 
-/// The same for an integer model, stepped by `IntModel::step` (no float).
-#[inline(never)]
-#[allow(dead_code, reason = "unused in a build without integer models")]
-fn run_int<const N: usize, const W: usize, const O: usize>(case: &Case, _: &mut ()) {
-    let loaded = Model::<LAYERS>::from_bytes_with_capacity(black_box(case.model));
-    let Ok(model) = &loaded else {
-        return;
-    };
-    let Ok(int) = IntModel::new(model) else {
-        return;
-    };
-    let mut buf = [0i32; W];
-    let Some(words) = buf.get_mut(..int.state_len()) else {
-        return;
-    };
-    let x = black_box(&X_INT);
-    let mut y = [0i16; O];
-    let i = model.input_size().min(64);
-    for _ in 0..black_box(4) {
-        let _ = black_box(int.step(words, &x[..i], &mut y));
-    }
-    black_box(&y);
-}
-
-/// [`run`] for a model loaded while compiling (feature `static-model`):
-/// the model is a `static` in flash; only the state is made at run time.
-#[inline(never)]
-#[allow(dead_code, reason = "unused in a build with only integer models")]
-fn run_static<const N: usize, const O: usize>(
-    _: &Case,
-    model: &'static Model<'static, LAYERS>,
-    _: &mut (),
+/// `W` words for `int`, and a few integer steps on an opaque input.
+#[inline(always)]
+fn int_steps<const W: usize, const O: usize>(
+    model: &Model<'_, LAYERS>,
+    int: &IntModel<'_, '_, LAYERS>,
 ) {
-    let model = black_box(model);
-    let mut state = State::<N>::new(model);
-    let Ok(state) = &mut state else {
-        return;
-    };
-    let x = black_box(&X);
-    let mut y = [0.0f32; O];
-    let i = model.input_size().min(64);
-    for _ in 0..black_box(4) {
-        let _ = black_box(model.step(state, &x[..i], &mut y));
-    }
-    black_box(&y);
-}
-
-/// [`run_int`] for a model and an `IntModel` built while compiling.
-#[inline(never)]
-#[allow(dead_code, reason = "unused in a build without integer models")]
-fn run_int_static<const N: usize, const W: usize, const O: usize>(
-    _: &Case,
-    model: &'static Model<'static, LAYERS>,
-    int: &'static IntModel<'static, 'static, LAYERS>,
-    _: &mut (),
-) {
-    let int = black_box(int);
     let mut buf = [0i32; W];
     let Some(words) = buf.get_mut(..int.state_len()) else {
         return;
