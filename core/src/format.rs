@@ -318,12 +318,20 @@ impl Wire<'_> {
         })
     }
 
-    /// Reads `n` layer entries (`tensor`: tensor entries), each checked.
+    /// Reads `n` layer entries (`tensor`: tensor entries), each field checked.
     #[inline(never)]
     const fn skip(&mut self, n: usize, tensor: bool) -> Option<()> {
         let mut k = 0;
-        while k < n {
-            some!(self.entry(tensor));
+        let spec: &[u8] = if tensor {
+            &TENSOR_FIELDS
+        } else {
+            &LAYER_FIELDS
+        };
+        // Field by field, keeping none (no entry on the stack: this is the
+        // loader's deepest path).
+        let fields = n.saturating_mul(spec.len());
+        while k < fields {
+            some!(self.varint(spec[k % spec.len()] as u32));
             k += 1;
         }
         Some(())

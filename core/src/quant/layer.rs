@@ -374,8 +374,7 @@ impl QuantLayer<'_> {
 /// pair, every fixed-point format and the column limit [`MAX_COLS`].
 /// Writes the layer to `out`.
 pub(crate) const fn build<'a>(src: &LayerSrc<'_, 'a>, out: &mut Layer<'a>) -> Result<(), Failed> {
-    *out = Layer::Quant(tri!(build_quant(src)));
-    Ok(())
+    build_quant(src, out)
 }
 
 /// A hybrid layer's weight matrix `k` of `rows x cols`: f16 (one tensor),
@@ -474,8 +473,9 @@ const fn expect(src: &LayerSrc<'_, '_>, n: usize) -> Result<(), Failed> {
     }
 }
 
-/// [`build`]'s layer.
-const fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Failed> {
+/// [`build`], writing the layer to `out` in place (no copy of it on the
+/// loader's deepest path).
+const fn build_quant<'a>(src: &LayerSrc<'_, 'a>, out: &mut Layer<'a>) -> Result<(), Failed> {
     let d = &src.d;
     let (i, h) = (d.input, d.output);
     let (iu, hu) = (i as usize, h as usize);
@@ -494,7 +494,8 @@ const fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Faile
         return Err(src.fail(Error::TooLarge));
     };
     if d.kind == kind::EMBEDDING {
-        return build_embedding(src);
+        *out = Layer::Quant(tri!(build_embedding(src)));
+        return Ok(());
     }
     let is_dense = d.kind == kind::DENSE;
     let (wrows, hcols) = if is_dense { (h, 0) } else { (g, h) };
@@ -503,7 +504,7 @@ const fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Faile
             let f16 = d.format == numfmt::F16;
             // f16: W_x, W_h, biases. i8: W_x, s_x, W_h, s_h, biases.
             let per = if f16 { 1 } else { 2 };
-            Ok(match d.kind {
+            *out = Layer::Quant(match d.kind {
                 kind::DENSE => {
                     tri!(expect(src, per + 1));
                     QuantLayer::Dense(FloatDense {
@@ -552,7 +553,8 @@ const fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Faile
                 }
                 // Kinds the cargo features leave out (rejected by the loader).
                 _ => return Err(src.fail(bad_fmt(src))),
-            })
+            });
+            Ok(())
         }
         numfmt::INTEGER if INTEGER => {
             if iu > MAX_COLS || (!is_dense && hu > MAX_COLS) {
@@ -574,7 +576,7 @@ const fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Faile
             let cell_frac = tri!(frac(src, qc));
             let w_x = tri!(int_mat(src, 0, wrows, i));
             let b0 = tri!(src.typed::<i32>(2 * nm, dtype::I32, (wrows, 1)));
-            Ok(match d.kind {
+            *out = Layer::Quant(match d.kind {
                 kind::DENSE => QuantLayer::IntDense(
                     IntDense {
                         input: iu,
@@ -626,7 +628,8 @@ const fn build_quant<'a>(src: &LayerSrc<'_, 'a>) -> Result<QuantLayer<'a>, Faile
                 ),
                 // Kinds the cargo features leave out (rejected by the loader).
                 _ => return Err(src.fail(bad_fmt(src))),
-            })
+            });
+            Ok(())
         }
         _ => Err(src.fail(bad_fmt(src))),
     }
