@@ -26,6 +26,12 @@ pub use dsp::Dsp;
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
 #[expect(unsafe_code, reason = "the hybrid kernels are `asm!`")]
 mod fpu;
+#[cfg(any(tinyrnn_v6m, test))]
+#[cfg_attr(
+    tinyrnn_v6m,
+    expect(unsafe_code, reason = "the Armv6-M tile loop is `asm!`")
+)]
+pub mod v6m;
 
 /// Most columns an integer row may have: `511 * 128 * 32768 < 2^31`, so the
 /// exact sum of any `i8 x i16` row fits in an `i32`. The loader and the
@@ -185,7 +191,9 @@ impl IntMatVec for Scalar {
     fn matvec_tiled(w: &[i8], x: &[i16], out: &mut [i32]) {
         #[cfg(tinyrnn_dsp)]
         Dsp::matvec_tiled(w, x, out);
-        #[cfg(not(tinyrnn_dsp))]
+        #[cfg(tinyrnn_v6m)]
+        v6m::V6m::matvec_tiled(w, x, out);
+        #[cfg(not(any(tinyrnn_dsp, tinyrnn_v6m)))]
         matvec_tiled_portable(w, x, out);
     }
 }
