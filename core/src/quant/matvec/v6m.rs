@@ -22,6 +22,7 @@
 //! reference (tests below); the firmware's QEMU test checks the chip.
 
 use super::IntMatVec;
+use crate::kernel::no_unroll;
 
 /// Columns of `x` per pass over the blocks of rows: the activation buffer
 /// holds `CHUNK` `i32` (256 bytes of stack).
@@ -40,10 +41,18 @@ impl IntMatVec for V6m {
     #[inline]
     fn matvec_tiled(w: &[i8], x: &[i16], out: &mut [i32]) {
         #[cfg(tinyrnn_v6m)]
-        tiled(w, x, out, pass_asm);
+        tiled_asm(w, x, out);
         #[cfg(not(tinyrnn_v6m))]
         tiled(w, x, out, pass_model);
     }
+}
+
+/// [`tiled`] with the assembly passes. Out of line: one copy (the copy of
+/// `x`, the passes and the row-major tail) for every call site.
+#[cfg(tinyrnn_v6m)]
+#[inline(never)]
+fn tiled_asm(w: &[i8], x: &[i16], out: &mut [i32]) {
+    tiled(w, x, out, pass_asm);
 }
 
 /// One pass over the blocks: `w` from the first tile of the pass's columns
@@ -82,6 +91,7 @@ fn tiled(w: &[i8], x: &[i16], out: &mut [i32], pass: Pass) {
             return;
         };
         for (d, s) in xb.iter_mut().zip(xs) {
+            no_unroll();
             *d = *s as i32;
         }
         pass(wp, xb, out, cols, c0 != 0);
@@ -94,6 +104,7 @@ fn tiled(w: &[i8], x: &[i16], out: &mut [i32], pass: Pass) {
             // The last `n` columns of the block's 4 rows, row after row.
             for (a, row) in o.iter_mut().zip(blk[4 * c4..].chunks_exact(n)) {
                 for (w, x) in row.iter().zip(xt) {
+                    no_unroll();
                     *a = a.wrapping_add(*w as i32 * *x as i32);
                 }
             }
