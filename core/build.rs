@@ -7,6 +7,7 @@
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(tinyrnn_dsp)");
+    println!("cargo::rustc-check-cfg=cfg(tinyrnn_v6m)");
     println!("cargo::rerun-if-changed=build.rs");
     let var = |k: &str| std::env::var(k).unwrap_or_default();
     let arm = var("CARGO_CFG_TARGET_ARCH") == "arm";
@@ -19,5 +20,10 @@ fn main() {
         target.starts_with("thumbv7em-") || (target.starts_with("thumb") && dsp_feature);
     if arm && little && thumb_dsp {
         println!("cargo::rustc-cfg=tinyrnn_dsp");
+    }
+    // Armv6-M (Cortex-M0/M0+): the tiled integer kernel's loop in assembly
+    // (`quant::matvec::v6m`).
+    if arm && little && target.starts_with("thumbv6m-") {
+        println!("cargo::rustc-cfg=tinyrnn_v6m");
     }
 }

@@ -3,11 +3,13 @@
 //! - integer: `i8` weights x `i16` activations into exact `i32` sums, a
 //!   portable scalar reference ([`Portable`]), a `wide` twin ([`Simd`], 16
 //!   lanes of `i16` multiplied pairwise into 8 lanes of `i32`) and on
-//!   Cortex-M4/M7 an `SMLAD` one in assembly (`Dsp`, module `dsp`), all
+//!   Cortex-M4/M7 an `SMLAD` one in assembly (`Dsp`, module `dsp`), on
+//!   Cortex-M0/M0+ a tile loop in assembly (`V6m`, module `v6m`), all
 //!   giving the same bits: integer sums do not depend on the order they are
 //!   added in, and no kernel can overflow for rows of at most [`MAX_COLS`]
 //!   columns. [`Scalar`] (what [`Kernel::Scalar`](crate::Kernel::Scalar)
-//!   runs) is `Dsp` where the target has the DSP extension, else [`Portable`];
+//!   runs) is `Dsp` where the target has the DSP extension, `V6m` for tiled
+//!   weights on Armv6-M (`thumbv6m-*`), else [`Portable`];
 //! - i8 hybrid: `i8` weights with one `f32` scale per row, `f32` in and out;
 //! - f16: IEEE half weights, widened to `f32` as they are read.
 //!
@@ -26,6 +28,12 @@ pub use dsp::Dsp;
 #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
 #[expect(unsafe_code, reason = "the hybrid kernels are `asm!`")]
 mod fpu;
+#[cfg(any(tinyrnn_v6m, test))]
+#[cfg_attr(
+    tinyrnn_v6m,
+    expect(unsafe_code, reason = "the Armv6-M tile loop is `asm!`")
+)]
+mod v6m;
 
 /// Most columns an integer row may have: `511 * 128 * 32768 < 2^31`, so the
 /// exact sum of any `i8 x i16` row fits in an `i32`. The loader and the
@@ -163,7 +171,8 @@ pub struct Portable;
 
 /// The kernel of [`Kernel::Scalar`](crate::Kernel::Scalar): on targets with
 /// the DSP extension (Cortex-M4/M7, `thumbv7em-*`) the `SMLAD` assembly
-/// kernel `Dsp`, elsewhere [`Portable`]. Bit-identical to both.
+/// kernel `Dsp`, on Armv6-M (Cortex-M0/M0+, `thumbv6m-*`) `V6m` for tiled
+/// weights, elsewhere [`Portable`]. Bit-identical to all of them.
 #[derive(Debug, Clone, Copy)]
 pub struct Scalar;
 
@@ -185,7 +194,9 @@ impl IntMatVec for Scalar {
     fn matvec_tiled(w: &[i8], x: &[i16], out: &mut [i32]) {
         #[cfg(tinyrnn_dsp)]
         Dsp::matvec_tiled(w, x, out);
-        #[cfg(not(tinyrnn_dsp))]
+        #[cfg(tinyrnn_v6m)]
+        v6m::V6m::matvec_tiled(w, x, out);
+        #[cfg(not(any(tinyrnn_dsp, tinyrnn_v6m)))]
         matvec_tiled_portable(w, x, out);
     }
 }
