@@ -1,9 +1,11 @@
 //! Sets `cfg(tinyrnn_dsp)` on little-endian Thumb-2 targets with the DSP
 //! extension (the Cortex-M4/M7 `thumbv7em-*` targets, or a `thumb*` target
 //! whose enabled features list `dsp`), where the integer matrix-vector
-//! product is `SMLAD`/`SXTB16` assembly (`quant::matvec::Dsp`). Stable Rust
-//! hides Arm target features from `cfg(target_feature)`, so on stable the
-//! target name decides.
+//! product is `SMLAD`/`SXTB16` assembly (`quant::matvec::Dsp`); and
+//! `cfg(tinyrnn_v6m)` on little-endian Armv6-M (`thumbv6m-*`, Cortex-M0/M0+),
+//! where the tiled integer product's inner loop is assembly
+//! (`quant::matvec::v6m`). Stable Rust hides Arm target features from
+//! `cfg(target_feature)`, so on stable the target name decides.
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(tinyrnn_dsp)");
