@@ -303,7 +303,7 @@ unsafe extern "C" fn tiles(job: *mut Job) {
 #[cfg(test)]
 mod tests {
     use super::super::super::testutil::Rng;
-    use super::super::{tile4, tiled_index, Portable, MAX_COLS};
+    use super::super::{tile4, Portable};
     use super::*;
     use std::vec::Vec;
 
@@ -314,52 +314,15 @@ mod tests {
     #[test]
     fn v6m_passes_give_the_portable_bits_on_any_bytes() {
         let mut rng = Rng::new(41);
-        let mut cases = 0;
-        let col_set = [
+        let cols = [
             0usize, 1, 3, 4, 5, 7, 8, 12, 16, 17, 31, 32, 36, 63, 64, 65, 68, 127, 128, 131, 200,
             511,
         ];
-        for &cols in &col_set {
-            for &rows in &[0usize, 1, 4, 5, 8, 12, 36] {
-                for k in 0..8 {
-                    let n = rows * cols;
-                    let w: Vec<i8> = (0..n)
-                        .map(|i| match k % 4 {
-                            0 => [i8::MIN, i8::MAX][rng.below(2)],
-                            1 => [i8::MIN, i8::MAX][i % 2],
-                            _ => rng.i8(),
-                        })
-                        .collect();
-                    let x: Vec<i16> = (0..cols)
-                        .map(|_| match k % 3 {
-                            0 => [i16::MIN, i16::MAX][rng.below(2)],
-                            _ => rng.i16(),
-                        })
-                        .collect();
-                    for (wl, ol) in [(n, rows), (n, rows + 5), (n.saturating_sub(1), rows)] {
-                        let mut want = vec![7; ol];
-                        let mut got = vec![7; ol];
-                        Portable::matvec_tiled(&w[..wl], &x, &mut want);
-                        V6m::matvec_tiled(&w[..wl], &x, &mut got);
-                        assert_eq!(got, want, "{rows}x{cols} w {wl} out {ol} k {k}");
-                        if !(4..=MAX_COLS).contains(&cols) {
-                            continue;
-                        }
-                        for (r, got) in got.iter().enumerate().take(4 * (wl / cols / 4)) {
-                            let exact: i64 = (0..cols)
-                                .map(|c| {
-                                    let (i, comp) = tiled_index(r, c, cols);
-                                    let v = w[i] as i64 + (comp && w[i - 1] < 0) as i64;
-                                    v * x[c] as i64
-                                })
-                                .sum();
-                            assert_eq!(*got as i64, exact, "{rows}x{cols} row {r}");
-                        }
-                    }
-                    cases += 1;
-                }
-            }
-        }
+        let cases = super::super::tests::tiled_matches_portable::<V6m>(
+            &mut rng,
+            &cols,
+            &[0, 1, 4, 5, 8, 12, 36],
+        );
         assert!(cases >= 1200);
         // Quantizer weights through tile4, as a model file holds them.
         let (rows, cols) = (12, 70);
