@@ -380,7 +380,7 @@ pub fn demo(dir: &Path, threads: usize, epochs: usize) -> Result<(), String> {
     for (name, what) in [
         (
             "model.trnn",
-            "model file for the runtime (include_model! on a device)",
+            "model file for the runtime (static_model! on a device)",
         ),
         (
             "model.ckpt",
