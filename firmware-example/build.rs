@@ -333,12 +333,11 @@ fn main() {
             path.display().to_string()
         )
         .unwrap();
-        // What `tinyrnn::static_model!` expands to, on the bytes above (the
-        // macro would include the file a second time).
+        // Loaded while compiling from the bytes above (`static_model!` on a
+        // path would include the file a second time).
         let model_static = format!(
-            "static MODEL: tinyrnn::Model<'static, LAYERS> =\n        \
-             match tinyrnn::Model::from_aligned(MODEL_{index}) {{\n            \
-             Ok(m) => m,\n            Err(e) => panic!(\"{{}}\", e.reason()),\n        }};"
+            "static MODEL: tinyrnn::Model<'static, LAYERS> = \
+             tinyrnn::static_model!(bytes MODEL_{index});"
         );
         if integer {
             writeln!(src, "run_int::<{n}, {words}, {o}>({case}, ctx);").unwrap();

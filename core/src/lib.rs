@@ -125,6 +125,10 @@ macro_rules! include_model {
 /// with [`Math::Fast`], write
 /// `static_model!("../model.trnn").with_math(tinyrnn::Math::Fast)`.
 ///
+/// `static_model!(bytes B)` loads bytes already in flash instead, `B` a
+/// `&'static Aligned<[u8]>` (e.g. shared with an `include_model!`-style
+/// table, so the file is not included twice).
+///
 /// The compiler checks a file of 230 KB in about 5 seconds. From about
 /// 300 KB on, its guard against endless constant evaluation stops the
 /// build ("constant evaluation is taking a long time"); allow it for that
@@ -132,11 +136,14 @@ macro_rules! include_model {
 /// (about 30 seconds for 1.1 MB).
 #[macro_export]
 macro_rules! static_model {
-    ($path:expr) => {{
-        static ALIGNED: &$crate::Aligned<[u8]> = &$crate::Aligned(*include_bytes!($path));
-        match $crate::Model::from_aligned(ALIGNED) {
+    (bytes $aligned:expr) => {
+        match $crate::Model::from_aligned($aligned) {
             Ok(model) => model,
             Err(e) => panic!("{}", e.reason()),
         }
+    };
+    ($path:expr) => {{
+        static ALIGNED: &$crate::Aligned<[u8]> = &$crate::Aligned(*include_bytes!($path));
+        $crate::static_model!(bytes ALIGNED)
     }};
 }

@@ -232,12 +232,9 @@ impl Firmware {
     fn of(model: &Model<'_>) -> Self {
         let mut features: Vec<&'static str> = Vec::new();
         for l in model.layers() {
-            let cell = match l.kind_name() {
-                "elman" => Some("elman"),
-                "lstm" => Some("lstm"),
-                "gru" => Some("gru"),
-                _ => None,
-            };
+            // The cell's feature is its kind name (Embedding and Dense
+            // need none).
+            let cell = l.is_recurrent().then(|| l.kind_name());
             for f in cell.into_iter().chain([layer_format(l)]) {
                 if !features.contains(&f) {
                     features.push(f);
