@@ -4,7 +4,7 @@
 use crate::format::{GruVariant, Layout};
 use crate::kernel::activation::{Act, Exact};
 use crate::kernel::lanes::{zip_map, Lanes};
-use crate::kernel::{Backend, ScalarBackend};
+use crate::kernel::{gru_gates, Backend, ScalarBackend};
 
 /// A GRU layer with weights borrowed from the model file.
 // `repr(C)`: the two sizes first, at the same place in every layer kind,
@@ -91,23 +91,7 @@ impl Gru<'_> {
         match self.variant {
             GruVariant::ResetAfter => {
                 B::matvec_bias(self.layout, self.w_h, h, self.b_h, gh);
-                let Some((gh_z, rest)) = gh.split_at_checked(hp) else {
-                    return;
-                };
-                let Some((gh_r, gh_n)) = rest.split_at_checked(hp) else {
-                    return;
-                };
-                zip_map::<B::V, 6, 1>(
-                    n,
-                    [gx_z, gh_z, gx_r, gh_r, gx_n, gh_n],
-                    [h],
-                    |[xz, hz, xr, hr, xn, hn], [h]| {
-                        let z = A::sigmoid(xz + hz);
-                        let r = A::sigmoid(xr + hr);
-                        let cand = A::tanh(r.mul_add(hn, xn));
-                        [(one - z) * cand + z * h]
-                    },
-                );
+                gru_gates::<B::V, A>(gx, gh, hp, n, h);
             }
             GruVariant::ResetBefore => {
                 // z and r from the full state; then n from the reset state r ⊙ h.

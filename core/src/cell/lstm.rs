@@ -3,8 +3,7 @@
 
 use crate::format::Layout;
 use crate::kernel::activation::{Act, Exact};
-use crate::kernel::lanes::zip_map;
-use crate::kernel::{Backend, ScalarBackend};
+use crate::kernel::{lstm_gates, Backend, ScalarBackend};
 
 /// An LSTM layer with weights borrowed from the model file.
 // `repr(C)`: the two sizes first, at the same place in every layer kind,
@@ -74,18 +73,6 @@ impl Lstm<'_> {
             return;
         };
         B::matvec2_bias(self.layout, self.w_x, x, self.w_h, h, self.b, gates);
-        let Some((gi, rest)) = gates.split_at_checked(hp) else {
-            return;
-        };
-        let Some((gf, rest)) = rest.split_at_checked(hp) else {
-            return;
-        };
-        let Some((gg, go)) = rest.split_at_checked(hp) else {
-            return;
-        };
-        zip_map::<B::V, 4, 2>(n, [gi, gf, gg, go], [c, h], |[i, f, g, o], [c, _]| {
-            let c = A::sigmoid(f) * c + A::sigmoid(i) * A::tanh(g);
-            [c, A::sigmoid(o) * A::tanh(c)]
-        });
+        lstm_gates::<B::V, A>(gates, hp, n, c, h);
     }
 }

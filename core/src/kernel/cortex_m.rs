@@ -431,19 +431,20 @@ pub fn act_fast(sigmoid: bool, src: Option<&[f32]>, dst: &mut [f32]) {
 /// The GRU's elementwise part (reset gate after the recurrent product) with
 /// the fast activations, for `j < n` (`n` the length of `h`, at most `hp`):
 /// `z = σ(x_z + h_z)`, `r = σ(x_r + h_r)`, `n = tanh(x_n + r h_n)`,
-/// `h[j] = (1 - z) n + z h[j]`, the pre-activations `x_z, x_r, x_n, h_z,
-/// h_r, h_n` in blocks of `hp` in `g`. The activations as in
-/// [`lstm_gates`]. Does nothing if the slices are too short.
+/// `h[j] = (1 - z) n + z h[j]`, the pre-activations `x_z, x_r, x_n` in
+/// blocks of `hp` in `gx`, `h_z, h_r, h_n` likewise in `gh`. The
+/// activations as in [`lstm_gates`]. Does nothing if the slices are too
+/// short.
 #[inline(never)]
-pub fn gru_gates(g: &[f32], hp: usize, h: &mut [f32]) {
+pub fn gru_gates(gx: &[f32], gh: &[f32], hp: usize, h: &mut [f32]) {
     let n = h.len();
-    if n == 0 || n > hp || g.len() / 6 < hp {
+    if n == 0 || n > hp || gx.len() / 3 < hp || gh.len() / 3 < hp {
         return;
     }
-    let p = g.as_ptr();
-    // SAFETY: reads `n <= hp` floats from each of the six blocks (`6 * hp <=
-    // g.len()`) and the 32 floats of the tables; reads and writes `n` floats
-    // of `h`. FPU registers are declared as clobbers; flags are clobbered; no
+    let (p, q) = (gx.as_ptr(), gh.as_ptr());
+    // SAFETY: reads `n <= hp` floats from each of the three blocks of `gx`
+    // and of `gh` (`3 * hp <= len`) and the 32 floats of the tables; reads
+    // and writes `n` floats of `h`. FPU registers are declared as clobbers; flags are clobbered; no
     // stack use.
     unsafe {
         core::arch::asm!(
@@ -495,9 +496,9 @@ pub fn gru_gates(g: &[f32], hp: usize, h: &mut [f32]) {
             xz = inout(reg) p => _,
             xr = inout(reg) p.wrapping_add(hp) => _,
             xn = inout(reg) p.wrapping_add(2 * hp) => _,
-            hz = inout(reg) p.wrapping_add(3 * hp) => _,
-            hr = inout(reg) p.wrapping_add(4 * hp) => _,
-            hn = inout(reg) p.wrapping_add(5 * hp) => _,
+            hz = inout(reg) q => _,
+            hr = inout(reg) q.wrapping_add(hp) => _,
+            hn = inout(reg) q.wrapping_add(2 * hp) => _,
             h = inout(reg) h.as_mut_ptr() => _,
             n = inout(reg) n => _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,

@@ -137,9 +137,17 @@ pub(crate) fn zip_map<V: Lanes, const NI: usize, const NO: usize>(
     let load = |s: &[f32], j: usize| s.get(j..j + lanes).map_or(V::splat(0.0), V::load);
     let full = n - n % lanes;
     let mut j = 0;
+    // Plain loops fill the lane arrays (`array::from_fn` with six inputs
+    // was left out of line, with its closure, on x86-64).
     while j < full {
-        let a = core::array::from_fn(|k| load(ins[k], j));
-        let b = core::array::from_fn(|k| load(io[k], j));
+        let mut a = [V::splat(0.0); NI];
+        for (a, s) in a.iter_mut().zip(&ins) {
+            *a = load(s, j);
+        }
+        let mut b = [V::splat(0.0); NO];
+        for (b, s) in b.iter_mut().zip(&io) {
+            *b = load(s, j);
+        }
         for (s, v) in io.iter_mut().zip(f(a, b)) {
             if let Some(s) = s.get_mut(j..j + lanes) {
                 v.store(s);

@@ -163,6 +163,90 @@ pub(crate) trait Backend {
     }
 }
 
+/// The LSTM's elementwise part for `n` units: `gates` holds the
+/// pre-activations in four blocks i, f, g, o of `stride` (at least `n`)
+/// values each; `c` and `h` (at least `n` each) are updated in place:
+/// `c = σ(f) ⊙ c + σ(i) ⊙ tanh(g)`, `h = σ(o) ⊙ tanh(c)`. `V` lanes at a time
+/// (on a Cortex-M4F/M7 with the fast activations: one `asm!` loop, the same
+/// for every number format). Does nothing if the slices are too short.
+#[inline(always)]
+pub(crate) fn lstm_gates<V: Lanes, A: Act>(
+    gates: &[f32],
+    stride: usize,
+    n: usize,
+    c: &mut [f32],
+    h: &mut [f32],
+) {
+    let (Some(c), Some(h)) = (c.get_mut(..n), h.get_mut(..n)) else {
+        return;
+    };
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    if A::FAST {
+        cortex_m::lstm_gates(gates, stride, c, h);
+        return;
+    }
+    let Some((gi, rest)) = gates.split_at_checked(stride) else {
+        return;
+    };
+    let Some((gf, rest)) = rest.split_at_checked(stride) else {
+        return;
+    };
+    let Some((gg, go)) = rest.split_at_checked(stride) else {
+        return;
+    };
+    zip_map::<V, 4, 2>(n, [gi, gf, gg, go], [c, h], |[i, f, g, o], [c, _]| {
+        let c = A::sigmoid(f) * c + A::sigmoid(i) * A::tanh(g);
+        [c, A::sigmoid(o) * A::tanh(c)]
+    });
+}
+
+/// The GRU's elementwise part (reset gate after the recurrent product) for
+/// `n` units: `gx` holds the input pre-activations z, r, n and `gh` the
+/// recurrent ones, three blocks of `stride` (at least `n`) values each,
+/// each with its bias; `h` (at least `n`) is updated in place: `z = σ(x_z +
+/// h_z)`, `r = σ(x_r + h_r)`, `h = (1 - z) ⊙ tanh(x_n + r ⊙ h_n) + z ⊙ h`.
+/// As [`lstm_gates`], `V` lanes at a time or the `asm!` loop.
+#[inline(always)]
+pub(crate) fn gru_gates<V: Lanes, A: Act>(
+    gx: &[f32],
+    gh: &[f32],
+    stride: usize,
+    n: usize,
+    h: &mut [f32],
+) {
+    let Some(h) = h.get_mut(..n) else {
+        return;
+    };
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    if A::FAST {
+        cortex_m::gru_gates(gx, gh, stride, h);
+        return;
+    }
+    let (Some((xz, rest)), Some((hz, hrest))) =
+        (gx.split_at_checked(stride), gh.split_at_checked(stride))
+    else {
+        return;
+    };
+    let (Some((xr, xn)), Some((hr, hn))) = (
+        rest.split_at_checked(stride),
+        hrest.split_at_checked(stride),
+    ) else {
+        return;
+    };
+    let one = V::splat(1.0);
+    zip_map::<V, 6, 1>(
+        n,
+        [xz, hz, xr, hr, xn, hn],
+        [h],
+        |[xz, hz, xr, hr, xn, hn], [h]| {
+            let z = A::sigmoid(xz + hz);
+            let r = A::sigmoid(xr + hr);
+            let cand = A::tanh(r.mul_add(hn, xn));
+            [(one - z) * cand + z * h]
+        },
+    );
+}
+
 /// Keeps the loop it is in one copy of its body on Arm, for code size: an
 /// empty `asm!` statement (no instruction), which LLVM's Arm unrolling
 /// heuristics count as a call (it unrolls small loops 4 times by default),
@@ -293,7 +377,7 @@ impl Backend for ScalarBackend {
         {
             Self::matvec_bias(layout, wx, x, bx, gx);
             Self::matvec_bias(layout, wh, h, bh, gh);
-            cortex_m::gru_gates(scratch.get(..6 * hp).unwrap_or(&[]), hp, h);
+            cortex_m::gru_gates(gx, gh, hp, h);
         }
         true
     }

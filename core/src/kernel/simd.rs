@@ -357,35 +357,6 @@ fn columns<const T: usize, const S: usize>(
     }
 }
 
-/// Up to 8 values from `s[at..]`, zero-padded.
-#[inline(always)]
-fn load_part(s: &[f32], at: usize) -> F32x8 {
-    match s.get(at..at + PANEL) {
-        Some(v) => F32x8::load(v),
-        None => {
-            let mut t = [0.0f32; PANEL];
-            for (t, s) in t.iter_mut().zip(s.get(at..).unwrap_or(&[])) {
-                *t = *s;
-            }
-            F32x8::new(t)
-        }
-    }
-}
-
-/// Writes the first `min(8, s.len() - at)` lanes of `v` to `s[at..]`.
-#[inline(always)]
-fn store_part(v: F32x8, s: &mut [f32], at: usize) {
-    let a = v.to_array();
-    match s.get_mut(at..at + PANEL) {
-        Some(d) => d.copy_from_slice(&a),
-        None => {
-            for (d, a) in s.get_mut(at..).unwrap_or(&mut []).iter_mut().zip(a) {
-                *d = a;
-            }
-        }
-    }
-}
-
 /// One whole LSTM step (gate order i, f, g, o) on [`Layout::ColMajor8`](crate::format::Layout::ColMajor8)
 /// weights of gate blocks `hp` rows each: all gate pre-activations in one
 /// pass ([`bias_matvec2`], into `scratch`, at least `4 hp` words), then the
@@ -407,23 +378,7 @@ pub(crate) fn lstm_step<A: Act>(
     if n > hp || c.len() != n || !bias_matvec2(scratch, b, wx, x, wh, h, 4 * hp) {
         return false;
     }
-    let np = hp / PANEL;
-    let g = scratch.as_chunks::<PANEL>().0;
-    for p in 0..np {
-        let (Some(i), Some(f), Some(gg), Some(o)) = (
-            g.get(p),
-            g.get(np + p),
-            g.get(2 * np + p),
-            g.get(3 * np + p),
-        ) else {
-            break;
-        };
-        let [i, f, gg, o] = [i, f, gg, o].map(|v| F32x8::new(*v));
-        let c0 = load_part(c, p * PANEL);
-        let c1 = A::sigmoid(f) * c0 + A::sigmoid(i) * A::tanh(gg);
-        store_part(c1, c, p * PANEL);
-        store_part(A::sigmoid(o) * A::tanh(c1), h, p * PANEL);
-    }
+    super::lstm_gates::<F32x8, A>(scratch, hp, n, c, h);
     true
 }
 
@@ -461,22 +416,6 @@ pub(crate) fn gru_reset_after_step<A: Act>(
     {
         return false;
     }
-    let np = hp / PANEL;
-    let (gx, gh) = (gx.as_chunks::<PANEL>().0, gh.as_chunks::<PANEL>().0);
-    let one = F32x8::splat(1.0);
-    for p in 0..np {
-        let (Some(xz), Some(xr), Some(xn)) = (gx.get(p), gx.get(np + p), gx.get(2 * np + p)) else {
-            break;
-        };
-        let (Some(hz), Some(hr), Some(hn)) = (gh.get(p), gh.get(np + p), gh.get(2 * np + p)) else {
-            break;
-        };
-        let [xz, xr, xn, hz, hr, hn] = [xz, xr, xn, hz, hr, hn].map(|v| F32x8::new(*v));
-        let z = A::sigmoid(xz + hz);
-        let r = A::sigmoid(xr + hr);
-        let cand = A::tanh(r.mul_add(hn, xn));
-        let h0 = load_part(h, p * PANEL);
-        store_part((one - z) * cand + z * h0, h, p * PANEL);
-    }
+    super::gru_gates::<F32x8, A>(gx, gh, hp, n, h);
     true
 }

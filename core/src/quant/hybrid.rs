@@ -13,7 +13,7 @@
 use super::matvec::{matvec_f16, matvec_i8_f32};
 use crate::format::{Activation, GruVariant};
 use crate::kernel::activation::{apply_with, relu, Act, Exact};
-use crate::kernel::{copy, no_unroll};
+use crate::kernel::{copy, gru_gates, lstm_gates, no_unroll};
 use half::f16;
 
 /// A row-major weight matrix whose rows can be multiplied into `f32`.
@@ -194,21 +194,7 @@ impl<W: FloatWeights> FloatLstm<'_, W> {
         };
         self.w_x.matvec_bias(self.b, x, g);
         self.w_h.matvec_acc(h, g);
-        let m = n.min(h.len()).min(c.len());
-        // The f32 cell's FPU sequence for the fast activations.
-        #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
-        if A::FAST {
-            if let (Some(c), Some(h)) = (c.get_mut(..m), h.get_mut(..m)) {
-                crate::kernel::cortex_m::lstm_gates(g, n, c, h);
-            }
-            return;
-        }
-        for k in 0..m {
-            let (i, f) = (A::sigmoid(g[k]), A::sigmoid(g[n + k]));
-            let (gg, o) = (A::tanh(g[2 * n + k]), A::sigmoid(g[3 * n + k]));
-            c[k] = f * c[k] + i * gg;
-            h[k] = o * A::tanh(c[k]);
-        }
+        lstm_gates::<f32, A>(g, n, n, c, h);
     }
 }
 
@@ -254,18 +240,7 @@ impl<W: FloatWeights> FloatGru<'_, W> {
         match self.variant {
             GruVariant::ResetAfter => {
                 self.w_h.matvec_bias(self.b_h, h, gh);
-                // The f32 cell's FPU sequence for the fast activations.
-                #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
-                if A::FAST {
-                    crate::kernel::cortex_m::gru_gates(g, n, h);
-                    return;
-                }
-                for k in 0..n {
-                    let z = A::sigmoid(gx[k] + gh[k]);
-                    let r = A::sigmoid(gx[n + k] + gh[n + k]);
-                    let cand = A::tanh(gx[2 * n + k] + r * gh[2 * n + k]);
-                    h[k] = (1.0 - z) * cand + z * h[k];
-                }
+                gru_gates::<f32, A>(gx, gh, n, n, h);
             }
             GruVariant::ResetBefore => {
                 // Gate by gate over slices (the activations' own loops),

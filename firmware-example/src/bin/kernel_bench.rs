@@ -377,7 +377,7 @@ fn check_gates(variant: &str, k: u32, lstm: bool) -> bool {
                 if lstm {
                     m4::lstm_gates(&g[..4 * hp], hp, &mut c[..n], &mut h[..n]);
                 } else {
-                    m4::gru_gates(g, hp, &mut h[..n]);
+                    m4::gru_gates(&g[..3 * hp], &g[3 * hp..], hp, &mut h[..n]);
                 }
                 if c[n] != 7.0 || h[n] != 7.0 {
                     hprintln!("kbench {} FAIL: wrote past {} units", variant, n);
@@ -557,7 +557,7 @@ fn main() -> ! {
             if lstm {
                 m4::lstm_gates(&g[..4 * 64], 64, &mut c, &mut h);
             } else {
-                m4::gru_gates(g, 64, &mut h);
+                m4::gru_gates(&g[..3 * 64], &g[3 * 64..], 64, &mut h);
             }
             black_box((&mut c, &mut h));
         }
