@@ -118,6 +118,36 @@ impl Lanes for F32x8 {
     }
 }
 
+/// `V::LANES` values from `s[at..]`, zero-padded past the end of `s`.
+#[inline(always)]
+pub(crate) fn load_part<V: Lanes>(s: &[f32], at: usize) -> V {
+    match s.get(at..at + V::LANES) {
+        Some(v) => V::load(v),
+        None => {
+            let mut t = [0.0f32; 16];
+            for (t, s) in t.iter_mut().zip(s.get(at..).unwrap_or(&[])) {
+                *t = *s;
+            }
+            V::load(t.get(..V::LANES).unwrap_or(&[]))
+        }
+    }
+}
+
+/// Writes the lanes of `v` to `s[at..]`, as far as `s` reaches.
+#[inline(always)]
+pub(crate) fn store_part<V: Lanes>(v: V, s: &mut [f32], at: usize) {
+    match s.get_mut(at..at + V::LANES) {
+        Some(d) => v.store(d),
+        None => {
+            let mut t = [0.0f32; 16];
+            v.store(t.get_mut(..V::LANES).unwrap_or(&mut []));
+            for (d, t) in s.get_mut(at..).unwrap_or(&mut []).iter_mut().zip(t) {
+                *d = t;
+            }
+        }
+    }
+}
+
 /// Runs `f` over lane groups of `n` elements: `ins` are read, `io` are read and
 /// then overwritten with `f`'s results. Every slice must hold at least `n`
 /// elements (shorter slices make the call do nothing). A last group shorter than
@@ -137,17 +167,9 @@ pub(crate) fn zip_map<V: Lanes, const NI: usize, const NO: usize>(
     let load = |s: &[f32], j: usize| s.get(j..j + lanes).map_or(V::splat(0.0), V::load);
     let full = n - n % lanes;
     let mut j = 0;
-    // Plain loops fill the lane arrays (`array::from_fn` with six inputs
-    // was left out of line, with its closure, on x86-64).
     while j < full {
-        let mut a = [V::splat(0.0); NI];
-        for (a, s) in a.iter_mut().zip(&ins) {
-            *a = load(s, j);
-        }
-        let mut b = [V::splat(0.0); NO];
-        for (b, s) in b.iter_mut().zip(&io) {
-            *b = load(s, j);
-        }
+        let a = core::array::from_fn(|k| load(ins[k], j));
+        let b = core::array::from_fn(|k| load(io[k], j));
         for (s, v) in io.iter_mut().zip(f(a, b)) {
             if let Some(s) = s.get_mut(j..j + lanes) {
                 v.store(s);
