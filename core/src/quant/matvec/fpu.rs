@@ -62,15 +62,15 @@ fn plan(
 /// `vmov s0, {a}`), for the last `cols % 4` columns; `finish` turns `s0`
 /// (the row's base value) and `s8` (its sum) into the output in `s0`.
 /// `operands` are the kernel's own (its weights' and scales' registers);
-/// the shared ones follow.
+/// the shared ones follow, from `rows: (w, x, src, out, rows)`: the weights,
+/// the input, the base values, the output and the row count.
 macro_rules! rows_asm {
     (
         group: [$($group:literal),* $(,)?],
         one: [$load_one:literal, $widen_one:literal],
         finish: [$($finish:literal),* $(,)?],
         operands: [$($operands:tt)*],
-        pw = $pw:expr, px = $px:expr, cols = $cols:expr, src = $src:expr,
-        out = $out:expr, rows = $rows:expr $(,)?
+        rows: ($w:expr, $x:expr, $src:expr, $out:expr, $rows:expr) $(,)?
     ) => {
         core::arch::asm!(
             "vmov s12, {px}",
@@ -114,12 +114,12 @@ macro_rules! rows_asm {
             "subs {rows}, {rows}, #1",
             "bne 1b",
             $($operands)*
-            pw = inout(reg) $pw => _,
-            px = inout(reg) $px => _,
-            g = inout(reg) $cols / 4 => _,
-            b = inout(reg) $cols % 4 => _,
+            pw = inout(reg) $w.as_ptr() => _,
+            px = inout(reg) $x.as_ptr() => _,
+            g = inout(reg) $x.len() / 4 => _,
+            b = inout(reg) $x.len() % 4 => _,
             src = inout(reg) $src => _,
-            out = inout(reg) $out => _,
+            out = inout(reg) $out.as_mut_ptr() => _,
             rows = inout(reg) $rows => _,
             a = out(reg) _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
@@ -139,7 +139,6 @@ pub(super) fn matvec_i8(w: &[i8], scale: &[f32], x: &[f32], bias: Option<&[f32]>
     if rows == 0 {
         return;
     }
-    let cols = x.len();
     // SAFETY: for each of the `rows` rows (`rows * cols <= w.len()`, `rows`
     // at most `scale.len()` and `out.len()`, and the length of `bias` when
     // `src` is in it) reads `cols` bytes of `w` (word loads for the whole
@@ -170,12 +169,7 @@ pub(super) fn matvec_i8(w: &[i8], scale: &[f32], x: &[f32], bias: Option<&[f32]>
                 sc = inout(reg) scale.as_ptr() => _,
                 w = out(reg) _,
             ],
-            pw = w.as_ptr(),
-            px = x.as_ptr(),
-            cols = cols,
-            src = src,
-            out = out.as_mut_ptr(),
-            rows = rows,
+            rows: (w, x, src, out, rows),
         );
     }
 }
@@ -188,7 +182,6 @@ pub(super) fn matvec_f16(w: &[f16], x: &[f32], bias: Option<&[f32]>, out: &mut [
     if rows == 0 {
         return;
     }
-    let cols = x.len();
     // SAFETY: as in `matvec_i8`, with `cols` halves of `w` per row (two
     // word loads per whole group of 4, then single halves) and no scale.
     unsafe {
@@ -206,12 +199,7 @@ pub(super) fn matvec_f16(w: &[f16], x: &[f32], bias: Option<&[f32]>, out: &mut [
             one: ["ldrh {a}, [{pw}], #2", "vcvtb.f32.f16 s0, s0"],
             finish: ["vadd.f32 s0, s0, s8"],
             operands: [],
-            pw = w.as_ptr(),
-            px = x.as_ptr(),
-            cols = cols,
-            src = src,
-            out = out.as_mut_ptr(),
-            rows = rows,
+            rows: (w, x, src, out, rows),
         );
     }
 }
