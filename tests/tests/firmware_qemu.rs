@@ -260,6 +260,28 @@ fn elf32_symbols(elf: &[u8]) -> Vec<String> {
     names
 }
 
+/// The size in bytes of section `name` in an ELF32 little-endian file.
+fn elf32_section_size(elf: &[u8], name: &str) -> usize {
+    let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]) as usize;
+    let u32_at = |o: usize| u32::from_le_bytes(elf[o..o + 4].try_into().unwrap()) as usize;
+    assert_eq!(
+        &elf[..6],
+        b"\x7fELF\x01\x01",
+        "not a little-endian ELF32 file"
+    );
+    let (shoff, shentsize, shnum, shstrndx) =
+        (u32_at(0x20), u16_at(0x2e), u16_at(0x30), u16_at(0x32));
+    let section = |i: usize| shoff + i * shentsize;
+    let names = u32_at(section(shstrndx) + 16);
+    (0..shnum)
+        .map(section)
+        .find(|&sh| {
+            let start = names + u32_at(sh);
+            elf[start..].split(|&b| b == 0).next() == Some(name.as_bytes())
+        })
+        .map_or(0, |sh| u32_at(sh + 20))
+}
+
 /// A software floating-point routine (compiler-builtins' `__aeabi_f*`,
 /// `__aeabi_d*`, `__aeabi_i2f`-style conversions, `__addsf3`-style names) or
 /// anything from `libm`.
@@ -388,4 +410,40 @@ fn firmware_matches_host_on_qemu_cortex_m0_without_fpu() {
         symbols.iter().any(|s| is_soft_float(s)),
         "no soft-float routine found in the f32 Cortex-M0 build: the check above proves nothing"
     );
+}
+
+/// The runtime's code for a one-cell-type model on the Cortex-M4F, with the
+/// model loaded while compiling (`static_model!`, no loader linked) and the
+/// fast activations only, is at most 6 KiB of flash: the `.text` of
+/// `size_probe` (a few steps, no printing) built with one model, less the
+/// same built with none. Checked for the largest build of each number format
+/// (`firmware-example/cost.sh` measures every one).
+#[test]
+fn static_runtime_code_fits_6_kib_on_cortex_m4f() {
+    let dir = firmware_dir();
+    let target = "thumbv7em-none-eabihf";
+    let text = |features: &str| {
+        let elf = build(&dir, target, Some(features), "size_probe");
+        elf32_section_size(&std::fs::read(&elf).expect("read size_probe ELF"), ".text")
+    };
+    let base = text("");
+    assert!(base > 0, "no .text in the model-less size probe");
+    for (model, format) in [
+        ("gru1x32", "f32"),
+        ("gru1x32", "f16"),
+        ("gru1x32", "i8"),
+        ("lstm1x32", "integer"),
+    ] {
+        let code = text(&format!("{model},{format},static-model")) - base;
+        eprintln!("{model}.{format}: runtime code {code} B (model loaded while compiling)");
+        // The probe must hold the runtime at all: a cell alone is over 1 KiB.
+        assert!(
+            code > 1024,
+            "{model}.{format}: {code} B of code: the size probe did not link the runtime"
+        );
+        assert!(
+            code <= 6 * 1024,
+            "{model}.{format}: the runtime's code is {code} B, over 6 KiB"
+        );
+    }
 }
