@@ -200,9 +200,9 @@ pub(crate) fn lstm_gates<V: Lanes, A: Act>(
     while j < n {
         let (i, f) = (load_part::<V>(gi, j), load_part::<V>(gf, j));
         let (g, o) = (load_part::<V>(gg, j), load_part::<V>(go, j));
-        let c1 = A::sigmoid(f) * load_part::<V>(c, j) + A::sigmoid(i) * A::tanh(g);
+        let (c1, h1) = lstm_cell::<V, A>([i, f, g, o], load_part::<V>(c, j));
         store_part(c1, c, j);
-        store_part(A::sigmoid(o) * A::tanh(c1), h, j);
+        store_part(h1, h, j);
         j += V::LANES;
     }
 }
@@ -240,16 +240,33 @@ pub(crate) fn gru_gates<V: Lanes, A: Act>(
     ) else {
         return;
     };
-    let one = V::splat(1.0);
     let mut j = 0;
     while j < n {
-        let z = A::sigmoid(load_part::<V>(xz, j) + load_part::<V>(hz, j));
-        let r = A::sigmoid(load_part::<V>(xr, j) + load_part::<V>(hr, j));
-        let cand = A::tanh(r.mul_add(load_part::<V>(hn, j), load_part::<V>(xn, j)));
-        let h0 = load_part::<V>(h, j);
-        store_part((one - z) * cand + z * h0, h, j);
+        let x = [load_part(xz, j), load_part(xr, j), load_part(xn, j)];
+        let r = [load_part(hz, j), load_part(hr, j), load_part(hn, j)];
+        let h1 = gru_cell::<V, A>(x, r, load_part::<V>(h, j));
+        store_part(h1, h, j);
         j += V::LANES;
     }
+}
+
+/// The LSTM cell on one group of lanes: pre-activations `[i, f, g, o]` and
+/// the cell state `c` in, the new `(c, h)` out.
+#[inline(always)]
+pub(crate) fn lstm_cell<V: Lanes, A: Act>([i, f, g, o]: [V; 4], c: V) -> (V, V) {
+    let c1 = A::sigmoid(f) * c + A::sigmoid(i) * A::tanh(g);
+    (c1, A::sigmoid(o) * A::tanh(c1))
+}
+
+/// The GRU cell (reset gate after the recurrent product) on one group of
+/// lanes: input pre-activations `[z, r, n]`, recurrent ones likewise, the
+/// state `h` in; the new `h` out.
+#[inline(always)]
+pub(crate) fn gru_cell<V: Lanes, A: Act>([xz, xr, xn]: [V; 3], [hz, hr, hn]: [V; 3], h: V) -> V {
+    let z = A::sigmoid(xz + hz);
+    let r = A::sigmoid(xr + hr);
+    let cand = A::tanh(r.mul_add(hn, xn));
+    (V::splat(1.0) - z) * cand + z * h
 }
 
 /// Keeps the loop it is in one copy of its body on Arm, for code size: an

@@ -7,7 +7,7 @@
 
 use crate::format::PANEL;
 use crate::kernel::activation::Act;
-use crate::kernel::lanes::{F32x8, Lanes};
+use crate::kernel::lanes::{load_part, store_part, F32x8, Lanes};
 
 /// Accumulator chains one pass keeps in flight: enough independent
 /// multiply-adds to cover the FMA latency on two pipes.
@@ -374,12 +374,74 @@ pub(crate) fn lstm_step<A: Act>(
     c: &mut [f32],
     scratch: &mut [f32],
 ) -> bool {
+    match hp {
+        PANEL => return lstm_small::<A, 1, 4>(wx, wh, b, x, h, c),
+        16 => return lstm_small::<A, 2, 8>(wx, wh, b, x, h, c),
+        _ => {}
+    }
     let n = h.len();
     if n > hp || c.len() != n || !bias_matvec2(scratch, b, wx, x, wh, h, 4 * hp) {
         return false;
     }
     super::lstm_gates::<F32x8, A>(scratch, hp, n, c, h);
     true
+}
+
+/// [`lstm_step`] for gate blocks of `NP` panels (`NP` 1 or 2: at most 16
+/// units), `T = 4 NP` panels in all: the pre-activations stay in registers
+/// (bias, then every column of `W_x` and of `W_h` in order, one
+/// multiply-add chain per panel) and the gate math runs on them there, with
+/// no pass through the scratch buffer.
+#[inline(always)]
+fn lstm_small<A: Act, const NP: usize, const T: usize>(
+    wx: &[f32],
+    wh: &[f32],
+    b: &[f32],
+    x: &[f32],
+    h: &mut [f32],
+    c: &mut [f32],
+) -> bool {
+    let rows = T * PANEL;
+    let n = h.len();
+    let Some(acc) = small_preacts::<T>(b, wx, x, wh, h, rows) else {
+        return false;
+    };
+    if T != 4 * NP || n > NP * PANEL || c.len() != n {
+        return false;
+    }
+    for u in 0..NP {
+        let gates = [acc[u], acc[NP + u], acc[2 * NP + u], acc[3 * NP + u]];
+        let (c1, h1) = super::lstm_cell::<F32x8, A>(gates, load_part(c, u * PANEL));
+        store_part(c1, c, u * PANEL);
+        store_part(h1, h, u * PANEL);
+    }
+    true
+}
+
+/// The pre-activations `b + W_x x + W_h h` of a layer of `rows = 8 T` rows
+/// (both matrices [`Layout::ColMajor8`](crate::format::Layout::ColMajor8)),
+/// in `T` registers; `None` if the slices do not fit together.
+#[inline(always)]
+fn small_preacts<const T: usize>(
+    b: &[f32],
+    wx: &[f32],
+    x: &[f32],
+    wh: &[f32],
+    h: &[f32],
+    rows: usize,
+) -> Option<[F32x8; T]> {
+    let fits = |w: &[f32], v: &[f32]| v.len().checked_mul(rows).is_some_and(|n| n <= w.len());
+    let bias = b.get(..rows)?.as_chunks::<PANEL>().0;
+    if rows != T * PANEL || !fits(wx, x) || !fits(wh, h) {
+        return None;
+    }
+    let mut acc = [[F32x8::ZERO; T]; 1];
+    for (a, b) in acc[0].iter_mut().zip(bias) {
+        *a = F32x8::new(*b);
+    }
+    columns::<T, 1>(&mut acc, wx, x, rows, 0);
+    columns::<T, 1>(&mut acc, wh, h, rows, 0);
+    Some(acc[0])
 }
 
 /// One whole GRU step, reset gate after the recurrent product (gate order z,
@@ -400,6 +462,11 @@ pub(crate) fn gru_reset_after_step<A: Act>(
     h: &mut [f32],
     scratch: &mut [f32],
 ) -> bool {
+    match hp {
+        PANEL => return gru_small::<A, 1, 3>(wx, wh, bx, bh, x, h),
+        16 => return gru_small::<A, 2, 6>(wx, wh, bx, bh, x, h),
+        _ => {}
+    }
     let n = h.len();
     let rows = 3 * hp;
     // Between one panel and streaming sizes the generic GRU step (two
@@ -417,5 +484,37 @@ pub(crate) fn gru_reset_after_step<A: Act>(
         return false;
     }
     super::gru_gates::<F32x8, A>(gx, gh, hp, n, h);
+    true
+}
+
+/// [`gru_reset_after_step`] for gate blocks of `NP` panels (`NP` 1 or 2),
+/// `T = 3 NP` panels per matrix, as [`lstm_small`] does it: the input and
+/// the recurrent pre-activations in registers, the gate math on them there.
+#[inline(always)]
+fn gru_small<A: Act, const NP: usize, const T: usize>(
+    wx: &[f32],
+    wh: &[f32],
+    bx: &[f32],
+    bh: &[f32],
+    x: &[f32],
+    h: &mut [f32],
+) -> bool {
+    let rows = T * PANEL;
+    let n = h.len();
+    let (Some(gx), Some(gh)) = (
+        small_preacts::<T>(bx, wx, x, &[], &[], rows),
+        small_preacts::<T>(bh, wh, h, &[], &[], rows),
+    ) else {
+        return false;
+    };
+    if T != 3 * NP || n > NP * PANEL {
+        return false;
+    }
+    for u in 0..NP {
+        let xs = [gx[u], gx[NP + u], gx[2 * NP + u]];
+        let hs = [gh[u], gh[NP + u], gh[2 * NP + u]];
+        let h1 = super::gru_cell::<F32x8, A>(xs, hs, load_part(h, u * PANEL));
+        store_part(h1, h, u * PANEL);
+    }
     true
 }
