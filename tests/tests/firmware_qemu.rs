@@ -226,60 +226,70 @@ fn features_lean(formats: &[&str]) -> String {
     f.join(",")
 }
 
+/// An ELF32 little-endian file, read as far as its section headers.
+struct Elf32<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Elf32<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        assert_eq!(
+            &bytes[..6],
+            b"\x7fELF\x01\x01",
+            "not a little-endian ELF32 file"
+        );
+        Elf32 { bytes }
+    }
+    fn u16_at(&self, o: usize) -> usize {
+        u16::from_le_bytes([self.bytes[o], self.bytes[o + 1]]) as usize
+    }
+    fn u32_at(&self, o: usize) -> usize {
+        u32::from_le_bytes(self.bytes[o..o + 4].try_into().unwrap()) as usize
+    }
+    /// The offset of section header `i`.
+    fn section(&self, i: usize) -> usize {
+        self.u32_at(0x20) + i * self.u16_at(0x2e)
+    }
+    /// The offsets of all section headers.
+    fn sections(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.u16_at(0x30)).map(|i| self.section(i))
+    }
+    /// The NUL-terminated string at `at`.
+    fn str_at(&self, at: usize) -> &'a [u8] {
+        self.bytes[at..].split(|&b| b == 0).next().unwrap_or(&[])
+    }
+}
+
 /// The names in an ELF32 little-endian file's symbol table.
 fn elf32_symbols(elf: &[u8]) -> Vec<String> {
-    let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]) as usize;
-    let u32_at = |o: usize| u32::from_le_bytes(elf[o..o + 4].try_into().unwrap()) as usize;
-    assert_eq!(
-        &elf[..6],
-        b"\x7fELF\x01\x01",
-        "not a little-endian ELF32 file"
-    );
-    let (shoff, shentsize, shnum) = (u32_at(0x20), u16_at(0x2e), u16_at(0x30));
-    let section = |i: usize| shoff + i * shentsize;
+    let elf = Elf32::new(elf);
     let mut names = Vec::new();
-    for i in 0..shnum {
-        let sh = section(i);
-        // SHT_SYMTAB = 2
-        if u32_at(sh + 4) != 2 {
-            continue;
-        }
+    // SHT_SYMTAB = 2
+    for sh in elf.sections().filter(|&sh| elf.u32_at(sh + 4) == 2) {
         let (off, size, link, entsize) = (
-            u32_at(sh + 16),
-            u32_at(sh + 20),
-            u32_at(sh + 24),
-            u32_at(sh + 36),
+            elf.u32_at(sh + 16),
+            elf.u32_at(sh + 20),
+            elf.u32_at(sh + 24),
+            elf.u32_at(sh + 36),
         );
-        let strtab = u32_at(section(link) + 16);
+        let strtab = elf.u32_at(elf.section(link) + 16);
         for s in (off..off + size).step_by(entsize) {
-            let start = strtab + u32_at(s);
-            let end = start + elf[start..].iter().position(|&b| b == 0).unwrap();
-            names.push(String::from_utf8_lossy(&elf[start..end]).into_owned());
+            let name = elf.str_at(strtab + elf.u32_at(s));
+            names.push(String::from_utf8_lossy(name).into_owned());
         }
     }
     names
 }
 
-/// The size in bytes of section `name` in an ELF32 little-endian file.
+/// The size in bytes of section `name` in an ELF32 little-endian file (0 if
+/// it has none).
 fn elf32_section_size(elf: &[u8], name: &str) -> usize {
-    let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]) as usize;
-    let u32_at = |o: usize| u32::from_le_bytes(elf[o..o + 4].try_into().unwrap()) as usize;
-    assert_eq!(
-        &elf[..6],
-        b"\x7fELF\x01\x01",
-        "not a little-endian ELF32 file"
-    );
-    let (shoff, shentsize, shnum, shstrndx) =
-        (u32_at(0x20), u16_at(0x2e), u16_at(0x30), u16_at(0x32));
-    let section = |i: usize| shoff + i * shentsize;
-    let names = u32_at(section(shstrndx) + 16);
-    (0..shnum)
-        .map(section)
-        .find(|&sh| {
-            let start = names + u32_at(sh);
-            elf[start..].split(|&b| b == 0).next() == Some(name.as_bytes())
-        })
-        .map_or(0, |sh| u32_at(sh + 20))
+    let elf = Elf32::new(elf);
+    let names = elf.u32_at(elf.section(elf.u16_at(0x32)) + 16);
+    let found = elf
+        .sections()
+        .find(|&sh| elf.str_at(names + elf.u32_at(sh)) == name.as_bytes());
+    found.map_or(0, |sh| elf.u32_at(sh + 20))
 }
 
 /// A software floating-point routine (compiler-builtins' `__aeabi_f*`,
