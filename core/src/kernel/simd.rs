@@ -144,6 +144,12 @@ fn accumulate<const T: usize>(acc: &mut [F32x8; T], r0: usize, rows: usize, w: &
     }
 }
 
+/// Whether `w` holds `v.len()` columns of `rows` values (column-major).
+#[inline(always)]
+fn fits(w: &[f32], v: &[f32], rows: usize) -> bool {
+    v.len().checked_mul(rows).is_some_and(|n| n <= w.len())
+}
+
 /// `out[r] = b[r] + Σ_k W_x[k][r] x[k] + Σ_k W_h[k][r] h[k]` for `r < rows`,
 /// both matrices [`Layout::ColMajor8`](crate::format::Layout::ColMajor8) with
 /// `rows` rows (a multiple of 8): the bias goes straight into the
@@ -163,12 +169,11 @@ fn bias_matvec2(
     h: &[f32],
     rows: usize,
 ) -> bool {
-    let fits = |w: &[f32], v: &[f32]| v.len().checked_mul(rows).is_some_and(|n| n <= w.len());
     if !rows.is_multiple_of(PANEL)
         || out.len() < rows
         || b.len() < rows
-        || !fits(wx, x)
-        || !fits(wh, h)
+        || !fits(wx, x, rows)
+        || !fits(wh, h, rows)
     {
         return false;
     }
@@ -219,16 +224,14 @@ const STREAM_ABOVE: usize = 12 * 1024;
 )]
 fn stream_columns(out: &mut [f32], w: &[f32], v: &[f32]) {
     let rows = out.len();
-    let n = v.len();
-    let fits = n.checked_mul(rows).is_some_and(|len| len <= w.len());
-    if !fits || !rows.is_multiple_of(PANEL) {
+    if !fits(w, v, rows) || !rows.is_multiple_of(PANEL) {
         return;
     }
     let (out, _) = out.as_chunks_mut::<PANEL>();
     let wp = w.as_ptr();
-    // SAFETY (every read below): panel `p < rows / 8` of column `k < n` is
-    // `w[k * rows + 8p..k * rows + 8p + 8]`, inside `w` because `8p + 8 <=
-    // rows` and `n * rows <= w.len()`. Unaligned reads of plain f32 values.
+    // SAFETY (every read below): panel `p < rows / 8` of column `k <
+    // v.len()` is `w[k * rows + 8p..k * rows + 8p + 8]`, inside `w` because
+    // `8p + 8 <= rows` and `v.len() * rows <= w.len()` (`fits`). Unaligned reads of plain f32 values.
     let load = |k: usize, p: usize| -> F32x8 {
         F32x8::new(unsafe {
             wp.add(k * rows + p * PANEL)
@@ -322,8 +325,7 @@ fn columns<const T: usize, const S: usize>(
     r0: usize,
 ) {
     let n = v.len();
-    let fits = n.checked_mul(rows).is_some_and(|len| len <= w.len());
-    if !fits || r0 + T * PANEL > rows {
+    if !fits(w, v, rows) || r0 + T * PANEL > rows {
         return;
     }
     let (wp, vp) = (w.as_ptr(), v.as_ptr());
@@ -401,14 +403,13 @@ fn lstm_small<A: Act, const NP: usize, const T: usize>(
     h: &mut [f32],
     c: &mut [f32],
 ) -> bool {
-    let rows = T * PANEL;
     let n = h.len();
-    let Some(acc) = small_preacts::<T>(b, wx, x, wh, h, rows) else {
-        return false;
-    };
     if T != 4 * NP || n > NP * PANEL || c.len() != n {
         return false;
     }
+    let Some(acc) = small_preacts::<T>(b, wx, x, wh, h) else {
+        return false;
+    };
     for u in 0..NP {
         let gates = [acc[u], acc[NP + u], acc[2 * NP + u], acc[3 * NP + u]];
         let (c1, h1) = super::lstm_cell::<F32x8, A>(gates, load_part(c, u * PANEL));
@@ -418,9 +419,9 @@ fn lstm_small<A: Act, const NP: usize, const T: usize>(
     true
 }
 
-/// The pre-activations `b + W_x x + W_h h` of a layer of `rows = 8 T` rows
-/// (both matrices [`Layout::ColMajor8`](crate::format::Layout::ColMajor8)),
-/// in `T` registers; `None` if the slices do not fit together.
+/// The pre-activations `b + W_x x + W_h h` of a layer of `8 T` rows (both
+/// matrices [`Layout::ColMajor8`](crate::format::Layout::ColMajor8)), in `T`
+/// registers; `None` if the slices do not fit together.
 #[inline(always)]
 fn small_preacts<const T: usize>(
     b: &[f32],
@@ -428,11 +429,10 @@ fn small_preacts<const T: usize>(
     x: &[f32],
     wh: &[f32],
     h: &[f32],
-    rows: usize,
 ) -> Option<[F32x8; T]> {
-    let fits = |w: &[f32], v: &[f32]| v.len().checked_mul(rows).is_some_and(|n| n <= w.len());
+    let rows = T * PANEL;
     let bias = b.get(..rows)?.as_chunks::<PANEL>().0;
-    if rows != T * PANEL || !fits(wx, x) || !fits(wh, h) {
+    if !fits(wx, x, rows) || !fits(wh, h, rows) {
         return None;
     }
     let mut acc = [[F32x8::ZERO; T]; 1];
@@ -499,17 +499,15 @@ fn gru_small<A: Act, const NP: usize, const T: usize>(
     x: &[f32],
     h: &mut [f32],
 ) -> bool {
-    let rows = T * PANEL;
-    let n = h.len();
+    if T != 3 * NP || h.len() > NP * PANEL {
+        return false;
+    }
     let (Some(gx), Some(gh)) = (
-        small_preacts::<T>(bx, wx, x, &[], &[], rows),
-        small_preacts::<T>(bh, wh, h, &[], &[], rows),
+        small_preacts::<T>(bx, wx, x, &[], &[]),
+        small_preacts::<T>(bh, wh, h, &[], &[]),
     ) else {
         return false;
     };
-    if T != 3 * NP || n > NP * PANEL {
-        return false;
-    }
     for u in 0..NP {
         let xs = [gx[u], gx[NP + u], gx[2 * NP + u]];
         let hs = [gh[u], gh[NP + u], gh[2 * NP + u]];
