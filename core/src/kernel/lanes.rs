@@ -151,8 +151,9 @@ pub(crate) fn store_part<V: Lanes>(v: V, s: &mut [f32], at: usize) {
 /// Runs `f` over lane groups of `n` elements: `ins` are read, `io` are read and
 /// then overwritten with `f`'s results. Every slice must hold at least `n`
 /// elements (shorter slices make the call do nothing). A last group shorter than
-/// `V::LANES` goes through a zero-padded copy. Written with checked accessors
-/// only, so no panic path (and no formatting code) is linked into a step.
+/// `V::LANES` goes through a zero-padded copy ([`load_part`], [`store_part`]).
+/// Written with checked accessors only, so no panic path (and no formatting
+/// code) is linked into a step.
 #[inline(always)]
 pub(crate) fn zip_map<V: Lanes, const NI: usize, const NO: usize>(
     n: usize,
@@ -178,23 +179,12 @@ pub(crate) fn zip_map<V: Lanes, const NI: usize, const NO: usize>(
         j += lanes;
     }
     if j < n {
-        let pad = |s: &[f32]| {
-            let mut t = [0.0f32; 16];
-            for (t, s) in t.iter_mut().zip(s.get(j..n).unwrap_or(&[])) {
-                *t = *s;
-            }
-            load(&t, 0)
-        };
-        let a = core::array::from_fn(|k| pad(ins[k]));
-        let b = core::array::from_fn(|k| pad(io[k]));
+        // The last, partial group: only the first `n` values of each slice.
+        let part = |s: &[f32]| load_part(s.get(..n).unwrap_or(&[]), j);
+        let a = core::array::from_fn(|k| part(ins[k]));
+        let b = core::array::from_fn(|k| part(io[k]));
         for (s, v) in io.iter_mut().zip(f(a, b)) {
-            let mut t = [0.0f32; 16];
-            if let Some(t) = t.get_mut(..lanes) {
-                v.store(t);
-            }
-            for (s, t) in s.get_mut(j..n).unwrap_or(&mut []).iter_mut().zip(t) {
-                *s = t;
-            }
+            store_part(v, s.get_mut(..n).unwrap_or(&mut []), j);
         }
     }
 }
