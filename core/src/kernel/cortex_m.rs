@@ -444,8 +444,8 @@ pub fn gru_gates(gx: &[f32], gh: &[f32], hp: usize, h: &mut [f32]) {
     let (p, q) = (gx.as_ptr(), gh.as_ptr());
     // SAFETY: reads `n <= hp` floats from each of the three blocks of `gx`
     // and of `gh` (`3 * hp <= len`) and the 32 floats of the tables; reads
-    // and writes `n` floats of `h`. FPU registers are declared as clobbers; flags are clobbered; no
-    // stack use.
+    // and writes `n` floats of `h`. FPU registers are declared as clobbers;
+    // flags are clobbered; no stack use.
     unsafe {
         core::arch::asm!(
             "vmov.f32 s23, #1.0",
