@@ -198,6 +198,33 @@ pub enum Error {
         /// Layer index (0 for the calibration run).
         layer: usize,
     },
+    /// A compile-time-sized model ([`crate::sized`]) expects another layer
+    /// kind at this index (or the model ends before, or goes on after, it).
+    SizedLayer {
+        /// Layer index.
+        layer: usize,
+        /// What the sized model has there (`lstm`, `gru`, ..., or "the end of the model").
+        expected: &'static str,
+        /// What the file has there.
+        found: &'static str,
+    },
+    /// A compile-time-sized layer ([`crate::sized`]) has other sizes than
+    /// the file's layer.
+    SizedShape {
+        /// Layer index.
+        layer: usize,
+        /// (input, output) sizes of the sized layer.
+        expected: (u32, u32),
+        /// (input, output) sizes in the file.
+        found: (u32, u32),
+    },
+    /// A compile-time-sized recurrent layer ([`crate::sized`]) reads
+    /// [`Layout::ColMajor8`](crate::Layout::ColMajor8) weights; the file's
+    /// layer is row-major.
+    SizedLayout {
+        /// Layer index.
+        layer: usize,
+    },
     /// Encoder only: a weight slice given to `ModelBuilder` has the wrong length.
     WeightLength {
         /// Layer index.
@@ -261,6 +288,9 @@ impl Error {
             }
             Error::NoSuchLayer { .. } => "layer does not exist or has no state",
             Error::Quantization { .. } => "weights or calibration data cannot be quantized",
+            Error::SizedLayer { .. } => "a layer's kind differs from the sized model's",
+            Error::SizedShape { .. } => "a layer's sizes differ from the sized model's",
+            Error::SizedLayout { .. } => "a sized recurrent layer needs Layout::ColMajor8 weights",
             Error::WeightLength { .. } => "a weight slice has the wrong length",
         }
     }
@@ -377,6 +407,20 @@ impl fmt::Display for Error {
             Error::WeightLength { layer, tensor, expected, found } => write!(
                 f,
                 "layer {layer}, tensor {tensor}: {found} weights given, {expected} expected"
+            ),
+            Error::SizedLayer { layer, expected, found } => write!(
+                f,
+                "layer {layer}: the sized model has {expected} here, the file has {found}"
+            ),
+            Error::SizedShape { layer, expected, found } => write!(
+                f,
+                "layer {layer}: the sized layer is {}x{} (input x output), the file's is {}x{}",
+                expected.0, expected.1, found.0, found.1
+            ),
+            Error::SizedLayout { layer } => write!(
+                f,
+                "layer {layer} is stored row-major; sized layers read Layout::ColMajor8 weights \
+                 (re-encode with ModelBuilder::from_model(&model).layout(Layout::ColMajor8))"
             ),
         }
     }

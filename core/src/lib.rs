@@ -75,6 +75,7 @@ pub mod kernel;
 mod load;
 mod model;
 pub mod quant;
+pub mod sized;
 mod state;
 
 #[cfg(feature = "alloc")]
