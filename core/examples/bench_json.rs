@@ -32,7 +32,8 @@ use std::time::Instant;
 
 use cases::{cases, inputs, model_bytes, Case, VARIANTS};
 use int_cases::{int_model_bytes, INT_CASES, INT_VARIANTS};
-use tinyrnn::{AlignedBuf, Model, StateVec};
+use tinyrnn::sized::{Dense, Elman, Gru, Lstm, Model as Sized, Stage};
+use tinyrnn::{AlignedBuf, Layout, Math, Model, StateVec};
 
 /// Nanoseconds of CPU time this thread has run (Linux
 /// `CLOCK_THREAD_CPUTIME_ID`): unlike the wall clock it stops while other
@@ -98,55 +99,126 @@ fn main() {
         if !filter.is_empty() && !filter.iter().any(|f| id.contains(f.as_str())) {
             continue;
         }
+        let xs = inputs(&case);
         for v in VARIANTS.iter().filter(|v| all || v.name == "simd_fast") {
             let bytes = AlignedBuf::from_slice(&model_bytes(&case, v.layout));
             let model = Model::from_bytes(&bytes)
                 .expect("loads")
                 .with_kernel(v.kernel)
                 .with_math(v.math);
-            let xs = inputs(&case);
             let mut state = StateVec::new(&model);
             let mut y = vec![0.0f32; model.output_size()];
-            // (wall ns, thread CPU ns) of `steps` steps.
-            let mut run2 = |steps: usize| {
-                let c = thread_cpu_nanos();
-                let t = Instant::now();
-                for (x, _) in xs.chunks_exact(case.input).cycle().zip(0..steps) {
-                    model.step(&mut state, black_box(x), &mut y).expect("step");
-                }
+            let t = time(fixed, &xs, case.input, |x| {
+                model.step(&mut state, black_box(x), &mut y).expect("step");
                 black_box(&y);
-                let wall = t.elapsed().as_nanos() as f64;
-                (wall, thread_cpu_nanos().zip(c).map(|(b, a)| b - a))
-            };
-            if let Some(n) = fixed {
-                run2(n);
-                continue;
-            }
-            // Calibrate: steps for about RUN_NANOS, after a warm-up.
-            let mut steps = 100;
-            let mut t = run2(steps).0;
-            while t < RUN_NANOS / 4.0 {
-                steps *= 4;
-                t = run2(steps).0;
-            }
-            let steps = ((steps as f64) * RUN_NANOS / t).max(1.0) as usize;
-            let per_step: Vec<(f64, Option<f64>)> = (0..RUNS)
-                .map(|_| run2(steps))
-                .map(|(w, c)| (w / steps as f64, c.map(|c| c / steps as f64)))
-                .collect();
-            let mut ns: Vec<f64> = per_step.iter().map(|r| r.0).collect();
-            ns.sort_by(f64::total_cmp);
-            let (median, min) = (ns[RUNS / 2], ns[0]);
-            let mut cpu: Vec<f64> = per_step.iter().filter_map(|r| r.1).collect();
-            cpu.sort_by(f64::total_cmp);
-            let cpu = cpu
-                .get(cpu.len() / 2)
-                .map_or(String::new(), |c| format!(",\"cpu_ns_per_step\":{c:.1}"));
-            println!(
-                "{{\"cell\":\"{}\",\"input\":{},\"hidden\":{},\"variant\":\"{}\",\"ns_per_step\":{:.1},\"min_ns_per_step\":{:.1}{}}}",
-                case.cell, case.input, case.hidden, v.name, median, min, cpu
-            );
+            });
+            report(&case, v.name, t);
         }
+        // The compile-time-sized path (`tinyrnn::sized`), fast activations.
+        let bytes = AlignedBuf::from_slice(&model_bytes(&case, Layout::ColMajor8));
+        let model = Model::from_bytes(&bytes)
+            .expect("loads")
+            .with_math(Math::Fast);
+        report(&case, "sized_fast", time_sized(&case, &model, &xs, fixed));
+    }
+}
+
+/// Nanoseconds per step of a run: (wall median, wall minimum, thread CPU
+/// median); `None` under `--steps`.
+type Timing = Option<(f64, f64, Option<f64>)>;
+
+/// Times `step` over the inputs `xs` (`input` values each, cycled): after
+/// calibration, `RUNS` runs of about `RUN_NANOS`; with `fixed`, `fixed`
+/// steps once, untimed (for callgrind/perf).
+fn time(fixed: Option<usize>, xs: &[f32], input: usize, mut step: impl FnMut(&[f32])) -> Timing {
+    // (wall ns, thread CPU ns) of `steps` steps.
+    let mut run2 = |steps: usize| {
+        let c = thread_cpu_nanos();
+        let t = Instant::now();
+        for (x, _) in xs.chunks_exact(input).cycle().zip(0..steps) {
+            step(x);
+        }
+        let wall = t.elapsed().as_nanos() as f64;
+        (wall, thread_cpu_nanos().zip(c).map(|(b, a)| b - a))
+    };
+    if let Some(n) = fixed {
+        run2(n);
+        return None;
+    }
+    // Calibrate: steps for about RUN_NANOS, after a warm-up.
+    let mut steps = 100;
+    let mut t = run2(steps).0;
+    while t < RUN_NANOS / 4.0 {
+        steps *= 4;
+        t = run2(steps).0;
+    }
+    let steps = ((steps as f64) * RUN_NANOS / t).max(1.0) as usize;
+    let per_step: Vec<(f64, Option<f64>)> = (0..RUNS)
+        .map(|_| run2(steps))
+        .map(|(w, c)| (w / steps as f64, c.map(|c| c / steps as f64)))
+        .collect();
+    let mut ns: Vec<f64> = per_step.iter().map(|r| r.0).collect();
+    ns.sort_by(f64::total_cmp);
+    let mut cpu: Vec<f64> = per_step.iter().filter_map(|r| r.1).collect();
+    cpu.sort_by(f64::total_cmp);
+    Some((ns[RUNS / 2], ns[0], cpu.get(cpu.len() / 2).copied()))
+}
+
+/// Prints one JSON line (nothing for an untimed run).
+fn report(case: &Case, variant: &str, t: Timing) {
+    let Some((median, min, cpu)) = t else {
+        return;
+    };
+    let cpu = cpu.map_or(String::new(), |c| format!(",\"cpu_ns_per_step\":{c:.1}"));
+    println!(
+        "{{\"cell\":\"{}\",\"input\":{},\"hidden\":{},\"variant\":\"{}\",\"ns_per_step\":{:.1},\"min_ns_per_step\":{:.1}{}}}",
+        case.cell, case.input, case.hidden, variant, median, min, cpu
+    );
+}
+
+/// Times the sized twin of `case` (`tinyrnn::sized`); `None` for a case
+/// without one (reset-before GRU) or an untimed run.
+fn time_sized(case: &Case, model: &Model<'_>, xs: &[f32], fixed: Option<usize>) -> Timing {
+    /// Times the sized model `S` of `I` inputs.
+    fn run<'a, S, const I: usize>(model: &Model<'a>, xs: &[f32], fixed: Option<usize>) -> Timing
+    where
+        S: Stage<'a, In = [f32; I]>,
+    {
+        let net = Sized::<S>::new(model).expect("the sized type fits the case");
+        let mut state = net.new_state();
+        time(fixed, xs, I, |x| {
+            let x: &[f32; I] = x.try_into().expect("input size");
+            black_box(net.step(black_box(x), &mut state));
+        })
+    }
+    macro_rules! sized {
+        ($($cell:literal $i:literal x $h:literal => $S:ty),* $(,)?) => {
+            match (case.cell, case.input, case.hidden) {
+                $(($cell, $i, $h) => run::<$S, $i>(model, xs, fixed),)*
+                _ => None,
+            }
+        };
+    }
+    sized! {
+        "lstm" 1 x 8 => Lstm<1, 8>,
+        "lstm" 1 x 16 => Lstm<1, 16>,
+        "lstm" 1 x 32 => Lstm<1, 32>,
+        "lstm" 1 x 64 => Lstm<1, 64>,
+        "lstm" 1 x 128 => Lstm<1, 128>,
+        "lstm" 16 x 64 => Lstm<16, 64>,
+        "gru_reset_after" 1 x 8 => Gru<1, 8>,
+        "gru_reset_after" 1 x 16 => Gru<1, 16>,
+        "gru_reset_after" 1 x 32 => Gru<1, 32>,
+        "gru_reset_after" 1 x 64 => Gru<1, 64>,
+        "gru_reset_after" 1 x 128 => Gru<1, 128>,
+        "gru_reset_after" 16 x 64 => Gru<16, 64>,
+        "elman" 1 x 8 => Elman<1, 8>,
+        "elman" 1 x 16 => Elman<1, 16>,
+        "elman" 1 x 32 => Elman<1, 32>,
+        "elman" 1 x 64 => Elman<1, 64>,
+        "elman" 1 x 128 => Elman<1, 128>,
+        "elman" 16 x 64 => Elman<16, 64>,
+        "lstm+dense" 1 x 32 => (Lstm<1, 32>, Dense<32, 1>),
     }
 }
 

@@ -3,14 +3,18 @@
 //! loaded [`crate::Model`], checked against the sizes once, when the sized
 //! model is made.
 //!
-//! With every size known to the compiler, a step has no run-time size
-//! checks, no dispatch over layer kinds, kernels or activations, and no pass
-//! through a scratch buffer: each group of at most 16 units takes its gate
-//! pre-activations from one pass over the weights (one multiply-add chain
-//! per gate and 8 units, in registers) and runs the gate math on them there.
-//! The arithmetic is that of [`Model::step`](crate::Model::step) with
-//! [`Kernel::Simd`](crate::Kernel::Simd): the same products (the bias first,
-//! then the columns of `W_x` and `W_h` in order) and the same activations.
+//! The sizes are checked once, when the sized model is made; a step then
+//! takes arrays, returns an array, and cannot fail: it has none of the
+//! per-step work of [`Model::step`](crate::Model::step) (the checks of the
+//! input, output and state lengths, the loop over the layers and its
+//! dispatch on their kinds, the kernel and the activations, the copies
+//! between layers). It runs the same kernels as `Model::step` with
+//! [`Kernel::Simd`](crate::Kernel::Simd) (Elman layers their own
+//! single-pass form of them: pre-activations in registers, activation,
+//! store) and computes the same values, bit for bit (test
+//! `core/tests/sized.rs`). Measured side by side it takes 5-30% less time
+//! per step for layers of up to 32 units and about the same beyond, where
+//! the products dominate (`examples/bench_json.rs`, `sized_fast`).
 //!
 //! ```no_run
 //! use tinyrnn::sized::{Dense, Lstm, Model};
@@ -40,10 +44,11 @@
 
 use core::marker::PhantomData;
 
+use crate::cell;
 use crate::format::{Activation, GruVariant, Layout, PANEL};
 use crate::kernel::activation::{apply_with, Act, Exact, Fast};
-use crate::kernel::lanes::{load_part, store_part, F32x8, Lanes};
-use crate::kernel::{gru_cell, lstm_cell, simd, Math};
+use crate::kernel::lanes::{load_part, store_part, Lanes};
+use crate::kernel::{simd, Math, SimdBackend};
 use crate::{Error, Layer};
 
 /// A layer, or a sequence of layers, whose sizes are part of its type.
@@ -152,10 +157,14 @@ fn col_major(i: usize, layout: Layout) -> Result<(), Error> {
     }
 }
 
-/// The first `n` values of a tensor the loader has checked (its lengths
-/// follow from the sizes just compared).
-fn take(i: usize, w: &[f32], n: usize) -> Result<&[f32], Error> {
-    w.get(..n).ok_or(Error::BadTensorRef { layer: i })
+/// Checks that a tensor holds `n` values (the loader has checked it; the
+/// sized kernels rely on it).
+fn fits(i: usize, w: &[f32], n: usize) -> Result<(), Error> {
+    if w.len() >= n {
+        Ok(())
+    } else {
+        Err(Error::BadTensorRef { layer: i })
+    }
 }
 
 /// `$obj.$method::<A>(args)` with the activations `A` of `$math`.
@@ -171,99 +180,102 @@ macro_rules! with_math {
 /// An LSTM layer of `I` inputs and `H` units (gate order i, f, g, o).
 #[derive(Debug, Clone, Copy)]
 pub struct Lstm<'a, const I: usize, const H: usize> {
-    w_x: &'a [f32],
-    w_h: &'a [f32],
-    b: &'a [f32],
+    cell: cell::Lstm<'a>,
     math: Math,
 }
 
-/// The state of an [`Lstm`]: hidden and cell values.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Scratch space of a step: `K H + P` f32 words in one run, at least the
+/// `K` gate blocks of `H` units rounded up to a panel (`K HP <= K (H + 7)`,
+/// so `P = 7 K`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+struct Scratch<const K: usize, const P: usize, const H: usize> {
+    units: [[f32; K]; H],
+    pad: [f32; P],
+}
+
+impl<const K: usize, const P: usize, const H: usize> Scratch<K, P, H> {
+    const fn new() -> Self {
+        Scratch {
+            units: [[0.0; K]; H],
+            pad: [0.0; P],
+        }
+    }
+
+    /// All of it as one slice.
+    #[expect(unsafe_code, reason = "two adjacent f32 arrays as one slice")]
+    fn words(&mut self) -> &mut [f32] {
+        // SAFETY: a `repr(C)` struct of two f32 arrays: its fields are laid
+        // out in order with no padding between them (the second starts at
+        // `4 K H` bytes, a multiple of its alignment 4), so it is `K H + P`
+        // initialized, contiguous f32 values, borrowed mutably with `self`.
+        unsafe { core::slice::from_raw_parts_mut((self as *mut Self).cast::<f32>(), K * H + P) }
+    }
+}
+
+/// The state of an [`Lstm`]: hidden and cell values (and the scratch space
+/// of a step, kept here so that a step need not clear it).
+#[derive(Debug, Clone, Copy)]
 pub struct LstmState<const H: usize> {
     /// Hidden state (the layer's output).
     pub h: [f32; H],
     /// Cell state.
     pub c: [f32; H],
+    /// The four gate pre-activations.
+    scratch: Scratch<4, 28, H>,
+}
+
+impl<const H: usize> LstmState<H> {
+    /// The state with these hidden and cell values.
+    pub const fn new(h: [f32; H], c: [f32; H]) -> Self {
+        LstmState {
+            h,
+            c,
+            scratch: Scratch::new(),
+        }
+    }
 }
 
 impl<const H: usize> Default for LstmState<H> {
     fn default() -> Self {
-        LstmState {
-            h: [0.0; H],
-            c: [0.0; H],
+        LstmState::new([0.0; H], [0.0; H])
+    }
+}
+
+/// The state of a [`Gru`]: hidden values (and, as for [`LstmState`], the
+/// scratch space of a step).
+#[derive(Debug, Clone, Copy)]
+pub struct GruState<const H: usize> {
+    /// Hidden state (the layer's output).
+    pub h: [f32; H],
+    /// The input and recurrent pre-activations.
+    scratch: Scratch<6, 42, H>,
+}
+
+impl<const H: usize> GruState<H> {
+    /// The state with these hidden values.
+    pub const fn new(h: [f32; H]) -> Self {
+        GruState {
+            h,
+            scratch: Scratch::new(),
         }
     }
 }
 
-/// Units a group takes at most: 2 panels of 8, so that 4 gates x 2 panels
-/// are 8 multiply-add chains, and every 64-byte line of the weights a group
-/// reads is read whole.
-const GROUP: usize = 2;
-
-impl<'a, const I: usize, const H: usize> Lstm<'a, I, H> {
-    /// Rows of one gate block (`H` rounded up to a panel).
-    const HP: usize = H.div_ceil(PANEL) * PANEL;
-    /// Rows of the weight matrices.
-    const ROWS: usize = 4 * Self::HP;
-    /// Panels of units.
-    const PANELS: usize = Self::HP / PANEL;
-
-    /// The gate pre-activations of unit panels `u..u + NP` (`T = 4 NP`
-    /// panels: gate-major), from the bias and one pass over the columns.
-    #[inline(always)]
-    fn preacts<const NP: usize, const T: usize>(
-        &self,
-        u: usize,
-        x: &[f32; I],
-        h: &[f32; H],
-    ) -> [F32x8; T] {
-        let at: [usize; T] = core::array::from_fn(|t| (t / NP) * Self::HP + (u + t % NP) * PANEL);
-        let mut acc = at.map(|r| load_part(self.b, r));
-        simd::panels(&mut acc, self.w_x, x, Self::ROWS, &at);
-        simd::panels(&mut acc, self.w_h, h, Self::ROWS, &at);
-        acc
+impl<const H: usize> Default for GruState<H> {
+    fn default() -> Self {
+        GruState::new([0.0; H])
     }
+}
 
-    /// The cell on unit panels `u..u + NP`.
-    #[inline(always)]
-    fn cells<A: Act, const NP: usize, const T: usize>(
-        acc: [F32x8; T],
-        u: usize,
-        s: &mut LstmState<H>,
-    ) {
-        for j in 0..NP {
-            let r = (u + j) * PANEL;
-            let gates = [acc[j], acc[NP + j], acc[2 * NP + j], acc[3 * NP + j]];
-            let (c1, h1) = lstm_cell::<F32x8, A>(gates, load_part(&s.c, r));
-            store_part(c1, &mut s.c, r);
-            store_part(h1, &mut s.h, r);
-        }
-    }
+impl<const I: usize, const H: usize> Lstm<'_, I, H> {
+    /// Rows of the weight matrices (`H` rounded up to a panel, per gate).
+    const ROWS: usize = 4 * H.div_ceil(PANEL) * PANEL;
 
     #[inline(always)]
     fn run<A: Act>(&self, x: &[f32; I], s: &mut LstmState<H>) {
-        if Self::PANELS <= GROUP {
-            // One group: every read of `h` comes before the first write.
-            if Self::PANELS == 1 {
-                let acc = self.preacts::<1, 4>(0, x, &s.h);
-                Self::cells::<A, 1, 4>(acc, 0, s);
-            } else {
-                let acc = self.preacts::<2, 8>(0, x, &s.h);
-                Self::cells::<A, 2, 8>(acc, 0, s);
-            }
-            return;
-        }
-        let h0 = s.h;
-        let mut u = 0;
-        while u + GROUP <= Self::PANELS {
-            let acc = self.preacts::<2, 8>(u, x, &h0);
-            Self::cells::<A, 2, 8>(acc, u, s);
-            u += GROUP;
-        }
-        if u < Self::PANELS {
-            let acc = self.preacts::<1, 4>(u, x, &h0);
-            Self::cells::<A, 1, 4>(acc, u, s);
-        }
+        self.cell
+            .step_with::<SimdBackend, A>(x, &mut s.h, &mut s.c, s.scratch.words());
     }
 }
 
@@ -280,12 +292,10 @@ impl<'a, const I: usize, const H: usize> Stage<'a> for Lstm<'a, I, H> {
         };
         sizes(first, (I, H), (l.input, l.hidden))?;
         col_major(first, l.layout)?;
-        Ok(Lstm {
-            w_x: take(first, l.w_x, I * Self::ROWS)?,
-            w_h: take(first, l.w_h, H * Self::ROWS)?,
-            b: take(first, l.b, Self::ROWS)?,
-            math,
-        })
+        fits(first, l.w_x, I * Self::ROWS)?;
+        fits(first, l.w_h, H * Self::ROWS)?;
+        fits(first, l.b, Self::ROWS)?;
+        Ok(Lstm { cell: *l, math })
     }
 
     fn new_state() -> LstmState<H> {
@@ -303,68 +313,18 @@ impl<'a, const I: usize, const H: usize> Stage<'a> for Lstm<'a, I, H> {
 /// product (gate order z, r, n).
 #[derive(Debug, Clone, Copy)]
 pub struct Gru<'a, const I: usize, const H: usize> {
-    w_x: &'a [f32],
-    w_h: &'a [f32],
-    b_x: &'a [f32],
-    b_h: &'a [f32],
+    cell: cell::Gru<'a>,
     math: Math,
 }
 
-impl<'a, const I: usize, const H: usize> Gru<'a, I, H> {
-    /// Rows of one gate block.
-    const HP: usize = H.div_ceil(PANEL) * PANEL;
-    /// Rows of the weight matrices.
-    const ROWS: usize = 3 * Self::HP;
-    /// Panels of units.
-    const PANELS: usize = Self::HP / PANEL;
-
-    /// The input and the recurrent pre-activations of unit panels `u..u +
-    /// NP` (`T = 3 NP` panels each, gate-major).
-    #[inline(always)]
-    fn preacts<const NP: usize, const T: usize>(
-        &self,
-        u: usize,
-        x: &[f32; I],
-        h: &[f32; H],
-    ) -> ([F32x8; T], [F32x8; T]) {
-        let at: [usize; T] = core::array::from_fn(|t| (t / NP) * Self::HP + (u + t % NP) * PANEL);
-        let mut gx = at.map(|r| load_part(self.b_x, r));
-        let mut gh = at.map(|r| load_part(self.b_h, r));
-        simd::panels(&mut gx, self.w_x, x, Self::ROWS, &at);
-        simd::panels(&mut gh, self.w_h, h, Self::ROWS, &at);
-        (gx, gh)
-    }
-
-    /// The cell on unit panels `u..u + NP`; `h0` the state before the step.
-    #[inline(always)]
-    fn cells<A: Act, const NP: usize, const T: usize>(
-        (gx, gh): ([F32x8; T], [F32x8; T]),
-        u: usize,
-        h0: &[f32; H],
-        h: &mut [f32; H],
-    ) {
-        for j in 0..NP {
-            let r = (u + j) * PANEL;
-            let xs = [gx[j], gx[NP + j], gx[2 * NP + j]];
-            let hs = [gh[j], gh[NP + j], gh[2 * NP + j]];
-            let h1 = gru_cell::<F32x8, A>(xs, hs, load_part(h0, r));
-            store_part(h1, h, r);
-        }
-    }
+impl<const I: usize, const H: usize> Gru<'_, I, H> {
+    /// Rows of the weight matrices (`H` rounded up to a panel, per gate).
+    const ROWS: usize = 3 * H.div_ceil(PANEL) * PANEL;
 
     #[inline(always)]
-    fn run<A: Act>(&self, x: &[f32; I], h: &mut [f32; H]) {
-        let h0 = *h;
-        let mut u = 0;
-        while u + GROUP <= Self::PANELS {
-            let acc = self.preacts::<2, 6>(u, x, &h0);
-            Self::cells::<A, 2, 6>(acc, u, &h0, h);
-            u += GROUP;
-        }
-        if u < Self::PANELS {
-            let acc = self.preacts::<1, 3>(u, x, &h0);
-            Self::cells::<A, 1, 3>(acc, u, &h0, h);
-        }
+    fn run<A: Act>(&self, x: &[f32; I], s: &mut GruState<H>) {
+        self.cell
+            .step_with::<SimdBackend, A>(x, &mut s.h, s.scratch.words());
     }
 }
 
@@ -372,7 +332,7 @@ impl<'a, const I: usize, const H: usize> Stage<'a> for Gru<'a, I, H> {
     const LAYERS: usize = 1;
     type In = [f32; I];
     type Out = [f32; H];
-    type State = [f32; H];
+    type State = GruState<H>;
 
     fn bind(layers: &[Layer<'a>], first: usize, math: Math) -> Result<Self, Error> {
         let found = layer(layers, first, "gru")?;
@@ -388,23 +348,21 @@ impl<'a, const I: usize, const H: usize> Stage<'a> for Gru<'a, I, H> {
         }
         sizes(first, (I, H), (l.input, l.hidden))?;
         col_major(first, l.layout)?;
-        Ok(Gru {
-            w_x: take(first, l.w_x, I * Self::ROWS)?,
-            w_h: take(first, l.w_h, H * Self::ROWS)?,
-            b_x: take(first, l.b_x, Self::ROWS)?,
-            b_h: take(first, l.b_h, Self::ROWS)?,
-            math,
-        })
+        fits(first, l.w_x, I * Self::ROWS)?;
+        fits(first, l.w_h, H * Self::ROWS)?;
+        fits(first, l.b_x, Self::ROWS)?;
+        fits(first, l.b_h, Self::ROWS)?;
+        Ok(Gru { cell: *l, math })
     }
 
-    fn new_state() -> [f32; H] {
-        [0.0; H]
+    fn new_state() -> GruState<H> {
+        GruState::default()
     }
 
     #[inline]
-    fn step(&self, x: &[f32; I], h: &mut [f32; H]) -> [f32; H] {
-        with_math!(self.math, self.run(x, h));
-        *h
+    fn step(&self, x: &[f32; I], s: &mut GruState<H>) -> [f32; H] {
+        with_math!(self.math, self.run(x, s));
+        s.h
     }
 }
 
@@ -478,10 +436,13 @@ impl<'a, const I: usize, const H: usize> Stage<'a> for Elman<'a, I, H> {
         };
         sizes(first, (I, H), (l.input, l.hidden))?;
         col_major(first, l.layout)?;
+        fits(first, l.w_x, I * Self::ROWS)?;
+        fits(first, l.w_h, H * Self::ROWS)?;
+        fits(first, l.b, Self::ROWS)?;
         Ok(Elman {
-            w_x: take(first, l.w_x, I * Self::ROWS)?,
-            w_h: take(first, l.w_h, H * Self::ROWS)?,
-            b: take(first, l.b, Self::ROWS)?,
+            w_x: l.w_x,
+            w_h: l.w_h,
+            b: l.b,
             relu: l.act == Activation::Relu,
             math,
         })
@@ -530,9 +491,11 @@ impl<'a, const I: usize, const O: usize> Stage<'a> for Dense<'a, I, O> {
             return Err(kind(first, "dense", found));
         };
         sizes(first, (I, O), (l.input, l.out))?;
+        fits(first, l.w, I * O)?;
+        fits(first, l.b, O)?;
         Ok(Dense {
-            w: take(first, l.w, I * O)?,
-            b: take(first, l.b, O)?,
+            w: l.w,
+            b: l.b,
             act: l.act,
             math,
         })
