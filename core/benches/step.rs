@@ -1,6 +1,7 @@
 //! `cargo bench -p tinyrnn`: ns per `step()` of every case (Elman, LSTM, GRU
 //! both variants, at 1x8 .. 1x128 and 16x64; LSTM 1x32 + Dense 32→1), the fast
-//! host path next to its scalar and exact twins; then the integer LSTM 1x32,
+//! host path next to its scalar and exact twins and its compile-time-sized
+//! twin (`sized_fast`, `tinyrnn::sized`); then the integer LSTM 1x32,
 //! 16x64 and GRU 1x32, weights tiled (the encoder's) and row-major, SIMD and
 //! scalar kernels (groups `int_*`). For the fastest build add
 //! `RUSTFLAGS="-C target-cpu=native"` (see README.md). For one JSON line per
@@ -13,13 +14,14 @@ mod int_cases;
 use std::hint::black_box;
 use std::time::Duration;
 
-use cases::{cases, inputs, model_bytes, Case, VARIANTS};
+use cases::{cases, inputs, model_bytes, with_sized, Case, SizedRun, VARIANTS};
 use criterion::measurement::WallTime;
 use criterion::{
     criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
 };
 use int_cases::{int_model_bytes, INT_CASES, INT_VARIANTS};
-use tinyrnn::{AlignedBuf, Model, StateVec};
+use tinyrnn::sized::{Model as Sized, Stage};
+use tinyrnn::{AlignedBuf, Layout, Math, Model, StateVec};
 
 /// A group with the settings every case uses.
 fn group<'a>(c: &'a mut Criterion, name: String) -> BenchmarkGroup<'a, WallTime> {
@@ -46,6 +48,26 @@ fn bench_step(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, model: &Mode
     });
 }
 
+/// One benchmark of the sized twin of a case, `sized_fast`.
+struct BenchSized<'g, 'c, 'k>(&'g mut BenchmarkGroup<'c, WallTime>, &'k Case);
+
+impl<'a> SizedRun<'a> for BenchSized<'_, '_, '_> {
+    type Out = ();
+    fn run<S: Stage<'a, In = [f32; I]>, const I: usize>(self, model: &Model<'a>) {
+        let net = Sized::<S>::new(model).expect("the sized type fits the case");
+        let mut state = net.new_state();
+        let xs = inputs(self.1);
+        let mut inputs = xs.as_chunks::<I>().0.iter().cycle();
+        self.0
+            .bench_function(BenchmarkId::from_parameter("sized_fast"), |b| {
+                b.iter(|| {
+                    let x = inputs.next().expect("inputs");
+                    black_box(net.step(black_box(x), &mut state));
+                })
+            });
+    }
+}
+
 fn step(c: &mut Criterion) {
     for case in cases() {
         let mut group = group(c, format!("{}_{}x{}", case.cell, case.input, case.hidden));
@@ -57,6 +79,12 @@ fn step(c: &mut Criterion) {
                 .with_math(v.math);
             bench_step(&mut group, v.name, &model, &case);
         }
+        // The compile-time-sized twin (`tinyrnn::sized`), fast activations.
+        let bytes = AlignedBuf::from_slice(&model_bytes(&case, Layout::ColMajor8));
+        let model = Model::from_bytes(&bytes)
+            .expect("loads")
+            .with_math(Math::Fast);
+        with_sized(&case, &model, BenchSized(&mut group, &case));
         group.finish();
     }
     for case in cases() {

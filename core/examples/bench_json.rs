@@ -30,9 +30,9 @@ mod int_cases;
 use std::hint::black_box;
 use std::time::Instant;
 
-use cases::{cases, inputs, model_bytes, Case, VARIANTS};
+use cases::{cases, inputs, model_bytes, with_sized, Case, SizedRun, VARIANTS};
 use int_cases::{int_model_bytes, INT_CASES, INT_VARIANTS};
-use tinyrnn::sized::{Dense, Elman, Gru, Lstm, Model as Sized, Stage};
+use tinyrnn::sized::{Model as Sized, Stage};
 use tinyrnn::{AlignedBuf, Layout, Math, Model, StateVec};
 
 /// Nanoseconds of CPU time this thread has run (Linux
@@ -179,47 +179,19 @@ fn report(case: &Case, variant: &str, t: Timing) {
 /// Times the sized twin of `case` (`tinyrnn::sized`); `None` for a case
 /// without one (reset-before GRU) or an untimed run.
 fn time_sized(case: &Case, model: &Model<'_>, xs: &[f32], fixed: Option<usize>) -> Timing {
-    /// Times the sized model `S` of `I` inputs.
-    fn run<'a, S, const I: usize>(model: &Model<'a>, xs: &[f32], fixed: Option<usize>) -> Timing
-    where
-        S: Stage<'a, In = [f32; I]>,
-    {
-        let net = Sized::<S>::new(model).expect("the sized type fits the case");
-        let mut state = net.new_state();
-        time(fixed, xs, I, |x| {
-            let x: &[f32; I] = x.try_into().expect("input size");
-            black_box(net.step(black_box(x), &mut state));
-        })
+    struct Time<'x>(&'x [f32], Option<usize>);
+    impl<'a> SizedRun<'a> for Time<'_> {
+        type Out = Timing;
+        fn run<S: Stage<'a, In = [f32; I]>, const I: usize>(self, model: &Model<'a>) -> Timing {
+            let net = Sized::<S>::new(model).expect("the sized type fits the case");
+            let mut state = net.new_state();
+            time(self.1, self.0, I, |x| {
+                let x: &[f32; I] = x.try_into().expect("input size");
+                black_box(net.step(black_box(x), &mut state));
+            })
+        }
     }
-    macro_rules! sized {
-        ($($cell:literal $i:literal x $h:literal => $S:ty),* $(,)?) => {
-            match (case.cell, case.input, case.hidden) {
-                $(($cell, $i, $h) => run::<$S, $i>(model, xs, fixed),)*
-                _ => None,
-            }
-        };
-    }
-    sized! {
-        "lstm" 1 x 8 => Lstm<1, 8>,
-        "lstm" 1 x 16 => Lstm<1, 16>,
-        "lstm" 1 x 32 => Lstm<1, 32>,
-        "lstm" 1 x 64 => Lstm<1, 64>,
-        "lstm" 1 x 128 => Lstm<1, 128>,
-        "lstm" 16 x 64 => Lstm<16, 64>,
-        "gru_reset_after" 1 x 8 => Gru<1, 8>,
-        "gru_reset_after" 1 x 16 => Gru<1, 16>,
-        "gru_reset_after" 1 x 32 => Gru<1, 32>,
-        "gru_reset_after" 1 x 64 => Gru<1, 64>,
-        "gru_reset_after" 1 x 128 => Gru<1, 128>,
-        "gru_reset_after" 16 x 64 => Gru<16, 64>,
-        "elman" 1 x 8 => Elman<1, 8>,
-        "elman" 1 x 16 => Elman<1, 16>,
-        "elman" 1 x 32 => Elman<1, 32>,
-        "elman" 1 x 64 => Elman<1, 64>,
-        "elman" 1 x 128 => Elman<1, 128>,
-        "elman" 16 x 64 => Elman<16, 64>,
-        "lstm+dense" 1 x 32 => (Lstm<1, 32>, Dense<32, 1>),
-    }
+    with_sized(case, model, Time(xs, fixed)).flatten()
 }
 
 /// The integer variants of `case` timed in alternating runs (each run of

@@ -4,7 +4,8 @@
 
 #![allow(dead_code, reason = "each user takes what it needs")]
 
-use tinyrnn::{Activation, GruVariant, Kernel, Layout, Math, ModelBuilder};
+use tinyrnn::sized::{Dense, Elman, Gru, Lstm, Stage};
+use tinyrnn::{Activation, GruVariant, Kernel, Layout, Math, Model, ModelBuilder};
 
 /// One model to time.
 pub struct Case {
@@ -142,4 +143,47 @@ pub fn model_bytes(case: &Case, layout: Layout) -> Vec<u8> {
 /// 256 random input vectors of `case`, back to back.
 pub fn inputs(case: &Case) -> Vec<f32> {
     Rng(99).vec(256 * case.input, 1.0)
+}
+
+/// What to do with the compile-time-sized twin of a case
+/// (`tinyrnn::sized`): `run` is called with its type.
+pub trait SizedRun<'a> {
+    /// What `run` returns.
+    type Out;
+    /// Runs the sized model `S` (of `I` inputs) bound to `model`.
+    fn run<S: Stage<'a, In = [f32; I]>, const I: usize>(self, model: &Model<'a>) -> Self::Out;
+}
+
+/// Calls `f.run` with the sized type of `case`; `None` for a case without
+/// one (the reset-before GRU).
+pub fn with_sized<'a, F: SizedRun<'a>>(case: &Case, model: &Model<'a>, f: F) -> Option<F::Out> {
+    macro_rules! sized {
+        ($($cell:literal $i:literal x $h:literal => $S:ty),* $(,)?) => {
+            match (case.cell, case.input, case.hidden) {
+                $(($cell, $i, $h) => Some(f.run::<$S, $i>(model)),)*
+                _ => None,
+            }
+        };
+    }
+    sized! {
+        "lstm" 1 x 8 => Lstm<1, 8>,
+        "lstm" 1 x 16 => Lstm<1, 16>,
+        "lstm" 1 x 32 => Lstm<1, 32>,
+        "lstm" 1 x 64 => Lstm<1, 64>,
+        "lstm" 1 x 128 => Lstm<1, 128>,
+        "lstm" 16 x 64 => Lstm<16, 64>,
+        "gru_reset_after" 1 x 8 => Gru<1, 8>,
+        "gru_reset_after" 1 x 16 => Gru<1, 16>,
+        "gru_reset_after" 1 x 32 => Gru<1, 32>,
+        "gru_reset_after" 1 x 64 => Gru<1, 64>,
+        "gru_reset_after" 1 x 128 => Gru<1, 128>,
+        "gru_reset_after" 16 x 64 => Gru<16, 64>,
+        "elman" 1 x 8 => Elman<1, 8>,
+        "elman" 1 x 16 => Elman<1, 16>,
+        "elman" 1 x 32 => Elman<1, 32>,
+        "elman" 1 x 64 => Elman<1, 64>,
+        "elman" 1 x 128 => Elman<1, 128>,
+        "elman" 16 x 64 => Elman<16, 64>,
+        "lstm+dense" 1 x 32 => (Lstm<1, 32>, Dense<32, 1>),
+    }
 }
