@@ -87,31 +87,40 @@ impl<'a> Aligned4<'a> {
     }
 }
 
-/// Sixteen bytes at a 16-byte aligned address.
+/// Bytes of a [`Block`].
+#[cfg(feature = "alloc")]
+pub(crate) const BLOCK: usize = 64;
+
+/// 64 bytes at a 64-byte aligned address (a cache line; at least the
+/// alignment of [`Aligned`](crate::Aligned) on every target).
 #[cfg(feature = "alloc")]
 #[derive(Clone, Copy)]
-#[repr(C, align(16))]
-pub(crate) struct Block(pub [u8; 16]);
+#[repr(C, align(64))]
+pub(crate) struct Block(pub [u8; BLOCK]);
 
 /// Views aligned blocks as one byte slice.
 #[cfg(feature = "alloc")]
 pub(crate) fn blocks_as_bytes(blocks: &[Block]) -> &[u8] {
-    // SAFETY: `Block` is `repr(C)` around `[u8; 16]` with no padding (size 16,
-    // align 16), so `blocks` covers exactly `16 * len` initialised bytes; u8 has
+    // SAFETY: `Block` is `repr(C)` around `[u8; 64]` with no padding (size 64,
+    // align 64), so `blocks` covers exactly `64 * len` initialised bytes; u8 has
     // no alignment requirement; the result borrows `blocks`.
-    unsafe { core::slice::from_raw_parts(blocks.as_ptr().cast::<u8>(), blocks.len() * 16) }
+    unsafe { core::slice::from_raw_parts(blocks.as_ptr().cast::<u8>(), blocks.len() * BLOCK) }
 }
 
-/// `bytes` as [`Aligned`](crate::Aligned), if they start at a 16-byte
-/// aligned address.
+/// `bytes` as [`Aligned`](crate::Aligned), if they start at an address
+/// aligned as it needs.
 #[cfg(feature = "alloc")]
 pub(crate) fn bytes_as_aligned(bytes: &[u8]) -> Option<&crate::Aligned<[u8]>> {
-    if bytes.as_ptr().align_offset(16) != 0 {
+    if bytes
+        .as_ptr()
+        .align_offset(core::mem::align_of::<crate::Aligned<[u8; 0]>>())
+        != 0
+    {
         return None;
     }
     let p = core::ptr::from_ref(bytes) as *const crate::Aligned<[u8]>;
     // SAFETY: `Aligned<[u8]>` is `repr(C)` around `[u8]` alone, so it has
-    // the slice's layout and metadata (its length), with an alignment of 16
-    // that the address has (checked); the result borrows `bytes`.
+    // the slice's layout and metadata (its length), with the alignment of
+    // `Aligned` that the address has (checked); the result borrows `bytes`.
     Some(unsafe { &*p })
 }

@@ -242,3 +242,57 @@ fn random_models_with_edge_inputs_agree_across_kernels() {
         }
     }
 }
+
+#[test]
+fn column_major_tensors_start_on_cache_lines() {
+    // Headers of every length modulo 64 (the metadata shifts the payload).
+    let mut r = 0x1234_5678u32;
+    let mut vals = |n: usize| -> Vec<f32> {
+        (0..n)
+            .map(|_| {
+                r ^= r << 13;
+                r ^= r >> 17;
+                r ^= r << 5;
+                (r as f32 / u32::MAX as f32) - 0.5
+            })
+            .collect()
+    };
+    for meta in 0..80 {
+        let mut b = ModelBuilder::new(3);
+        b.layout(Layout::ColMajor8);
+        b.metadata(&vec![7u8; meta]);
+        b.lstm(12, &vals(4 * 12 * 3), &vals(4 * 12 * 12), &vals(4 * 12));
+        b.gru(
+            5,
+            tinyrnn::GruVariant::ResetAfter,
+            &vals(3 * 5 * 12),
+            &vals(3 * 5 * 5),
+            &vals(15),
+            &vals(15),
+        );
+        b.elman(9, tinyrnn::Activation::Tanh, &vals(45), &vals(81), &vals(9));
+        b.dense(2, tinyrnn::Activation::Linear, &vals(18), &vals(2));
+        let bytes = AlignedBuf::from_slice(&b.build().unwrap());
+        assert_eq!(
+            bytes.as_ptr() as usize % 64,
+            0,
+            "AlignedBuf is on a cache line"
+        );
+        let model = Model::from_bytes(&bytes).unwrap();
+        for (i, layer) in model.layers().iter().enumerate() {
+            let tensors: Vec<&[f32]> = match layer {
+                tinyrnn::Layer::Lstm(l) => vec![l.w_x, l.w_h, l.b],
+                tinyrnn::Layer::Gru(l) => vec![l.w_x, l.w_h, l.b_x, l.b_h],
+                tinyrnn::Layer::Elman(l) => vec![l.w_x, l.w_h, l.b],
+                _ => vec![],
+            };
+            for (t, w) in tensors.iter().enumerate() {
+                assert_eq!(
+                    w.as_ptr() as usize % 64,
+                    0,
+                    "metadata {meta} B: layer {i} tensor {t} is not on a cache line"
+                );
+            }
+        }
+    }
+}
