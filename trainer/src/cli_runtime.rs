@@ -143,7 +143,8 @@ pub fn inspect(model_path: &Path, json: bool) -> Result<(), String> {
             "{}",
             serde_json::json!({"model": model_path.display().to_string(), "layers": layers, "params": model.param_count(), "bytes": buf.len(),
                 "ram_bytes": ram, "recurrent_state_bytes": model.recurrent_state_len() * 4, "macs_per_step": model.macs_per_step(),
-                "firmware": {"layers": fw.layers, "state_words": fw.state_words, "int_words": fw.int_words, "cargo_features": fw.features}})
+                "firmware": {"layers": fw.layers, "state_words": fw.state_words, "int_words": fw.int_words, "cargo_features": fw.features},
+                "sized_type": sized_type(&model)})
         );
         return Ok(());
     }
@@ -216,7 +217,55 @@ pub fn inspect(model_path: &Path, json: bool) -> Result<(), String> {
             "    // or without float: tinyrnn::quant::IntModel::new(&MODEL) and [i32; {w}] words"
         );
     }
+    if let Some(t) = sized_type(&model) {
+        let mut names: Vec<&str> = ["Dense", "Elman", "Gru", "Lstm"]
+            .into_iter()
+            .filter(|n| t.contains(&format!("{n}<")))
+            .collect();
+        names.push("Model as Sized");
+        println!("  on a host, sized while compiling (tinyrnn::sized; see core/README.md):");
+        println!("    use tinyrnn::sized::{{{}}};", names.join(", "));
+        println!("    let net = Sized::<{t}>::new(&model)?;");
+        if model
+            .layers()
+            .iter()
+            .any(|l| l.is_recurrent() && l.layout() != tinyrnn::Layout::ColMajor8)
+        {
+            println!(
+                "    // first re-encode in the host layout: ModelBuilder::from_model(&model).layout(Layout::ColMajor8).build()"
+            );
+        }
+    }
     Ok(())
+}
+
+/// The `tinyrnn::sized` type of `model` (`(Lstm<1, 32>, Dense<32, 1>)`,
+/// names from `tinyrnn::sized`),
+/// if it has one: f32 layers, no Embedding, GRUs with the reset gate after
+/// the product. Tuples hold up to four stages, so longer stacks nest.
+fn sized_type(model: &Model<'_>) -> Option<String> {
+    let types = model
+        .layers()
+        .iter()
+        .map(|l| {
+            let name = match l {
+                Layer::Lstm(_) => "Lstm",
+                Layer::Gru(g) if g.variant == tinyrnn::GruVariant::ResetAfter => "Gru",
+                Layer::Elman(_) => "Elman",
+                Layer::Dense(_) => "Dense",
+                _ => return None,
+            };
+            Some(format!("{name}<{}, {}>", l.input_size(), l.output_size()))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    fn nest(t: &[String]) -> String {
+        match t {
+            [one] => one.clone(),
+            _ if t.len() <= 4 => format!("({})", t.join(", ")),
+            _ => format!("({}, {})", t[..3].join(", "), nest(&t[3..])),
+        }
+    }
+    (!types.is_empty()).then(|| nest(&types))
 }
 
 /// What firmware declares for a model: its `Model` capacity, `State` size,

@@ -154,6 +154,26 @@ fn scripted_train_eval_predict_inspect_export() {
     ] {
         assert!(i.contains(&want), "no `{want}` in:\n{i}");
     }
+    // The compile-time-sized type it prints runs the model (re-encoded in
+    // the host layout, as it says), as `Model::step` does.
+    let want = "Sized::<(Lstm<3, 8>, Gru<8, 8>, Dense<8, 10>)>::new(&model)?;";
+    assert!(i.contains(want), "no `{want}` in:\n{i}");
+    let host = tinyrnn::AlignedBuf::from_slice(
+        &tinyrnn::ModelBuilder::from_model(&m)
+            .layout(tinyrnn::Layout::ColMajor8)
+            .build()
+            .unwrap(),
+    );
+    let host = tinyrnn::Model::from_bytes(&host).unwrap();
+    use tinyrnn::sized::{Dense, Gru, Lstm, Model as Sized};
+    let net = Sized::<(Lstm<3, 8>, Gru<8, 8>, Dense<8, 10>)>::new(&host).unwrap();
+    let (mut s1, mut s2) = (net.new_state(), tinyrnn::StateVec::new(&host));
+    let mut y = [0.0f32; 10];
+    for t in 0..12 {
+        let x = [t as f32 * 0.1, -0.3, 0.7];
+        host.step(&mut s2, &x, &mut y).unwrap();
+        assert_eq!(net.step(&x, &mut s1), y, "step {t}");
+    }
     // export from the checkpoint
     run_ok(
         bin()
