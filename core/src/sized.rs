@@ -148,8 +148,16 @@ fn sizes(i: usize, expected: (usize, usize), found: (usize, usize)) -> Result<()
     })
 }
 
-/// Checks that a recurrent layer is stored column-major.
-fn col_major(i: usize, layout: Layout) -> Result<(), Error> {
+/// Checks a recurrent layer's sizes (`hidden` and `input` in the file)
+/// and that it is stored column-major.
+fn recurrent(
+    i: usize,
+    expected: (usize, usize),
+    hidden: usize,
+    input: usize,
+    layout: Layout,
+) -> Result<(), Error> {
+    sizes(i, expected, (input, hidden))?;
     if layout == Layout::ColMajor8 {
         Ok(())
     } else {
@@ -157,10 +165,10 @@ fn col_major(i: usize, layout: Layout) -> Result<(), Error> {
     }
 }
 
-/// Checks that a tensor holds `n` values (the loader has checked it; the
-/// sized kernels rely on it).
-fn fits(i: usize, w: &[f32], n: usize) -> Result<(), Error> {
-    if w.len() >= n {
+/// Checks that each tensor holds its number of values (the loader has
+/// checked it; the kernels rely on it).
+fn tensors<const N: usize>(i: usize, w: &[&[f32]; N], n: [usize; N]) -> Result<(), Error> {
+    if w.iter().zip(n).all(|(w, n)| w.len() >= n) {
         Ok(())
     } else {
         Err(Error::BadTensorRef { layer: i })
@@ -290,11 +298,9 @@ impl<'a, const I: usize, const H: usize> Stage<'a> for Lstm<'a, I, H> {
         let Layer::Lstm(l) = found else {
             return Err(kind(first, "lstm", found));
         };
-        sizes(first, (I, H), (l.input, l.hidden))?;
-        col_major(first, l.layout)?;
-        fits(first, l.w_x, I * Self::ROWS)?;
-        fits(first, l.w_h, H * Self::ROWS)?;
-        fits(first, l.b, Self::ROWS)?;
+        let (r, n) = (Self::ROWS, [I, H, 1]);
+        recurrent(first, (I, H), l.hidden, l.input, l.layout)?;
+        tensors(first, &[l.w_x, l.w_h, l.b], n.map(|k| k * r))?;
         Ok(Lstm { cell: *l, math })
     }
 
@@ -346,12 +352,9 @@ impl<'a, const I: usize, const H: usize> Stage<'a> for Gru<'a, I, H> {
                 found: "gru (reset before)",
             });
         }
-        sizes(first, (I, H), (l.input, l.hidden))?;
-        col_major(first, l.layout)?;
-        fits(first, l.w_x, I * Self::ROWS)?;
-        fits(first, l.w_h, H * Self::ROWS)?;
-        fits(first, l.b_x, Self::ROWS)?;
-        fits(first, l.b_h, Self::ROWS)?;
+        let (r, n) = (Self::ROWS, [I, H, 1, 1]);
+        recurrent(first, (I, H), l.hidden, l.input, l.layout)?;
+        tensors(first, &[l.w_x, l.w_h, l.b_x, l.b_h], n.map(|k| k * r))?;
         Ok(Gru { cell: *l, math })
     }
 
@@ -434,11 +437,9 @@ impl<'a, const I: usize, const H: usize> Stage<'a> for Elman<'a, I, H> {
         let Layer::Elman(l) = found else {
             return Err(kind(first, "elman", found));
         };
-        sizes(first, (I, H), (l.input, l.hidden))?;
-        col_major(first, l.layout)?;
-        fits(first, l.w_x, I * Self::ROWS)?;
-        fits(first, l.w_h, H * Self::ROWS)?;
-        fits(first, l.b, Self::ROWS)?;
+        let (r, n) = (Self::ROWS, [I, H, 1]);
+        recurrent(first, (I, H), l.hidden, l.input, l.layout)?;
+        tensors(first, &[l.w_x, l.w_h, l.b], n.map(|k| k * r))?;
         Ok(Elman {
             w_x: l.w_x,
             w_h: l.w_h,
@@ -491,8 +492,7 @@ impl<'a, const I: usize, const O: usize> Stage<'a> for Dense<'a, I, O> {
             return Err(kind(first, "dense", found));
         };
         sizes(first, (I, O), (l.input, l.out))?;
-        fits(first, l.w, I * O)?;
-        fits(first, l.b, O)?;
+        tensors(first, &[l.w, l.b], [I * O, O])?;
         Ok(Dense {
             w: l.w,
             b: l.b,
