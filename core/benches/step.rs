@@ -53,7 +53,11 @@ struct BenchSized<'g, 'c, 'k>(&'g mut BenchmarkGroup<'c, WallTime>, &'k Case);
 
 impl<'a> SizedRun<'a> for BenchSized<'_, '_, '_> {
     type Out = ();
-    fn run<S: Stage<'a, In = [f32; I]>, const I: usize>(self, model: &Model<'a>) {
+    fn run<S, const I: usize>(self, model: &Model<'a>)
+    where
+        S: Stage<'a, In = [f32; I]>,
+        S::Out: AsRef<[f32]>,
+    {
         let net = Sized::<S>::new(model).expect("the sized type fits the case");
         let mut state = net.new_state();
         let xs = inputs(self.1);

@@ -182,7 +182,11 @@ fn time_sized(case: &Case, model: &Model<'_>, xs: &[f32], fixed: Option<usize>) 
     struct Time<'x>(&'x [f32], Option<usize>);
     impl<'a> SizedRun<'a> for Time<'_> {
         type Out = Timing;
-        fn run<S: Stage<'a, In = [f32; I]>, const I: usize>(self, model: &Model<'a>) -> Timing {
+        fn run<S, const I: usize>(self, model: &Model<'a>) -> Timing
+        where
+            S: Stage<'a, In = [f32; I]>,
+            S::Out: AsRef<[f32]>,
+        {
             let net = Sized::<S>::new(model).expect("the sized type fits the case");
             let mut state = net.new_state();
             time(self.1, self.0, I, |x| {

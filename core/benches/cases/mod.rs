@@ -151,7 +151,10 @@ pub trait SizedRun<'a> {
     /// What `run` returns.
     type Out;
     /// Runs the sized model `S` (of `I` inputs) bound to `model`.
-    fn run<S: Stage<'a, In = [f32; I]>, const I: usize>(self, model: &Model<'a>) -> Self::Out;
+    fn run<S, const I: usize>(self, model: &Model<'a>) -> Self::Out
+    where
+        S: Stage<'a, In = [f32; I]>,
+        S::Out: AsRef<[f32]>;
 }
 
 /// Calls `f.run` with the sized type of `case`; `None` for a case without
