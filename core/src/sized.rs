@@ -8,11 +8,9 @@
 //! per-step work of [`Model::step`](crate::Model::step) (the checks of the
 //! input, output and state lengths, the loop over the layers and its
 //! dispatch on their kinds, the kernel and the activations, the copies
-//! between layers). It runs the same kernels as `Model::step` with
-//! [`Kernel::Simd`](crate::Kernel::Simd) (Elman layers their own
-//! single-pass form of them: pre-activations in registers, activation,
-//! store) and computes the same values, bit for bit (test
-//! `core/tests/sized.rs`). Measured side by side it takes 5-30% less time
+//! between layers). It runs the same kernels as `Model::step` with the
+//! default [`Kernel::native()`](crate::Kernel::native) and computes the same
+//! values, bit for bit (test `core/tests/sized.rs`). Measured side by side it takes 5-30% less time
 //! per step for layers of up to 32 units and about the same beyond, where
 //! the products dominate (`examples/bench_json.rs`, `sized_fast`).
 //!
@@ -39,16 +37,32 @@
 //! layers only; GRUs with the reset gate after the recurrent product
 //! (PyTorch, Keras' default); no Embedding input.
 //!
-//! This is a host path (`wide`'s 8 lanes); on a Cortex-M the run-time-sized
-//! [`crate::Model`] runs the FPU kernels.
+//! It is meant for hosts: sized layers take column-major weights, and on a
+//! microcontroller row-major ones are the faster layout.
 
 use core::marker::PhantomData;
 
 use crate::cell;
-use crate::format::{Activation, GruVariant, Layout, PANEL};
-use crate::kernel::activation::{apply_with, Act, Exact, Fast};
-use crate::kernel::lanes::{load_part, store_part, Lanes};
-use crate::kernel::{simd, Math, SimdBackend};
+use crate::format::{GruVariant, Layout, PANEL};
+use crate::kernel::activation::{Act, Exact, Fast};
+use crate::kernel::Math;
+
+/// The kernels of [`Kernel::native()`](crate::Kernel::native): SIMD where
+/// `wide` has vector registers, the scalar (on a Cortex-M4F, FPU) kernels
+/// elsewhere.
+#[cfg(any(
+    target_feature = "sse2",
+    target_feature = "neon",
+    target_feature = "simd128"
+))]
+type Native = crate::kernel::SimdBackend;
+/// The kernels of [`Kernel::native()`](crate::Kernel::native).
+#[cfg(not(any(
+    target_feature = "sse2",
+    target_feature = "neon",
+    target_feature = "simd128"
+)))]
+type Native = crate::kernel::ScalarBackend;
 use crate::{Error, Layer};
 
 /// A layer, or a sequence of layers, whose sizes are part of its type.
@@ -283,7 +297,7 @@ impl<const I: usize, const H: usize> Lstm<'_, I, H> {
     #[inline(always)]
     fn run<A: Act>(&self, x: &[f32; I], s: &mut LstmState<H>) {
         self.cell
-            .step_with::<SimdBackend, A>(x, &mut s.h, &mut s.c, s.scratch.words());
+            .step_with::<Native, A>(x, &mut s.h, &mut s.c, s.scratch.words());
     }
 }
 
@@ -330,7 +344,7 @@ impl<const I: usize, const H: usize> Gru<'_, I, H> {
     #[inline(always)]
     fn run<A: Act>(&self, x: &[f32; I], s: &mut GruState<H>) {
         self.cell
-            .step_with::<SimdBackend, A>(x, &mut s.h, s.scratch.words());
+            .step_with::<Native, A>(x, &mut s.h, s.scratch.words());
     }
 }
 
@@ -372,57 +386,44 @@ impl<'a, const I: usize, const H: usize> Stage<'a> for Gru<'a, I, H> {
 /// An Elman layer of `I` inputs and `H` units (tanh or ReLU).
 #[derive(Debug, Clone, Copy)]
 pub struct Elman<'a, const I: usize, const H: usize> {
-    w_x: &'a [f32],
-    w_h: &'a [f32],
-    b: &'a [f32],
-    relu: bool,
+    cell: cell::Elman<'a>,
     math: Math,
 }
 
-impl<'a, const I: usize, const H: usize> Elman<'a, I, H> {
-    /// Rows of the weight matrices.
-    const ROWS: usize = H.div_ceil(PANEL) * PANEL;
-    /// Panels of units.
-    const PANELS: usize = Self::ROWS / PANEL;
+/// The state of an [`Elman`] layer: hidden values (and, as for
+/// [`LstmState`], the scratch space of a step).
+#[derive(Debug, Clone, Copy)]
+pub struct ElmanState<const H: usize> {
+    /// Hidden state (the layer's output).
+    pub h: [f32; H],
+    /// The pre-activations.
+    scratch: Scratch<1, 7, H>,
+}
 
-    /// Unit panels `u..u + T`: pre-activations, activation, stored to `h`.
-    #[inline(always)]
-    fn panels<A: Act, const T: usize>(
-        &self,
-        u: usize,
-        x: &[f32; I],
-        h0: &[f32; H],
-        h: &mut [f32; H],
-    ) {
-        let at: [usize; T] = core::array::from_fn(|t| (u + t) * PANEL);
-        let mut acc = at.map(|r| load_part(self.b, r));
-        simd::panels(&mut acc, self.w_x, x, Self::ROWS, &at);
-        simd::panels(&mut acc, self.w_h, h0, Self::ROWS, &at);
-        for (a, r) in acc.into_iter().zip(at) {
-            let v = if self.relu { a.relu() } else { A::tanh(a) };
-            store_part(v, h, r);
+impl<const H: usize> ElmanState<H> {
+    /// The state with these hidden values.
+    pub const fn new(h: [f32; H]) -> Self {
+        ElmanState {
+            h,
+            scratch: Scratch::new(),
         }
     }
+}
+
+impl<const H: usize> Default for ElmanState<H> {
+    fn default() -> Self {
+        ElmanState::new([0.0; H])
+    }
+}
+
+impl<const I: usize, const H: usize> Elman<'_, I, H> {
+    /// Rows of the weight matrices (`H` rounded up to a panel).
+    const ROWS: usize = H.div_ceil(PANEL) * PANEL;
 
     #[inline(always)]
-    fn run<A: Act>(&self, x: &[f32; I], h: &mut [f32; H]) {
-        let h0 = *h;
-        let mut u = 0;
-        while u + 8 <= Self::PANELS {
-            self.panels::<A, 8>(u, x, &h0, h);
-            u += 8;
-        }
-        if Self::PANELS - u >= 4 {
-            self.panels::<A, 4>(u, x, &h0, h);
-            u += 4;
-        }
-        if Self::PANELS - u >= 2 {
-            self.panels::<A, 2>(u, x, &h0, h);
-            u += 2;
-        }
-        if u < Self::PANELS {
-            self.panels::<A, 1>(u, x, &h0, h);
-        }
+    fn run<A: Act>(&self, x: &[f32; I], s: &mut ElmanState<H>) {
+        self.cell
+            .step_with::<Native, A>(x, &mut s.h, s.scratch.words());
     }
 }
 
@@ -430,7 +431,7 @@ impl<'a, const I: usize, const H: usize> Stage<'a> for Elman<'a, I, H> {
     const LAYERS: usize = 1;
     type In = [f32; I];
     type Out = [f32; H];
-    type State = [f32; H];
+    type State = ElmanState<H>;
 
     fn bind(layers: &[Layer<'a>], first: usize, math: Math) -> Result<Self, Error> {
         let found = layer(layers, first, "elman")?;
@@ -440,23 +441,17 @@ impl<'a, const I: usize, const H: usize> Stage<'a> for Elman<'a, I, H> {
         let (r, n) = (Self::ROWS, [I, H, 1]);
         recurrent(first, (I, H), l.hidden, l.input, l.layout)?;
         tensors(first, &[l.w_x, l.w_h, l.b], n.map(|k| k * r))?;
-        Ok(Elman {
-            w_x: l.w_x,
-            w_h: l.w_h,
-            b: l.b,
-            relu: l.act == Activation::Relu,
-            math,
-        })
+        Ok(Elman { cell: *l, math })
     }
 
-    fn new_state() -> [f32; H] {
-        [0.0; H]
+    fn new_state() -> ElmanState<H> {
+        ElmanState::default()
     }
 
     #[inline]
-    fn step(&self, x: &[f32; I], h: &mut [f32; H]) -> [f32; H] {
-        with_math!(self.math, self.run(x, h));
-        *h
+    fn step(&self, x: &[f32; I], s: &mut ElmanState<H>) -> [f32; H] {
+        with_math!(self.math, self.run(x, s));
+        s.h
     }
 }
 
@@ -464,19 +459,14 @@ impl<'a, const I: usize, const H: usize> Stage<'a> for Elman<'a, I, H> {
 /// tanh).
 #[derive(Debug, Clone, Copy)]
 pub struct Dense<'a, const I: usize, const O: usize> {
-    w: &'a [f32],
-    b: &'a [f32],
-    act: Activation,
+    cell: cell::Dense<'a>,
     math: Math,
 }
 
 impl<const I: usize, const O: usize> Dense<'_, I, O> {
     #[inline(always)]
     fn run<A: Act>(&self, x: &[f32; I], y: &mut [f32; O]) {
-        for ((y, row), b) in y.iter_mut().zip(self.w.chunks_exact(I)).zip(self.b) {
-            *y = b + simd::dot(row, x);
-        }
-        apply_with::<A>(self.act, y);
+        self.cell.forward_with::<Native, A>(x, y);
     }
 }
 
@@ -493,12 +483,7 @@ impl<'a, const I: usize, const O: usize> Stage<'a> for Dense<'a, I, O> {
         };
         sizes(first, (I, O), (l.input, l.out))?;
         tensors(first, &[l.w, l.b], [I * O, O])?;
-        Ok(Dense {
-            w: l.w,
-            b: l.b,
-            act: l.act,
-            math,
-        })
+        Ok(Dense { cell: *l, math })
     }
 
     fn new_state() {}

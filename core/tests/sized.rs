@@ -9,7 +9,9 @@ mod cases;
 #[allow(dead_code)]
 mod golden;
 
-use tinyrnn::sized::{Dense, Elman, Gru, GruState, Lstm, LstmState, Model as Sized, Stage};
+use tinyrnn::sized::{
+    Dense, Elman, ElmanState, Gru, GruState, Lstm, LstmState, Model as Sized, Stage,
+};
 use tinyrnn::{
     Activation, AlignedBuf, Error, GruVariant, Kernel, Layout, Math, Model, ModelBuilder, StateVec,
 };
@@ -38,8 +40,8 @@ impl<'a, const I: usize, const H: usize> Init<'a> for Gru<'a, I, H> {
 }
 
 impl<'a, const I: usize, const H: usize> Init<'a> for Elman<'a, I, H> {
-    fn init(h0: &[f32], _: Option<&[f32]>) -> [f32; H] {
-        h0.try_into().unwrap()
+    fn init(h0: &[f32], _: Option<&[f32]>) -> ElmanState<H> {
+        ElmanState::new(h0.try_into().unwrap())
     }
 }
 

@@ -359,43 +359,6 @@ fn columns<const T: usize, const S: usize>(
     }
 }
 
-/// `acc[t] += Σ_k W[k][at[t]..at[t] + 8] v[k]` over every column `k` of the
-/// column-major `w` (`rows` rows): `T` row panels anywhere in the column
-/// (the gate panels of a few units, for [`crate::sized`]), one multiply-add
-/// chain each, columns in order. Does nothing unless `w` holds `v.len()`
-/// columns and every panel lies inside a column.
-///
-/// Unchecked reads after one up-front check, as [`columns`] (which reads
-/// one contiguous run of panels) and for the same measured reason.
-#[inline(always)]
-#[expect(
-    unsafe_code,
-    reason = "unchecked reads after one up-front bounds check"
-)]
-pub(crate) fn panels<const T: usize>(
-    acc: &mut [F32x8; T],
-    w: &[f32],
-    v: &[f32],
-    rows: usize,
-    at: &[usize; T],
-) {
-    if !fits(w, v, rows) || at.iter().any(|&a| a > rows || rows - a < PANEL) {
-        return;
-    }
-    let wp = w.as_ptr();
-    for (k, &vk) in v.iter().enumerate() {
-        let xv = F32x8::splat(vk);
-        for (a, &r) in acc.iter_mut().zip(at) {
-            // SAFETY: column `k < v.len()` is `w[k * rows..(k + 1) * rows]`,
-            // inside `w` because `v.len() * rows <= w.len()` (`fits`); the
-            // panel `r..r + 8` lies inside it because `r + 8 <= rows`.
-            // Unaligned read of plain f32 values.
-            let wv = unsafe { wp.add(k * rows + r).cast::<[f32; PANEL]>().read_unaligned() };
-            *a = F32x8::new(wv).mul_add(xv, *a);
-        }
-    }
-}
-
 /// One whole LSTM step (gate order i, f, g, o) on [`Layout::ColMajor8`](crate::format::Layout::ColMajor8)
 /// weights of gate blocks `hp` rows each: all gate pre-activations in one
 /// pass ([`bias_matvec2`], into `scratch`, at least `4 hp` words), then the
