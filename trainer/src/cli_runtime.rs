@@ -232,9 +232,113 @@ pub fn inspect(model_path: &Path, json: bool) -> Result<(), String> {
             .any(|l| l.is_recurrent() && l.layout() != tinyrnn::Layout::ColMajor8)
         {
             println!(
-                "    // first re-encode in the host layout: ModelBuilder::from_model(&model).layout(Layout::ColMajor8).build()"
+                "    // first lay it out for a host: tinyrnn export --model {} --layout host --out HOST.trnn",
+                model_path.display()
             );
         }
+    }
+    Ok(())
+}
+
+/// `tinyrnn export --model --layout`: the same f32 model with its recurrent
+/// layers in `layout` (`host` or `device`), checked by stepping both files.
+pub fn export_layout(path: &Path, layout: &str, out: &Path, json: bool) -> Result<(), String> {
+    let to = match layout {
+        "host" => tinyrnn::Layout::ColMajor8,
+        "device" => tinyrnn::Layout::RowMajor,
+        l => return Err(format!("--layout {l}: use host or device")),
+    };
+    let buf = read_model(path)?;
+    let model = Model::from_bytes(&buf)
+        .map_err(|e| format!("{}: not a valid model file: {e}", path.display()))?;
+    if let Some((i, l)) = model
+        .layers()
+        .iter()
+        .enumerate()
+        .find(|(_, l)| matches!(l, Layer::Quant(_)))
+    {
+        return Err(format!(
+            "{}: layer {i} ({}) is {}; --layout applies to f32 model files (quantized layers keep their own layout)",
+            path.display(),
+            l.kind_name(),
+            layer_format(l)
+        ));
+    }
+    let bytes = ModelBuilder::from_model(&model)
+        .layout(to)
+        .build()
+        .map_err(|e| format!("{}: cannot be encoded again: {e}", path.display()))?;
+    let new_buf = export::load(&bytes);
+    let new =
+        Model::from_bytes(&new_buf).map_err(|e| format!("re-encoded model does not load: {e}"))?;
+    // Both step the same inputs: 4 sequences of 64 steps.
+    let mut worst = 0.0f32;
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    for _ in 0..4 {
+        let (mut s1, mut s2) = (tinyrnn::StateVec::new(&model), tinyrnn::StateVec::new(&new));
+        let (mut y1, mut y2) = (
+            vec![0.0f32; model.output_size()],
+            vec![0.0f32; new.output_size()],
+        );
+        for _ in 0..64 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            if model.is_token_input() {
+                let t = (rng % model.input_size() as u64) as usize;
+                model
+                    .step_token(&mut s1, t, &mut y1)
+                    .map_err(|e| e.to_string())?;
+                new.step_token(&mut s2, t, &mut y2)
+                    .map_err(|e| e.to_string())?;
+            } else {
+                let x: Vec<f32> = (0..model.input_size())
+                    .map(|k| ((rng >> (k % 48)) & 0xffff) as f32 / 32768.0 - 1.0)
+                    .collect();
+                model
+                    .step(&mut s1, &x, &mut y1)
+                    .map_err(|e| e.to_string())?;
+                new.step(&mut s2, &x, &mut y2).map_err(|e| e.to_string())?;
+            }
+            for (a, b) in y1.iter().zip(&y2) {
+                let d = if a.is_nan() || b.is_nan() {
+                    if a.is_nan() && b.is_nan() {
+                        0.0
+                    } else {
+                        f32::INFINITY
+                    }
+                } else {
+                    (a - b).abs()
+                };
+                worst = worst.max(d);
+            }
+        }
+    }
+    if worst > 1e-5 {
+        return Err(format!(
+            "the re-encoded model's outputs differ from {}'s by {worst:e} (more than float rounding); not written",
+            path.display()
+        ));
+    }
+    checkpoint::write_atomic(out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"model": out.display().to_string(), "layout": layout, "bytes": bytes.len(), "from_bytes": buf.len(), "max_output_difference": worst})
+        );
+    } else {
+        println!(
+            "{} -> {}: recurrent layers {} ({} bytes, was {}); outputs agree within {worst:.1e} over 4 x 64 steps",
+            path.display(),
+            out.display(),
+            if to == tinyrnn::Layout::ColMajor8 {
+                "column-major (host: SIMD kernels, tinyrnn::sized)"
+            } else {
+                "row-major (device)"
+            },
+            bytes.len(),
+            buf.len()
+        );
     }
     Ok(())
 }

@@ -188,7 +188,7 @@ struct PredictArgs {
     out: PathBuf,
 }
 
-const EXPORT_ABOUT: &str = "Two modes.
+const EXPORT_ABOUT: &str = "Three modes.
 
 1. Checkpoint to model file (f32):
    tinyrnn export --checkpoint model.ckpt [--best] --out model.trnn
@@ -207,19 +207,33 @@ const EXPORT_ABOUT: &str = "Two modes.
    --x (and --y), or --csv/--text, both models are run by the runtime's own step
    on that evaluation set: the report gives the metric of each, the maximum output
    deviation from f32 and both sizes in bytes. Without evaluation data the
-   deviation is measured on the calibration inputs.";
+   deviation is measured on the calibration inputs.
+
+3. Weight layout of an f32 model file:
+   tinyrnn export --model model.trnn --layout host|device --out model.host.trnn
+   host: the recurrent layers column-major in panels of 8 rows
+   (Layout::ColMajor8), what the SIMD kernels and tinyrnn::sized read fastest;
+   device: row-major, what `tinyrnn train` writes and a Cortex-M runs fastest.
+   The same weights, the same metadata; both files are stepped by the runtime on
+   the same inputs and the largest output difference (float rounding) is
+   reported.";
 
 #[derive(Args)]
 struct ExportArgs {
     /// Checkpoint written by `tinyrnn train` (checkpoint -> f32 model file).
     #[arg(long, required_unless_present = "model", conflicts_with = "model")]
     checkpoint: Option<PathBuf>,
-    /// Model file (f32) to quantize; needs --format.
-    #[arg(long, requires = "format")]
+    /// Model file (f32) to quantize (--format) or to lay out again (--layout).
+    #[arg(long)]
     model: Option<PathBuf>,
     /// Number format of the quantized model.
     #[arg(long, value_parser = ["f16", "i8", "integer"], requires = "model")]
     format: Option<String>,
+    /// Weight layout of the recurrent layers: host (column-major panels, for
+    /// the SIMD kernels and tinyrnn::sized) or device (row-major, for a
+    /// Cortex-M).
+    #[arg(long, value_parser = ["host", "device"], requires = "model", conflicts_with = "format")]
+    layout: Option<String>,
     /// Calibration inputs for --format integer (.npy: N x T x F float32, or N x T
     /// token ids); default: the training inputs recorded in the model.
     #[arg(long, value_name = "X.npy", requires = "model")]
@@ -587,6 +601,12 @@ fn main() -> ExitCode {
         Cmd::Predict(a) => cli_runtime::predict(&a.model, &a.data, &a.out, load_data),
         Cmd::Export(a) => match (&a.checkpoint, &a.model) {
             (Some(c), _) => cli_runtime::export(c, &a.out, a.best),
+            (None, Some(m)) if a.layout.is_some() => {
+                cli_runtime::export_layout(m, a.layout.as_deref().unwrap_or("host"), &a.out, a.json)
+            }
+            (None, Some(_)) if a.format.is_none() => {
+                Err("export --model needs --format f16|i8|integer (quantize) or --layout host|device (lay out again)".into())
+            }
             (None, Some(m)) => cli_runtime::export_quantized(
                 &cli_runtime::QuantJob {
                     model: m,

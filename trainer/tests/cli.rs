@@ -154,16 +154,41 @@ fn scripted_train_eval_predict_inspect_export() {
     ] {
         assert!(i.contains(&want), "no `{want}` in:\n{i}");
     }
-    // The compile-time-sized type it prints runs the model (re-encoded in
-    // the host layout, as it says), as `Model::step` does.
+    // The compile-time-sized type it prints runs the model laid out for a
+    // host (`export --layout host`, as it says), as `Model::step` does;
+    // `--layout device` gives back the file `train` wrote.
     let want = "Sized::<(Lstm<3, 8>, Gru<8, 8>, Dense<8, 10>)>::new(&model)?;";
     assert!(i.contains(want), "no `{want}` in:\n{i}");
-    let host = tinyrnn::AlignedBuf::from_slice(
-        &tinyrnn::ModelBuilder::from_model(&m)
-            .layout(tinyrnn::Layout::ColMajor8)
-            .build()
-            .unwrap(),
+    assert!(i.contains("--layout host"), "{i}");
+    for (from, layout, to) in [("a.trnn", "host", "h.trnn"), ("h.trnn", "device", "d.trnn")] {
+        let line = run_ok(
+            bin()
+                .args(["export", "--json", "--model"])
+                .arg(d.join(from))
+                .args(["--layout", layout, "--out"])
+                .arg(d.join(to)),
+        );
+        let v: serde_json::Value = serde_json::from_str(line.trim()).expect("one JSON line");
+        assert!(
+            v["max_output_difference"].as_f64().unwrap() <= 1e-5,
+            "{line}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(d.join("a.trnn")).unwrap(),
+        std::fs::read(d.join("d.trnn")).unwrap()
     );
+    let e = run_err(
+        bin()
+            .args(["export", "--model"])
+            .arg(d.join("a.trnn"))
+            .arg("--out")
+            .arg(d.join("x.trnn")),
+    );
+    assert!(e.contains("--format") && e.contains("--layout"), "{e}");
+    let i3 = run_ok(bin().args(["inspect", "--model"]).arg(d.join("h.trnn")));
+    assert!(i3.contains(want) && !i3.contains("--layout host"), "{i3}");
+    let host = tinyrnn::AlignedBuf::from_slice(&std::fs::read(d.join("h.trnn")).unwrap());
     let host = tinyrnn::Model::from_bytes(&host).unwrap();
     use tinyrnn::sized::{Dense, Gru, Lstm, Model as Sized};
     let net = Sized::<(Lstm<3, 8>, Gru<8, 8>, Dense<8, 10>)>::new(&host).unwrap();
