@@ -3,16 +3,16 @@
 //! loaded [`crate::Model`], checked against the sizes once, when the sized
 //! model is made.
 //!
-//! The sizes are checked once, when the sized model is made; a step then
-//! takes arrays, returns an array, and cannot fail: it has none of the
-//! per-step work of [`Model::step`](crate::Model::step) (the checks of the
-//! input, output and state lengths, the loop over the layers and its
-//! dispatch on their kinds, the kernel and the activations, the copies
-//! between layers). It runs the same kernels as `Model::step` with the
-//! default [`Kernel::native()`](crate::Kernel::native) and computes the same
-//! values, bit for bit (test `core/tests/sized.rs`). Measured side by side it takes 5-30% less time
-//! per step for layers of up to 32 units and about the same beyond, where
-//! the products dominate (`examples/bench_json.rs`, `sized_fast`).
+//! A step then takes arrays, returns an array, and cannot fail: it has none of
+//! the per-step work of [`Model::step`](crate::Model::step) (the checks of the
+//! input, output and state lengths, the loop over the layers and its dispatch
+//! on their kinds, the kernel and the activations, the copies between layers).
+//! It runs the same kernels as `Model::step` with the default
+//! [`Kernel::native()`](crate::Kernel::native) and computes the same values,
+//! bit for bit (test `core/tests/sized.rs`). Measured side by side it takes
+//! 3-17% less time per step for layers of up to 32 units and about the same
+//! beyond, where the products dominate (`examples/bench_json.rs`,
+//! `sized_fast`).
 //!
 //! ```no_run
 //! use tinyrnn::sized::{Dense, Lstm, Model};
