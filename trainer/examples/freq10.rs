@@ -1,9 +1,10 @@
 //! freq10 benchmark (issue 4 item 8): two recurrent layers of 64, Dense(10, softmax),
 //! batch 32, Adam 1e-3, 5 epochs, the last 20% for validation.
 //!
-//! usage: cargo run --release -p tinyrnn-trainer --example freq10 -- DATA_DIR [CELLS] [THREADS] [EPOCHS] [SEED]
+//! usage: cargo run --release -p tinyrnn-trainer --example freq10 -- DATA_DIR [CELLS] [THREADS] [EPOCHS] [SEED] [CLIP_NORM]
 //! DATA_DIR holds X.npy / y.npy from `python shared/anchors/data.py DATA_DIR`
-//! (or `-` for the built-in generator). CELLS like `lstm,gru,elman`, THREADS like `1,2`.
+//! (or `-` for the built-in generator). CELLS like `lstm,gru,elman`, THREADS like `1,2`;
+//! CLIP_NORM clips the gradient's global norm (`tinyrnn train --clip-norm`; off by default).
 //! Prints one JSON line per cell and thread count.
 
 use std::path::Path;
@@ -23,6 +24,7 @@ fn main() {
     let threads = args.get(3).map(String::as_str).unwrap_or("1,2");
     let epochs: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(5);
     let seed: u64 = args.get(5).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let clip_norm: Option<f32> = args.get(6).and_then(|s| s.parse().ok());
     let data = if dir == "-" {
         freq10::generate(4096, 50, 8, 0)
     } else {
@@ -63,7 +65,10 @@ fn main() {
                 batch_size: 32,
                 seed,
                 threads: th,
-                optim: OptimConfig::default(),
+                optim: OptimConfig {
+                    clip_norm,
+                    ..OptimConfig::default()
+                },
                 loss: LossKind::CrossEntropy,
                 tbptt: None,
                 patience: None,
