@@ -10,8 +10,8 @@
 //! It runs the same kernels as `Model::step` with the default
 //! [`Kernel::native()`](crate::Kernel::native), inlined where every size is
 //! a constant, and computes the same values, bit for bit (test
-//! `core/tests/sized.rs`). Measured side by side it takes 14-33% less time
-//! per step than `Model::step` for layers of up to 32 units and 4-12%
+//! `core/tests/sized.rs`). Measured side by side it takes 16-35% less time
+//! per step than `Model::step` for layers of up to 32 units and 3-13%
 //! beyond, where the products dominate (`examples/bench_json.rs`,
 //! `sized_fast`).
 //!
