@@ -240,6 +240,25 @@ pub fn inspect(model_path: &Path, json: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// The error for a model file with a quantized layer, naming the first one
+/// ("layer 0 (lstm) `is` i8") and ending with `what` to do.
+fn f32_only(path: &Path, model: &Model<'_>, is: &str, what: &str) -> Result<(), String> {
+    match model
+        .layers()
+        .iter()
+        .enumerate()
+        .find(|(_, l)| matches!(l, Layer::Quant(_)))
+    {
+        Some((i, l)) => Err(format!(
+            "{}: layer {i} ({}) {is} {}; {what}",
+            path.display(),
+            l.kind_name(),
+            layer_format(l)
+        )),
+        None => Ok(()),
+    }
+}
+
 /// `tinyrnn export --model --layout`: the same f32 model with its recurrent
 /// layers in `layout` (`host` or `device`), checked by stepping both files.
 pub fn export_layout(path: &Path, layout: &str, out: &Path, json: bool) -> Result<(), String> {
@@ -251,19 +270,12 @@ pub fn export_layout(path: &Path, layout: &str, out: &Path, json: bool) -> Resul
     let buf = read_model(path)?;
     let model = Model::from_bytes(&buf)
         .map_err(|e| format!("{}: not a valid model file: {e}", path.display()))?;
-    if let Some((i, l)) = model
-        .layers()
-        .iter()
-        .enumerate()
-        .find(|(_, l)| matches!(l, Layer::Quant(_)))
-    {
-        return Err(format!(
-            "{}: layer {i} ({}) is {}; --layout applies to f32 model files (quantized layers keep their own layout)",
-            path.display(),
-            l.kind_name(),
-            layer_format(l)
-        ));
-    }
+    f32_only(
+        path,
+        &model,
+        "is",
+        "--layout applies to f32 model files (quantized layers keep their own layout)",
+    )?;
     let bytes = ModelBuilder::from_model(&model)
         .layout(to)
         .build()
@@ -700,19 +712,7 @@ pub fn export_quantized(job: &QuantJob<'_>, load: Loader) -> Result<(), String> 
     let path = job.model;
     let buf = read_model(path)?;
     let (model, meta) = open(path, &buf)?;
-    if let Some((i, l)) = model
-        .layers()
-        .iter()
-        .enumerate()
-        .find(|(_, l)| matches!(l, Layer::Quant(_)))
-    {
-        return Err(format!(
-            "{}: layer {i} ({}) is already {}; quantize the f32 model file",
-            path.display(),
-            l.kind_name(),
-            layer_format(l)
-        ));
-    }
+    f32_only(path, &model, "is already", "quantize the f32 model file")?;
     let has_data = job.data.x.is_some() || job.data.csv.is_some() || job.data.text.is_some();
     let eval = if has_data {
         Some(load_for_model(job.data, &meta, load)?)
