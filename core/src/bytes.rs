@@ -43,7 +43,7 @@ impl<'a> Aligned4<'a> {
         }
     }
 
-    /// The bytes of `a`, aligned to 16 by its type.
+    /// The bytes of `a`, aligned (to 16 at least) by its type.
     pub(crate) const fn from_aligned(a: &'a crate::Aligned<[u8]>) -> Self {
         Aligned4(&a.0)
     }
