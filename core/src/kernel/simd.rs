@@ -285,13 +285,7 @@ fn bias_tile<const T: usize, const S: usize>(
     let Some(bias) = b.get(r0..r0 + T * PANEL) else {
         return;
     };
-    let bias = bias.as_chunks::<PANEL>().0;
-    let mut acc = [[F32x8::ZERO; T]; S];
-    for (a, b) in acc[0].iter_mut().zip(bias) {
-        *a = F32x8::new(*b);
-    }
-    columns::<T, S>(&mut acc, wx, x, rows, r0);
-    columns::<T, S>(&mut acc, wh, h, rows, r0);
+    let acc = tile_acc::<T, S>(bias.as_chunks::<PANEL>().0, wx, x, wh, h, rows, r0);
     let Some(out) = out.get_mut(r0..r0 + T * PANEL) else {
         return;
     };
@@ -302,6 +296,29 @@ fn bias_tile<const T: usize, const S: usize>(
         }
         *o = v.to_array();
     }
+}
+
+/// `b + W_x x + W_h h` for rows `r0..r0 + 8T` of matrices of `rows` rows
+/// (`bias` the tile's `T` panels of `b`) in `S` accumulator sets, each in
+/// `T` registers: the bias in the first, the columns spread over the sets
+/// (see [`columns`]); their sum is the result.
+#[inline(always)]
+fn tile_acc<const T: usize, const S: usize>(
+    bias: &[[f32; PANEL]],
+    wx: &[f32],
+    x: &[f32],
+    wh: &[f32],
+    h: &[f32],
+    rows: usize,
+    r0: usize,
+) -> [[F32x8; T]; S] {
+    let mut acc = [[F32x8::ZERO; T]; S];
+    for (a, b) in acc[0].iter_mut().zip(bias) {
+        *a = F32x8::new(*b);
+    }
+    columns::<T, S>(&mut acc, wx, x, rows, r0);
+    columns::<T, S>(&mut acc, wh, h, rows, r0);
+    acc
 }
 
 /// `acc[k % S][t] += W[k][r0 + 8t..r0 + 8t + 8] v[k]` for every column `k`
@@ -441,22 +458,13 @@ fn small_preacts<const T: usize>(
     // `h`), so its time is this latency more than its instruction count:
     // GRU 1x8 (sized) 42.7-45.5 against 48.4-55.2 ns, six alternating runs;
     // no difference at 6 panels (GRU 1x16).
-    if T <= 4 {
-        let mut acc = [[F32x8::ZERO; T]; 2];
-        for (a, b) in acc[0].iter_mut().zip(bias) {
-            *a = F32x8::new(*b);
-        }
-        columns::<T, 2>(&mut acc, wx, x, rows, 0);
-        columns::<T, 2>(&mut acc, wh, h, rows, 0);
-        return Some(core::array::from_fn(|t| acc[0][t] + acc[1][t]));
-    }
-    let mut acc = [[F32x8::ZERO; T]; 1];
-    for (a, b) in acc[0].iter_mut().zip(bias) {
-        *a = F32x8::new(*b);
-    }
-    columns::<T, 1>(&mut acc, wx, x, rows, 0);
-    columns::<T, 1>(&mut acc, wh, h, rows, 0);
-    Some(acc[0])
+    Some(if T <= 4 {
+        let [a, b] = tile_acc::<T, 2>(bias, wx, x, wh, h, rows, 0);
+        core::array::from_fn(|t| a[t] + b[t])
+    } else {
+        let [a] = tile_acc::<T, 1>(bias, wx, x, wh, h, rows, 0);
+        a
+    })
 }
 
 /// One whole GRU step, reset gate after the recurrent product (gate order z,
