@@ -4,8 +4,8 @@ use crate::bytes::Aligned4;
 use crate::cell::{Dense, Elman, Embedding, Gru, Lstm};
 use crate::error::Error;
 use crate::format::{Layout, MAX_LAYERS};
-use crate::kernel::activation::{Act, Exact, Fast};
-use crate::kernel::{Backend, Kernel, Math, ScalarBackend, SimdBackend, HAS_SIMD};
+use crate::kernel::activation::Act;
+use crate::kernel::{Backend, Kernel, Math, HAS_SIMD};
 use crate::quant::{self, layer::QuantLayer};
 use crate::state::StateStorage;
 
@@ -558,16 +558,11 @@ impl<'a, const L: usize> Model<'a, L> {
         src: Src<'_>,
         y: &mut [f32],
     ) -> Result<(), Error> {
-        match (self.kernel, self.math()) {
-            (Kernel::Simd, Math::Exact) if HAS_SIMD => {
-                self.run_with::<SimdBackend, Exact>(words, first, src, y)
-            }
-            (Kernel::Simd, Math::Fast) if HAS_SIMD => {
-                self.run_with::<SimdBackend, Fast>(words, first, src, y)
-            }
-            (_, Math::Exact) => self.run_with::<ScalarBackend, Exact>(words, first, src, y),
-            (_, Math::Fast) => self.run_with::<ScalarBackend, Fast>(words, first, src, y),
-        }
+        crate::kernel::with_kernels!(
+            self.kernel,
+            self.math(),
+            self.run_with(words, first, src, y)
+        )
     }
 
     /// Runs layers `first..` on `src`, writing the last layer's output to `y`.

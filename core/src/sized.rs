@@ -45,25 +45,9 @@ use core::marker::PhantomData;
 
 use crate::cell;
 use crate::format::{GruVariant, Layout, PANEL};
-use crate::kernel::activation::{Act, Exact, Fast};
+use crate::kernel::activation::Act;
 use crate::kernel::{Backend, Math};
 
-/// The kernels of [`Kernel::native()`](crate::Kernel::native): SIMD where
-/// `wide` has vector registers, the scalar (on a Cortex-M4F, FPU) kernels
-/// elsewhere.
-#[cfg(any(
-    target_feature = "sse2",
-    target_feature = "neon",
-    target_feature = "simd128"
-))]
-type Native = crate::kernel::SimdBackend;
-/// The kernels of [`Kernel::native()`](crate::Kernel::native).
-#[cfg(not(any(
-    target_feature = "sse2",
-    target_feature = "neon",
-    target_feature = "simd128"
-)))]
-type Native = crate::kernel::ScalarBackend;
 use crate::{Error, Layer};
 
 /// A layer, or a sequence of layers, whose sizes are part of its type.
@@ -190,13 +174,11 @@ fn tensors<const N: usize>(i: usize, w: &[&[f32]; N], n: [usize; N]) -> Result<(
     }
 }
 
-/// `$obj.$method::<A>(args)` with the activations `A` of `$math`.
+/// `$obj.$method::<B, A>(args)` with the native kernels `B` and the
+/// activations `A` of `$math`, as `Model::step` chooses them.
 macro_rules! with_math {
-    ($math:expr, $obj:ident.$method:ident($($arg:expr),*)) => {
-        match $math {
-            Math::Fast => $obj.$method::<Fast>($($arg),*),
-            Math::Exact => $obj.$method::<Exact>($($arg),*),
-        }
+    ($math:expr, $($call:tt)*) => {
+        crate::kernel::with_kernels!(crate::Kernel::native(), $math, $($call)*)
     };
 }
 
@@ -296,7 +278,7 @@ impl<const I: usize, const H: usize> Lstm<'_, I, H> {
     const ROWS: usize = 4 * H.div_ceil(PANEL) * PANEL;
 
     #[inline(always)]
-    fn run<A: Act>(&self, x: &[f32; I], s: &mut LstmState<H>) {
+    fn run<B: Backend, A: Act>(&self, x: &[f32; I], s: &mut LstmState<H>) {
         let c = &self.cell;
         // The backend's fused step inlined here, where every size is a
         // constant (20-35% fewer instructions per step than the call to
@@ -304,8 +286,8 @@ impl<const I: usize, const H: usize> Lstm<'_, I, H> {
         // step where there is none (the scalar kernels).
         let hp = H.div_ceil(PANEL) * PANEL;
         let (h, cs, scratch) = (&mut s.h, &mut s.c, s.scratch.words());
-        if !Native::lstm_step::<A>(c.layout, hp, c.w_x, c.w_h, c.b, x, h, cs, scratch) {
-            c.step_with::<Native, A>(x, h, cs, scratch);
+        if !B::lstm_step::<A>(c.layout, hp, c.w_x, c.w_h, c.b, x, h, cs, scratch) {
+            c.step_with::<B, A>(x, h, cs, scratch);
         }
     }
 }
@@ -351,7 +333,7 @@ impl<const I: usize, const H: usize> Gru<'_, I, H> {
     const ROWS: usize = 3 * H.div_ceil(PANEL) * PANEL;
 
     #[inline(always)]
-    fn run<A: Act>(&self, x: &[f32; I], s: &mut GruState<H>) {
+    fn run<B: Backend, A: Act>(&self, x: &[f32; I], s: &mut GruState<H>) {
         let c = &self.cell;
         // As for the LSTM: the backend's fused step inlined, the cell's
         // generic step where there is none. Not at 9-16 units: there the
@@ -361,11 +343,11 @@ impl<const I: usize, const H: usize> Gru<'_, I, H> {
         let hp = H.div_ceil(PANEL) * PANEL;
         let (h, scratch) = (&mut s.h, s.scratch.words());
         if hp == 2 * PANEL
-            || !Native::gru_reset_after_step::<A>(
+            || !B::gru_reset_after_step::<A>(
                 c.layout, hp, c.w_x, c.w_h, c.b_x, c.b_h, x, h, scratch,
             )
         {
-            c.step_with::<Native, A>(x, h, scratch);
+            c.step_with::<B, A>(x, h, scratch);
         }
     }
 }
@@ -443,9 +425,8 @@ impl<const I: usize, const H: usize> Elman<'_, I, H> {
     const ROWS: usize = H.div_ceil(PANEL) * PANEL;
 
     #[inline(always)]
-    fn run<A: Act>(&self, x: &[f32; I], s: &mut ElmanState<H>) {
-        self.cell
-            .step_with::<Native, A>(x, &mut s.h, s.scratch.words());
+    fn run<B: Backend, A: Act>(&self, x: &[f32; I], s: &mut ElmanState<H>) {
+        self.cell.step_with::<B, A>(x, &mut s.h, s.scratch.words());
     }
 }
 
@@ -487,8 +468,8 @@ pub struct Dense<'a, const I: usize, const O: usize> {
 
 impl<const I: usize, const O: usize> Dense<'_, I, O> {
     #[inline(always)]
-    fn run<A: Act>(&self, x: &[f32; I], y: &mut [f32; O]) {
-        self.cell.forward_with::<Native, A>(x, y);
+    fn run<B: Backend, A: Act>(&self, x: &[f32; I], y: &mut [f32; O]) {
+        self.cell.forward_with::<B, A>(x, y);
     }
 }
 

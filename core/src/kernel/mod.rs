@@ -88,6 +88,28 @@ pub(crate) const HAS_SIMD: bool = cfg!(any(
     target_feature = "simd128"
 ));
 
+/// `$obj.$method::<B, A>(args)` with the kernels `B` of `$kernel` (the SIMD
+/// ones only where `wide` has vector registers) and the activations `A` of
+/// `$math`: a step's one run-time choice of code, made once, for
+/// `Model::step` and the sized layers alike.
+macro_rules! with_kernels {
+    ($kernel:expr, $math:expr, $obj:ident.$method:ident($($arg:expr),*)) => {{
+        use $crate::kernel::activation::{Exact, Fast};
+        use $crate::kernel::{Kernel, Math, ScalarBackend, SimdBackend, HAS_SIMD};
+        match ($kernel, $math) {
+            (Kernel::Simd, Math::Exact) if HAS_SIMD => {
+                $obj.$method::<SimdBackend, Exact>($($arg),*)
+            }
+            (Kernel::Simd, Math::Fast) if HAS_SIMD => {
+                $obj.$method::<SimdBackend, Fast>($($arg),*)
+            }
+            (_, Math::Exact) => $obj.$method::<ScalarBackend, Exact>($($arg),*),
+            (_, Math::Fast) => $obj.$method::<ScalarBackend, Fast>($($arg),*),
+        }
+    }};
+}
+pub(crate) use with_kernels;
+
 /// How a cell multiplies its matrices, and how wide its elementwise math is.
 pub(crate) trait Backend {
     /// The lane type of the elementwise gate math.
