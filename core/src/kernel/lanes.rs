@@ -118,6 +118,92 @@ impl Lanes for F32x8 {
     }
 }
 
+/// The host's wide vector: 16 lanes (one AVX-512 register; two AVX
+/// registers where `wide` emulates it). The fused LSTM/GRU steps and the
+/// column-major products use it where AVX-512F is enabled
+/// ([`Wide`]); on every machine the kernel tests run it too.
+pub(crate) type F32x16 = wide::f32x16;
+
+impl Lanes for F32x16 {
+    const LANES: usize = 16;
+    #[inline(always)]
+    fn splat(v: f32) -> Self {
+        F32x16::splat(v)
+    }
+    #[inline(always)]
+    fn load(s: &[f32]) -> Self {
+        let a: [f32; 16] = s.try_into().unwrap_or([0.0; 16]);
+        F32x16::new(a)
+    }
+    #[inline(always)]
+    fn store(self, s: &mut [f32]) {
+        if let Ok(a) = <&mut [f32; 16]>::try_from(s) {
+            *a = self.to_array();
+        }
+    }
+    #[inline(always)]
+    fn mul_add(self, a: Self, b: Self) -> Self {
+        F32x16::mul_add(self, a, b)
+    }
+    #[inline(always)]
+    fn div(self, rhs: Self) -> Self {
+        self / rhs
+    }
+    #[inline(always)]
+    fn map(self, f: fn(f32) -> f32) -> Self {
+        F32x16::new(self.to_array().map(f))
+    }
+    #[inline(always)]
+    fn clamp_keep_nan(self, lo: f32, hi: f32) -> Self {
+        // As for `F32x8`: AVX-512 `min`/`max` also return their second
+        // operand when either is NaN.
+        F32x16::splat(hi).fast_min(F32x16::splat(lo).fast_max(self))
+    }
+    #[inline(always)]
+    fn relu(self) -> Self {
+        F32x16::splat(0.0).fast_max(self)
+    }
+}
+
+/// A vector the SIMD kernels are written for ([`F32x8`] or [`F32x16`]).
+pub(crate) trait Vector: Lanes {
+    /// Reads `LANES` values from `p` (no alignment needed).
+    ///
+    /// # Safety
+    /// `p..p + LANES` must be readable `f32` values.
+    #[expect(unsafe_code, reason = "the caller vouches for the read")]
+    unsafe fn read(p: *const f32) -> Self;
+}
+
+impl Vector for F32x8 {
+    #[inline(always)]
+    #[expect(unsafe_code, reason = "an unaligned read the caller vouches for")]
+    unsafe fn read(p: *const f32) -> Self {
+        // SAFETY: the caller guarantees 8 readable values at `p`.
+        F32x8::new(unsafe { p.cast::<[f32; 8]>().read_unaligned() })
+    }
+}
+
+impl Vector for F32x16 {
+    #[inline(always)]
+    #[expect(unsafe_code, reason = "an unaligned read the caller vouches for")]
+    unsafe fn read(p: *const f32) -> Self {
+        // SAFETY: the caller guarantees 16 readable values at `p`.
+        F32x16::new(unsafe { p.cast::<[f32; 16]>().read_unaligned() })
+    }
+}
+
+/// The vector of the host's column-major products and fused LSTM/GRU
+/// steps: [`F32x16`] where AVX-512F is enabled (`-C target-cpu=native` on a
+/// CPU that has it), or where the build sets `TINYRNN_LANES=16` (so that
+/// the whole test suite can run the 16-lane kernels on any machine); else
+/// [`F32x8`] (one AVX register, two SSE/NEON ones).
+#[cfg(any(target_feature = "avx512f", tinyrnn_lanes16))]
+pub(crate) type Wide = F32x16;
+/// See the other definition.
+#[cfg(not(any(target_feature = "avx512f", tinyrnn_lanes16)))]
+pub(crate) type Wide = F32x8;
+
 /// `V::LANES` values from `s[at..]`, zero-padded past the end of `s`.
 #[inline(always)]
 pub(crate) fn load_part<V: Lanes>(s: &[f32], at: usize) -> V {

@@ -20,7 +20,7 @@ pub use scalar::{dot, matvec_acc};
 
 use crate::format::Layout;
 use activation::Act;
-use lanes::{load_part, store_part, zip_map, F32x8, Lanes};
+use lanes::{load_part, store_part, zip_map, F32x8, Lanes, Wide};
 
 /// The [`Kernel::Scalar`] column-major kernel: `asm!` with fused
 /// multiply-adds on a Cortex-M4F/M7, the portable loop elsewhere.
@@ -491,7 +491,7 @@ impl Backend for SimdBackend {
         c: &mut [f32],
         scratch: &mut [f32],
     ) -> bool {
-        layout == Layout::ColMajor8 && simd::lstm_step::<A>(hp, wx, wh, b, x, h, c, scratch)
+        layout == Layout::ColMajor8 && simd::lstm_step::<Wide, A>(hp, wx, wh, b, x, h, c, scratch)
     }
     #[inline(always)]
     fn gru_reset_after_step<A: Act>(
@@ -506,6 +506,6 @@ impl Backend for SimdBackend {
         scratch: &mut [f32],
     ) -> bool {
         layout == Layout::ColMajor8
-            && simd::gru_reset_after_step::<A>(hp, wx, wh, bx, bh, x, h, scratch)
+            && simd::gru_reset_after_step::<Wide, A>(hp, wx, wh, bx, bh, x, h, scratch)
     }
 }

@@ -2,12 +2,18 @@
 //! SSE/NEON registers; plain arrays where the target has no SIMD, which is why
 //! Cortex-M runs [`scalar`](super::scalar) instead).
 //!
+//! The column-major products and the fused LSTM/GRU steps are written for
+//! either vector width, `V` = `f32x8` or `f32x16` (the backend uses
+//! `lanes::Wide`: 16 lanes where AVX-512F is enabled). Rows are padded to
+//! panels of 8 in the file ([`PANEL`]), so with 16 lanes a block of rows
+//! whose count is an odd number of panels ends in one 8-lane panel.
+//!
 //! Each function computes what its twin in `scalar` computes; the shared tests
 //! in `kernel::tests` hold them to it.
 
 use crate::format::PANEL;
 use crate::kernel::activation::Act;
-use crate::kernel::lanes::{load_part, store_part, F32x8, Lanes};
+use crate::kernel::lanes::{load_part, store_part, F32x8, Lanes, Vector, Wide};
 
 /// Accumulator chains one pass keeps in flight: enough independent
 /// multiply-adds to cover the FMA latency on two pipes.
@@ -52,10 +58,11 @@ pub fn matvec_acc(w: &[f32], x: &[f32], out: &mut [f32]) {
 }
 
 /// `out[r] += Σ_k W[r][k] x[k]` for `W` in [`Layout::ColMajor8`](crate::format::Layout::ColMajor8)
-/// (see [`scalar::colmajor_matvec_acc`](super::scalar::colmajor_matvec_acc)).
+/// (see [`scalar::colmajor_matvec_acc`](super::scalar::colmajor_matvec_acc)),
+/// 16 lanes at a time where AVX-512F is enabled, else 8.
 #[inline]
 pub fn colmajor_matvec_acc(w: &[f32], x: &[f32], out: &mut [f32]) {
-    colmajor_matvec2_acc(w, x, &[], &[], out);
+    colmajor_rows2_acc::<Wide>(w, x, &[], &[], out.len(), 0, out);
 }
 
 /// `out += W_x x + W_h h`, both [`Layout::ColMajor8`](crate::format::Layout::ColMajor8),
@@ -64,19 +71,21 @@ pub fn colmajor_matvec_acc(w: &[f32], x: &[f32], out: &mut [f32]) {
 /// multiply-add of one contiguous piece of its column), stored once.
 #[inline]
 pub fn colmajor_matvec2_acc(wx: &[f32], x: &[f32], wh: &[f32], h: &[f32], out: &mut [f32]) {
-    colmajor_rows2_acc(wx, x, wh, h, out.len(), 0, out);
+    colmajor_rows2_acc::<Wide>(wx, x, wh, h, out.len(), 0, out);
 }
 
 /// Rows `r0..r0 + out.len()` of a column-major `W` of `rows` rows:
 /// `out += W[r0..][..out.len()] x` (one gate block of a layer).
 #[inline]
 pub fn colmajor_rows_acc(w: &[f32], rows: usize, r0: usize, x: &[f32], out: &mut [f32]) {
-    colmajor_rows2_acc(w, x, &[], &[], rows, r0, out);
+    colmajor_rows2_acc::<Wide>(w, x, &[], &[], rows, r0, out);
 }
 
-/// [`colmajor_matvec2_acc`] for rows `r0..r0 + out.len()` of `rows`.
+/// [`colmajor_matvec2_acc`] for rows `r0..r0 + out.len()` of `rows` (whole
+/// panels of 8; a last partial panel of `out` is left as it is), `V` lanes
+/// at a time.
 #[inline]
-fn colmajor_rows2_acc(
+pub(crate) fn colmajor_rows2_acc<V: Vector>(
     wx: &[f32],
     x: &[f32],
     wh: &[f32],
@@ -85,62 +94,59 @@ fn colmajor_rows2_acc(
     r0: usize,
     out: &mut [f32],
 ) {
-    let (out, _) = out.as_chunks_mut::<PANEL>();
-    let mut rest = out;
-    let mut r = r0;
-    while rest.len() >= TILE {
-        let (o, tail) = rest.split_at_mut(TILE);
-        tile::<TILE>(r, rows, wx, x, wh, h, o);
-        (rest, r) = (tail, r + TILE * PANEL);
+    let n = out.len() / PANEL * PANEL;
+    let l = V::LANES;
+    let mut o = 0;
+    while n - o >= TILE * l {
+        tile::<V, TILE>(o, r0, rows, wx, x, wh, h, out);
+        o += TILE * l;
     }
-    if rest.len() >= 4 {
-        let (o, tail) = rest.split_at_mut(4);
-        tile::<4>(r, rows, wx, x, wh, h, o);
-        (rest, r) = (tail, r + 4 * PANEL);
+    if n - o >= 4 * l {
+        tile::<V, 4>(o, r0, rows, wx, x, wh, h, out);
+        o += 4 * l;
     }
-    if rest.len() >= 2 {
-        let (o, tail) = rest.split_at_mut(2);
-        tile::<2>(r, rows, wx, x, wh, h, o);
-        (rest, r) = (tail, r + 2 * PANEL);
+    if n - o >= 2 * l {
+        tile::<V, 2>(o, r0, rows, wx, x, wh, h, out);
+        o += 2 * l;
     }
-    if !rest.is_empty() {
-        tile::<1>(r, rows, wx, x, wh, h, rest);
+    if n - o >= l {
+        tile::<V, 1>(o, r0, rows, wx, x, wh, h, out);
+        o += l;
+    }
+    if n - o >= PANEL {
+        // 16 lanes, an odd number of panels: the last one.
+        tile::<F32x8, 1>(o, r0, rows, wx, x, wh, h, out);
     }
 }
 
-/// Rows `r0..r0 + 8T` of [`colmajor_rows2_acc`], `o` their `T` outputs.
+/// Rows `r0 + o..r0 + o + T V::LANES` of [`colmajor_rows2_acc`], into
+/// `out[o..]` (nothing if `out` is shorter).
 #[inline(always)]
-fn tile<const T: usize>(
+#[expect(
+    clippy::too_many_arguments,
+    reason = "two matrices, their inputs, the tile"
+)]
+fn tile<V: Vector, const T: usize>(
+    o: usize,
     r0: usize,
     rows: usize,
     wx: &[f32],
     x: &[f32],
     wh: &[f32],
     h: &[f32],
-    o: &mut [[f32; PANEL]],
+    out: &mut [f32],
 ) {
-    let mut acc: [F32x8; T] =
-        core::array::from_fn(|t| F32x8::new(o.get(t).copied().unwrap_or_default()));
-    accumulate(&mut acc, r0, rows, wx, x);
-    accumulate(&mut acc, r0, rows, wh, h);
-    for (o, a) in o.iter_mut().zip(acc) {
-        *o = a.to_array();
-    }
-}
-
-/// `acc[t] += W[r0 + 8t..r0 + 8t + 8][..] · x` for `t < T`, `W` column-major
-/// with `rows` rows.
-#[inline(always)]
-fn accumulate<const T: usize>(acc: &mut [F32x8; T], r0: usize, rows: usize, w: &[f32], x: &[f32]) {
-    if rows < r0 + T * PANEL {
+    let Some(out) = out.get_mut(o..o + T * V::LANES) else {
         return;
+    };
+    let mut acc = [[V::splat(0.0); T]];
+    for (a, o) in acc[0].iter_mut().zip(out.chunks_exact(V::LANES)) {
+        *a = V::load(o);
     }
-    for (col, &xk) in w.chunks_exact(rows).zip(x) {
-        let (v, _) = col[r0..r0 + T * PANEL].as_chunks::<PANEL>();
-        let xv = F32x8::splat(xk);
-        for (a, v) in acc.iter_mut().zip(v) {
-            *a = F32x8::new(*v).mul_add(xv, *a);
-        }
+    columns::<V, T, 1>(&mut acc, r0 + o, rows, wx, x);
+    columns::<V, T, 1>(&mut acc, r0 + o, rows, wh, h);
+    for (a, o) in acc[0].iter().zip(out.chunks_exact_mut(V::LANES)) {
+        a.store(o);
     }
 }
 
@@ -153,14 +159,14 @@ fn fits(w: &[f32], v: &[f32], rows: usize) -> bool {
 /// `out[r] = b[r] + Σ_k W_x[k][r] x[k] + Σ_k W_h[k][r] h[k]` for `r < rows`,
 /// both matrices [`Layout::ColMajor8`](crate::format::Layout::ColMajor8) with
 /// `rows` rows (a multiple of 8): the bias goes straight into the
-/// accumulators, tiles of 8 row panels keep 8 multiply-add chains in
-/// registers over every column, a last tile of fewer panels splits the
+/// accumulators, tiles of 8 vectors of rows keep 8 multiply-add chains in
+/// registers over every column, a last tile of fewer vectors splits the
 /// columns over more accumulator sets so that it too has about 8 chains in
 /// flight. Above [`STREAM_ABOVE`] weights it streams whole columns instead
 /// ([`stream_columns`]). Returns `false`, writing nothing, if the slices do
 /// not fit together.
 #[inline(always)]
-fn bias_matvec2(
+fn bias_matvec2<V: Vector>(
     out: &mut [f32],
     b: &[f32],
     wx: &[f32],
@@ -177,31 +183,36 @@ fn bias_matvec2(
     {
         return false;
     }
-    let np = rows / PANEL;
     if rows * (x.len() + h.len()) > STREAM_ABOVE {
         let Some(out) = out.get_mut(..rows) else {
             return false;
         };
         out.copy_from_slice(&b[..rows]);
-        stream_columns(out, wx, x);
-        stream_columns(out, wh, h);
+        stream_columns::<V>(out, wx, x);
+        stream_columns::<V>(out, wh, h);
         return true;
     }
-    let mut p = 0;
-    while p + 8 <= np {
-        bias_tile::<8, 1>(p, out, b, wx, x, wh, h, rows);
-        p += 8;
+    let l = V::LANES;
+    let nv = rows / l;
+    let mut v = 0;
+    while v + 8 <= nv {
+        bias_tile::<V, 8, 1>(v * l, out, b, wx, x, wh, h, rows);
+        v += 8;
     }
-    while np - p >= 4 {
-        bias_tile::<4, 2>(p, out, b, wx, x, wh, h, rows);
-        p += 4;
+    while nv - v >= 4 {
+        bias_tile::<V, 4, 2>(v * l, out, b, wx, x, wh, h, rows);
+        v += 4;
     }
-    if np - p >= 2 {
-        bias_tile::<2, 4>(p, out, b, wx, x, wh, h, rows);
-        p += 2;
+    if nv - v >= 2 {
+        bias_tile::<V, 2, 4>(v * l, out, b, wx, x, wh, h, rows);
+        v += 2;
     }
-    if np > p {
-        bias_tile::<1, 4>(p, out, b, wx, x, wh, h, rows);
+    if nv > v {
+        bias_tile::<V, 1, 4>(v * l, out, b, wx, x, wh, h, rows);
+    }
+    if rows % l >= PANEL {
+        // 16 lanes, an odd number of panels: the last one.
+        bias_tile::<F32x8, 1, 4>(nv * l, out, b, wx, x, wh, h, rows);
     }
     true
 }
@@ -211,59 +222,69 @@ fn bias_matvec2(
 /// cache, so that they come from L2 as sequential streams.
 const STREAM_ABOVE: usize = 12 * 1024;
 
-/// `out += W v` for the column-major `w` (`out.len()` rows), eight columns at
-/// a time: each panel of `out` is loaded, takes eight multiply-adds (one per
-/// column, each column read sequentially) and is stored, so the weights
-/// stream through in eight sequential runs while `out` stays in L1. Does
-/// nothing unless `w` holds `v.len()` columns and `out.len()` is a multiple
-/// of 8.
+/// `out += W v` for the column-major `w` (`out.len()` rows, a multiple of
+/// 8), eight columns at a time: each vector of `out` is loaded, takes eight
+/// multiply-adds (one per column, each column read sequentially) and is
+/// stored, so the weights stream through in eight sequential runs while
+/// `out` stays in L1. With 16 lanes and an odd number of panels, the last
+/// panel's rows take a second pass of their own. Does nothing unless `w`
+/// holds `v.len()` columns and `out.len()` is a multiple of 8.
+#[inline(always)]
+fn stream_columns<V: Vector>(out: &mut [f32], w: &[f32], v: &[f32]) {
+    let rows = out.len();
+    if !fits(w, v, rows) || !rows.is_multiple_of(PANEL) {
+        return;
+    }
+    let main = rows / V::LANES * V::LANES;
+    let (head, tail) = out.split_at_mut(main);
+    stream_rows::<V>(head, 0, rows, w, v);
+    stream_rows::<F32x8>(tail, main, rows, w, v);
+}
+
+/// [`stream_columns`] for rows `r0..r0 + out.len()` of `rows` (`out.len()`
+/// a multiple of `V::LANES`; the caller has checked that `w` holds
+/// `v.len()` columns of `rows` values).
 #[inline(always)]
 #[expect(
     unsafe_code,
     reason = "unchecked reads after one up-front bounds check"
 )]
-fn stream_columns(out: &mut [f32], w: &[f32], v: &[f32]) {
-    let rows = out.len();
-    if !fits(w, v, rows) || !rows.is_multiple_of(PANEL) {
+fn stream_rows<V: Vector>(out: &mut [f32], r0: usize, rows: usize, w: &[f32], v: &[f32]) {
+    let l = V::LANES;
+    if !fits(w, v, rows) || r0 + out.len() > rows || !out.len().is_multiple_of(l) {
         return;
     }
-    let (out, _) = out.as_chunks_mut::<PANEL>();
     let wp = w.as_ptr();
-    // SAFETY (every read below): panel `p < rows / 8` of column `k <
-    // v.len()` is `w[k * rows + 8p..k * rows + 8p + 8]`, inside `w` because
-    // `8p + 8 <= rows` and `v.len() * rows <= w.len()` (`fits`). Unaligned reads of plain f32 values.
-    let load = |k: usize, p: usize| -> F32x8 {
-        F32x8::new(unsafe {
-            wp.add(k * rows + p * PANEL)
-                .cast::<[f32; PANEL]>()
-                .read_unaligned()
-        })
-    };
+    // SAFETY (every read below): vector `p < out.len() / l` of column `k <
+    // v.len()` is `w[k * rows + r0 + l p..][..l]`, inside `w` because
+    // `r0 + l p + l <= r0 + out.len() <= rows` and `v.len() * rows <=
+    // w.len()` (checked above).
+    let load = |k: usize, p: usize| -> V { unsafe { V::read(wp.add(k * rows + r0 + p * l)) } };
     let (groups, rest) = v.as_chunks::<8>();
     for (g, xs) in groups.iter().enumerate() {
         let k0 = g * 8;
-        let xv = xs.map(F32x8::splat);
-        for (p, o) in out.iter_mut().enumerate() {
-            let mut a = F32x8::new(*o);
+        let xv = xs.map(V::splat);
+        for (p, o) in out.chunks_exact_mut(l).enumerate() {
+            let mut a = V::load(o);
             let mut b = load(k0, p) * xv[0];
             for j in (2..8).step_by(2) {
                 a = load(k0 + j - 1, p).mul_add(xv[j - 1], a);
                 b = load(k0 + j, p).mul_add(xv[j], b);
             }
             a = load(k0 + 7, p).mul_add(xv[7], a);
-            *o = (a + b).to_array();
+            (a + b).store(o);
         }
     }
     let k0 = groups.len() * 8;
     for (j, &xk) in rest.iter().enumerate() {
-        let xv = F32x8::splat(xk);
-        for (p, o) in out.iter_mut().enumerate() {
-            *o = load(k0 + j, p).mul_add(xv, F32x8::new(*o)).to_array();
+        let xv = V::splat(xk);
+        for (p, o) in out.chunks_exact_mut(l).enumerate() {
+            load(k0 + j, p).mul_add(xv, V::load(o)).store(o);
         }
     }
 }
 
-/// Row panels `p0..p0 + T` of [`bias_matvec2`], columns spread over `S`
+/// Rows `r0..r0 + T V::LANES` of [`bias_matvec2`], columns spread over `S`
 /// accumulator sets. The caller has checked that `out` and `b` hold `rows`
 /// values and the matrices `x.len()` and `h.len()` columns of `rows`.
 #[inline(always)]
@@ -271,8 +292,8 @@ fn stream_columns(out: &mut [f32], w: &[f32], v: &[f32]) {
     clippy::too_many_arguments,
     reason = "two matrices, their inputs, the bias"
 )]
-fn bias_tile<const T: usize, const S: usize>(
-    p0: usize,
+fn bias_tile<V: Vector, const T: usize, const S: usize>(
+    r0: usize,
     out: &mut [f32],
     b: &[f32],
     wx: &[f32],
@@ -281,50 +302,50 @@ fn bias_tile<const T: usize, const S: usize>(
     h: &[f32],
     rows: usize,
 ) {
-    let r0 = p0 * PANEL;
-    let Some(bias) = b.get(r0..r0 + T * PANEL) else {
+    let n = T * V::LANES;
+    let Some(bias) = b.get(r0..r0 + n) else {
         return;
     };
-    let acc = tile_acc::<T, S>(bias.as_chunks::<PANEL>().0, wx, x, wh, h, rows, r0);
-    let Some(out) = out.get_mut(r0..r0 + T * PANEL) else {
+    let acc = tile_acc::<V, T, S>(bias, wx, x, wh, h, rows, r0);
+    let Some(out) = out.get_mut(r0..r0 + n) else {
         return;
     };
-    for (t, o) in out.as_chunks_mut::<PANEL>().0.iter_mut().enumerate() {
+    for (t, o) in out.chunks_exact_mut(V::LANES).enumerate() {
         let mut v = acc[0][t];
         for a in &acc[1..] {
-            v += a[t];
+            v = v + a[t];
         }
-        *o = v.to_array();
+        v.store(o);
     }
 }
 
-/// `b + W_x x + W_h h` for rows `r0..r0 + 8T` of matrices of `rows` rows
-/// (`bias` the tile's `T` panels of `b`) in `S` accumulator sets, each in
+/// `b + W_x x + W_h h` for rows `r0..r0 + T V::LANES` of matrices of `rows`
+/// rows (`bias` the tile's rows of `b`) in `S` accumulator sets, each in
 /// `T` registers: the bias in the first, the columns spread over the sets
 /// (see [`columns`]); their sum is the result.
 #[inline(always)]
-fn tile_acc<const T: usize, const S: usize>(
-    bias: &[[f32; PANEL]],
+fn tile_acc<V: Vector, const T: usize, const S: usize>(
+    bias: &[f32],
     wx: &[f32],
     x: &[f32],
     wh: &[f32],
     h: &[f32],
     rows: usize,
     r0: usize,
-) -> [[F32x8; T]; S] {
-    let mut acc = [[F32x8::ZERO; T]; S];
-    for (a, b) in acc[0].iter_mut().zip(bias) {
-        *a = F32x8::new(*b);
+) -> [[V; T]; S] {
+    let mut acc = [[V::splat(0.0); T]; S];
+    for (a, b) in acc[0].iter_mut().zip(bias.chunks_exact(V::LANES)) {
+        *a = V::load(b);
     }
-    columns::<T, S>(&mut acc, wx, x, rows, r0);
-    columns::<T, S>(&mut acc, wh, h, rows, r0);
+    columns::<V, T, S>(&mut acc, r0, rows, wx, x);
+    columns::<V, T, S>(&mut acc, r0, rows, wh, h);
     acc
 }
 
-/// `acc[k % S][t] += W[k][r0 + 8t..r0 + 8t + 8] v[k]` for every column `k`
-/// of the column-major `w` (`rows` rows), the last `v.len() % S` columns into
-/// set 0. Does nothing unless `w` holds `v.len()` columns and `r0 + 8T <=
-/// rows`.
+/// `acc[k % S][t] += W[k][r0 + t L..r0 + t L + L] v[k]` (`L` = `V::LANES`)
+/// for every column `k` of the column-major `w` (`rows` rows), the last
+/// `v.len() % S` columns into set 0. Does nothing unless `w` holds
+/// `v.len()` columns and `r0 + T L <= rows`.
 ///
 /// The `unsafe` reads: with checked slicing the compiler kept a bounds check,
 /// a select and a division per column in this loop (steps 2-4x slower,
@@ -334,33 +355,27 @@ fn tile_acc<const T: usize, const S: usize>(
     unsafe_code,
     reason = "unchecked reads after one up-front bounds check"
 )]
-fn columns<const T: usize, const S: usize>(
-    acc: &mut [[F32x8; T]; S],
+fn columns<V: Vector, const T: usize, const S: usize>(
+    acc: &mut [[V; T]; S],
+    r0: usize,
+    rows: usize,
     w: &[f32],
     v: &[f32],
-    rows: usize,
-    r0: usize,
 ) {
-    let n = v.len();
-    if !fits(w, v, rows) || r0 + T * PANEL > rows {
+    let (n, l) = (v.len(), V::LANES);
+    if !fits(w, v, rows) || r0 + T * l > rows {
         return;
     }
     let (wp, vp) = (w.as_ptr(), v.as_ptr());
     // SAFETY (every read below): column `k < n` is `w[k * rows..(k + 1) *
     // rows]`, inside `w` because `n * rows <= w.len()`; the tile reads
-    // `r0..r0 + 8T` of it, inside because `r0 + 8T <= rows`; `v[k]` is read
-    // only for `k < n`. Unaligned reads of plain f32 values.
-    let load = |k: usize, t: usize| -> F32x8 {
-        F32x8::new(unsafe {
-            wp.add(k * rows + r0 + t * PANEL)
-                .cast::<[f32; PANEL]>()
-                .read_unaligned()
-        })
-    };
+    // `r0..r0 + T l` of it, inside because `r0 + T l <= rows`; `v[k]` is read
+    // only for `k < n`.
+    let load = |k: usize, t: usize| -> V { unsafe { V::read(wp.add(k * rows + r0 + t * l)) } };
     let mut k = 0;
     while k + S <= n {
         for (s, a) in acc.iter_mut().enumerate() {
-            let xv = F32x8::splat(unsafe { *vp.add(k + s) });
+            let xv = V::splat(unsafe { *vp.add(k + s) });
             for (t, a) in a.iter_mut().enumerate() {
                 *a = load(k + s, t).mul_add(xv, *a);
             }
@@ -368,7 +383,7 @@ fn columns<const T: usize, const S: usize>(
         k += S;
     }
     while k < n {
-        let xv = F32x8::splat(unsafe { *vp.add(k) });
+        let xv = V::splat(unsafe { *vp.add(k) });
         for (t, a) in acc[0].iter_mut().enumerate() {
             *a = load(k, t).mul_add(xv, *a);
         }
@@ -379,11 +394,11 @@ fn columns<const T: usize, const S: usize>(
 /// One whole LSTM step (gate order i, f, g, o) on [`Layout::ColMajor8`](crate::format::Layout::ColMajor8)
 /// weights of gate blocks `hp` rows each: all gate pre-activations in one
 /// pass ([`bias_matvec2`], into `scratch`, at least `4 hp` words), then the
-/// gate math 8 units at a time, updating `h` and `c` in place. Returns
-/// `false`, touching nothing, if the slices do not fit together.
+/// gate math a vector of units at a time, updating `h` and `c` in place.
+/// Returns `false`, touching nothing, if the slices do not fit together.
 #[inline(always)]
 #[expect(clippy::too_many_arguments, reason = "one layer's slices")]
-pub(crate) fn lstm_step<A: Act>(
+pub(crate) fn lstm_step<V: Vector, A: Act>(
     hp: usize,
     wx: &[f32],
     wh: &[f32],
@@ -394,25 +409,29 @@ pub(crate) fn lstm_step<A: Act>(
     scratch: &mut [f32],
 ) -> bool {
     match hp {
-        PANEL => return lstm_small::<A, 1, 4>(wx, wh, b, x, h, c),
-        16 => return lstm_small::<A, 2, 8>(wx, wh, b, x, h, c),
+        PANEL => return lstm_small::<F32x8, A, 1, 4>(wx, wh, b, x, h, c),
+        16 if V::LANES == 16 => return lstm_small::<V, A, 1, 4>(wx, wh, b, x, h, c),
+        16 => return lstm_small::<F32x8, A, 2, 8>(wx, wh, b, x, h, c),
         _ => {}
     }
     let n = h.len();
-    if n > hp || c.len() != n || !bias_matvec2(scratch, b, wx, x, wh, h, 4 * hp) {
+    if n > hp || c.len() != n || !bias_matvec2::<V>(scratch, b, wx, x, wh, h, 4 * hp) {
         return false;
     }
-    super::lstm_gates::<F32x8, A>(scratch, hp, n, c, h);
+    if hp.is_multiple_of(V::LANES) {
+        super::lstm_gates::<V, A>(scratch, hp, n, c, h);
+    } else {
+        super::lstm_gates::<F32x8, A>(scratch, hp, n, c, h);
+    }
     true
 }
 
-/// [`lstm_step`] for gate blocks of `NP` panels (`NP` 1 or 2: at most 16
-/// units), `T = 4 NP` panels in all: the pre-activations stay in registers
-/// (bias, then every column of `W_x` and of `W_h` in order, one
-/// multiply-add chain per panel) and the gate math runs on them there, with
-/// no pass through the scratch buffer.
+/// [`lstm_step`] for gate blocks of `NP` vectors (at most 16 units), `T = 4
+/// NP` vectors in all: the pre-activations stay in registers (bias, then
+/// every column of `W_x` and of `W_h` in order) and the gate math runs on
+/// them there, with no pass through the scratch buffer.
 #[inline(always)]
-fn lstm_small<A: Act, const NP: usize, const T: usize>(
+fn lstm_small<V: Vector, A: Act, const NP: usize, const T: usize>(
     wx: &[f32],
     wh: &[f32],
     b: &[f32],
@@ -420,49 +439,49 @@ fn lstm_small<A: Act, const NP: usize, const T: usize>(
     h: &mut [f32],
     c: &mut [f32],
 ) -> bool {
-    let n = h.len();
-    if T != 4 * NP || n > NP * PANEL || c.len() != n {
+    let (n, l) = (h.len(), V::LANES);
+    if T != 4 * NP || n > NP * l || c.len() != n {
         return false;
     }
-    let Some(acc) = small_preacts::<T>(b, wx, x, wh, h) else {
+    let Some(acc) = small_preacts::<V, T>(b, wx, x, wh, h) else {
         return false;
     };
     for u in 0..NP {
         let gates = [acc[u], acc[NP + u], acc[2 * NP + u], acc[3 * NP + u]];
-        let (c1, h1) = super::lstm_cell::<F32x8, A>(gates, load_part(c, u * PANEL));
-        store_part(c1, c, u * PANEL);
-        store_part(h1, h, u * PANEL);
+        let (c1, h1) = super::lstm_cell::<V, A>(gates, load_part(c, u * l));
+        store_part(c1, c, u * l);
+        store_part(h1, h, u * l);
     }
     true
 }
 
-/// The pre-activations `b + W_x x + W_h h` of a layer of `8 T` rows (both
-/// matrices [`Layout::ColMajor8`](crate::format::Layout::ColMajor8)), in `T`
-/// registers; `None` if the slices do not fit together.
+/// The pre-activations `b + W_x x + W_h h` of a layer of `T` vectors of
+/// rows (both matrices [`Layout::ColMajor8`](crate::format::Layout::ColMajor8)),
+/// in `T` registers; `None` if the slices do not fit together.
 #[inline(always)]
-fn small_preacts<const T: usize>(
+fn small_preacts<V: Vector, const T: usize>(
     b: &[f32],
     wx: &[f32],
     x: &[f32],
     wh: &[f32],
     h: &[f32],
-) -> Option<[F32x8; T]> {
-    let rows = T * PANEL;
-    let bias = b.get(..rows)?.as_chunks::<PANEL>().0;
+) -> Option<[V; T]> {
+    let rows = T * V::LANES;
+    let bias = b.get(..rows)?;
     if !fits(wx, x, rows) || !fits(wh, h, rows) {
         return None;
     }
-    // Up to 4 panels (8 units): the columns alternate between two sets of
-    // accumulators, so each multiply-add chain is half as long. A step of
-    // a small layer waits on the one before it (the next step reads the new
-    // `h`), so its time is this latency more than its instruction count:
-    // GRU 1x8 (sized) 42.7-45.5 against 48.4-55.2 ns, six alternating runs;
-    // no difference at 6 panels (GRU 1x16).
+    // Up to 4 vectors (8 units at 8 lanes): the columns alternate between
+    // two sets of accumulators, so each multiply-add chain is half as long.
+    // A step of a small layer waits on the one before it (the next step
+    // reads the new `h`), so its time is this latency more than its
+    // instruction count: GRU 1x8 (sized) 42.7-45.5 against 48.4-55.2 ns,
+    // six alternating runs; no difference at 6 panels (GRU 1x16).
     Some(if T <= 4 {
-        let [a, b] = tile_acc::<T, 2>(bias, wx, x, wh, h, rows, 0);
+        let [a, b] = tile_acc::<V, T, 2>(bias, wx, x, wh, h, rows, 0);
         core::array::from_fn(|t| a[t] + b[t])
     } else {
-        let [a] = tile_acc::<T, 1>(bias, wx, x, wh, h, rows, 0);
+        let [a] = tile_acc::<V, T, 1>(bias, wx, x, wh, h, rows, 0);
         a
     })
 }
@@ -478,7 +497,7 @@ fn small_preacts<const T: usize>(
 /// with weights 16 bytes past a line.
 #[inline(always)]
 #[expect(clippy::too_many_arguments, reason = "one layer's slices")]
-pub(crate) fn gru_reset_after_step<A: Act>(
+pub(crate) fn gru_reset_after_step<V: Vector, A: Act>(
     hp: usize,
     wx: &[f32],
     wh: &[f32],
@@ -489,8 +508,9 @@ pub(crate) fn gru_reset_after_step<A: Act>(
     scratch: &mut [f32],
 ) -> bool {
     match hp {
-        PANEL => return gru_small::<A, 1, 3>(wx, wh, bx, bh, x, h),
-        16 => return gru_small::<A, 2, 6>(wx, wh, bx, bh, x, h),
+        PANEL => return gru_small::<F32x8, A, 1, 3>(wx, wh, bx, bh, x, h),
+        16 if V::LANES == 16 => return gru_small::<V, A, 1, 3>(wx, wh, bx, bh, x, h),
+        16 => return gru_small::<F32x8, A, 2, 6>(wx, wh, bx, bh, x, h),
         _ => {}
     }
     let n = h.len();
@@ -499,20 +519,24 @@ pub(crate) fn gru_reset_after_step<A: Act>(
         return false;
     };
     if n > hp
-        || !bias_matvec2(gx, bx, wx, x, &[], &[], rows)
-        || !bias_matvec2(gh, bh, wh, h, &[], &[], rows)
+        || !bias_matvec2::<V>(gx, bx, wx, x, &[], &[], rows)
+        || !bias_matvec2::<V>(gh, bh, wh, h, &[], &[], rows)
     {
         return false;
     }
-    super::gru_gates::<F32x8, A>(gx, gh, hp, n, h);
+    if hp.is_multiple_of(V::LANES) {
+        super::gru_gates::<V, A>(gx, gh, hp, n, h);
+    } else {
+        super::gru_gates::<F32x8, A>(gx, gh, hp, n, h);
+    }
     true
 }
 
-/// [`gru_reset_after_step`] for gate blocks of `NP` panels (`NP` 1 or 2),
-/// `T = 3 NP` panels per matrix, as [`lstm_small`] does it: the input and
-/// the recurrent pre-activations in registers, the gate math on them there.
+/// [`gru_reset_after_step`] for gate blocks of `NP` vectors, `T = 3 NP`
+/// vectors per matrix, as [`lstm_small`] does it: the input and the
+/// recurrent pre-activations in registers, the gate math on them there.
 #[inline(always)]
-fn gru_small<A: Act, const NP: usize, const T: usize>(
+fn gru_small<V: Vector, A: Act, const NP: usize, const T: usize>(
     wx: &[f32],
     wh: &[f32],
     bx: &[f32],
@@ -520,20 +544,21 @@ fn gru_small<A: Act, const NP: usize, const T: usize>(
     x: &[f32],
     h: &mut [f32],
 ) -> bool {
-    if T != 3 * NP || h.len() > NP * PANEL {
+    let l = V::LANES;
+    if T != 3 * NP || h.len() > NP * l {
         return false;
     }
     let (Some(gx), Some(gh)) = (
-        small_preacts::<T>(bx, wx, x, &[], &[]),
-        small_preacts::<T>(bh, wh, h, &[], &[]),
+        small_preacts::<V, T>(bx, wx, x, &[], &[]),
+        small_preacts::<V, T>(bh, wh, h, &[], &[]),
     ) else {
         return false;
     };
     for u in 0..NP {
         let xs = [gx[u], gx[NP + u], gx[2 * NP + u]];
         let hs = [gh[u], gh[NP + u], gh[2 * NP + u]];
-        let h1 = super::gru_cell::<F32x8, A>(xs, hs, load_part(h, u * PANEL));
-        store_part(h1, h, u * PANEL);
+        let h1 = super::gru_cell::<V, A>(xs, hs, load_part(h, u * l));
+        store_part(h1, h, u * l);
     }
     true
 }

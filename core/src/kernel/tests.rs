@@ -6,7 +6,7 @@ use super::activation::{
     exp_fast, sigmoid, sigmoid_fast, sigmoid_fast_lanes, tanh, tanh_fast, tanh_fast_lanes,
     EXP_FAST_MAX_REL_ERROR, SIGMOID_FAST_MAX_ABS_ERROR, TANH_FAST_MAX_ABS_ERROR,
 };
-use super::lanes::{F32x8, Lanes};
+use super::lanes::{F32x16, F32x8, Lanes, Vector, Wide};
 use super::{scalar, simd};
 use crate::format::PANEL;
 
@@ -143,6 +143,16 @@ fn every_matvec_kernel_matches_the_reference() {
                         simd::colmajor_matvec2_acc as Panel2,
                         simd::colmajor_matvec_acc as Panel,
                     ),
+                    (
+                        "simd colmajor 8 lanes",
+                        colmajor2::<F32x8> as Panel2,
+                        colmajor1::<F32x8> as Panel,
+                    ),
+                    (
+                        "simd colmajor 16 lanes",
+                        colmajor2::<F32x16> as Panel2,
+                        colmajor1::<F32x16> as Panel,
+                    ),
                 ] {
                     let mut out = bias.clone();
                     out.resize(rp, 0.0);
@@ -157,6 +167,25 @@ fn every_matvec_kernel_matches_the_reference() {
             }
         }
     }
+}
+
+/// The build's vector width: 16 lanes where AVX-512F is enabled or
+/// `TINYRNN_LANES=16` was set while compiling (through `build.rs`), else 8.
+#[test]
+fn the_wide_kernels_run_the_configured_width() {
+    let sixteen = cfg!(target_feature = "avx512f") || option_env!("TINYRNN_LANES") == Some("16");
+    assert_eq!(<Wide as Lanes>::LANES, if sixteen { 16 } else { 8 });
+}
+
+/// `simd::colmajor_matvec2_acc` at `V`'s width (the public one runs the
+/// build's width).
+fn colmajor2<V: Vector>(wx: &[f32], x: &[f32], wh: &[f32], h: &[f32], out: &mut [f32]) {
+    simd::colmajor_rows2_acc::<V>(wx, x, wh, h, out.len(), 0, out);
+}
+
+/// `simd::colmajor_matvec_acc` at `V`'s width.
+fn colmajor1<V: Vector>(w: &[f32], x: &[f32], out: &mut [f32]) {
+    simd::colmajor_rows2_acc::<V>(w, x, &[], &[], out.len(), 0, out);
 }
 
 #[test]
@@ -368,11 +397,31 @@ fn fast_sigmoid_is_half_tanh_bit_for_bit() {
 
 /// The fused LSTM step gives the same results (within float rounding of the
 /// sum order) at every alignment of its recurrent weights, as the scalar
-/// column-major product followed by the gate math.
+/// column-major product followed by the gate math, at 8 lanes and at 16.
+/// The sizes reach every path of both widths: the small layers (8 and 16
+/// units) in registers, tiles ending in a 16-lane tile of fewer vectors or
+/// in one 8-lane panel (24, 40 units), streamed columns (72, 100 units:
+/// 29 and 42 thousand weights), units fewer than the padded rows (3, 33).
 #[test]
 fn lstm_step_agrees_at_every_weight_alignment() {
+    lstm_step_agrees::<F32x8>();
+    lstm_step_agrees::<F32x16>();
+}
+
+fn lstm_step_agrees<V: Vector>() {
     use super::activation::Fast;
-    for (i, h) in [(1usize, 3usize), (1, 8), (2, 16), (3, 33), (1, 64)] {
+    let sizes = [
+        (1usize, 3usize),
+        (1, 8),
+        (2, 16),
+        (1, 24),
+        (3, 33),
+        (1, 40),
+        (1, 64),
+        (5, 72),
+        (1, 100),
+    ];
+    for (i, h) in sizes {
         let hp = h.div_ceil(PANEL) * PANEL;
         let rows = 4 * hp;
         let mut rng = Rng(0xA5A5 + h as u64);
@@ -393,13 +442,14 @@ fn lstm_step_agrees_at_every_weight_alignment() {
             want_c[u] = sigmoid_fast(gf) * c0[u] + sigmoid_fast(gi) * tanh_fast(gg);
             want_h[u] = sigmoid_fast(go) * tanh_fast(want_c[u]);
         }
+        let lanes = V::LANES;
         for shift in 0..8 {
             let mut store = vec![0.0f32; rows * h + 16];
             let at = store.as_ptr().align_offset(32) + shift;
             store[at..at + rows * h].copy_from_slice(&wh);
             let whs = &store[at..at + rows * h];
             let (mut hh, mut cc) = (h0.clone(), c0.clone());
-            assert!(simd::lstm_step::<Fast>(
+            assert!(simd::lstm_step::<V, Fast>(
                 hp,
                 &wx,
                 whs,
@@ -412,13 +462,78 @@ fn lstm_step_agrees_at_every_weight_alignment() {
             for u in 0..h {
                 assert!(
                     (hh[u] - want_h[u]).abs() <= 1e-5,
-                    "{i}x{h} shift {shift} h[{u}]"
+                    "{lanes} lanes {i}x{h} shift {shift} h[{u}]"
                 );
                 assert!(
                     (cc[u] - want_c[u]).abs() <= 1e-5,
-                    "{i}x{h} shift {shift} c[{u}]"
+                    "{lanes} lanes {i}x{h} shift {shift} c[{u}]"
                 );
             }
+        }
+    }
+}
+
+/// The fused GRU step (reset gate after the product) against the scalar
+/// column-major products and gate math, at 8 lanes and at 16, on sizes
+/// that reach each of its paths (as for the LSTM; at 72 units the 216 rows
+/// are an odd number of panels, so the streamed product ends in an 8-lane
+/// pass).
+#[test]
+fn gru_step_agrees_with_the_scalar_kernels() {
+    gru_step_agrees::<F32x8>();
+    gru_step_agrees::<F32x16>();
+}
+
+fn gru_step_agrees<V: Vector>() {
+    use super::activation::Fast;
+    let sizes = [
+        (1usize, 3usize),
+        (1, 8),
+        (2, 16),
+        (1, 24),
+        (3, 33),
+        (1, 64),
+        (2, 72),
+    ];
+    for (i, h) in sizes {
+        let hp = h.div_ceil(PANEL) * PANEL;
+        let rows = 3 * hp;
+        let mut rng = Rng(0x5A5A + h as u64);
+        let (wx, wh) = (rng.vec(rows * i), rng.vec(rows * h));
+        let (bx, bh) = (rng.vec(rows), rng.vec(rows));
+        let x = rng.vec(i);
+        let h0 = rng.vec(h);
+        let (mut gx, mut gh) = (bx.clone(), bh.clone());
+        scalar::colmajor_matvec_acc(&wx, &x, &mut gx);
+        scalar::colmajor_matvec_acc(&wh, &h0, &mut gh);
+        let want: Vec<f32> = (0..h)
+            .map(|u| {
+                let z = sigmoid_fast(gx[u] + gh[u]);
+                let r = sigmoid_fast(gx[hp + u] + gh[hp + u]);
+                let n = tanh_fast(gx[2 * hp + u] + r * gh[2 * hp + u]);
+                (1.0 - z) * n + z * h0[u]
+            })
+            .collect();
+        let mut hh = h0.clone();
+        let mut scratch = vec![0.0f32; 2 * rows];
+        assert!(simd::gru_reset_after_step::<V, Fast>(
+            hp,
+            &wx,
+            &wh,
+            &bx,
+            &bh,
+            &x,
+            &mut hh,
+            &mut scratch
+        ));
+        for u in 0..h {
+            assert!(
+                (hh[u] - want[u]).abs() <= 1e-5,
+                "{} lanes {i}x{h} h[{u}]: {} vs {}",
+                V::LANES,
+                hh[u],
+                want[u]
+            );
         }
     }
 }
