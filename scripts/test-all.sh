@@ -55,4 +55,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p tinyrnn --no-deps --all-features --locke
 step "tests (release build: training tests are slow unoptimised)"
 cargo test --workspace --release --locked
 
+step "the runtime's tests again with the 16-lane (AVX-512 width) SIMD kernels"
+# No AVX-512 needed: `wide` runs each 16-lane operation as two 8-lane ones.
+TINYRNN_LANES=16 cargo test -p tinyrnn --release --locked
+
 step "all checks passed"

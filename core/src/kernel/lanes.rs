@@ -72,7 +72,7 @@ impl Lanes for f32 {
     }
 }
 
-/// The host's vector: 8 lanes (one AVX register, two SSE/NEON registers).
+/// The host's 8-lane vector (one AVX register, two SSE/NEON registers).
 pub(crate) type F32x8 = wide::f32x8;
 
 impl Lanes for F32x8 {

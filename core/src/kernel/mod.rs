@@ -44,7 +44,9 @@ pub enum Kernel {
     /// sigmoid of Elman and Dense layers, are the `asm!` code in `cortex_m`,
     /// within float rounding of the portable loops).
     Scalar,
-    /// Explicit SIMD through `wide` (8 lanes). On targets without SIMD
+    /// Explicit SIMD through `wide`: 8 lanes (AVX2, or two 4-lane SSE/NEON
+    /// registers); 16 (`f32x16`) in the column-major products and the fused
+    /// LSTM/GRU steps where AVX-512F is enabled. On targets without SIMD
     /// (Cortex-M) this runs the scalar kernels, which are faster there.
     Simd,
 }
