@@ -75,95 +75,11 @@ impl Lanes for f32 {
 /// The host's 8-lane vector (one AVX register, two SSE/NEON registers).
 pub(crate) type F32x8 = wide::f32x8;
 
-impl Lanes for F32x8 {
-    const LANES: usize = 8;
-    #[inline(always)]
-    fn splat(v: f32) -> Self {
-        F32x8::splat(v)
-    }
-    #[inline(always)]
-    fn load(s: &[f32]) -> Self {
-        let a: [f32; 8] = s.try_into().unwrap_or([0.0; 8]);
-        F32x8::new(a)
-    }
-    #[inline(always)]
-    fn store(self, s: &mut [f32]) {
-        if let Ok(a) = <&mut [f32; 8]>::try_from(s) {
-            *a = self.to_array();
-        }
-    }
-    #[inline(always)]
-    fn mul_add(self, a: Self, b: Self) -> Self {
-        F32x8::mul_add(self, a, b)
-    }
-    #[inline(always)]
-    fn div(self, rhs: Self) -> Self {
-        self / rhs
-    }
-    #[inline(always)]
-    fn map(self, f: fn(f32) -> f32) -> Self {
-        F32x8::new(self.to_array().map(f))
-    }
-    #[inline(always)]
-    fn clamp_keep_nan(self, lo: f32, hi: f32) -> Self {
-        // The constant first: x86 `min`/`max` return their second operand when
-        // either is NaN, NEON's propagate NaN, and wide's array fallback
-        // returns the second operand unless the first compares greater.
-        F32x8::splat(hi).fast_min(F32x8::splat(lo).fast_max(self))
-    }
-    #[inline(always)]
-    fn relu(self) -> Self {
-        // Same operand order as above: NaN stays NaN.
-        F32x8::splat(0.0).fast_max(self)
-    }
-}
-
-/// The host's wide vector: 16 lanes (one AVX-512 register; two AVX
-/// registers where `wide` emulates it). The fused LSTM/GRU steps and the
-/// column-major products use it where AVX-512F is enabled
-/// ([`Wide`]); on every machine the kernel tests run it too.
+/// The host's 16-lane vector (one AVX-512 register; two AVX registers where
+/// `wide` emulates it). The fused LSTM/GRU steps and the column-major
+/// products use it where AVX-512F is enabled ([`Wide`]); on every machine
+/// the kernel tests run it too.
 pub(crate) type F32x16 = wide::f32x16;
-
-impl Lanes for F32x16 {
-    const LANES: usize = 16;
-    #[inline(always)]
-    fn splat(v: f32) -> Self {
-        F32x16::splat(v)
-    }
-    #[inline(always)]
-    fn load(s: &[f32]) -> Self {
-        let a: [f32; 16] = s.try_into().unwrap_or([0.0; 16]);
-        F32x16::new(a)
-    }
-    #[inline(always)]
-    fn store(self, s: &mut [f32]) {
-        if let Ok(a) = <&mut [f32; 16]>::try_from(s) {
-            *a = self.to_array();
-        }
-    }
-    #[inline(always)]
-    fn mul_add(self, a: Self, b: Self) -> Self {
-        F32x16::mul_add(self, a, b)
-    }
-    #[inline(always)]
-    fn div(self, rhs: Self) -> Self {
-        self / rhs
-    }
-    #[inline(always)]
-    fn map(self, f: fn(f32) -> f32) -> Self {
-        F32x16::new(self.to_array().map(f))
-    }
-    #[inline(always)]
-    fn clamp_keep_nan(self, lo: f32, hi: f32) -> Self {
-        // As for `F32x8`: AVX-512 `min`/`max` also return their second
-        // operand when either is NaN.
-        F32x16::splat(hi).fast_min(F32x16::splat(lo).fast_max(self))
-    }
-    #[inline(always)]
-    fn relu(self) -> Self {
-        F32x16::splat(0.0).fast_max(self)
-    }
-}
 
 /// A vector the SIMD kernels are written for ([`F32x8`] or [`F32x16`]).
 pub(crate) trait Vector: Lanes {
@@ -175,23 +91,66 @@ pub(crate) trait Vector: Lanes {
     unsafe fn read(p: *const f32) -> Self;
 }
 
-impl Vector for F32x8 {
-    #[inline(always)]
-    #[expect(unsafe_code, reason = "an unaligned read the caller vouches for")]
-    unsafe fn read(p: *const f32) -> Self {
-        // SAFETY: the caller guarantees 8 readable values at `p`.
-        F32x8::new(unsafe { p.cast::<[f32; 8]>().read_unaligned() })
-    }
+/// [`Lanes`] and [`Vector`] for the `wide` vector `$v` of `$n` lanes.
+macro_rules! wide_lanes {
+    ($v:ident, $n:literal) => {
+        impl Lanes for $v {
+            const LANES: usize = $n;
+            #[inline(always)]
+            fn splat(v: f32) -> Self {
+                $v::splat(v)
+            }
+            #[inline(always)]
+            fn load(s: &[f32]) -> Self {
+                let a: [f32; $n] = s.try_into().unwrap_or([0.0; $n]);
+                $v::new(a)
+            }
+            #[inline(always)]
+            fn store(self, s: &mut [f32]) {
+                if let Ok(a) = <&mut [f32; $n]>::try_from(s) {
+                    *a = self.to_array();
+                }
+            }
+            #[inline(always)]
+            fn mul_add(self, a: Self, b: Self) -> Self {
+                $v::mul_add(self, a, b)
+            }
+            #[inline(always)]
+            fn div(self, rhs: Self) -> Self {
+                self / rhs
+            }
+            #[inline(always)]
+            fn map(self, f: fn(f32) -> f32) -> Self {
+                $v::new(self.to_array().map(f))
+            }
+            #[inline(always)]
+            fn clamp_keep_nan(self, lo: f32, hi: f32) -> Self {
+                // The constant first: x86 `min`/`max` (SSE to AVX-512)
+                // return their second operand when either is NaN, NEON's
+                // propagate NaN, and wide's array fallback returns the
+                // second operand unless the first compares greater.
+                $v::splat(hi).fast_min($v::splat(lo).fast_max(self))
+            }
+            #[inline(always)]
+            fn relu(self) -> Self {
+                // Same operand order as above: NaN stays NaN.
+                $v::splat(0.0).fast_max(self)
+            }
+        }
+
+        impl Vector for $v {
+            #[inline(always)]
+            #[expect(unsafe_code, reason = "an unaligned read the caller vouches for")]
+            unsafe fn read(p: *const f32) -> Self {
+                // SAFETY: the caller guarantees `$n` readable values at `p`.
+                $v::new(unsafe { p.cast::<[f32; $n]>().read_unaligned() })
+            }
+        }
+    };
 }
 
-impl Vector for F32x16 {
-    #[inline(always)]
-    #[expect(unsafe_code, reason = "an unaligned read the caller vouches for")]
-    unsafe fn read(p: *const f32) -> Self {
-        // SAFETY: the caller guarantees 16 readable values at `p`.
-        F32x16::new(unsafe { p.cast::<[f32; 16]>().read_unaligned() })
-    }
-}
+wide_lanes!(F32x8, 8);
+wide_lanes!(F32x16, 16);
 
 /// The vector of the host's column-major products and fused LSTM/GRU
 /// steps: [`F32x16`] where AVX-512F is enabled (`-C target-cpu=native` on a

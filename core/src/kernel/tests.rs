@@ -397,31 +397,35 @@ fn fast_sigmoid_is_half_tanh_bit_for_bit() {
 
 /// The fused LSTM step gives the same results (within float rounding of the
 /// sum order) at every alignment of its recurrent weights, as the scalar
-/// column-major product followed by the gate math, at 8 lanes and at 16.
-/// The sizes reach every path of both widths: the small layers (8 and 16
-/// units) in registers, tiles ending in a 16-lane tile of fewer vectors or
-/// in one 8-lane panel (24, 40 units), streamed columns (72, 100 units:
-/// 29 and 42 thousand weights), units fewer than the padded rows (3, 33).
+/// column-major product followed by the gate math, at 8 lanes and at 16,
+/// on sizes that reach every path of both widths ([`STEP_SIZES`]).
 #[test]
 fn lstm_step_agrees_at_every_weight_alignment() {
     lstm_step_agrees::<F32x8>();
     lstm_step_agrees::<F32x16>();
 }
 
+/// Input x hidden sizes of the fused-step tests: the small layers (8 and
+/// 16 units) in registers; tiles ending in a 16-lane tile of fewer vectors
+/// or in one 8-lane panel (24, 40 units); streamed columns (72 and 100
+/// units, from 15 thousand weights; the GRU's 216 and 312 rows are an odd
+/// number of panels, so at 16 lanes its streamed products end in an 8-lane
+/// pass); units fewer than the padded rows (3, 33, 100).
+const STEP_SIZES: [(usize, usize); 9] = [
+    (1, 3),
+    (1, 8),
+    (2, 16),
+    (1, 24),
+    (3, 33),
+    (1, 40),
+    (1, 64),
+    (5, 72),
+    (1, 100),
+];
+
 fn lstm_step_agrees<V: Vector>() {
     use super::activation::Fast;
-    let sizes = [
-        (1usize, 3usize),
-        (1, 8),
-        (2, 16),
-        (1, 24),
-        (3, 33),
-        (1, 40),
-        (1, 64),
-        (5, 72),
-        (1, 100),
-    ];
-    for (i, h) in sizes {
+    for (i, h) in STEP_SIZES {
         let hp = h.div_ceil(PANEL) * PANEL;
         let rows = 4 * hp;
         let mut rng = Rng(0xA5A5 + h as u64);
@@ -474,10 +478,8 @@ fn lstm_step_agrees<V: Vector>() {
 }
 
 /// The fused GRU step (reset gate after the product) against the scalar
-/// column-major products and gate math, at 8 lanes and at 16, on sizes
-/// that reach each of its paths (as for the LSTM; at 72 units the 216 rows
-/// are an odd number of panels, so the streamed product ends in an 8-lane
-/// pass).
+/// column-major products and gate math, at 8 lanes and at 16, on
+/// [`STEP_SIZES`].
 #[test]
 fn gru_step_agrees_with_the_scalar_kernels() {
     gru_step_agrees::<F32x8>();
@@ -486,16 +488,7 @@ fn gru_step_agrees_with_the_scalar_kernels() {
 
 fn gru_step_agrees<V: Vector>() {
     use super::activation::Fast;
-    let sizes = [
-        (1usize, 3usize),
-        (1, 8),
-        (2, 16),
-        (1, 24),
-        (3, 33),
-        (1, 64),
-        (2, 72),
-    ];
-    for (i, h) in sizes {
+    for (i, h) in STEP_SIZES {
         let hp = h.div_ceil(PANEL) * PANEL;
         let rows = 3 * hp;
         let mut rng = Rng(0x5A5A + h as u64);
