@@ -236,7 +236,9 @@ fn stream_columns<V: Vector>(out: &mut [f32], w: &[f32], v: &[f32]) {
         return;
     }
     let main = rows / V::LANES * V::LANES;
-    let (head, tail) = out.split_at_mut(main);
+    let Some((head, tail)) = out.split_at_mut_checked(main) else {
+        return;
+    };
     stream_rows::<V>(head, 0, rows, w, v);
     stream_rows::<F32x8>(tail, main, rows, w, v);
 }
