@@ -9,8 +9,14 @@
 //!
 //! By default only the fast host path (`simd_fast`: ColMajor8 weights, SIMD
 //! kernels, fast activations) is printed; `--all` adds its scalar and exact
-//! twins. Any other argument filters cases by a part of `cell_IxH` (`lstm`, `gru`,
-//! `lstm_1x32`, ...).
+//! twins, `--only VARIANT` times that variant alone (`simd_fast`, `sized_fast`,
+//! `scalar_exact`, ...). Any other argument filters cases by a part of
+//! `cell_IxH` (`lstm`, `gru`, `lstm_1x32`, ...). `--steps N` runs N steps of
+//! each chosen case and variant once, untimed, for counting instructions:
+//!
+//! ```text
+//! valgrind --tool=callgrind target/release/examples/bench_json --steps 4000 --only sized_fast lstm_1x32
+//! ```
 //!
 //! `--int` times the integer models instead (LSTM 1x32, 16x64, GRU 1x32
 //! unless filtered): the encoder's tiled weights and their row-major twin,
@@ -76,10 +82,17 @@ fn main() {
         .iter()
         .position(|a| a == "--steps")
         .and_then(|i| args.get(i + 1)?.parse().ok());
+    // `--only VARIANT`: time that variant alone (`simd_fast`, `sized_fast`,
+    // ...), e.g. to count one path's instructions per step under callgrind.
+    let only: Option<&String> = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1));
     let filter: Vec<&String> = args
         .iter()
-        .filter(|a| !a.starts_with("--") && a.parse::<usize>().is_err())
+        .filter(|a| !a.starts_with("--") && a.parse::<usize>().is_err() && Some(*a) != only)
         .collect();
+    let wanted = |name: &str| only.is_none_or(|o| o == name);
     if args.iter().any(|a| a == "--int") {
         for case in cases() {
             let id = format!("{}_{}x{}", case.cell, case.input, case.hidden);
@@ -100,7 +113,10 @@ fn main() {
             continue;
         }
         let xs = inputs(&case);
-        for v in VARIANTS.iter().filter(|v| all || v.name == "simd_fast") {
+        for v in VARIANTS
+            .iter()
+            .filter(|v| (all || only.is_some() || v.name == "simd_fast") && wanted(v.name))
+        {
             let bytes = AlignedBuf::from_slice(&model_bytes(&case, v.layout));
             let model = Model::from_bytes(&bytes)
                 .expect("loads")
@@ -115,6 +131,9 @@ fn main() {
             report(&case, v.name, t);
         }
         // The compile-time-sized path (`tinyrnn::sized`), fast activations.
+        if !wanted("sized_fast") {
+            continue;
+        }
         let bytes = AlignedBuf::from_slice(&model_bytes(&case, Layout::ColMajor8));
         let model = Model::from_bytes(&bytes)
             .expect("loads")
