@@ -375,6 +375,10 @@ impl<'a, const L: usize> Model<'a, L> {
         x: &[f32],
         y: &mut [f32],
     ) -> Result<(), Error> {
+        let words = state.words_mut();
+        if HAS_SIMD && self.step_one(words, x, y) {
+            return Ok(());
+        }
         if self.is_token_input() {
             return Err(Error::WrongInputKind);
         }
@@ -384,7 +388,62 @@ impl<'a, const L: usize> Model<'a, L> {
                 found: x.len(),
             });
         }
-        self.run(state.words_mut(), 0, Src::Ext(x), y)
+        self.run(words, 0, Src::Ext(x), y)
+    }
+
+    /// [`step`](Self::step) for a model of one f32 recurrent layer (the
+    /// usual streaming model) on hosts, with the fewest checks: `false`,
+    /// touching nothing, for any other model or any size that does not fit
+    /// (the general path then runs, or reports the error).
+    #[inline(always)]
+    fn step_one(&self, words: &mut [f32], x: &[f32], y: &mut [f32]) -> bool {
+        let [layer] = self.layers() else {
+            return false;
+        };
+        let (input, hidden) = match layer {
+            Layer::Lstm(c) => (c.input, c.hidden),
+            Layer::Gru(c) => (c.input, c.hidden),
+            Layer::Elman(c) => (c.input, c.hidden),
+            _ => return false,
+        };
+        if x.len() != input || y.len() != hidden || words.len() != self.state_len() {
+            return false;
+        }
+        crate::kernel::with_kernels!(self.kernel, self.math(), self.one_with(layer, words, x, y));
+        true
+    }
+
+    /// The step of [`step_one`](Self::step_one) with kernels `B` and
+    /// activations `A`.
+    #[inline(always)]
+    fn one_with<B: Backend, A: Act>(
+        &self,
+        layer: &Layer<'_>,
+        words: &mut [f32],
+        x: &[f32],
+        y: &mut [f32],
+    ) {
+        let (states, scratch) = split(words, self.recurrent_len);
+        let gates = prefix(scratch, self.scratch_len);
+        let h: &[f32] = match layer {
+            Layer::Lstm(c) if cfg!(feature = "lstm") => {
+                let (h, rest) = split(states, c.hidden);
+                c.step_with::<B, A>(x, h, prefix(rest, c.hidden), gates);
+                h
+            }
+            Layer::Gru(c) if cfg!(feature = "gru") => {
+                let h = prefix(states, c.hidden);
+                c.step_with::<B, A>(x, h, gates);
+                h
+            }
+            Layer::Elman(c) if cfg!(feature = "elman") => {
+                let h = prefix(states, c.hidden);
+                c.step_with::<B, A>(x, h, gates);
+                h
+            }
+            _ => &[],
+        };
+        crate::kernel::copy(h, y);
     }
 
     /// One timestep on a token input (models whose first layer is an Embedding).
@@ -580,40 +639,6 @@ impl<'a, const L: usize> Model<'a, L> {
                 expected: self.output_size(),
                 found: y.len(),
             });
-        }
-        // The usual streaming model, one f32 recurrent layer fed by the
-        // caller, goes straight to its cell without the layer loop (host
-        // builds only: on Cortex-M the loop stays the one path, for size).
-        if let (
-            true,
-            0,
-            Src::Ext(x),
-            [layer @ (Layer::Lstm(_) | Layer::Gru(_) | Layer::Elman(_))],
-        ) = (HAS_SIMD, first, src, self.layers())
-        {
-            let (states, scratch) = split(words, self.recurrent_len);
-            let gates = prefix(scratch, self.scratch_len);
-            let h: &[f32] = match layer {
-                Layer::Lstm(c) if cfg!(feature = "lstm") => {
-                    let (h, rest) = split(states, c.hidden);
-                    c.step_with::<B, A>(x, h, prefix(rest, c.hidden), gates);
-                    h
-                }
-                Layer::Gru(c) if cfg!(feature = "gru") => {
-                    let h = prefix(states, c.hidden);
-                    c.step_with::<B, A>(x, h, gates);
-                    h
-                }
-                Layer::Elman(c) if cfg!(feature = "elman") => {
-                    let h = prefix(states, c.hidden);
-                    c.step_with::<B, A>(x, h, gates);
-                    h
-                }
-                // Left out by cargo features: the loader never builds these.
-                _ => &[],
-            };
-            crate::kernel::copy(h, y);
-            return Ok(());
         }
         // Every split and prefix below is in range by construction (the
         // loader sized `words`, checked above); the clamping forms keep the

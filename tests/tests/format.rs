@@ -256,6 +256,82 @@ fn each_fault_has_its_own_error() {
     );
 }
 
+/// A model of one recurrent layer (which hosts step on a shorter path) reports
+/// the same faults as any other, whatever the layout and kernel, and the
+/// short path computes what the general one does (the same layer followed by
+/// an identity Dense head takes the layer loop).
+#[test]
+fn single_layer_step_faults_are_errors() {
+    use tinyrnn::{Kernel, Layout};
+    let (i, h) = (2usize, 3usize);
+    let w = |n: usize| -> Vec<f32> { (0..n).map(|k| ((k * 7 % 11) as f32 - 5.0) / 8.0).collect() };
+    let mut eye = vec![0.0f32; h * h];
+    for k in 0..h {
+        eye[k * h + k] = 1.0;
+    }
+    for layout in [Layout::RowMajor, Layout::ColMajor8] {
+        for kind in ["lstm", "gru", "elman"] {
+            let build = |head: bool| {
+                let mut b = ModelBuilder::new(i);
+                match kind {
+                    "lstm" => b.lstm(h, &w(4 * h * i), &w(4 * h * h), &w(4 * h)),
+                    "gru" => b.gru(
+                        h,
+                        GruVariant::ResetAfter,
+                        &w(3 * h * i),
+                        &w(3 * h * h),
+                        &w(3 * h),
+                        &w(3 * h),
+                    ),
+                    _ => b.elman(h, Activation::Tanh, &w(h * i), &w(h * h), &w(h)),
+                };
+                if head {
+                    b.dense(h, Activation::Linear, &eye, &[0.0; 3]);
+                }
+                AlignedBuf::from_slice(&b.layout(layout).build().unwrap())
+            };
+            let (one, two) = (build(false), build(true));
+            for kernel in [Kernel::Scalar, Kernel::Simd] {
+                let one = Model::from_bytes(&one).unwrap().with_kernel(kernel);
+                let two = Model::from_bytes(&two).unwrap().with_kernel(kernel);
+                let mut s1 = StateVec::new(&one);
+                let mut s2 = StateVec::new(&two);
+                let what = format!("{kind} {layout:?} {kernel:?}");
+                assert_eq!(
+                    one.step(&mut s1, &[1.0], &mut [0.0; 3]),
+                    Err(Error::InputLength {
+                        expected: 2,
+                        found: 1
+                    }),
+                    "{what}"
+                );
+                assert_eq!(
+                    one.step(&mut s1, &[1.0, 2.0], &mut [0.0; 2]),
+                    Err(Error::OutputLength {
+                        expected: 3,
+                        found: 2
+                    }),
+                    "{what}"
+                );
+                assert!(
+                    matches!(
+                        one.step(&mut s2, &[1.0, 2.0], &mut [0.0; 3]),
+                        Err(Error::StateMismatch { .. })
+                    ),
+                    "{what}"
+                );
+                let (mut y1, mut y2) = ([0.0f32; 3], [0.0f32; 3]);
+                for t in 0..20 {
+                    let x = [t as f32 / 7.0 - 1.0, 0.5 - t as f32 / 13.0];
+                    one.step(&mut s1, &x, &mut y1).unwrap();
+                    two.step(&mut s2, &x, &mut y2).unwrap();
+                    assert_eq!(y1, y2, "{what} step {t}");
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn step_faults_are_errors() {
     let buf = AlignedBuf::from_slice(&two_layers());
