@@ -236,6 +236,9 @@ pub fn inspect(model_path: &Path, json: bool) -> Result<(), String> {
                 model_path.display()
             );
         }
+        println!(
+            "    // build it with RUSTFLAGS=\"-C target-cpu=native\" (AVX2; 16 lanes where the CPU has AVX-512)"
+        );
     }
     Ok(())
 }
