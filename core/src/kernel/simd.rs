@@ -139,13 +139,9 @@ fn tile<V: Vector, const T: usize>(
     let Some(out) = out.get_mut(o..o + T * V::LANES) else {
         return;
     };
-    let mut acc = [[V::splat(0.0); T]];
-    for (a, o) in acc[0].iter_mut().zip(out.chunks_exact(V::LANES)) {
-        *a = V::load(o);
-    }
-    columns::<V, T, 1>(&mut acc, r0 + o, rows, wx, x);
-    columns::<V, T, 1>(&mut acc, r0 + o, rows, wh, h);
-    for (a, o) in acc[0].iter().zip(out.chunks_exact_mut(V::LANES)) {
+    // `out` in place of the bias: the tile accumulates onto it.
+    let [acc] = tile_acc::<V, T, 1>(out, wx, x, wh, h, rows, r0 + o);
+    for (a, o) in acc.iter().zip(out.chunks_exact_mut(V::LANES)) {
         a.store(o);
     }
 }
