@@ -409,7 +409,11 @@ impl<'a, const L: usize> Model<'a, L> {
         if x.len() != input || y.len() != hidden || words.len() != self.state_len() {
             return false;
         }
-        crate::kernel::with_kernels!(self.kernel, self.math(), self.one_with(layer, words, x, y));
+        crate::kernel::with_kernels!(
+            self.kernel,
+            self.math(),
+            self.one_with(layer, hidden, words, x, y)
+        );
         true
     }
 
@@ -419,31 +423,14 @@ impl<'a, const L: usize> Model<'a, L> {
     fn one_with<B: Backend, A: Act>(
         &self,
         layer: &Layer<'_>,
+        hidden: usize,
         words: &mut [f32],
         x: &[f32],
         y: &mut [f32],
     ) {
         let (states, scratch) = split(words, self.recurrent_len);
-        let gates = prefix(scratch, self.scratch_len);
-        let h: &[f32] = match layer {
-            Layer::Lstm(c) if cfg!(feature = "lstm") => {
-                let (h, rest) = split(states, c.hidden);
-                c.step_with::<B, A>(x, h, prefix(rest, c.hidden), gates);
-                h
-            }
-            Layer::Gru(c) if cfg!(feature = "gru") => {
-                let h = prefix(states, c.hidden);
-                c.step_with::<B, A>(x, h, gates);
-                h
-            }
-            Layer::Elman(c) if cfg!(feature = "elman") => {
-                let h = prefix(states, c.hidden);
-                c.step_with::<B, A>(x, h, gates);
-                h
-            }
-            _ => &[],
-        };
-        crate::kernel::copy(h, y);
+        step_f32_cell::<B, A>(layer, x, states, prefix(scratch, self.scratch_len));
+        crate::kernel::copy(prefix(states, hidden), y);
     }
 
     /// One timestep on a token input (models whose first layer is an Embedding).
@@ -669,15 +656,8 @@ impl<'a, const L: usize> Model<'a, L> {
             .unwrap_or(&[]);
             match layer {
                 Layer::Embedding(_) => {}
-                Layer::Elman(c) if F32 && cfg!(feature = "elman") => {
-                    c.step_with::<B, A>(x, prefix(upper, c.hidden), gates);
-                }
-                Layer::Lstm(c) if F32 && cfg!(feature = "lstm") => {
-                    let (h, rest) = split(upper, c.hidden);
-                    c.step_with::<B, A>(x, h, prefix(rest, c.hidden), gates);
-                }
-                Layer::Gru(c) if F32 && cfg!(feature = "gru") => {
-                    c.step_with::<B, A>(x, prefix(upper, c.hidden), gates);
+                Layer::Elman(_) | Layer::Lstm(_) | Layer::Gru(_) => {
+                    step_f32_cell::<B, A>(layer, x, upper, gates);
                 }
                 Layer::Dense(d) if F32 => {
                     // Into `y` for the last layer.
@@ -716,11 +696,7 @@ impl<'a, const L: usize> Model<'a, L> {
                     q.step::<A>(x, prefix(upper, q.state_len()), gates, simd);
                 }
                 // Left out by cargo features: the loader never builds these.
-                Layer::Elman(_)
-                | Layer::Lstm(_)
-                | Layer::Gru(_)
-                | Layer::Dense(_)
-                | Layer::Quant(_) => {}
+                Layer::Dense(_) | Layer::Quant(_) => {}
             }
             src = Src::State {
                 off,
@@ -729,6 +705,32 @@ impl<'a, const L: usize> Model<'a, L> {
         }
         crate::kernel::copy(resolve(src, states, io_a, io_b), y);
         Ok(())
+    }
+}
+
+/// One step of the f32 recurrent `layer` (Elman, LSTM or GRU) on `x`, with
+/// its state at the start of `state` (`h`, then `c` for an LSTM) and its
+/// scratch `gates`. Nothing for any other layer, or for a cell type the cargo
+/// features leave out (the loader never builds those).
+#[inline(always)]
+fn step_f32_cell<B: Backend, A: Act>(
+    layer: &Layer<'_>,
+    x: &[f32],
+    state: &mut [f32],
+    gates: &mut [f32],
+) {
+    match layer {
+        Layer::Elman(c) if F32 && cfg!(feature = "elman") => {
+            c.step_with::<B, A>(x, prefix(state, c.hidden), gates);
+        }
+        Layer::Lstm(c) if F32 && cfg!(feature = "lstm") => {
+            let (h, rest) = split(state, c.hidden);
+            c.step_with::<B, A>(x, h, prefix(rest, c.hidden), gates);
+        }
+        Layer::Gru(c) if F32 && cfg!(feature = "gru") => {
+            c.step_with::<B, A>(x, prefix(state, c.hidden), gates);
+        }
+        _ => {}
     }
 }
 
