@@ -30,11 +30,67 @@ fn open<'a>(path: &Path, buf: &'a [u8]) -> Result<(Model<'a>, Metadata), String>
     Ok((model, meta))
 }
 
+/// The data `d` names, for error messages: its inputs file (and targets file).
+pub(crate) fn data_label(d: &DataArgs) -> String {
+    match (&d.x, &d.y, &d.csv, &d.text) {
+        (Some(x), Some(y), _, _) => format!("{} / {}", x.display(), y.display()),
+        (Some(p), None, _, _) | (_, _, Some(p), _) | (_, _, _, Some(p)) => p.display().to_string(),
+        _ => "the data".into(),
+    }
+}
+
+/// Loads `d` for the model described by `meta`. Settings the model records
+/// from its training (CSV target columns, the window, the padding marker)
+/// apply unless given; CSV columns must be the ones it was trained on.
 fn load_for_model(d: &DataArgs, meta: &Metadata, load: Loader) -> Result<Dataset, String> {
-    let (mut ds, _, _) = load(d, meta.spec.many_to_many, meta.vocab.as_deref())?;
+    let mut d = d.clone();
+    let recorded = meta.train_data.as_ref();
+    let mut taken = Vec::new();
+    if d.window.is_none() && (d.csv.is_some() || d.text.is_some()) {
+        let w = recorded.map_or(meta.seq_len, |t| t.window);
+        d.window = Some(w);
+        taken.push(format!("--window {w}"));
+    }
+    if let Some(t) = recorded {
+        if d.mask_value.is_none() && t.mask_value.is_some() {
+            d.mask_value = t.mask_value;
+            taken.push(format!("--mask-value={}", t.mask_value.unwrap_or(0.0)));
+        }
+        // (only where the file has those columns: a file of inputs alone is
+        // fine for predict)
+        let has_columns = |p: &Path| {
+            csv::Reader::from_path(p).is_ok_and(|mut r| {
+                r.headers().is_ok_and(|h| {
+                    t.target
+                        .iter()
+                        .all(|c| h.iter().any(|name| name.trim() == c))
+                })
+            })
+        };
+        if d.target.is_empty() && !t.target.is_empty() && d.csv.as_deref().is_some_and(has_columns)
+        {
+            d.target = t.target.clone();
+            taken.push(format!("--target {}", t.target.join(",")));
+        }
+    }
+    if !taken.is_empty() {
+        eprintln!("as the model was trained: {}", taken.join(" "));
+    }
+    let (mut ds, _, names) = load(&d, meta.spec.many_to_many, meta.vocab.as_deref())?;
+    let label = data_label(&d);
+    if let (Some(names), Some(trained)) = (&names, &meta.features) {
+        if names != trained {
+            return Err(format!(
+                "{label}: feature columns {} (after --target {}), the model was trained on {}",
+                names.join(","),
+                d.target.join(","),
+                trained.join(",")
+            ));
+        }
+    }
     if ds.per_step != meta.spec.many_to_many && !matches!(ds.targets, DataTargets::None) {
         return Err(format!(
-            "the model outputs {} but the targets are {}",
+            "{label}: the model outputs {} but the targets are {}",
             if meta.spec.many_to_many {
                 "every step"
             } else {
@@ -59,7 +115,8 @@ pub fn eval(model_path: &Path, d: &DataArgs, json: bool, load: Loader) -> Result
     if matches!(ds.targets, DataTargets::None) {
         return Err("eval needs targets (--y, or --target for CSV)".into());
     }
-    let (_, stats) = export::run_runtime(&model, &meta, &ds).map_err(|e| e.to_string())?;
+    let (_, stats) =
+        export::run_runtime(&model, &meta, &ds).map_err(|e| format!("{}: {e}", data_label(d)))?;
     let s = stats.expect("targets present");
     let metric = meta.loss.metric_name();
     if json {
@@ -81,7 +138,8 @@ pub fn predict(model_path: &Path, d: &DataArgs, out: &Path, load: Loader) -> Res
     let buf = read_model(model_path)?;
     let (model, meta) = open(model_path, &buf)?;
     let ds = load_for_model(d, &meta, load)?;
-    let (y, _) = export::run_runtime(&model, &meta, &ds).map_err(|e| e.to_string())?;
+    let (y, _) =
+        export::run_runtime(&model, &meta, &ds).map_err(|e| format!("{}: {e}", data_label(d)))?;
     let o = model.output_size();
     let shape: Vec<usize> = if meta.spec.many_to_many {
         vec![ds.n, ds.t, o]
@@ -96,10 +154,11 @@ pub fn predict(model_path: &Path, d: &DataArgs, out: &Path, load: Loader) -> Res
 /// `tinyrnn export`.
 pub fn export(ckpt_path: &Path, out: &Path, best: bool) -> Result<(), String> {
     let ck = checkpoint::load(ckpt_path)?;
-    let params = match (&ck.best, best) {
-        (Some((_, p, _)), true) => p.clone(),
-        _ => ck.params.clone(),
+    let (params, epoch) = match (&ck.best, best) {
+        (Some((_, p, e)), true) => (p.clone(), *e),
+        _ => (ck.params.clone(), ck.epoch),
     };
+    let record = ck.history.iter().find(|r| r.epoch == epoch);
     let net = Net::<f32>::from_params(ck.spec.clone(), params)
         .map_err(|e| format!("{}: {e}", ckpt_path.display()))?;
     let meta = Metadata {
@@ -109,18 +168,22 @@ pub fn export(ckpt_path: &Path, out: &Path, best: bool) -> Result<(), String> {
         vocab: ck.vocab.clone(),
         features: ck.features.clone(),
         seq_len: ck.seq_len,
-        val_metric: ck.history.last().and_then(|r| r.val_metric),
-        epochs: ck.epoch,
+        val_metric: record.and_then(|r| r.val_metric),
+        epochs: epoch,
         train_data: ck.train_data.clone(),
     };
     let bytes = export::encode(&net, &meta).map_err(|e| e.to_string())?;
     checkpoint::write_atomic(out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
     println!(
-        "wrote {} ({} bytes) from {} (epoch {})",
+        "wrote {} ({} bytes) from {} (the weights of epoch {epoch}{})",
         out.display(),
         bytes.len(),
         ckpt_path.display(),
-        ck.epoch
+        if best && epoch != ck.epoch {
+            format!(", the best of {}", ck.epoch)
+        } else {
+            String::new()
+        }
     );
     Ok(())
 }
@@ -144,7 +207,12 @@ pub fn inspect(model_path: &Path, json: bool) -> Result<(), String> {
             serde_json::json!({"model": model_path.display().to_string(), "layers": layers, "params": model.param_count(), "bytes": buf.len(),
                 "ram_bytes": ram, "recurrent_state_bytes": model.recurrent_state_len() * 4, "macs_per_step": model.macs_per_step(),
                 "firmware": {"layers": fw.layers, "state_words": fw.state_words, "int_words": fw.int_words, "cargo_features": fw.features},
-                "sized_type": sized_type(&model)})
+                "sized_type": sized_type(&model),
+                "trained": meta.as_ref().map(|m| serde_json::json!({
+                    "epochs": m.epochs, "loss": format!("{:?}", m.loss), "steps_per_sequence": m.seq_len,
+                    "metric": m.loss.metric_name(), "val_metric": m.val_metric,
+                    "vocabulary": m.vocab.as_ref().map(|v| v.iter().collect::<String>()),
+                    "features": m.features, "train_data": m.train_data}))})
         );
         return Ok(());
     }
@@ -167,7 +235,7 @@ pub fn inspect(model_path: &Path, json: bool) -> Result<(), String> {
     println!("  parameters:      {}", model.param_count());
     println!("  model bytes:     {}", buf.len());
     println!(
-        "  RAM per stream:  {} bytes (state {} + scratch {}), f32",
+        "  RAM per stream:  {} bytes (state {} + scratch {}, 4-byte words)",
         ram,
         model.recurrent_state_len() * 4,
         ram - model.recurrent_state_len() * 4
@@ -641,7 +709,7 @@ fn calibration_subset(
     let expected = calibration_shape(model);
     let fits = match &ds.input {
         data::DataInput::Dense { f, .. } => !model.is_token_input() && *f == model.input_size(),
-        data::DataInput::Tokens { x, .. } => {
+        data::DataInput::Tokens { x, .. } if model.is_token_input() => {
             if let Some(i) = x.iter().position(|t| *t as usize >= model.input_size()) {
                 return Err(format!(
                     "{}: token id {} at index {i} is beyond the vocabulary; {expected}",
@@ -649,8 +717,9 @@ fn calibration_subset(
                     x[i]
                 ));
             }
-            model.is_token_input()
+            true
         }
+        data::DataInput::Tokens { .. } => false,
     };
     if !fits {
         let kind = match &ds.input {
@@ -783,7 +852,17 @@ pub fn export_quantized(job: &QuantJob<'_>, load: Loader) -> Result<(), String> 
             ds.per_step = meta.spec.many_to_many;
             ("calibration inputs", Some(ds))
         }
-        (None, None) => ("none", None),
+        // f16 and i8 need no calibration; measure on the recorded training
+        // inputs if they can still be read.
+        (None, None) => {
+            match recorded_calibration(path, &model, &meta, job.calibration_samples, load) {
+                Ok((_, mut ds)) => {
+                    ds.per_step = meta.spec.many_to_many;
+                    ("first training sequences", Some(ds))
+                }
+                Err(_) => ("none", None),
+            }
+        }
     };
     let mut report = serde_json::json!({
         "model": path.display().to_string(), "out": job.out.display().to_string(),
@@ -792,8 +871,9 @@ pub fn export_quantized(job: &QuantJob<'_>, load: Loader) -> Result<(), String> 
     });
     let metric = meta.loss.metric_name();
     if let Some(ds) = &ds {
-        let (y32, s32) = export::run_runtime(&model, &meta, ds).map_err(|e| e.to_string())?;
-        let (yq, sq) = export::run_runtime(&qmodel, &meta, ds).map_err(|e| e.to_string())?;
+        let on = |e: export::ExportError| format!("{}: {e}", data_label(job.data));
+        let (y32, s32) = export::run_runtime(&model, &meta, ds).map_err(on)?;
+        let (yq, sq) = export::run_runtime(&qmodel, &meta, ds).map_err(on)?;
         let dev = y32
             .iter()
             .zip(&yq)

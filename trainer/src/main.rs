@@ -29,10 +29,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Train a model on .npy, CSV or text data and export a model file.
+    #[command(after_help = TRAIN_EXAMPLES)]
     Train(Box<TrainArgs>),
     /// Evaluate a model file on data, computed by the runtime's step (what the device runs).
+    #[command(after_help = EVAL_EXAMPLES)]
     Eval(EvalArgs),
     /// Write the model's outputs for every sequence to a .npy file (runtime step).
+    #[command(after_help = PREDICT_EXAMPLES)]
     Predict(PredictArgs),
     /// Export a training checkpoint as a model file (--checkpoint), or quantize a model file
     /// to f16, i8 or integer (--model --format) and report what it costs.
@@ -40,15 +43,54 @@ enum Cmd {
     Export(ExportArgs),
     /// Print layers, parameters, bytes, RAM and multiply-accumulates per step of a model file,
     /// and the declarations firmware needs for it (cargo features, static_model!, State size).
+    #[command(
+        after_help = "Example:\n  tinyrnn inspect --model model.trnn\n  tinyrnn inspect --model model.trnn --json | jq .ram_bytes"
+    )]
     Inspect(InspectArgs),
     /// No arguments needed: build a dataset, train, export, stream a sequence through the runtime.
+    #[command(
+        after_help = "Writes its files (data, model, log, plot) to --out-dir and prints what it did and the commands to go on with."
+    )]
     Demo(DemoArgs),
 }
+
+const TRAIN_EXAMPLES: &str = "Examples:
+  # sequence classification: X (N x T x F float32), y (N integer labels)
+  tinyrnn train --x X.npy --y y.npy --layers lstm:64,lstm:64 --head dense:10:softmax \\
+      --epochs 5 --batch-size 32 --seed 0 --out model.trnn --val-split 0.2
+
+  # regression on a CSV time series: predict column 'temp' 1 row after each 48-row window
+  tinyrnn train --csv sensor.csv --target temp --window 48 --horizon 1 --layers gru:32 --out t.trnn
+
+  # character model on plain text (next character at every step)
+  tinyrnn train --text book.txt --window 64 --layers lstm:128 --embedding 32 --out chars.trnn
+
+Written next to --out unless given: OUT.ckpt (checkpoint each epoch; --resume continues
+from it), OUT.log.csv (per-epoch log), OUT.png (curves). The model file is checked by
+running the validation set (or the first training sequences) through the runtime's step.
+The loss and head default to what the targets call for: integer labels -> softmax and
+cross-entropy, float targets -> linear head and mse.";
+
+const EVAL_EXAMPLES: &str = "Examples:
+  tinyrnn eval --model model.trnn --x Xval.npy --y yval.npy
+  tinyrnn eval --model t.trnn --csv sensor-test.csv --json
+
+The data is windowed as the model was trained (CSV targets, --window, --mask-value are
+taken from the model unless given). The metrics are computed by the runtime's step, one
+timestep at a time, on the model file itself.";
+
+const PREDICT_EXAMPLES: &str = "Examples:
+  tinyrnn predict --model model.trnn --x X.npy --out Y.npy
+  python3 -c \"import numpy as np; print(np.load('Y.npy').argmax(-1))\"
+
+Y.npy is float32, N x O (or N x T x O for a model with an output at every step);
+softmax heads give probabilities.";
 
 /// Where the data comes from.
 #[derive(Args, Clone, Debug, Default)]
 struct DataArgs {
-    /// Inputs, .npy: N x T x F float32 (or N x T integer tokens).
+    /// Inputs, .npy: N x T x F float (N x T float: one feature per step), or N x T
+    /// integer token ids (a model with an Embedding input).
     #[arg(long, value_name = "X.npy")]
     x: Option<PathBuf>,
     /// Targets, .npy: N (or N x T) integer labels, or N x O / N x T x O float32.
@@ -57,23 +99,26 @@ struct DataArgs {
     /// CSV time series with a header row; columns are features.
     #[arg(long, value_name = "FILE.csv", conflicts_with = "x")]
     csv: Option<PathBuf>,
-    /// CSV target columns, comma-separated (removed from the features).
+    /// CSV target columns, comma-separated (removed from the features). Eval,
+    /// predict and export take the model's own when not given.
     #[arg(long, value_delimiter = ',', value_name = "COL,..")]
     target: Vec<String>,
     /// Plain text for a character model (predicts the next character).
     #[arg(long, value_name = "FILE.txt", conflicts_with_all = ["x", "csv"])]
     text: Option<PathBuf>,
-    /// Steps per window (CSV and text).
-    #[arg(long, default_value_t = 32)]
-    window: usize,
+    /// Steps per window (CSV and text). Default: 32 to train; eval, predict and
+    /// export take the window the model was trained with.
+    #[arg(long)]
+    window: Option<usize>,
     /// Rows between window starts (CSV and text).
     #[arg(long, default_value_t = 1)]
     stride: usize,
     /// CSV: predict the target this many rows after the window's last row.
     #[arg(long, default_value_t = 0)]
     horizon: usize,
-    /// A step whose features all equal this value is padding (state kept, not scored).
-    #[arg(long)]
+    /// A step whose features all equal this value is padding (state kept, not
+    /// scored). Eval, predict and export take the model's own when not given.
+    #[arg(long, allow_negative_numbers = true, value_name = "VALUE")]
     mask_value: Option<f32>,
 }
 
@@ -88,7 +133,12 @@ struct TrainArgs {
     #[arg(long, value_name = "y.npy", requires = "val_x")]
     val_y: Option<PathBuf>,
     /// Use the last fraction of the sequences for validation (as Keras).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(
+        long,
+        default_value_t = 0.0,
+        allow_negative_numbers = true,
+        conflicts_with = "val_x"
+    )]
     val_split: f64,
     /// Recurrent layers, bottom first: lstm:64, gru:64 (reset-after), gru:64:before, elman:64, elman:64:relu.
     #[arg(long, default_value = "lstm:32")]
@@ -109,25 +159,25 @@ struct TrainArgs {
     #[arg(long, value_enum, default_value = "adam")]
     optimizer: OptimKind,
     /// Learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     lr: f32,
-    /// SGD momentum.
-    #[arg(long, default_value_t = 0.9)]
+    /// SGD momentum (as Keras, 0 unless given; 0.9 is the usual choice).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     momentum: f32,
     /// Decoupled weight decay.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     weight_decay: f32,
-    /// Clip the gradient's global L2 norm to this.
-    #[arg(long)]
+    /// Clip the gradient's global L2 norm to this (5 is a good start for Elman layers).
+    #[arg(long, allow_negative_numbers = true)]
     clip_norm: Option<f32>,
     /// Dropout between layers.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     dropout: f32,
     /// Epochs.
     #[arg(long, default_value_t = 10)]
     epochs: usize,
-    /// Sequences per step.
-    #[arg(long, default_value_t = 32)]
+    /// Sequences per optimizer step.
+    #[arg(long, default_value_t = 32, value_parser = positive)]
     batch_size: usize,
     /// Seed (same seed, same machine and threads: identical model file).
     #[arg(long, default_value_t = 0)]
@@ -153,7 +203,8 @@ struct TrainArgs {
     /// Checkpoint written each epoch (default: OUT with .ckpt).
     #[arg(long)]
     checkpoint: Option<PathBuf>,
-    /// Continue from the checkpoint.
+    /// Continue from the checkpoint (same architecture, data, loss, batch size, seed
+    /// and --tbptt; the learning rate, clipping, epochs and patience may change).
     #[arg(long)]
     resume: bool,
     /// Print one JSON summary line on stdout.
@@ -207,7 +258,8 @@ const EXPORT_ABOUT: &str = "Three modes.
    --x (and --y), or --csv/--text, both models are run by the runtime's own step
    on that evaluation set: the report gives the metric of each, the maximum output
    deviation from f32 and both sizes in bytes. Without evaluation data the
-   deviation is measured on the calibration inputs.
+   deviation is measured on the calibration inputs (integer), or on the first
+   recorded training sequences (f16, i8) when they can still be read.
 
 3. Weight layout of an f32 model file:
    tinyrnn export --model model.trnn --layout host|device --out model.host.trnn
@@ -250,7 +302,7 @@ struct ExportArgs {
     /// Export the best-validation weights instead of the last (checkpoint mode).
     #[arg(long, conflicts_with = "model")]
     best: bool,
-    /// Print one JSON summary line (quantization mode).
+    /// Print one JSON summary line (quantization and layout modes).
     #[arg(long)]
     json: bool,
 }
@@ -333,6 +385,9 @@ fn parse_head(s: &str) -> Result<Option<HeadSpec>, String> {
     Ok(Some(HeadSpec { out, act }))
 }
 
+/// Steps per CSV or text window when training without `--window`.
+const DEFAULT_WINDOW: usize = 32;
+
 /// Loads the data named by `d`. `vocab` (from a model) fixes a text vocabulary.
 /// Loaded data with the text vocabulary and CSV feature names, if any.
 pub(crate) type Loaded = (Dataset, Option<Vec<char>>, Option<Vec<String>>);
@@ -345,7 +400,7 @@ fn load_data(d: &DataArgs, many_to_many: bool, vocab: Option<&[char]>) -> Result
     if let Some(c) = &d.csv {
         let w = data::csv::CsvWindows {
             targets: d.target.clone(),
-            window: d.window,
+            window: d.window.unwrap_or(DEFAULT_WINDOW),
             stride: d.stride,
             horizon: d.horizon,
             many_to_many,
@@ -355,7 +410,8 @@ fn load_data(d: &DataArgs, many_to_many: bool, vocab: Option<&[char]>) -> Result
         return Ok((ds, None, Some(names)));
     }
     if let Some(t) = &d.text {
-        let (ds, v) = data::text::load(t, d.window, d.stride, vocab).map_err(|e| e.to_string())?;
+        let (ds, v) = data::text::load(t, d.window.unwrap_or(DEFAULT_WINDOW), d.stride, vocab)
+            .map_err(|e| e.to_string())?;
         return Ok((ds, Some(v), None));
     }
     Err("no data: give --x X.npy [--y y.npy], --csv FILE --target COL, or --text FILE".into())
@@ -375,7 +431,7 @@ pub(crate) fn train_data_source(d: &DataArgs, n: usize) -> Result<Option<TrainDa
         kind: kind.into(),
         path,
         target: d.target.clone(),
-        window: d.window,
+        window: d.window.unwrap_or(DEFAULT_WINDOW),
         stride: d.stride,
         horizon: d.horizon,
         mask_value: d.mask_value,
@@ -392,7 +448,7 @@ pub(crate) fn data_args_of(t: &TrainData) -> DataArgs {
         csv: p.clone().filter(|_| t.kind == "csv"),
         target: t.target.clone(),
         text: p.filter(|_| t.kind == "text"),
-        window: t.window,
+        window: Some(t.window),
         stride: t.stride,
         horizon: t.horizon,
         mask_value: t.mask_value,
@@ -408,6 +464,70 @@ fn with_ext(p: &Path, ext: &str) -> PathBuf {
     p.with_extension(ext)
 }
 
+/// Parses a count of at least 1.
+fn positive(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{s}' is not a whole number")),
+    }
+}
+
+/// Refuses settings that would train nothing or diverge for a reason the
+/// user did not mean (clap has checked the types).
+fn check_settings(a: &TrainArgs) -> Result<(), String> {
+    if !(a.lr > 0.0 && a.lr.is_finite()) {
+        return Err(format!("--lr {} must be a positive number", a.lr));
+    }
+    if let Some(c) = a.clip_norm {
+        if !(c > 0.0 && c.is_finite()) {
+            return Err(format!(
+                "--clip-norm {c} must be a positive number (leave it out for no clipping)"
+            ));
+        }
+    }
+    if !(0.0..1.0).contains(&a.momentum) {
+        return Err(format!("--momentum {} must be in [0, 1)", a.momentum));
+    }
+    if !(a.weight_decay >= 0.0 && a.weight_decay.is_finite()) {
+        return Err(format!(
+            "--weight-decay {} must be 0 or more",
+            a.weight_decay
+        ));
+    }
+    if a.val_split < 0.0 || a.val_split.is_nan() {
+        return Err(format!("--val-split {} must be in [0, 1)", a.val_split));
+    }
+    if let Some(mv) = a.data.mask_value {
+        if !mv.is_finite() {
+            return Err(format!(
+                "--mask-value {mv}: inputs must be finite, so the padding marker must be a finite value such as 0 or -1"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks, before any training, that `p` can be written: its folder exists
+/// and is not a file.
+fn check_writable(what: &str, p: &Path) -> Result<(), String> {
+    let dir = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(format!(
+            "{what} {}: the folder {} does not exist",
+            p.display(),
+            dir.display()
+        ));
+    }
+    if p.is_dir() {
+        return Err(format!("{what} {}: is a folder, not a file", p.display()));
+    }
+    Ok(())
+}
+
 fn cmd_train(a: &TrainArgs) -> Result<(), String> {
     let (mut ds, vocab, features) = load_data(&a.data, a.many_to_many, None)?;
     if matches!(ds.targets, DataTargets::None) {
@@ -420,6 +540,21 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
     ds.per_step = many_to_many;
     let (train, val) = if let (Some(vx), Some(vy)) = (&a.val_x, &a.val_y) {
         let v = Dataset::from_npy(vx, Some(vy), a.data.mask_value).map_err(|e| e.to_string())?;
+        if v.is_tokens() != ds.is_tokens() {
+            let kind = |tokens| {
+                if tokens {
+                    "integer token ids"
+                } else {
+                    "float features"
+                }
+            };
+            return Err(format!(
+                "{}: holds {}, the training inputs hold {}",
+                vx.display(),
+                kind(v.is_tokens()),
+                kind(ds.is_tokens())
+            ));
+        }
         if v.t != ds.t || v.features() != ds.features() {
             return Err(format!(
                 "{}: {} steps x {} features, the training data has {} x {}",
@@ -449,6 +584,35 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
         Some("bce") => LossKind::Bce,
         _ => train.default_loss(),
     };
+    check_settings(a)?;
+    let targets_file = || {
+        a.data
+            .y
+            .as_ref()
+            .map_or_else(|| "the targets".to_string(), |p| p.display().to_string())
+    };
+    if let (DataTargets::Values { .. }, Some(h)) = (&train.targets, &a.head) {
+        if h.ends_with(":softmax") && a.loss.is_none() {
+            return Err(format!(
+                "{} holds float values; a softmax head is trained on integer class labels \
+                 (save them with .astype(np.int64)), or give --loss mse/bce with another head",
+                targets_file()
+            ));
+        }
+    }
+    if loss == LossKind::Bce {
+        for d in std::iter::once(&train).chain(val.as_ref()) {
+            if let DataTargets::Values { y, .. } = &d.targets {
+                if let Some(i) = y.iter().position(|v| !(0.0..=1.0).contains(v)) {
+                    return Err(format!(
+                        "{}: target {} at flat index {i}; binary cross-entropy needs targets in [0, 1]",
+                        targets_file(),
+                        y[i]
+                    ));
+                }
+            }
+        }
+    }
     let width = train.target_width().unwrap_or(1);
     let head = match &a.head {
         Some(h) => parse_head(h)?,
@@ -529,7 +693,7 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
     }
     let cfg = TrainConfig {
         epochs: a.epochs,
-        batch_size: a.batch_size.max(1),
+        batch_size: a.batch_size,
         seed: a.seed,
         threads: threads(a.threads),
         optim: OptimConfig {
@@ -547,6 +711,30 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
         tbptt: a.tbptt,
         patience: a.patience,
     };
+    let train_data = train_data_source(&a.data, train.n)?;
+    let log = a.log.clone().unwrap_or_else(|| with_ext(&a.out, "log.csv"));
+    let plot = a.plot.clone().unwrap_or_else(|| with_ext(&a.out, "png"));
+    let checkpoint = a
+        .checkpoint
+        .clone()
+        .unwrap_or_else(|| with_ext(&a.out, "ckpt"));
+    for (what, p) in [
+        ("--out", &a.out),
+        ("--log", &log),
+        ("--plot", &plot),
+        ("--checkpoint", &checkpoint),
+    ] {
+        check_writable(what, p)?;
+    }
+    if !plot
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"))
+    {
+        return Err(format!(
+            "--plot {}: the plot is a PNG image; give a path ending in .png",
+            plot.display()
+        ));
+    }
     let progress = !a.quiet;
     if progress {
         eprintln!(
@@ -559,19 +747,15 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
             cfg.threads
         );
     }
-    let train_data = train_data_source(&a.data, train.n)?;
     let job = TrainJob {
         spec,
         cfg,
         train,
         val,
         out: a.out.clone(),
-        log: Some(a.log.clone().unwrap_or_else(|| with_ext(&a.out, "log.csv"))),
-        plot: Some(a.plot.clone().unwrap_or_else(|| with_ext(&a.out, "png"))),
-        checkpoint: a
-            .checkpoint
-            .clone()
-            .unwrap_or_else(|| with_ext(&a.out, "ckpt")),
+        log: Some(log),
+        plot: Some(plot),
+        checkpoint,
         resume: a.resume,
         vocab,
         features,
@@ -593,7 +777,23 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// Makes a closed output pipe (`tinyrnn inspect --model m.trnn | head`) end
+/// the program quietly, as it ends other command-line tools, instead of
+/// panicking in `println!` (Rust ignores SIGPIPE unless told otherwise).
+#[cfg(unix)]
+fn quiet_on_closed_pipe() {
+    // SAFETY: restores the default disposition of one signal, at start-up,
+    // before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn quiet_on_closed_pipe() {}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     let res = match &cli.cmd {
         Cmd::Train(a) => cmd_train(a),

@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::cell::{self, CellKind, RecurrentShape};
+use crate::cell::{self, CellKind, ElmanAct, GruVariant, RecurrentShape};
 use crate::float::Float;
 use crate::linalg::{add_col_sums, matmul, MatRef};
 use crate::loss::{self, HeadAct, LossKind, Targets};
@@ -47,6 +47,87 @@ pub struct HeadSpec {
     pub out: usize,
     /// Activation.
     pub act: HeadAct,
+}
+
+impl std::fmt::Display for LayerSpec {
+    /// The `--layers` form: `lstm:64`, `gru:64`, `gru:64:before`, `elman:64:relu`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (kind, variant) = match self.kind {
+            CellKind::Lstm => ("lstm", ""),
+            CellKind::Gru(GruVariant::ResetAfter) => ("gru", ""),
+            CellKind::Gru(GruVariant::ResetBefore) => ("gru", ":before"),
+            CellKind::Elman(ElmanAct::Tanh) => ("elman", ""),
+            CellKind::Elman(ElmanAct::Relu) => ("elman", ":relu"),
+        };
+        write!(f, "{kind}:{}{variant}", self.hidden)
+    }
+}
+
+impl std::fmt::Display for HeadSpec {
+    /// The `--head` form: `dense:10:softmax`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let act = match self.act {
+            HeadAct::Linear => "linear",
+            HeadAct::Softmax => "softmax",
+            HeadAct::Sigmoid => "sigmoid",
+            HeadAct::Tanh => "tanh",
+        };
+        write!(f, "dense:{}:{act}", self.out)
+    }
+}
+
+impl std::fmt::Display for InputSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InputSpec::Features { size } => write!(f, "{size} features per step"),
+            InputSpec::Tokens { vocab, dim } => {
+                write!(f, "token ids (vocabulary {vocab}, embedding {dim})")
+            }
+        }
+    }
+}
+
+impl ModelSpec {
+    /// What differs between two architectures, one line per part, in the
+    /// command line's terms (`layers: lstm:64 vs gru:64`).
+    pub fn differences(&self, other: &ModelSpec) -> Vec<String> {
+        let layers = |s: &ModelSpec| {
+            s.layers
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let head = |s: &ModelSpec| s.head.map_or_else(|| "none".into(), |h| h.to_string());
+        let mut d = Vec::new();
+        let mut add = |what: &str, a: String, b: String| {
+            if a != b {
+                d.push(format!("{what}: {a} vs {b}"));
+            }
+        };
+        add("input", self.input.to_string(), other.input.to_string());
+        add("layers", layers(self), layers(other));
+        add("head", head(self), head(other));
+        add(
+            "output",
+            self.output_kind().into(),
+            other.output_kind().into(),
+        );
+        add(
+            "dropout",
+            self.dropout.to_string(),
+            other.dropout.to_string(),
+        );
+        d
+    }
+
+    fn output_kind(&self) -> &'static str {
+        if self.many_to_many {
+            "every step"
+        } else {
+            "last step"
+        }
+    }
 }
 
 /// Architecture of a network.

@@ -49,6 +49,8 @@ pub struct TrainJob {
 pub struct TrainSummary {
     /// Epochs completed in total.
     pub epochs: usize,
+    /// The epoch whose weights the model file holds (the best one after early stopping).
+    pub weights_epoch: usize,
     /// Median wall seconds per epoch (this run's epochs).
     pub sec_per_epoch: f64,
     /// Final training loss.
@@ -84,6 +86,62 @@ fn median(v: &[f64]) -> f64 {
     s[s.len() / 2]
 }
 
+/// The settings that a resumed run must share with its checkpoint, where they
+/// differ: the architecture, the data, and what shapes the steps (loss,
+/// batch size, seed, truncation). Learning rate, clipping, epochs and the
+/// rest may change.
+fn resume_differences(ck: &Checkpoint, job: &TrainJob) -> Vec<String> {
+    let mut d = ck.spec.differences(&job.spec);
+    let mut add = |what: &str, a: String, b: String| {
+        if a != b {
+            d.push(format!("{what}: {a} vs {b}"));
+        }
+    };
+    let source = |t: &Option<crate::data::TrainData>| match t {
+        None => "built-in".to_string(),
+        Some(t) if t.kind == "npy" => {
+            format!("{} ({} sequences)", t.path.display(), t.train_sequences)
+        }
+        Some(t) => format!(
+            "{} ({} sequences, window {}, stride {}, horizon {}, targets {:?}, mask value {:?})",
+            t.path.display(),
+            t.train_sequences,
+            t.window,
+            t.stride,
+            t.horizon,
+            t.target,
+            t.mask_value
+        ),
+    };
+    add(
+        "training data",
+        source(&ck.train_data),
+        source(&job.train_data),
+    );
+    add(
+        "steps per sequence",
+        ck.seq_len.to_string(),
+        job.train.t.to_string(),
+    );
+    add(
+        "loss",
+        format!("{:?}", ck.cfg.loss),
+        format!("{:?}", job.cfg.loss),
+    );
+    add(
+        "batch size",
+        ck.cfg.batch_size.to_string(),
+        job.cfg.batch_size.to_string(),
+    );
+    add("seed", ck.cfg.seed.to_string(), job.cfg.seed.to_string());
+    add(
+        "tbptt",
+        format!("{:?}", ck.cfg.tbptt),
+        format!("{:?}", job.cfg.tbptt),
+    );
+    d
+}
+
 /// Runs the job.
 pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
     let metric_name = job.cfg.loss.metric_name().to_string();
@@ -95,11 +153,22 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
     let mut trainer;
     if job.resume && job.checkpoint.exists() {
         let ck = checkpoint::load(&job.checkpoint)?;
-        if ck.spec != job.spec {
+        let differences = resume_differences(&ck, &job);
+        if !differences.is_empty() {
             return Err(format!(
-                "{}: checkpoint was made for a different model ({:?}); remove it or drop --resume",
+                "{}: the checkpoint was made with other settings (checkpoint vs now: {}); \
+                 resume with the checkpoint's, or drop --resume to start anew",
                 job.checkpoint.display(),
-                ck.spec.layers
+                differences.join("; ")
+            ));
+        }
+        if ck.epoch > job.cfg.epochs {
+            return Err(format!(
+                "{}: the checkpoint has {} epochs already, --epochs {} asks for fewer; \
+                 raise --epochs, or write its model with `tinyrnn export --checkpoint`",
+                job.checkpoint.display(),
+                ck.epoch,
+                job.cfg.epochs
             ));
         }
         net.params = ck.params;
@@ -108,6 +177,11 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
         if ck.optim.cfg.kind == job.cfg.optim.kind {
             trainer.optim = ck.optim;
             trainer.optim.cfg = job.cfg.optim.clone();
+        } else if job.progress {
+            eprintln!(
+                "note: the optimizer changed from {:?} to {:?}; its moments start from zero",
+                ck.optim.cfg.kind, job.cfg.optim.kind
+            );
         }
         trainer.epoch = ck.epoch;
         history = ck.history;
@@ -121,6 +195,12 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
             );
         }
     } else {
+        if job.resume && job.progress {
+            eprintln!(
+                "note: no checkpoint at {} yet; training from the start",
+                job.checkpoint.display()
+            );
+        }
         trainer = Trainer::new(net, job.cfg.clone());
     }
     let mut times = Vec::new();
@@ -157,15 +237,16 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
         let stats = match res {
             Ok(s) => s,
             Err(e @ TrainError::NonFinite { .. }) => {
-                let msg = format!(
-                    "{e}. Stopped; the last good checkpoint (epoch {}) is kept at {}",
-                    trainer.epoch,
-                    job.checkpoint.display()
-                );
-                if job.progress {
-                    eprintln!("error: {msg}");
-                }
-                return Err(msg);
+                let kept = if trainer.epoch > 0 && job.checkpoint.exists() {
+                    format!(
+                        "the last good checkpoint (epoch {}) is kept at {}",
+                        trainer.epoch,
+                        job.checkpoint.display()
+                    )
+                } else {
+                    "no epoch had completed, so there is no checkpoint".to_string()
+                };
+                return Err(format!("{e}. Stopped; {kept}"));
             }
         };
         times.push(secs);
@@ -239,10 +320,16 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
             }
         }
     }
-    let last = history.last().cloned();
+    // After early stopping the weights are the best epoch's, and so is the summary.
+    let reported = best.as_ref().filter(|_| stopped.is_some()).map(|b| b.2);
+    let last = match reported {
+        Some(ep) => history.iter().find(|r| r.epoch == ep).cloned(),
+        None => history.last().cloned(),
+    };
     let final_val = job.val.as_ref().map(|v| trainer.evaluate(v, None));
     let mut summary = TrainSummary {
         epochs: trainer.epoch,
+        weights_epoch: reported.unwrap_or(trainer.epoch),
         sec_per_epoch: median(&times),
         loss: last.as_ref().map_or(f64::NAN, |r| r.loss),
         metric: last.as_ref().map_or(f64::NAN, |r| r.metric),
@@ -275,7 +362,7 @@ fn export_and_verify(
         features: job.features.clone(),
         seq_len: job.train.t,
         val_metric: summary.val_metric,
-        epochs: trainer.epoch,
+        epochs: summary.weights_epoch,
         train_data: job.train_data.clone(),
     };
     let bytes = export::encode(&trainer.net, &meta).map_err(|e| format!("export failed: {e}"))?;

@@ -440,3 +440,208 @@ fn early_stopping_restores_the_best_weights() {
     );
     std::fs::remove_dir_all(&d).ok();
 }
+
+/// `train`, quietly, with `args`: one epoch of `gru:4` unless they say otherwise.
+fn quick_train(args: &[&str], out: &Path) -> Command {
+    let mut c = bin();
+    c.args(["train", "--quiet"]).args(args);
+    if !args.contains(&"--layers") {
+        c.args(["--layers", "gru:4"]);
+    }
+    if !args.contains(&"--epochs") {
+        c.args(["--epochs", "1"]);
+    }
+    c.arg("--out").arg(out);
+    c
+}
+
+#[test]
+fn mistakes_are_refused_before_training_with_what_was_wrong() {
+    let d = tmp("mistakes");
+    write_freq10(&d, 24, 6, 2);
+    let p = |f: &str| d.join(f).display().to_string();
+    // token ids for validation of a float-feature model (used to panic)
+    npy::write_i64(&d.join("tok.npy"), &[24, 6], &[1; 24 * 6]).unwrap();
+    let e = run_err(&mut quick_train(
+        &[
+            "--x",
+            &p("X.npy"),
+            "--y",
+            &p("y.npy"),
+            "--val-x",
+            &p("tok.npy"),
+            "--val-y",
+            &p("y.npy"),
+        ],
+        &d.join("m.trnn"),
+    ));
+    assert!(
+        e.contains("tok.npy: holds integer token ids, the training inputs hold float features"),
+        "{e}"
+    );
+    // a stray huge label (used to size a head of billions of outputs)
+    let mut y = vec![1i64; 24];
+    y[5] = 3_000_000_000;
+    npy::write_i64(&d.join("ybig.npy"), &[24], &y).unwrap();
+    let e = run_err(&mut quick_train(
+        &["--x", &p("X.npy"), "--y", &p("ybig.npy")],
+        &d.join("m.trnn"),
+    ));
+    assert!(
+        e.contains("ybig.npy: label 3000000000 at index 5; expected class indices below 65536"),
+        "{e}"
+    );
+    // NaN in N x T float inputs (one feature per step)
+    let mut x = vec![0.5f32; 24 * 6];
+    x[2 * 6 + 4] = f32::NAN;
+    npy::write_f32(&d.join("x2.npy"), &[24, 6], &x).unwrap();
+    let e = run_err(&mut quick_train(
+        &["--x", &p("x2.npy"), "--y", &p("y.npy")],
+        &d.join("m.trnn"),
+    ));
+    assert!(e.contains("x2.npy: value NaN at index [2, 4]"), "{e}");
+    // BCE targets outside [0, 1]
+    npy::write_f32(&d.join("yr.npy"), &[24], &[2.5; 24]).unwrap();
+    let e = run_err(&mut quick_train(
+        &["--x", &p("X.npy"), "--y", &p("yr.npy"), "--loss", "bce"],
+        &d.join("m.trnn"),
+    ));
+    assert!(
+        e.contains("target 2.5 at flat index 0") && e.contains("[0, 1]"),
+        "{e}"
+    );
+    // a folder that does not exist: refused before the first epoch, no files
+    let e = run_err(&mut quick_train(
+        &["--x", &p("X.npy"), "--y", &p("y.npy")],
+        &d.join("nowhere").join("m.trnn"),
+    ));
+    assert!(e.contains("--out") && e.contains("does not exist"), "{e}");
+    let e = run_err(
+        quick_train(&["--x", &p("X.npy"), "--y", &p("y.npy")], &d.join("m.trnn"))
+            .args(["--plot", &p("m.svg")]),
+    );
+    assert!(e.contains("give a path ending in .png"), "{e}");
+    assert!(!d.join("m.ckpt").exists());
+    // negative numbers are values, then checked
+    let e = run_err(
+        quick_train(&["--x", &p("X.npy"), "--y", &p("y.npy")], &d.join("m.trnn"))
+            .args(["--lr", "-1"]),
+    );
+    assert!(e.contains("--lr -1 must be a positive number"), "{e}");
+    // divergence in the first epoch: one message, and no checkpoint claimed
+    let out = quick_train(
+        &[
+            "--x",
+            &p("X.npy"),
+            "--y",
+            &p("y.npy"),
+            "--epochs",
+            "3",
+            "--batch-size",
+            "4",
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "3e38",
+        ],
+        &d.join("m.trnn"),
+    )
+    .output()
+    .unwrap();
+    let e = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(e.matches("loss became").count(), 1, "{e}");
+    assert!(
+        e.contains("no epoch had completed, so there is no checkpoint"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&d).ok();
+}
+
+#[test]
+fn resume_refuses_other_settings_and_eval_reads_data_as_trained() {
+    let d = tmp("resume-eval");
+    write_freq10(&d, 24, 6, 2);
+    let p = |f: &str| d.join(f).display().to_string();
+    run_ok(&mut quick_train(
+        &["--x", &p("X.npy"), "--y", &p("y.npy")],
+        &d.join("r.trnn"),
+    ));
+    let e = run_err(&mut quick_train(
+        &[
+            "--x",
+            &p("X.npy"),
+            "--y",
+            &p("y.npy"),
+            "--resume",
+            "--layers",
+            "lstm:4",
+            "--seed",
+            "5",
+            "--epochs",
+            "2",
+        ],
+        &d.join("r.trnn"),
+    ));
+    assert!(
+        e.contains("layers: gru:4 vs lstm:4") && e.contains("seed: 0 vs 5"),
+        "{e}"
+    );
+    // CSV: eval takes the recorded target and window, and refuses other columns
+    let mut csv = String::from("a,b,c\n");
+    for i in 0..60 {
+        let x = i as f32 * 0.3;
+        csv.push_str(&format!("{},{},{}\n", x.sin(), x.cos(), (x * 0.7).sin()));
+    }
+    std::fs::write(d.join("s.csv"), &csv).unwrap();
+    let swapped: String = csv
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            format!("{},{},{}\n", f[1], f[0], f[2])
+        })
+        .collect();
+    std::fs::write(d.join("swapped.csv"), swapped).unwrap();
+    run_ok(
+        quick_train(&["--csv", &p("s.csv")], &d.join("s.trnn"))
+            .args(["--target", "c", "--window", "7"]),
+    );
+    let out = bin()
+        .args([
+            "eval",
+            "--json",
+            "--model",
+            &p("s.trnn"),
+            "--csv",
+            &p("s.csv"),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--window 7 --target c"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["sequences"], 60 - 7 + 1);
+    let e = run_err(bin().args(["eval", "--model", &p("s.trnn"), "--csv", &p("swapped.csv")]));
+    assert!(
+        e.contains("feature columns b,a (after --target c), the model was trained on a,b"),
+        "{e}"
+    );
+    // a closed pipe ends inspect quietly
+    let mut child = bin()
+        .args(["inspect", "--model", &p("s.trnn")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_dir_all(&d).ok();
+}

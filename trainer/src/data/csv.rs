@@ -26,11 +26,22 @@ pub struct CsvWindows {
 /// Reads a CSV file with a header row into windows.
 pub fn load(path: &Path, w: &CsvWindows) -> Result<(Dataset, Vec<String>), DataError> {
     let err = |m: String| DataError::new(path, m);
+    let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    // The line (1-based) of the record that the reader reports at `pos`: its
+    // positions can point at blank lines before the record, which are skipped.
+    let line_at = |pos: Option<&::csv::Position>| {
+        let at = pos.map_or(0, |p| p.byte() as usize).min(bytes.len());
+        let start = at
+            + bytes[at..]
+                .iter()
+                .take_while(|&&b| b == b'\n' || b == b'\r')
+                .count();
+        1 + bytes[..start].iter().filter(|&&b| b == b'\n').count()
+    };
     let mut rdr = ::csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .from_path(path)
-        .map_err(|e| err(format!("cannot read: {e}")))?;
+        .from_reader(&bytes[..]);
     let header: Vec<String> = rdr
         .headers()
         .map_err(|e| err(format!("bad header row: {e}")))?
@@ -63,16 +74,24 @@ pub fn load(path: &Path, w: &CsvWindows) -> Result<(Dataset, Vec<String>), DataE
         ));
     }
     let mut rows: Vec<Vec<f32>> = Vec::new();
-    for (r, rec) in rdr.records().enumerate() {
-        let line = r + 2; // 1-based, after the header
-        let rec = rec.map_err(|e| match e.kind() {
-            ::csv::ErrorKind::UnequalLengths {
-                expected_len, len, ..
-            } => err(format!(
-                "row {line}: {len} fields, expected {expected_len} like the header"
-            )),
-            _ => err(format!("row {line}: {e}")),
+    let mut rec = ::csv::StringRecord::new();
+    // Rows are named by their line in the file (the header is line 1).
+    loop {
+        let more = rdr.read_record(&mut rec).map_err(|e| {
+            let line = line_at(e.position());
+            match e.kind() {
+                ::csv::ErrorKind::UnequalLengths {
+                    expected_len, len, ..
+                } => err(format!(
+                    "row {line}: {len} fields, expected {expected_len} like the header"
+                )),
+                _ => err(format!("row {line}: {e}")),
+            }
         })?;
+        if !more {
+            break;
+        }
+        let line = line_at(rec.position());
         let mut vals = Vec::with_capacity(rec.len());
         for (c, field) in rec.iter().enumerate() {
             let v: f32 = field.trim().parse().map_err(|_| {

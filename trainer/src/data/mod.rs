@@ -152,6 +152,11 @@ impl Dataset {
         }
     }
 
+    /// Whether the inputs are token ids (else float features).
+    pub fn is_tokens(&self) -> bool {
+        matches!(self.input, DataInput::Tokens { .. })
+    }
+
     /// Output values per row the targets need, if known.
     pub fn target_width(&self) -> Option<usize> {
         match &self.targets {
@@ -310,27 +315,39 @@ impl Dataset {
                 ));
             }
             (npy::NpyData::Float(x), &[n, t, f]) => {
-                if let Some(i) = x.iter().position(|v| !v.is_finite()) {
-                    let (s, rem) = (i / (t * f), i % (t * f));
-                    return Err(DataError::new(
-                        x_path,
-                        format!(
-                            "value {} at index [{s}, {}, {}]; expected finite numbers",
-                            x[i],
-                            rem / f,
-                            rem % f
-                        ),
-                    ));
-                }
+                finite_features(x_path, x, t, f)?;
                 (n, t, DataInput::Dense { f, x: x.clone() })
             }
-            (npy::NpyData::Float(x), &[n, t]) => (n, t, DataInput::Dense { f: 1, x: x.clone() }),
+            (npy::NpyData::Float(x), &[n, t]) => {
+                finite_features(x_path, x, t, 1)?;
+                (n, t, DataInput::Dense { f: 1, x: x.clone() })
+            }
+            (npy::NpyData::Int(_), s) if s.len() == 3 => {
+                return Err(DataError::new(
+                    x_path,
+                    format!(
+                        "integer values in an N x T x F array {s:?}; features must be float \
+                         (save with .astype(np.float32)); integers are read only as N x T token ids"
+                    ),
+                ))
+            }
             (npy::NpyData::Int(x), &[n, t]) => {
                 if let Some(i) = x.iter().position(|&v| v < 0 || v > u32::MAX as i64) {
                     return Err(DataError::new(
                         x_path,
                         format!(
                             "token {} at index [{}, {}]; expected a non-negative index",
+                            x[i],
+                            i / t,
+                            i % t
+                        ),
+                    ));
+                }
+                if let Some(i) = x.iter().position(|&v| v >= MAX_VOCAB as i64) {
+                    return Err(DataError::new(
+                        x_path,
+                        format!(
+                            "token {} at index [{}, {}]; expected token ids below {MAX_VOCAB}",
                             x[i],
                             i / t,
                             i % t
@@ -392,6 +409,15 @@ impl Dataset {
                             return Err(DataError::new(
                                 yp,
                                 format!("label {} at index {i}; expected a class index >= 0", y[i]),
+                            ));
+                        }
+                        if let Some(i) = y.iter().position(|&v| v >= MAX_CLASSES as i64) {
+                            return Err(DataError::new(
+                                yp,
+                                format!(
+                                    "label {} at index {i}; expected class indices below {MAX_CLASSES}",
+                                    y[i]
+                                ),
                             ));
                         }
                         let classes = y.iter().copied().max().unwrap_or(0) as usize + 1;
@@ -459,6 +485,34 @@ impl Dataset {
             per_step,
             mask,
         })
+    }
+}
+
+/// Class labels are checked to be below this (a head of 65,536 outputs is
+/// already far beyond a microcontroller), so that a stray label cannot size a
+/// head of billions of outputs.
+pub const MAX_CLASSES: usize = 1 << 16;
+
+/// Token ids are checked to be below this, for the same reason (the
+/// Embedding table has a row per id).
+pub const MAX_VOCAB: usize = 1 << 16;
+
+/// Errors naming the first non-finite value of `N x T x F` features.
+fn finite_features(path: &Path, x: &[f32], t: usize, f: usize) -> Result<(), DataError> {
+    match x.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => {
+            let (s, rem) = (i / (t * f).max(1), i % (t * f).max(1));
+            let at = if f == 1 {
+                format!("[{s}, {rem}]")
+            } else {
+                format!("[{s}, {}, {}]", rem / f, rem % f)
+            };
+            Err(DataError::new(
+                path,
+                format!("value {} at index {at}; expected finite numbers", x[i]),
+            ))
+        }
     }
 }
 

@@ -85,17 +85,34 @@ pub fn parse(bytes: &[u8]) -> Result<Npy, String> {
         ));
     }
     let chunks = body[..need].chunks_exact(size.max(1));
+    if (kind, size) == ('u', 8) {
+        if let Some(i) = chunks.clone().position(|c| c[7] & 0x80 != 0) {
+            return Err(format!(
+                "value at flat index {i} is 2^63 or more; expected integers below 2^63"
+            ));
+        }
+    }
     let data = match (kind, size) {
         ('f', 4) => NpyData::Float(
             chunks
                 .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect(),
         ),
-        ('f', 8) => NpyData::Float(
-            chunks
-                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
-                .collect(),
-        ),
+        ('f', 8) => {
+            let wide: Vec<f64> = chunks
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect();
+            if let Some(i) = wide
+                .iter()
+                .position(|v| v.is_finite() && !(*v as f32).is_finite())
+            {
+                return Err(format!(
+                    "value {:e} at flat index {i} is beyond the float32 range (±3.4e38)",
+                    wide[i]
+                ));
+            }
+            NpyData::Float(wide.iter().map(|&v| v as f32).collect())
+        }
         ('f', 2) => NpyData::Float(
             chunks
                 .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
