@@ -50,7 +50,9 @@ if [ -f firmware-example/Cargo.toml ]; then
 fi
 
 step "rustdoc -D warnings (runtime: no broken links)"
-RUSTDOCFLAGS="-D warnings" cargo doc -p tinyrnn --no-deps --all-features --locked
+for features in --all-features "" --no-default-features; do
+  RUSTDOCFLAGS="-D warnings" cargo doc -p tinyrnn --no-deps $features --locked
+done
 
 step "tests (release build: training tests are slow unoptimised)"
 cargo test --workspace --release --locked

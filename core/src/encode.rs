@@ -12,12 +12,14 @@ use crate::model::{Layer, Model};
 use crate::quant::encode::{calibrate, layer_tensors, Calibration, Ranges};
 use crate::quant::NumFormat;
 
+#[derive(Clone)]
 struct PendingTensor {
     rows: u32,
     cols: u32,
     data: Vec<f32>,
 }
 
+#[derive(Clone)]
 struct PendingLayer {
     kind: u8,
     act: u8,
@@ -46,6 +48,7 @@ struct PendingLayer {
 /// model.step(&mut state, &[1.0], &mut y)?;
 /// # Ok::<(), tinyrnn::Error>(())
 /// ```
+#[derive(Clone)]
 pub struct ModelBuilder {
     width: usize,
     layout: Layout,
@@ -55,6 +58,22 @@ pub struct ModelBuilder {
     format: NumFormat,
     calibration: Vec<f32>,
     calibration_tokens: Vec<usize>,
+}
+
+impl core::fmt::Debug for ModelBuilder {
+    /// The builder's settings and counts (not its weights).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ModelBuilder")
+            .field("next_input", &self.width)
+            .field("layout", &self.layout)
+            .field("format", &self.format)
+            .field("layers", &self.layers.len())
+            .field("metadata_bytes", &self.metadata.len())
+            .field("calibration_values", &self.calibration.len())
+            .field("calibration_tokens", &self.calibration_tokens.len())
+            .field("error", &self.error)
+            .finish()
+    }
 }
 
 impl ModelBuilder {

@@ -5,8 +5,8 @@ use core::fmt;
 /// Everything that can go wrong when loading a model or stepping it.
 ///
 /// Loading (`Model::from_bytes`) checks the whole file once; after that, a step
-/// can only fail on what the caller passes in (slice lengths, a state made for
-/// another model, a token out of range).
+/// can only fail on what the caller passes in (slice lengths, a state whose
+/// length is another model's, a token out of range).
 // A word-sized tag: an `Error` moves as aligned words (no `memcpy` call
 // on a microcontroller for its odd-sized, byte-offset payload).
 #[non_exhaustive]
@@ -83,7 +83,9 @@ pub enum Error {
         /// The kind code found.
         code: u8,
     },
-    /// A number format this build does not support for this layer.
+    /// A number format this build does not support for this layer (its cargo
+    /// feature is off), or one the model type does not run
+    /// ([`IntModel`](crate::quant::IntModel) runs integer layers only).
     UnsupportedFormat {
         /// Layer index.
         layer: usize,
@@ -156,7 +158,9 @@ pub enum Error {
         /// Words the state can hold.
         capacity: usize,
     },
-    /// The state was made for a model of another shape.
+    /// The state has another length than the model's state: it was made for
+    /// a model of another shape. (A state is plain words; one made for
+    /// another model of the same length is not told apart.)
     StateMismatch {
         /// Words this model needs.
         expected: usize,
@@ -340,12 +344,14 @@ impl fmt::Display for Error {
                 write!(f, "tensor {tensor} has an unknown element type or layout")
             }
             Error::NoRecurrentLayer => write!(f, "model has no recurrent layer"),
-            Error::UnsupportedLayer { layer, code } => {
-                write!(f, "layer {layer}: unknown layer kind code {code}")
-            }
-            Error::UnsupportedFormat { layer, code } => {
-                write!(f, "layer {layer}: number format code {code} is not supported by this build")
-            }
+            Error::UnsupportedLayer { layer, code } => write!(
+                f,
+                "layer {layer}: layer kind code {code} is unknown or not enabled by this build's cargo features"
+            ),
+            Error::UnsupportedFormat { layer, code } => write!(
+                f,
+                "layer {layer}: number format code {code} is not enabled by this build's cargo features, or not one this model type runs (IntModel runs integer layers only)"
+            ),
             Error::UnsupportedActivation { layer, code } => write!(
                 f,
                 "layer {layer}: activation/variant code {code} is not valid for this layer kind"

@@ -54,7 +54,7 @@ pub(crate) mod layout {
 pub const PANEL: usize = 8;
 
 /// How a recurrent layer's weights are laid out in the file, chosen when the
-/// model is encoded ([`ModelBuilder::layout`](crate::ModelBuilder)).
+/// model is encoded (`ModelBuilder::layout`, feature `alloc`).
 ///
 /// Every kernel reads every layout; the choice only changes speed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

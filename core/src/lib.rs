@@ -25,8 +25,9 @@
 //! The math of every cell is documented on its type in [`cell`]; the file
 //! format in `FORMAT.md`.
 //!
-//! Features: `alloc` adds the encoder [`ModelBuilder`], [`AlignedBuf`] and
-//! [`StateVec`]; `std` implies `alloc`.
+//! Features: `alloc` adds the encoder `ModelBuilder`, `AlignedBuf` and
+//! `StateVec`; `std` implies `alloc`. (The documentation of a build with
+//! `alloc`, as on docs.rs, links them.)
 #![cfg_attr(not(test), no_std)]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]

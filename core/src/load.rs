@@ -74,9 +74,24 @@ impl<'a, const L: usize> Model<'a, L> {
         let Some((_, after_pre)) = body.split_at_checked(PREAMBLE_LEN) else {
             return Err(Error::BadHeader);
         };
-        let Some((header, _)) = after_pre.split_at_checked(header_len) else {
+        let Some((header, after_header)) = after_pre.split_at_checked(header_len) else {
             return Err(Error::BadHeader);
         };
+        // Reserved: flags 0, zero padding, a payload of whole 16-byte blocks
+        // (so that a later version using them is refused, not misread).
+        if pre[6] != 0 || pre[7] != 0 || !payload_len.is_multiple_of(ALIGN) {
+            return Err(Error::BadHeader);
+        }
+        let pad_len = payload_start.saturating_sub(PREAMBLE_LEN + header_len);
+        let Some((mut pad, _)) = after_header.split_at_checked(pad_len) else {
+            return Err(Error::BadHeader);
+        };
+        while let Some((&b, rest)) = pad.split_first() {
+            if b != 0 {
+                return Err(Error::BadHeader);
+            }
+            pad = rest;
+        }
         let header = ok_or!(HeaderView::parse(header), Error::BadHeader);
         self.metadata = header.metadata;
         self.fill(&header, payload)

@@ -220,9 +220,10 @@ impl<'a> Model<'a> {
     /// Validates a model file and borrows its weights in place.
     ///
     /// Checks, in order: alignment (4 bytes), preamble, magic, version, length,
-    /// CRC-32, header, every tensor's bounds and alignment, every layer's kind,
-    /// format, activation, tensor shapes and its size against the layer before.
-    /// Never panics, whatever the bytes.
+    /// CRC-32, the reserved fields (flags, padding), header, every tensor's
+    /// bounds and alignment, every layer's kind, format, activation, tensor
+    /// shapes and its size against the layer before (the full list is in
+    /// `FORMAT.md`). Never panics, whatever the bytes.
     #[inline(always)]
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
         Self::from_bytes_with_capacity(bytes)
@@ -369,6 +370,19 @@ impl<'a, const L: usize> Model<'a, L> {
     }
 
     /// One timestep on a vector input: updates `state`, writes the output to `y`.
+    ///
+    /// The input is not checked for NaN or infinity: f32, f16 and i8 layers
+    /// carry a NaN through to the output, while an integer layer quantizes
+    /// its input (NaN to 0, ±inf to its range's ends), as
+    /// [`quant::quantize_value`](crate::quant::quantize_value) does.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongInputKind`] on a model with an Embedding input (use
+    /// [`step_token`](Self::step_token)), [`Error::InputLength`] and
+    /// [`Error::OutputLength`] for slices of other lengths,
+    /// [`Error::StateMismatch`] for a state of another length than this
+    /// model's; the state is unchanged then.
     pub fn step<S: StateStorage + ?Sized>(
         &self,
         state: &mut S,
@@ -540,12 +554,21 @@ impl<'a, const L: usize> Model<'a, L> {
         self.check_state(words.len())?;
         let n = l.output_size();
         let h = &words[off..off + n];
-        let has_c = matches!(l, Layer::Lstm(_)) || matches!(l, Layer::Quant(q) if q.has_cell());
+        let has_c = has_cell_state(l);
         let c = has_c.then(|| &words[off + n..off + 2 * n]);
         Ok((h, c))
     }
 
     /// Sets the recurrent state of layer `layer` (for LSTM also `c`; `None` leaves it).
+    ///
+    /// # Errors
+    ///
+    /// Checked before anything is written, so on an error the state is as it was:
+    /// [`Error::NoSuchLayer`] for a layer the model does not have or that has no
+    /// state (Dense, Embedding); [`Error::StateMismatch`] for a state of another
+    /// model; [`Error::InputLength`] unless `h` has the layer's `hidden` values,
+    /// and for `c` unless it has `hidden` values (LSTM) or is `None` (`expected: 0`
+    /// for the layers without a cell state).
     pub fn set_layer_state<S: StateStorage + ?Sized>(
         &self,
         state: &mut S,
@@ -557,23 +580,20 @@ impl<'a, const L: usize> Model<'a, L> {
         let n = l.output_size();
         let words = state.words_mut();
         self.check_state(words.len())?;
-        if h.len() != n {
-            return Err(Error::InputLength {
-                expected: n,
-                found: h.len(),
-            });
+        let has_c = has_cell_state(l);
+        let length = |expected: usize, found: usize| {
+            if expected == found {
+                Ok(())
+            } else {
+                Err(Error::InputLength { expected, found })
+            }
+        };
+        length(n, h.len())?;
+        if let Some(c) = c {
+            length(if has_c { n } else { 0 }, c.len())?;
         }
         words[off..off + n].copy_from_slice(h);
-        if let Some(c) = c {
-            if !(matches!(l, Layer::Lstm(_)) || matches!(l, Layer::Quant(q) if q.has_cell())) {
-                return Err(Error::NoSuchLayer { layer });
-            }
-            if c.len() != n {
-                return Err(Error::InputLength {
-                    expected: n,
-                    found: c.len(),
-                });
-            }
+        if let Some(c) = c.filter(|_| has_c) {
             words[off + n..off + 2 * n].copy_from_slice(c);
         }
         Ok(())
@@ -755,4 +775,9 @@ fn resolve<'x>(src: Src<'x>, states: &'x [f32], io_a: &'x [f32], io_b: &'x [f32]
         Src::Io { second: false, len } => io_a.get(..len).unwrap_or(&[]),
         Src::Io { second: true, len } => io_b.get(..len).unwrap_or(&[]),
     }
+}
+
+/// Whether layer `l` keeps a cell state `c` after its `h` (LSTM).
+fn has_cell_state(l: &Layer<'_>) -> bool {
+    matches!(l, Layer::Lstm(_)) || matches!(l, Layer::Quant(q) if q.has_cell())
 }

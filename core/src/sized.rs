@@ -10,10 +10,10 @@
 //! It runs the same kernels as `Model::step` with the default
 //! [`Kernel::native()`](crate::Kernel::native), inlined where every size is
 //! a constant, and computes the same values, bit for bit (test
-//! `core/tests/sized.rs`). Measured side by side it takes 16-35% less time
-//! per step than `Model::step` for layers of up to 32 units and 3-13%
+//! `core/tests/sized.rs`). Measured side by side it takes 15-35% less time
+//! per step than `Model::step` for layers of up to 32 units and 6-11%
 //! beyond, where the products dominate (`examples/bench_json.rs`,
-//! `sized_fast`).
+//! `sized_fast`; the table is in `core/README.md`).
 //!
 //! ```no_run
 //! use tinyrnn::sized::{Dense, Lstm, Model};
@@ -87,15 +87,17 @@ impl<'a, S: Stage<'a>> Model<'a, S> {
     /// `model`'s [`Math`].
     pub fn new<const L: usize>(model: &crate::Model<'a, L>) -> Result<Self, Error> {
         let layers = model.layers();
+        // The layers it has first, so that the first difference is the one named.
+        let stages = S::bind(layers, 0, model.math())?;
         if let Some(extra) = layers.get(S::LAYERS) {
             return Err(Error::SizedLayer {
                 layer: S::LAYERS,
                 expected: "the end of the model",
-                found: extra.kind_name(),
+                found: found_name(extra),
             });
         }
         Ok(Model {
-            stages: S::bind(layers, 0, model.math())?,
+            stages,
             _weights: PhantomData,
         })
     }
@@ -130,7 +132,16 @@ fn kind(i: usize, expected: &'static str, found: &Layer<'_>) -> Error {
     Error::SizedLayer {
         layer: i,
         expected,
-        found: found.kind_name(),
+        found: found_name(found),
+    }
+}
+
+/// A file's layer as a sized-model error names it: its kind, and for a
+/// quantized layer its number format too (sized layers are f32).
+fn found_name(l: &Layer<'_>) -> &'static str {
+    match l {
+        Layer::Quant(_) => "a quantized layer (f16, i8 or integer; sized layers are f32)",
+        l => l.kind_name(),
     }
 }
 

@@ -6,7 +6,7 @@ use crate::model::Model;
 /// Storage for one stream's state: recurrent state plus step scratch, as f32 words.
 ///
 /// [`State`] (fixed capacity, no heap) and, with the `alloc` feature,
-/// [`StateVec`] implement it; so can a caller's own buffer type.
+/// `StateVec` implement it; so can a caller's own buffer type.
 pub trait StateStorage {
     /// The words in use.
     fn words(&self) -> &[f32];

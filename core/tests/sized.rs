@@ -366,6 +366,17 @@ fn a_file_of_another_shape_is_an_error_naming_the_layer() {
         err(Sized::<(Lstm<1, 32>, Dense<32, 1>)>::new(&Model::from_bytes(&row).unwrap()).map(drop));
     assert_eq!(e, Error::SizedLayout { layer: 0 });
     assert!(e.to_string().contains("ColMajor8"), "{e}");
+    // A quantized file: the error says so (a kind name alone read "the sized
+    // model has lstm here, the file has lstm").
+    let mut q = ModelBuilder::from_model(&model);
+    q.quantize(tinyrnn::quant::NumFormat::F16);
+    let q = AlignedBuf::from_slice(&q.build().unwrap());
+    let e =
+        err(Sized::<(Lstm<1, 32>, Dense<32, 1>)>::new(&Model::from_bytes(&q).unwrap()).map(drop));
+    assert!(
+        matches!(e, Error::SizedLayer { layer: 0, expected: "lstm", found } if found.contains("quantized")),
+        "{e}"
+    );
     // A reset-before GRU.
     let mut r = cases::Rng(5);
     let mut b = ModelBuilder::new(2);

@@ -183,6 +183,20 @@ fn each_fault_has_its_own_error() {
     shifted.extend_from_slice(&t);
     let buf = AlignedBuf::from_slice(&shifted);
     assert_eq!(Model::from_bytes(&buf[1..]).err(), Some(Error::Misaligned));
+    // Reserved fields: flags (bytes 6-7), the zero padding after the 25-byte
+    // header (bytes 41-47), a payload of whole 16-byte blocks.
+    for at in [6, 7, 41, 47] {
+        assert_eq!(
+            load(&edited(t.clone(), &[(at, 1)])),
+            Err(Error::BadHeader),
+            "byte {at}"
+        );
+    }
+    let mut short = t[..n - 4 - 8].to_vec();
+    short.extend([0; 4]);
+    short[12] = 40;
+    fix_crc(&mut short);
+    assert_eq!(load(&short), Err(Error::BadHeader), "payload of 40 bytes");
     // Header: layer count beyond MAX_LAYERS.
     assert_eq!(load(&edited(t.clone(), &[(16, 17)])), Err(Error::BadHeader));
     // Tensor table faults (tensor 2's offset is byte 35, tensor 0's dtype byte 27).

@@ -40,8 +40,25 @@ impl Elman<'_> {
 
     /// One timestep (scalar kernels, exact activations): updates `h` (length
     /// `hidden`) from `x` (length `input`).
-    pub fn step(&self, x: &[f32], h: &mut [f32], scratch: &mut [f32]) {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InputLength`](crate::Error::InputLength) unless `x` has
+    /// `input` values, [`Error::StateMismatch`](crate::Error::StateMismatch)
+    /// unless `h` has `hidden`, and
+    /// [`Error::StateTooSmall`](crate::Error::StateTooSmall) if `scratch` is
+    /// shorter than [`scratch_len`](Self::scratch_len); nothing is written then.
+    pub fn step(&self, x: &[f32], h: &mut [f32], scratch: &mut [f32]) -> Result<(), crate::Error> {
+        super::check_step(
+            self.input,
+            self.hidden,
+            x,
+            &[h.len()],
+            scratch.len(),
+            self.scratch_len(),
+        )?;
         self.step_with::<ScalarBackend, Exact>(x, h, scratch);
+        Ok(())
     }
 
     /// One timestep with the given kernels.

@@ -37,9 +37,33 @@ impl Lstm<'_> {
     }
 
     /// One timestep (scalar kernels, exact activations): updates `h` and `c`
-    /// (each length `hidden`) from `x`.
-    pub fn step(&self, x: &[f32], h: &mut [f32], c: &mut [f32], scratch: &mut [f32]) {
+    /// (each length `hidden`) from `x` (length `input`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InputLength`](crate::Error::InputLength) unless `x` has
+    /// `input` values, [`Error::StateMismatch`](crate::Error::StateMismatch)
+    /// unless each state slice has `hidden`, and
+    /// [`Error::StateTooSmall`](crate::Error::StateTooSmall) if `scratch` is
+    /// shorter than [`scratch_len`](Self::scratch_len); nothing is written then.
+    pub fn step(
+        &self,
+        x: &[f32],
+        h: &mut [f32],
+        c: &mut [f32],
+        scratch: &mut [f32],
+    ) -> Result<(), crate::Error> {
+        let state = [h.len(), c.len()];
+        super::check_step(
+            self.input,
+            self.hidden,
+            x,
+            &state,
+            scratch.len(),
+            self.scratch_len(),
+        )?;
         self.step_with::<ScalarBackend, Exact>(x, h, c, scratch);
+        Ok(())
     }
 
     /// One timestep with the given kernels: one fused pass over `W_x` and

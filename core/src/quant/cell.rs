@@ -249,6 +249,10 @@ impl IntElman<'_> {
     }
 
     /// One timestep: updates `h` (length `hidden`) from `x` (length `input`).
+    ///
+    /// The slices' lengths are not checked here: [`IntModel`](super::IntModel)
+    /// checks them once per call. With other lengths the step stops short
+    /// (writing nothing, or not every value).
     pub fn step<K: IntMatVec>(&self, x: &[i16], h: &mut [i16], scratch: &mut [i32]) {
         let Some([pre, acc]) = blocks::<2>(scratch, self.hidden) else {
             return;
@@ -286,6 +290,10 @@ impl IntLstm<'_> {
     }
 
     /// One timestep: updates `h` and `c` (each length `hidden`) from `x`.
+    ///
+    /// The slices' lengths are not checked here: [`IntModel`](super::IntModel)
+    /// checks them once per call. With other lengths the step stops short
+    /// (writing nothing, or not every value).
     pub fn step<K: IntMatVec>(&self, x: &[i16], h: &mut [i16], c: &mut [i16], scratch: &mut [i32]) {
         let n = self.hidden;
         let Some(pre_len) = n.checked_mul(4) else {
@@ -362,6 +370,10 @@ impl IntGru<'_> {
     }
 
     /// One timestep: updates `h` (length `hidden`) from `x`.
+    ///
+    /// The slices' lengths are not checked here: [`IntModel`](super::IntModel)
+    /// checks them once per call. With other lengths the step stops short
+    /// (writing nothing, or not every value).
     pub fn step<K: IntMatVec>(&self, x: &[i16], h: &mut [i16], scratch: &mut [i32]) {
         let n = self.hidden;
         let (Some(g3), Some(h)) = (n.checked_mul(3), h.get_mut(..n)) else {
@@ -485,6 +497,10 @@ impl IntDense<'_> {
     }
 
     /// Computes `y` (length `out`) from `x` (length `input`).
+    ///
+    /// The slices' lengths are not checked here: [`IntModel`](super::IntModel)
+    /// checks them once per call. With other lengths the step stops short
+    /// (writing nothing, or not every value).
     pub fn forward<K: IntMatVec>(&self, x: &[i16], y: &mut [i16], scratch: &mut [i32]) {
         let Some([pre]) = blocks::<1>(scratch, self.out) else {
             return;

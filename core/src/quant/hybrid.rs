@@ -11,6 +11,7 @@
 //! One generic cell per kind serves both formats through [`FloatWeights`].
 
 use super::matvec::{matvec_f16, matvec_i8_f32};
+use crate::cell::{check_forward, check_step};
 use crate::format::{Activation, GruVariant};
 use crate::kernel::activation::{apply_with, relu, Act, Exact};
 use crate::kernel::{copy, gru_gates, lstm_gates, no_unroll};
@@ -124,8 +125,25 @@ impl<W: FloatWeights> FloatElman<'_, W> {
     }
 
     /// One timestep (exact activations): updates `h` from `x`.
-    pub fn step(&self, x: &[f32], h: &mut [f32], scratch: &mut [f32]) {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InputLength`](crate::Error::InputLength) unless `x` has
+    /// `input` values, [`Error::StateMismatch`](crate::Error::StateMismatch)
+    /// unless `h` has `hidden`, and
+    /// [`Error::StateTooSmall`](crate::Error::StateTooSmall) if `scratch` is
+    /// shorter than [`scratch_len`](Self::scratch_len); nothing is written then.
+    pub fn step(&self, x: &[f32], h: &mut [f32], scratch: &mut [f32]) -> Result<(), crate::Error> {
+        check_step(
+            self.input,
+            self.hidden,
+            x,
+            &[h.len()],
+            scratch.len(),
+            self.scratch_len(),
+        )?;
         self.step_with::<Exact>(x, h, scratch);
+        Ok(())
     }
 
     /// One timestep with `A`'s activations.
@@ -176,8 +194,32 @@ impl<W: FloatWeights> FloatLstm<'_, W> {
     }
 
     /// One timestep (exact activations): updates `h` and `c` from `x`.
-    pub fn step(&self, x: &[f32], h: &mut [f32], c: &mut [f32], scratch: &mut [f32]) {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InputLength`](crate::Error::InputLength) unless `x` has
+    /// `input` values, [`Error::StateMismatch`](crate::Error::StateMismatch)
+    /// unless each state slice has `hidden`, and
+    /// [`Error::StateTooSmall`](crate::Error::StateTooSmall) if `scratch` is
+    /// shorter than [`scratch_len`](Self::scratch_len); nothing is written then.
+    pub fn step(
+        &self,
+        x: &[f32],
+        h: &mut [f32],
+        c: &mut [f32],
+        scratch: &mut [f32],
+    ) -> Result<(), crate::Error> {
+        let state = [h.len(), c.len()];
+        check_step(
+            self.input,
+            self.hidden,
+            x,
+            &state,
+            scratch.len(),
+            self.scratch_len(),
+        )?;
         self.step_with::<Exact>(x, h, c, scratch);
+        Ok(())
     }
 
     /// One timestep with `A`'s activations.
@@ -224,8 +266,25 @@ impl<W: FloatWeights> FloatGru<'_, W> {
     }
 
     /// One timestep (exact activations): updates `h` from `x`.
-    pub fn step(&self, x: &[f32], h: &mut [f32], scratch: &mut [f32]) {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InputLength`](crate::Error::InputLength) unless `x` has
+    /// `input` values, [`Error::StateMismatch`](crate::Error::StateMismatch)
+    /// unless `h` has `hidden`, and
+    /// [`Error::StateTooSmall`](crate::Error::StateTooSmall) if `scratch` is
+    /// shorter than [`scratch_len`](Self::scratch_len); nothing is written then.
+    pub fn step(&self, x: &[f32], h: &mut [f32], scratch: &mut [f32]) -> Result<(), crate::Error> {
+        check_step(
+            self.input,
+            self.hidden,
+            x,
+            &[h.len()],
+            scratch.len(),
+            self.scratch_len(),
+        )?;
         self.step_with::<Exact>(x, h, scratch);
+        Ok(())
     }
 
     /// One timestep with `A`'s activations.
@@ -290,8 +349,16 @@ pub struct FloatDense<'a, W> {
 
 impl<W: FloatWeights> FloatDense<'_, W> {
     /// Computes `y` (length `out`) from `x` (exact activations).
-    pub fn forward(&self, x: &[f32], y: &mut [f32]) {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InputLength`](crate::Error::InputLength) unless `x` has
+    /// `input` values, [`Error::OutputLength`](crate::Error::OutputLength)
+    /// unless `y` has `out`; nothing is written then.
+    pub fn forward(&self, x: &[f32], y: &mut [f32]) -> Result<(), crate::Error> {
+        check_forward(self.input, self.out, x, y)?;
         self.forward_with::<Exact>(x, y);
+        Ok(())
     }
 
     /// Computes `y` (length `out`) from `x` with `A`'s activations.

@@ -14,13 +14,13 @@
 //! `2^-15`. Only the boundary ([`quantize_slice`], [`dequantize_slice`])
 //! uses floats.
 //!
-//! The quantizer ([`quantize`], feature `alloc`) turns f32 weights and
+//! The quantizer (`quantize`, feature `alloc`) turns f32 weights and
 //! calibration ranges into these formats.
 //!
 //! Using it:
 //! - export: `ModelBuilder::...` as for f32, then
-//!   [`.quantize(NumFormat::F16 | I8 | Integer)`](crate::ModelBuilder::quantize)
-//!   and, for `Integer`, [`.calibration(xs)`](crate::ModelBuilder::calibration)
+//!   `.quantize(NumFormat::F16 | I8 | Integer)`
+//!   and, for `Integer`, `.calibration(xs)`
 //!   (inputs back to back; the f32 model runs on them to choose every
 //!   layer's fixed-point formats); `build()` validates as always. To quantize
 //!   a trained file: `ModelBuilder::from_model(&model).quantize(..)`.
@@ -32,7 +32,7 @@
 //! - An Embedding input is quantized too (f16 table; i8 table with a
 //!   scale per token; integer: i16 table in `Q(frac)`); the integer
 //!   calibration of such a model takes token ids
-//!   ([`ModelBuilder::calibration_tokens`](crate::ModelBuilder::calibration_tokens)),
+//!   (`ModelBuilder::calibration_tokens`),
 //!   and [`IntModel::step_token`] steps it without a float operation.
 
 pub mod act;

@@ -182,6 +182,7 @@ fn run_float<'a, W: FloatWeights>(
                 }
                 .step(x, &mut h, &mut s),
             }
+            .expect("the test's slices fit the layer");
             cmax = c.iter().fold(cmax, |m, v| m.max(v.abs()));
             hmax = h.iter().fold(hmax, |m, v| m.max(v.abs()));
             h.clone()
@@ -436,7 +437,8 @@ fn dense_formats_track_f32() {
                 w: q8.view(),
                 b: &b,
             }
-            .forward(x, &mut y);
+            .forward(x, &mut y)
+            .expect("the test's slices fit the layer");
             e8 = e8.max(max_dev(&[y], std::slice::from_ref(&want)));
             let mut xq = vec![0; input];
             quantize_slice(x, 14, &mut xq);
