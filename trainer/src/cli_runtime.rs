@@ -52,6 +52,10 @@ fn load_for_model(d: &DataArgs, meta: &Metadata, load: Loader) -> Result<Dataset
         taken.push(format!("--window {w}"));
     }
     if let Some(t) = recorded {
+        if d.csv.is_some() && d.horizon.is_none() && t.kind == "csv" && t.horizon != 0 {
+            d.horizon = Some(t.horizon);
+            taken.push(format!("--horizon {}", t.horizon));
+        }
         if d.mask_value.is_none() && t.mask_value.is_some() {
             d.mask_value = t.mask_value;
             taken.push(format!("--mask-value={}", t.mask_value.unwrap_or(0.0)));

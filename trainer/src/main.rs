@@ -113,11 +113,13 @@ struct DataArgs {
     /// Rows between window starts (CSV and text).
     #[arg(long, default_value_t = 1)]
     stride: usize,
-    /// CSV: predict the target this many rows after the window's last row.
-    #[arg(long, default_value_t = 0)]
-    horizon: usize,
-    /// A step whose features all equal this value is padding (state kept, not
-    /// scored). Eval, predict and export take the model's own when not given.
+    /// CSV: predict the target this many rows after the window's last row
+    /// (default 0; eval, predict and export take the model's own when not given).
+    #[arg(long)]
+    horizon: Option<usize>,
+    /// A step whose features all equal this value (or, for token ids, whose id
+    /// is this value) is padding: state kept, not scored. .npy inputs only.
+    /// Eval, predict and export take the model's own when not given.
     #[arg(long, allow_negative_numbers = true, value_name = "VALUE")]
     mask_value: Option<f32>,
 }
@@ -170,7 +172,8 @@ struct TrainArgs {
     /// Clip the gradient's global L2 norm to this (5 is a good start for Elman layers).
     #[arg(long, allow_negative_numbers = true)]
     clip_norm: Option<f32>,
-    /// Dropout between layers.
+    /// Dropout rate on the outputs of each recurrent layer that feeds another layer
+    /// or the head (a fresh mask per step; off in evaluation).
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     dropout: f32,
     /// Epochs.
@@ -188,7 +191,9 @@ struct TrainArgs {
     /// Truncated BPTT: windows of K steps, state carried across windows.
     #[arg(long, value_name = "K")]
     tbptt: Option<usize>,
-    /// Early stopping: epochs without validation improvement; restores the best weights.
+    /// Early stopping: stop after this many epochs without a strictly better validation
+    /// metric (accuracy up, MAE down; training loss without validation data). The
+    /// best epoch's weights are exported, whether or not training stopped early.
     #[arg(long)]
     patience: Option<usize>,
     /// Model file to write.
@@ -397,12 +402,19 @@ fn load_data(d: &DataArgs, many_to_many: bool, vocab: Option<&[char]>) -> Result
         let ds = Dataset::from_npy(x, d.y.as_deref(), d.mask_value).map_err(|e| e.to_string())?;
         return Ok((ds, None, None));
     }
+    if let (Some(_), Some(p)) = (d.mask_value, d.csv.as_ref().or(d.text.as_ref())) {
+        return Err(format!(
+            "{}: --mask-value marks padded steps of .npy inputs (float features, or token ids); \
+             CSV and text windows have no padding",
+            p.display()
+        ));
+    }
     if let Some(c) = &d.csv {
         let w = data::csv::CsvWindows {
             targets: d.target.clone(),
             window: d.window.unwrap_or(DEFAULT_WINDOW),
             stride: d.stride,
-            horizon: d.horizon,
+            horizon: d.horizon.unwrap_or(0),
             many_to_many,
             targets_as_features: false,
         };
@@ -433,7 +445,7 @@ pub(crate) fn train_data_source(d: &DataArgs, n: usize) -> Result<Option<TrainDa
         target: d.target.clone(),
         window: d.window.unwrap_or(DEFAULT_WINDOW),
         stride: d.stride,
-        horizon: d.horizon,
+        horizon: d.horizon.unwrap_or(0),
         mask_value: d.mask_value,
         train_sequences: n,
     }))
@@ -450,7 +462,7 @@ pub(crate) fn data_args_of(t: &TrainData) -> DataArgs {
         text: p.filter(|_| t.kind == "text"),
         window: Some(t.window),
         stride: t.stride,
-        horizon: t.horizon,
+        horizon: Some(t.horizon),
         mask_value: t.mask_value,
     }
 }
@@ -535,7 +547,7 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
     }
     let many_to_many = a.many_to_many || ds.per_step;
     if many_to_many && !ds.per_step {
-        return Err("--many-to-many needs per-step targets (y of shape N x T or N x T x O)".into());
+        return Err("--many-to-many needs per-step targets: integer labels N x T, or float values N x T x O (O may be 1; float N x T is read as N x O, one row per sequence)".into());
     }
     ds.per_step = many_to_many;
     let (train, val) = if let (Some(vx), Some(vy)) = (&a.val_x, &a.val_y) {
@@ -573,6 +585,17 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
         let (t, v) = ds.split_tail(a.val_split);
         if t.n == 0 {
             return Err("--val-split leaves no training sequences".into());
+        }
+        let window = a.data.window.unwrap_or(DEFAULT_WINDOW);
+        let span = window + a.data.horizon.unwrap_or(0);
+        if (a.data.csv.is_some() || a.data.text.is_some()) && a.data.stride < span && !a.quiet {
+            eprintln!(
+                "note: windows of {span} rows every {} rows overlap, so the last training windows \
+                 share rows with the first validation ones and the validation figures are \
+                 somewhat optimistic; for an independent check give separate data \
+                 (tinyrnn eval on a later stretch of the series)",
+                a.data.stride
+            );
         }
         (t, (v.n > 0).then_some(v))
     } else {

@@ -10,7 +10,7 @@ pub enum OptimKind {
     Adam,
     /// Stochastic gradient descent with (optional) momentum.
     Sgd,
-    /// RMSprop, rho 0.9, eps 1e-7.
+    /// RMSprop as Keras: rho 0.9, `p -= lr g / sqrt(v + 1e-7)`.
     Rmsprop,
 }
 
@@ -110,7 +110,7 @@ impl Optimizer {
             OptimKind::Rmsprop => {
                 for ((p, &g), v) in params.iter_mut().zip(grads.iter()).zip(self.v.iter_mut()) {
                     *v = RHO * *v + (1.0 - RHO) * g * g;
-                    *p -= lr * g / (v.sqrt() + EPS);
+                    *p -= lr * g / (*v + EPS).sqrt();
                 }
             }
         }
@@ -150,5 +150,26 @@ mod tests {
         let mut g = vec![30.0f32, 40.0];
         assert_eq!(o.step(&mut p, &mut g), 50.0);
         assert!((p[0] + 0.6).abs() < 1e-6 && (p[1] + 0.8).abs() < 1e-6);
+    }
+
+    #[test]
+    fn rmsprop_takes_epsilon_inside_the_root_as_keras() {
+        // Keras 3: v = 0.9 v + 0.1 g^2; p -= lr g / sqrt(v + 1e-7).
+        let cfg = OptimConfig {
+            kind: OptimKind::Rmsprop,
+            ..Default::default()
+        };
+        for g0 in [1e-3f32, 1e-4, 1e-5] {
+            let mut o = Optimizer::new(cfg.clone(), 1);
+            let mut p = vec![0.0f32];
+            o.step(&mut p, &mut [g0]);
+            let v = 0.1 * (g0 as f64).powi(2);
+            let want = -1e-3 * g0 as f64 / (v + 1e-7).sqrt();
+            assert!(
+                ((p[0] as f64 - want) / want).abs() < 1e-5,
+                "g {g0}: {} vs {want}",
+                p[0]
+            );
+        }
     }
 }

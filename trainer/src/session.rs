@@ -320,8 +320,21 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
             }
         }
     }
-    // After early stopping the weights are the best epoch's, and so is the summary.
-    let reported = best.as_ref().filter(|_| stopped.is_some()).map(|b| b.2);
+    // With --patience the weights are the best epoch's at the end, whether
+    // training stopped early or ran all its epochs (as Keras' EarlyStopping
+    // with restore_best_weights), and so is the summary.
+    let reported = best
+        .as_ref()
+        .filter(|_| job.cfg.patience.is_some())
+        .map(|b| b.2);
+    if let (Some(b), None) = (&best, &stopped) {
+        if job.cfg.patience.is_some() && b.2 != trainer.epoch {
+            trainer.net.params = b.1.clone();
+            if job.progress {
+                eprintln!("restored the weights of epoch {}, the best", b.2);
+            }
+        }
+    }
     let last = match reported {
         Some(ep) => history.iter().find(|r| r.epoch == ep).cloned(),
         None => history.last().cloned(),

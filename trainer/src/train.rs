@@ -28,7 +28,10 @@ pub struct TrainConfig {
     pub optim: OptimConfig,
     /// Loss.
     pub loss: LossKind,
-    /// Truncated BPTT window (steps), state carried across windows.
+    /// Truncated BPTT window (steps), state carried across windows. Windows
+    /// end at the last step (the first takes `T mod K` steps), so a
+    /// many-to-one loss reaches back `K` steps; with per-step targets each
+    /// window is one optimizer step on its own rows.
     pub tbptt: Option<usize>,
     /// Stop after this many epochs without validation improvement, restoring the best weights.
     pub patience: Option<usize>,
@@ -99,6 +102,16 @@ fn run<F: Fn(&mut Worker, usize) + Sync + Send>(
     }
 }
 
+/// `h` and `v` hashed into one seed (SplitMix64's finaliser), so that no two
+/// different `(seed, epoch, batch, window, chunk)` give the same stream in
+/// practice (bit fields ORed together used to overlap).
+fn mix(h: u64, v: u64) -> u64 {
+    let mut z = (h ^ v.wrapping_mul(0xD6E8_FEB8_6659_FD93)).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 fn split_even(len: usize, parts: usize) -> Vec<(usize, usize)> {
     let parts = parts.clamp(1, len.max(1));
     let (q, r) = (len / parts, len % parts);
@@ -167,7 +180,14 @@ impl Trainer {
             }
             let mut t0 = 0;
             while t0 < data.t {
-                let t1 = (t0 + window).min(data.t);
+                // Windows end at the last step, so the one that carries a
+                // many-to-one loss is a whole window; a shorter first window
+                // takes the remainder (`T mod K` steps).
+                let t1 = if t0 == 0 && !data.t.is_multiple_of(window) {
+                    data.t % window
+                } else {
+                    t0 + window
+                };
                 let last = t1 == data.t;
                 let with_loss = data.per_step || last;
                 let mut count = 0;
@@ -179,12 +199,11 @@ impl Trainer {
                 let net = &self.net;
                 let seed = self.cfg.seed;
                 run(&self.pool, &mut self.workers[..np], |w, i| {
+                    // Dropout masks: one stream per (seed, epoch, batch, window, chunk).
                     w.rng = ChaCha8Rng::seed_from_u64(
-                        seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                            ^ ((epoch as u64) << 40
-                                | (bi as u64) << 12
-                                | (t0 as u64) << 4
-                                | i as u64),
+                        [epoch, bi, t0, i]
+                            .iter()
+                            .fold(seed, |h, &v| mix(h, v as u64)),
                     );
                     let chunk = w.buf.chunk();
                     net.forward(&mut w.ws, &chunk, Some(&mut w.rng), w.states.as_deref());

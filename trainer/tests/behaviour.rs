@@ -108,6 +108,69 @@ fn tbptt_window_of_the_whole_sequence_is_full_bptt_and_shorter_windows_train() {
 }
 
 #[test]
+fn tbptt_windows_end_at_the_last_step_so_a_final_loss_reaches_back_k_steps() {
+    // Inputs only at steps 4..8 of 12, the loss after the last step: with
+    // windows of 8 ending at step 12 the input weights learn; windows of 8
+    // from step 0 ([0, 8), [8, 12)) would leave them unchanged.
+    let (n, t) = (16, 12);
+    let x: Vec<f32> = (0..n * t)
+        .map(|i| {
+            let (s, step) = (i / t, i % t);
+            if (4..8).contains(&step) {
+                if s % 2 == 0 {
+                    1.0
+                } else {
+                    -1.0
+                }
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let data = Dataset {
+        n,
+        t,
+        input: DataInput::Dense { f: 1, x },
+        targets: tinyrnn_trainer::data::DataTargets::Classes {
+            classes: 2,
+            y: (0..n as u32).map(|s| s % 2).collect(),
+        },
+        per_step: false,
+        mask: None,
+    };
+    let spec = ModelSpec {
+        input: InputSpec::Features { size: 1 },
+        layers: vec![LayerSpec {
+            kind: CellKind::Elman(ElmanAct::Tanh),
+            hidden: 4,
+        }],
+        head: Some(HeadSpec {
+            out: 2,
+            act: HeadAct::Softmax,
+        }),
+        many_to_many: false,
+        dropout: 0.0,
+    };
+    let w_x_change = |k: usize| {
+        let net = Net::init(spec.clone(), 1);
+        let before = net.params[..4].to_vec();
+        let mut c = cfg(1, Some(k));
+        c.batch_size = n;
+        let mut tr = Trainer::new(net, c);
+        tr.train_epoch(&data, &mut |_, _, _, _| {}).unwrap();
+        tr.net.params[..4]
+            .iter()
+            .zip(&before)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max)
+    };
+    assert!(w_x_change(8) > 1e-4, "{}", w_x_change(8));
+    assert!(w_x_change(12) > 1e-4);
+    // a window of 4 ([8, 12) last) cannot reach the inputs
+    assert_eq!(w_x_change(4), 0.0);
+}
+
+#[test]
 fn same_seed_same_parameters_and_data_parallel_matches_serial_closely() {
     let (train, _) = small_data();
     let f = train.features();

@@ -602,8 +602,14 @@ fn resume_refuses_other_settings_and_eval_reads_data_as_trained() {
         .collect();
     std::fs::write(d.join("swapped.csv"), swapped).unwrap();
     run_ok(
-        quick_train(&["--csv", &p("s.csv")], &d.join("s.trnn"))
-            .args(["--target", "c", "--window", "7"]),
+        quick_train(&["--csv", &p("s.csv")], &d.join("s.trnn")).args([
+            "--target",
+            "c",
+            "--window",
+            "7",
+            "--horizon",
+            "2",
+        ]),
     );
     let out = bin()
         .args([
@@ -618,12 +624,22 @@ fn resume_refuses_other_settings_and_eval_reads_data_as_trained() {
         .unwrap();
     assert!(out.status.success());
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--window 7 --target c"),
+        String::from_utf8_lossy(&out.stderr).contains("--window 7 --horizon 2 --target c"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["sequences"], 60 - 7 + 1);
+    assert_eq!(v["sequences"], 60 - 7 - 2 + 1);
+    // CSV windows have no padding to mark
+    let e = run_err(
+        quick_train(&["--csv", &p("s.csv")], &d.join("s2.trnn")).args([
+            "--target",
+            "c",
+            "--mask-value",
+            "-1",
+        ]),
+    );
+    assert!(e.contains("CSV and text windows have no padding"), "{e}");
     let e = run_err(bin().args(["eval", "--model", &p("s.trnn"), "--csv", &p("swapped.csv")]));
     assert!(
         e.contains("feature columns b,a (after --target c), the model was trained on a,b"),

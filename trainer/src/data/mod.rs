@@ -475,7 +475,23 @@ impl Dataset {
                     })
                     .collect(),
             ),
-            _ => None,
+            (Some(mv), DataInput::Tokens { x, .. }) => {
+                if !(mv >= 0.0 && mv.fract() == 0.0) {
+                    return Err(DataError::new(
+                        x_path,
+                        format!(
+                            "holds token ids, so the padding marker --mask-value must be a token id \
+                             (a whole number >= 0), not {mv}"
+                        ),
+                    ));
+                }
+                Some(
+                    x.iter()
+                        .map(|&tok| if tok as f32 == mv { 0.0 } else { 1.0 })
+                        .collect(),
+                )
+            }
+            (None, _) => None,
         };
         Ok(Dataset {
             n,
