@@ -38,8 +38,9 @@
 //! layers only; GRUs with the reset gate after the recurrent product
 //! (PyTorch, Keras' default); no Embedding input.
 //!
-//! It is meant for hosts: sized layers take column-major weights, and on a
-//! microcontroller row-major ones are the faster layout.
+//! It is meant for hosts: sized layers take column-major weights. On a
+//! microcontroller, `Model::step` with the model loaded while compiling
+//! (`static_model!`) is the lean path.
 
 use core::marker::PhantomData;
 

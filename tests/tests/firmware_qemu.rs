@@ -434,7 +434,19 @@ fn static_runtime_code_fits_6_kib_on_cortex_m4f() {
     let target = "thumbv7em-none-eabihf";
     let text = |features: &str| {
         let elf = build(&dir, target, Some(features), "size_probe");
-        elf32_section_size(&std::fs::read(&elf).expect("read size_probe ELF"), ".text")
+        let bytes = std::fs::read(&elf).expect("read size_probe ELF");
+        // No panic or formatting machinery behind `step`: a bounds check the
+        // compiler cannot remove links `core::panicking` (and the formatting
+        // that a printing panic handler pulls in).
+        let linked: Vec<String> = elf32_symbols(&bytes)
+            .into_iter()
+            .filter(|s| s.contains("panicking") || s.contains("4core3fmt"))
+            .collect();
+        assert!(
+            linked.is_empty(),
+            "size_probe {features}: panic or fmt code linked: {linked:?}"
+        );
+        elf32_section_size(&bytes, ".text")
     };
     let base = text("");
     assert!(base > 0, "no .text in the model-less size probe");

@@ -338,8 +338,8 @@ fn f32_only(path: &Path, model: &Model<'_>, is: &str, what: &str) -> Result<(), 
 /// layers in `layout` (`host` or `device`), checked by stepping both files.
 pub fn export_layout(path: &Path, layout: &str, out: &Path, json: bool) -> Result<(), String> {
     let to = match layout {
-        "host" => tinyrnn::Layout::ColMajor8,
-        "device" => tinyrnn::Layout::RowMajor,
+        "host" | "colmajor8" => tinyrnn::Layout::ColMajor8,
+        "device" | "rowmajor" => tinyrnn::Layout::RowMajor,
         l => return Err(format!("--layout {l}: use host or device")),
     };
     let buf = read_model(path)?;

@@ -268,9 +268,12 @@ const EXPORT_ABOUT: &str = "Three modes.
 
 3. Weight layout of an f32 model file:
    tinyrnn export --model model.trnn --layout host|device --out model.host.trnn
-   host: the recurrent layers column-major in panels of 8 rows
-   (Layout::ColMajor8), what the SIMD kernels and tinyrnn::sized read fastest;
-   device: row-major, what `tinyrnn train` writes and a Cortex-M runs fastest.
+   host (or colmajor8): the recurrent layers column-major in panels of 8 rows
+   (Layout::ColMajor8), what the host SIMD kernels, tinyrnn::sized and the
+   Cortex-M4F FPU kernel read fastest (on the M4F 1.27 against 1.65
+   instructions per multiply-add, firmware-example/README.md);
+   device (or rowmajor): row-major, what `tinyrnn train` writes, with no row
+   padding (a hidden size that is not a multiple of 8 takes no extra bytes).
    The same weights, the same metadata; both files are stepped by the runtime on
    the same inputs and the largest output difference (float rounding) is
    reported.";
@@ -286,10 +289,10 @@ struct ExportArgs {
     /// Number format of the quantized model.
     #[arg(long, value_parser = ["f16", "i8", "integer"], requires = "model")]
     format: Option<String>,
-    /// Weight layout of the recurrent layers: host (column-major panels, for
-    /// the SIMD kernels and tinyrnn::sized) or device (row-major, for a
-    /// Cortex-M).
-    #[arg(long, value_parser = ["host", "device"], requires = "model", conflicts_with = "format")]
+    /// Weight layout of the recurrent layers: host or colmajor8 (column-major
+    /// panels: the SIMD kernels, tinyrnn::sized and the Cortex-M4F FPU kernel),
+    /// device or rowmajor (row-major, what train writes, no padding).
+    #[arg(long, value_parser = ["host", "device", "colmajor8", "rowmajor"], requires = "model", conflicts_with = "format")]
     layout: Option<String>,
     /// Calibration inputs for --format integer (.npy: N x T x F float32, or N x T
     /// token ids); default: the training inputs recorded in the model.

@@ -293,8 +293,14 @@ impl<W: FloatWeights> FloatGru<'_, W> {
         let (Some(s), Some(h)) = (scratch.get_mut(..7 * n), h.get_mut(..n)) else {
             return;
         };
-        let (g, rh) = s.split_at_mut(6 * n);
-        let (gx, gh) = g.split_at_mut(3 * n);
+        // Checked splits: with `7 * n` possibly wrapping, the compiler cannot
+        // prove `6 n <= 7 n`, and the plain ones linked a panic into the step.
+        let Some((g, rh)) = s.split_at_mut_checked(6 * n) else {
+            return;
+        };
+        let Some((gx, gh)) = g.split_at_mut_checked(3 * n) else {
+            return;
+        };
         self.w_x.matvec_bias(self.b_x, x, gx);
         match self.variant {
             GruVariant::ResetAfter => {
@@ -304,7 +310,9 @@ impl<W: FloatWeights> FloatGru<'_, W> {
             GruVariant::ResetBefore => {
                 // Gate by gate over slices (the activations' own loops),
                 // each loop one copy of its body on Arm (code size).
-                let (gh_zr, gh_n) = gh.split_at_mut(2 * n);
+                let Some((gh_zr, gh_n)) = gh.split_at_mut_checked(2 * n) else {
+                    return;
+                };
                 let (b_zr, b_n) = self.b_h.split_at(self.b_h.len().min(2 * n));
                 self.w_h.rows(0, 2 * n, n).matvec_bias(b_zr, h, gh_zr);
                 for (g, x) in gh_zr.iter_mut().zip(gx.iter()) {
@@ -312,7 +320,9 @@ impl<W: FloatWeights> FloatGru<'_, W> {
                     *g += *x;
                 }
                 apply_with::<A>(Activation::Sigmoid, gh_zr);
-                let (z, r) = gh_zr.split_at(n);
+                let Some((z, r)) = gh_zr.split_at_checked(n) else {
+                    return;
+                };
                 for ((rh, r), h) in rh.iter_mut().zip(r).zip(h.iter()) {
                     no_unroll();
                     *rh = *r * *h;
