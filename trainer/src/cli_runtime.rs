@@ -47,7 +47,8 @@ fn load_for_model(d: &DataArgs, meta: &Metadata, load: Loader) -> Result<Dataset
     let recorded = meta.train_data.as_ref();
     let mut taken = Vec::new();
     if d.window.is_none() && (d.csv.is_some() || d.text.is_some()) {
-        let w = recorded.map_or(meta.seq_len, |t| t.window);
+        // Steps per sequence it was trained on: the window for CSV and text.
+        let w = meta.seq_len;
         d.window = Some(w);
         taken.push(format!("--window {w}"));
     }
@@ -56,7 +57,7 @@ fn load_for_model(d: &DataArgs, meta: &Metadata, load: Loader) -> Result<Dataset
             d.horizon = Some(t.horizon);
             taken.push(format!("--horizon {}", t.horizon));
         }
-        if d.mask_value.is_none() && t.mask_value.is_some() {
+        if d.x.is_some() && d.mask_value.is_none() && t.mask_value.is_some() {
             d.mask_value = t.mask_value;
             taken.push(format!("--mask-value={}", t.mask_value.unwrap_or(0.0)));
         }
@@ -84,10 +85,14 @@ fn load_for_model(d: &DataArgs, meta: &Metadata, load: Loader) -> Result<Dataset
     let label = data_label(&d);
     if let (Some(names), Some(trained)) = (&names, &meta.features) {
         if names != trained {
+            let after = if d.target.is_empty() {
+                String::new()
+            } else {
+                format!(" (after --target {})", d.target.join(","))
+            };
             return Err(format!(
-                "{label}: feature columns {} (after --target {}), the model was trained on {}",
+                "{label}: feature columns {}{after}, the model was trained on {}",
                 names.join(","),
-                d.target.join(","),
                 trained.join(",")
             ));
         }
@@ -757,7 +762,7 @@ fn recorded_calibration(
 ) -> Result<(PathBuf, Dataset), String> {
     let Some(src) = &meta.train_data else {
         return Err(format!(
-            "--format integer needs calibration inputs to choose the fixed-point ranges, and {} does not record its training data (trained from a built-in dataset or by an older version): give --calibration FILE.npy, a sample of the training inputs; {}",
+            "--format integer needs calibration inputs to choose the fixed-point ranges, and {} does not record its training data (a file written with ModelBuilder, or by an older version): give --calibration FILE.npy, a sample of the training inputs; {}",
             model_path.display(),
             calibration_shape(model)
         ));
@@ -875,7 +880,14 @@ pub fn export_quantized(job: &QuantJob<'_>, load: Loader) -> Result<(), String> 
     });
     let metric = meta.loss.metric_name();
     if let Some(ds) = &ds {
-        let on = |e: export::ExportError| format!("{}: {e}", data_label(job.data));
+        let label = match (&eval, &calibration, &meta.train_data) {
+            (Some(_), _, _) => data_label(job.data),
+            (None, Some((p, _)), _) | (None, None, Some(crate::TrainData { path: p, .. })) => {
+                p.display().to_string()
+            }
+            (None, None, None) => "the measuring data".into(),
+        };
+        let on = |e: export::ExportError| format!("{label}: {e}");
         let (y32, s32) = export::run_runtime(&model, &meta, ds).map_err(on)?;
         let (yq, sq) = export::run_runtime(&qmodel, &meta, ds).map_err(on)?;
         let dev = y32

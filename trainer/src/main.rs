@@ -544,6 +544,7 @@ fn check_writable(what: &str, p: &Path) -> Result<(), String> {
 }
 
 fn cmd_train(a: &TrainArgs) -> Result<(), String> {
+    check_settings(a)?;
     let (mut ds, vocab, features) = load_data(&a.data, a.many_to_many, None)?;
     if matches!(ds.targets, DataTargets::None) {
         return Err("training needs targets: give --y (or --target for CSV)".into());
@@ -590,7 +591,9 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
             return Err("--val-split leaves no training sequences".into());
         }
         let window = a.data.window.unwrap_or(DEFAULT_WINDOW);
-        let span = window + a.data.horizon.unwrap_or(0);
+        // rows a window spans with its targets (a text window's targets run
+        // one character past it)
+        let span = window + a.data.horizon.unwrap_or(0) + usize::from(a.data.text.is_some());
         if (a.data.csv.is_some() || a.data.text.is_some()) && a.data.stride < span && !a.quiet {
             eprintln!(
                 "note: windows of {span} rows every {} rows overlap, so the last training windows \
@@ -610,30 +613,46 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
         Some("bce") => LossKind::Bce,
         _ => train.default_loss(),
     };
-    check_settings(a)?;
-    let targets_file = || {
-        a.data
-            .y
-            .as_ref()
-            .map_or_else(|| "the targets".to_string(), |p| p.display().to_string())
+    let targets_file = |validation: bool| {
+        let y = if validation { &a.val_y } else { &a.data.y };
+        y.as_ref().map_or_else(
+            || {
+                if validation {
+                    "the validation targets"
+                } else {
+                    "the targets"
+                }
+                .to_string()
+            },
+            |p| p.display().to_string(),
+        )
     };
     if let (DataTargets::Values { .. }, Some(h)) = (&train.targets, &a.head) {
         if h.ends_with(":softmax") && a.loss.is_none() {
             return Err(format!(
                 "{} holds float values; a softmax head is trained on integer class labels \
                  (save them with .astype(np.int64)), or give --loss mse/bce with another head",
-                targets_file()
+                targets_file(false)
             ));
         }
     }
     if loss == LossKind::Bce {
-        for d in std::iter::once(&train).chain(val.as_ref()) {
+        // (with --val-split both come from one file, and the validation
+        // indices are counted from the first validation row)
+        for (d, is_val) in std::iter::once((&train, false)).chain(val.as_ref().map(|v| (v, true))) {
             if let DataTargets::Values { y, .. } = &d.targets {
                 if let Some(i) = y.iter().position(|v| !(0.0..=1.0).contains(v)) {
+                    let separate = is_val && a.val_y.is_some();
+                    let offset = if is_val && !separate {
+                        train.n * y.len() / d.n.max(1)
+                    } else {
+                        0
+                    };
                     return Err(format!(
-                        "{}: target {} at flat index {i}; binary cross-entropy needs targets in [0, 1]",
-                        targets_file(),
-                        y[i]
+                        "{}: target {} at flat index {}; binary cross-entropy needs targets in [0, 1]",
+                        targets_file(separate),
+                        y[i],
+                        i + offset
                     ));
                 }
             }

@@ -99,9 +99,12 @@ fn resume_differences(ck: &Checkpoint, job: &TrainJob) -> Vec<String> {
     };
     let source = |t: &Option<crate::data::TrainData>| match t {
         None => "built-in".to_string(),
-        Some(t) if t.kind == "npy" => {
-            format!("{} ({} sequences)", t.path.display(), t.train_sequences)
-        }
+        Some(t) if t.kind == "npy" => format!(
+            "{} ({} sequences, mask value {:?})",
+            t.path.display(),
+            t.train_sequences,
+            t.mask_value
+        ),
         Some(t) => format!(
             "{} ({} sequences, window {}, stride {}, horizon {}, targets {:?}, mask value {:?})",
             t.path.display(),

@@ -528,26 +528,29 @@ fn mistakes_are_refused_before_training_with_what_was_wrong() {
             .args(["--lr", "-1"]),
     );
     assert!(e.contains("--lr -1 must be a positive number"), "{e}");
-    // divergence in the first epoch: one message, and no checkpoint claimed
-    let out = quick_train(
-        &[
-            "--x",
-            &p("X.npy"),
-            "--y",
-            &p("y.npy"),
+    // divergence in the first epoch: one message (with progress output on,
+    // where it used to be printed twice), and no checkpoint claimed
+    let out = bin()
+        .args([
+            "train",
+            "--layers",
+            "gru:4",
             "--epochs",
             "3",
             "--batch-size",
             "4",
-            "--optimizer",
-            "sgd",
-            "--lr",
-            "3e38",
-        ],
-        &d.join("m.trnn"),
-    )
-    .output()
-    .unwrap();
+        ])
+        .args(["--optimizer", "sgd", "--lr", "3e38"])
+        .args([
+            "--x",
+            &p("X.npy"),
+            "--y",
+            &p("y.npy"),
+            "--out",
+            &p("m.trnn"),
+        ])
+        .output()
+        .unwrap();
     let e = String::from_utf8(out.stderr).unwrap();
     assert_eq!(e.matches("loss became").count(), 1, "{e}");
     assert!(

@@ -29,6 +29,7 @@ pub fn load(path: &Path, w: &CsvWindows) -> Result<(Dataset, Vec<String>), DataE
     let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
     // The line (1-based) of the record that the reader reports at `pos`: its
     // positions can point at blank lines before the record, which are skipped.
+    // Only for error messages: it scans the file up to `pos`.
     let line_at = |pos: Option<&::csv::Position>| {
         let at = pos.map_or(0, |p| p.byte() as usize).min(bytes.len());
         let start = at
@@ -91,18 +92,20 @@ pub fn load(path: &Path, w: &CsvWindows) -> Result<(Dataset, Vec<String>), DataE
         if !more {
             break;
         }
-        let line = line_at(rec.position());
+        let line = || line_at(rec.position());
         let mut vals = Vec::with_capacity(rec.len());
         for (c, field) in rec.iter().enumerate() {
             let v: f32 = field.trim().parse().map_err(|_| {
                 err(format!(
-                    "row {line}, column '{}': '{field}' is not a number",
+                    "row {}, column '{}': '{field}' is not a number",
+                    line(),
                     header[c]
                 ))
             })?;
             if !v.is_finite() {
                 return Err(err(format!(
-                    "row {line}, column '{}': {field}; expected a finite number",
+                    "row {}, column '{}': {field}; expected a finite number",
+                    line(),
                     header[c]
                 )));
             }
