@@ -44,13 +44,7 @@ impl Gru<'_> {
     /// One timestep (scalar kernels, exact activations): updates `h` (length
     /// `hidden`) from `x`.
     ///
-    /// # Errors
-    ///
-    /// [`Error::InputLength`](crate::Error::InputLength) unless `x` has
-    /// `input` values, [`Error::StateMismatch`](crate::Error::StateMismatch)
-    /// unless `h` has `hidden`, and
-    /// [`Error::StateTooSmall`](crate::Error::StateTooSmall) if `scratch` is
-    /// shorter than [`scratch_len`](Self::scratch_len); nothing is written then.
+    #[doc = crate::cell::step_errors!()]
     pub fn step(&self, x: &[f32], h: &mut [f32], scratch: &mut [f32]) -> Result<(), crate::Error> {
         super::check_step(
             self.input,

@@ -39,13 +39,7 @@ impl Lstm<'_> {
     /// One timestep (scalar kernels, exact activations): updates `h` and `c`
     /// (each length `hidden`) from `x` (length `input`).
     ///
-    /// # Errors
-    ///
-    /// [`Error::InputLength`](crate::Error::InputLength) unless `x` has
-    /// `input` values, [`Error::StateMismatch`](crate::Error::StateMismatch)
-    /// unless each state slice has `hidden`, and
-    /// [`Error::StateTooSmall`](crate::Error::StateTooSmall) if `scratch` is
-    /// shorter than [`scratch_len`](Self::scratch_len); nothing is written then.
+    #[doc = crate::cell::step_errors!()]
     pub fn step(
         &self,
         x: &[f32],

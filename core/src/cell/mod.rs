@@ -18,6 +18,19 @@ pub use embedding::Embedding;
 pub use gru::Gru;
 pub use lstm::Lstm;
 
+/// The `# Errors` section of every layer's public `step`.
+macro_rules! step_errors {
+    () => {
+        "# Errors\n\n\
+         [`Error::InputLength`](crate::Error::InputLength) unless `x` has `input` \
+         values, [`Error::StateMismatch`](crate::Error::StateMismatch) unless each \
+         state slice (`h`, and `c` of an LSTM) has `hidden`, and \
+         [`Error::StateTooSmall`](crate::Error::StateTooSmall) if `scratch` is \
+         shorter than [`scratch_len`](Self::scratch_len); nothing is written then."
+    };
+}
+pub(crate) use step_errors;
+
 /// The checks of a layer's public step: `x` of `input` values
 /// ([`Error::InputLength`]), each state slice of `hidden`
 /// ([`Error::StateMismatch`]), `scratch` of at least `needed` words

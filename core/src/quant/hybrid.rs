@@ -126,13 +126,7 @@ impl<W: FloatWeights> FloatElman<'_, W> {
 
     /// One timestep (exact activations): updates `h` from `x`.
     ///
-    /// # Errors
-    ///
-    /// [`Error::InputLength`](crate::Error::InputLength) unless `x` has
-    /// `input` values, [`Error::StateMismatch`](crate::Error::StateMismatch)
-    /// unless `h` has `hidden`, and
-    /// [`Error::StateTooSmall`](crate::Error::StateTooSmall) if `scratch` is
-    /// shorter than [`scratch_len`](Self::scratch_len); nothing is written then.
+    #[doc = crate::cell::step_errors!()]
     pub fn step(&self, x: &[f32], h: &mut [f32], scratch: &mut [f32]) -> Result<(), crate::Error> {
         check_step(
             self.input,
@@ -195,13 +189,7 @@ impl<W: FloatWeights> FloatLstm<'_, W> {
 
     /// One timestep (exact activations): updates `h` and `c` from `x`.
     ///
-    /// # Errors
-    ///
-    /// [`Error::InputLength`](crate::Error::InputLength) unless `x` has
-    /// `input` values, [`Error::StateMismatch`](crate::Error::StateMismatch)
-    /// unless each state slice has `hidden`, and
-    /// [`Error::StateTooSmall`](crate::Error::StateTooSmall) if `scratch` is
-    /// shorter than [`scratch_len`](Self::scratch_len); nothing is written then.
+    #[doc = crate::cell::step_errors!()]
     pub fn step(
         &self,
         x: &[f32],
@@ -267,13 +255,7 @@ impl<W: FloatWeights> FloatGru<'_, W> {
 
     /// One timestep (exact activations): updates `h` from `x`.
     ///
-    /// # Errors
-    ///
-    /// [`Error::InputLength`](crate::Error::InputLength) unless `x` has
-    /// `input` values, [`Error::StateMismatch`](crate::Error::StateMismatch)
-    /// unless `h` has `hidden`, and
-    /// [`Error::StateTooSmall`](crate::Error::StateTooSmall) if `scratch` is
-    /// shorter than [`scratch_len`](Self::scratch_len); nothing is written then.
+    #[doc = crate::cell::step_errors!()]
     pub fn step(&self, x: &[f32], h: &mut [f32], scratch: &mut [f32]) -> Result<(), crate::Error> {
         check_step(
             self.input,
