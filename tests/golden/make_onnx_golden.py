@@ -3,7 +3,8 @@
 
 For op in {RNN tanh, RNN relu, LSTM, GRU linear_before_reset=0, GRU
 linear_before_reset=1} x input size I in {1, 3, 16} x hidden size H in
-{1, 7, 32, 64} (60 files), a single ONNX node (opset 14) is run by onnxruntime
+{1, 7, 8, 16, 32, 64} (90 files; 8 and 16 reach the runtime's in-register SIMD
+paths), a single ONNX node (opset 14) is run by onnxruntime
 (CPUExecutionProvider) on 20 steps, batch 1, with nonzero initial_h/initial_c.
 Weights are stored in EXACT ONNX layout and gate order (see README.md).
 Every case is also checked against the float64 numpy reference in
@@ -31,7 +32,7 @@ from golden_common import f32list, ref_gru, ref_lstm, ref_rnn, write_json  # noq
 OPSET = 14
 SEQ_LEN = 20
 INPUT_SIZES = (1, 3, 16)
-HIDDEN_SIZES = (1, 7, 32, 64)
+HIDDEN_SIZES = (1, 7, 8, 16, 32, 64)
 TOL = 1e-5
 OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "onnx")
 

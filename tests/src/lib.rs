@@ -7,6 +7,19 @@ use serde_json::Value;
 use tinyrnn::{Activation, GruVariant, ModelBuilder};
 
 /// The folder holding the committed golden data.
+/// The worse of a running largest error `acc` and a new error `d`, where a
+/// NaN is the worst of all and stays: `f32::max` returns the other argument
+/// when one is NaN, so a NaN output would leave the running error at 0.
+pub fn worst<T: PartialOrd + Copy>(acc: T, d: T) -> T {
+    #[allow(clippy::eq_op)] // `d != d`: d is NaN
+    let nan = d != d;
+    if nan || d > acc {
+        d
+    } else {
+        acc
+    }
+}
+
 pub fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("golden")
 }

@@ -34,7 +34,7 @@ fn stacked_models_match_numpy_reference() {
                     .expect("step");
             }
             for (a, b) in y.iter().zip(&want[t * o..(t + 1) * o]) {
-                err = err.max((*a as f64 - b).abs());
+                err = tinyrnn_tests::worst(err, (*a as f64 - b).abs());
             }
         }
         println!(

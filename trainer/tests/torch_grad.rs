@@ -245,7 +245,9 @@ fn gradients_match_pytorch_autograd() {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "no goldens in {}", dir.display());
+    // the five cases torch_grad.py writes (LSTM, LSTM x 2, LSTM with a
+    // per-step MSE loss, GRU, Elman): a missing one must not pass unnoticed
+    assert_eq!(files.len(), 5, "goldens in {}: {files:?}", dir.display());
     let reports: Vec<Report> = files.iter().map(|f| check_file(f)).collect();
     let line: Vec<String> = reports
         .iter()
