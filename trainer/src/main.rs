@@ -75,7 +75,8 @@ const EVAL_EXAMPLES: &str = "Examples:
   tinyrnn eval --model model.trnn --x Xval.npy --y yval.npy
   tinyrnn eval --model t.trnn --csv sensor-test.csv --json
 
-The data is windowed as the model was trained (CSV targets, --window, --mask-value are
+The data is windowed as the model was trained (CSV targets, --window, --horizon and
+--mask-value are
 taken from the model unless given). The metrics are computed by the runtime's step, one
 timestep at a time, on the model file itself.";
 
@@ -393,8 +394,17 @@ fn parse_head(s: &str) -> Result<Option<HeadSpec>, String> {
     Ok(Some(HeadSpec { out, act }))
 }
 
-/// Steps per CSV or text window when training without `--window`.
-const DEFAULT_WINDOW: usize = 32;
+impl DataArgs {
+    /// Steps per CSV or text window: `--window`, or 32.
+    fn window(&self) -> usize {
+        self.window.unwrap_or(32)
+    }
+
+    /// CSV rows between a window's last row and its target: `--horizon`, or 0.
+    fn horizon(&self) -> usize {
+        self.horizon.unwrap_or(0)
+    }
+}
 
 /// Loads the data named by `d`. `vocab` (from a model) fixes a text vocabulary.
 /// Loaded data with the text vocabulary and CSV feature names, if any.
@@ -415,9 +425,9 @@ fn load_data(d: &DataArgs, many_to_many: bool, vocab: Option<&[char]>) -> Result
     if let Some(c) = &d.csv {
         let w = data::csv::CsvWindows {
             targets: d.target.clone(),
-            window: d.window.unwrap_or(DEFAULT_WINDOW),
+            window: d.window(),
             stride: d.stride,
-            horizon: d.horizon.unwrap_or(0),
+            horizon: d.horizon(),
             many_to_many,
             targets_as_features: false,
         };
@@ -425,8 +435,8 @@ fn load_data(d: &DataArgs, many_to_many: bool, vocab: Option<&[char]>) -> Result
         return Ok((ds, None, Some(names)));
     }
     if let Some(t) = &d.text {
-        let (ds, v) = data::text::load(t, d.window.unwrap_or(DEFAULT_WINDOW), d.stride, vocab)
-            .map_err(|e| e.to_string())?;
+        let (ds, v) =
+            data::text::load(t, d.window(), d.stride, vocab).map_err(|e| e.to_string())?;
         return Ok((ds, Some(v), None));
     }
     Err("no data: give --x X.npy [--y y.npy], --csv FILE --target COL, or --text FILE".into())
@@ -446,9 +456,9 @@ pub(crate) fn train_data_source(d: &DataArgs, n: usize) -> Result<Option<TrainDa
         kind: kind.into(),
         path,
         target: d.target.clone(),
-        window: d.window.unwrap_or(DEFAULT_WINDOW),
+        window: d.window(),
         stride: d.stride,
-        horizon: d.horizon.unwrap_or(0),
+        horizon: d.horizon(),
         mask_value: d.mask_value,
         train_sequences: n,
     }))
@@ -510,13 +520,27 @@ fn check_settings(a: &TrainArgs) -> Result<(), String> {
             a.weight_decay
         ));
     }
-    if a.val_split < 0.0 || a.val_split.is_nan() {
+    if !(0.0..1.0).contains(&a.val_split) {
         return Err(format!("--val-split {} must be in [0, 1)", a.val_split));
     }
     if let Some(mv) = a.data.mask_value {
         if !mv.is_finite() {
             return Err(format!(
                 "--mask-value {mv}: inputs must be finite, so the padding marker must be a finite value such as 0 or -1"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses binary cross-entropy targets outside [0, 1], naming `file` and
+/// the flat index in it.
+fn check_bce_targets(d: &Dataset, file: &str) -> Result<(), String> {
+    if let DataTargets::Values { y, .. } = &d.targets {
+        if let Some(i) = y.iter().position(|v| !(0.0..=1.0).contains(v)) {
+            return Err(format!(
+                "{file}: target {} at flat index {i}; binary cross-entropy needs targets in [0, 1]",
+                y[i]
             ));
         }
     }
@@ -554,8 +578,33 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
         return Err("--many-to-many needs per-step targets: integer labels N x T, or float values N x T x O (O may be 1; float N x T is read as N x O, one row per sequence)".into());
     }
     ds.per_step = many_to_many;
+    let loss = match a.loss.as_deref() {
+        Some("ce") => LossKind::CrossEntropy,
+        Some("mse") => LossKind::Mse,
+        Some("bce") => LossKind::Bce,
+        _ => ds.default_loss(),
+    };
+    let file_name = |p: &Option<PathBuf>| {
+        p.as_ref()
+            .map_or_else(|| "the targets".to_string(), |p| p.display().to_string())
+    };
+    if let (DataTargets::Values { .. }, Some(h)) = (&ds.targets, &a.head) {
+        if h.ends_with(":softmax") && a.loss.is_none() {
+            return Err(format!(
+                "{} holds float values; a softmax head is trained on integer class labels \
+                 (save them with .astype(np.int64)), or give --loss mse/bce with another head",
+                file_name(&a.data.y)
+            ));
+        }
+    }
+    if loss == LossKind::Bce {
+        check_bce_targets(&ds, &file_name(&a.data.y))?;
+    }
     let (train, val) = if let (Some(vx), Some(vy)) = (&a.val_x, &a.val_y) {
         let v = Dataset::from_npy(vx, Some(vy), a.data.mask_value).map_err(|e| e.to_string())?;
+        if loss == LossKind::Bce {
+            check_bce_targets(&v, &file_name(&a.val_y))?;
+        }
         if v.is_tokens() != ds.is_tokens() {
             let kind = |tokens| {
                 if tokens {
@@ -583,17 +632,14 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
         }
         (ds, Some(v))
     } else if a.val_split > 0.0 {
-        if a.val_split >= 1.0 || a.val_split.is_nan() {
-            return Err(format!("--val-split {} must be below 1", a.val_split));
-        }
         let (t, v) = ds.split_tail(a.val_split);
         if t.n == 0 {
             return Err("--val-split leaves no training sequences".into());
         }
-        let window = a.data.window.unwrap_or(DEFAULT_WINDOW);
+        let window = a.data.window();
         // rows a window spans with its targets (a text window's targets run
         // one character past it)
-        let span = window + a.data.horizon.unwrap_or(0) + usize::from(a.data.text.is_some());
+        let span = window + a.data.horizon() + usize::from(a.data.text.is_some());
         if (a.data.csv.is_some() || a.data.text.is_some()) && a.data.stride < span && !a.quiet {
             eprintln!(
                 "note: windows of {span} rows every {} rows overlap, so the last training windows \
@@ -607,57 +653,6 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
     } else {
         (ds, None)
     };
-    let loss = match a.loss.as_deref() {
-        Some("ce") => LossKind::CrossEntropy,
-        Some("mse") => LossKind::Mse,
-        Some("bce") => LossKind::Bce,
-        _ => train.default_loss(),
-    };
-    let targets_file = |validation: bool| {
-        let y = if validation { &a.val_y } else { &a.data.y };
-        y.as_ref().map_or_else(
-            || {
-                if validation {
-                    "the validation targets"
-                } else {
-                    "the targets"
-                }
-                .to_string()
-            },
-            |p| p.display().to_string(),
-        )
-    };
-    if let (DataTargets::Values { .. }, Some(h)) = (&train.targets, &a.head) {
-        if h.ends_with(":softmax") && a.loss.is_none() {
-            return Err(format!(
-                "{} holds float values; a softmax head is trained on integer class labels \
-                 (save them with .astype(np.int64)), or give --loss mse/bce with another head",
-                targets_file(false)
-            ));
-        }
-    }
-    if loss == LossKind::Bce {
-        // (with --val-split both come from one file, and the validation
-        // indices are counted from the first validation row)
-        for (d, is_val) in std::iter::once((&train, false)).chain(val.as_ref().map(|v| (v, true))) {
-            if let DataTargets::Values { y, .. } = &d.targets {
-                if let Some(i) = y.iter().position(|v| !(0.0..=1.0).contains(v)) {
-                    let separate = is_val && a.val_y.is_some();
-                    let offset = if is_val && !separate {
-                        train.n * y.len() / d.n.max(1)
-                    } else {
-                        0
-                    };
-                    return Err(format!(
-                        "{}: target {} at flat index {}; binary cross-entropy needs targets in [0, 1]",
-                        targets_file(separate),
-                        y[i],
-                        i + offset
-                    ));
-                }
-            }
-        }
-    }
     let width = train.target_width().unwrap_or(1);
     let head = match &a.head {
         Some(h) => parse_head(h)?,

@@ -312,8 +312,8 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
         }
         if let Some(pat) = job.cfg.patience {
             if since_best >= pat {
-                let (_, params, bep) = best.clone().expect("set above");
-                trainer.net.params = params;
+                // (the weights are restored below, with or without stopping)
+                let bep = best.as_ref().map_or(ep, |b| b.2);
                 let msg = format!("early stopping after epoch {ep}: no improvement for {pat} epochs; restored the weights of epoch {bep}");
                 if job.progress {
                     eprintln!("{msg}");
@@ -326,16 +326,12 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
     // With --patience the weights are the best epoch's at the end, whether
     // training stopped early or ran all its epochs (as Keras' EarlyStopping
     // with restore_best_weights), and so is the summary.
-    let reported = best
-        .as_ref()
-        .filter(|_| job.cfg.patience.is_some())
-        .map(|b| b.2);
-    if let (Some(b), None) = (&best, &stopped) {
-        if job.cfg.patience.is_some() && b.2 != trainer.epoch {
-            trainer.net.params = b.1.clone();
-            if job.progress {
-                eprintln!("restored the weights of epoch {}, the best", b.2);
-            }
+    let kept = best.as_ref().filter(|_| job.cfg.patience.is_some());
+    let reported = kept.map(|b| b.2);
+    if let Some((_, params, bep)) = kept.filter(|b| b.2 != trainer.epoch) {
+        trainer.net.params = params.clone();
+        if job.progress && stopped.is_none() {
+            eprintln!("restored the weights of epoch {bep}, the best");
         }
     }
     let last = match reported {

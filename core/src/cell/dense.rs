@@ -25,11 +25,7 @@ pub struct Dense<'a> {
 impl Dense<'_> {
     /// Computes `y` (length `out`) from `x` (length `input`), scalar and exact.
     ///
-    /// # Errors
-    ///
-    /// [`Error::InputLength`](crate::Error::InputLength) unless `x` has
-    /// `input` values, [`Error::OutputLength`](crate::Error::OutputLength)
-    /// unless `y` has `out`; nothing is written then.
+    #[doc = crate::cell::forward_errors!()]
     pub fn forward(&self, x: &[f32], y: &mut [f32]) -> Result<(), crate::Error> {
         super::check_forward(self.input, self.out, x, y)?;
         self.forward_with::<ScalarBackend, Exact>(x, y);

@@ -18,7 +18,7 @@ pub use embedding::Embedding;
 pub use gru::Gru;
 pub use lstm::Lstm;
 
-/// The `# Errors` section of every layer's public `step`.
+/// The `# Errors` section of every recurrent layer's public `step`.
 macro_rules! step_errors {
     () => {
         "# Errors\n\n\
@@ -30,6 +30,17 @@ macro_rules! step_errors {
     };
 }
 pub(crate) use step_errors;
+
+/// The `# Errors` section of every Dense layer's public `forward`.
+macro_rules! forward_errors {
+    () => {
+        "# Errors\n\n\
+         [`Error::InputLength`](crate::Error::InputLength) unless `x` has `input` \
+         values, [`Error::OutputLength`](crate::Error::OutputLength) unless `y` \
+         has `out`; nothing is written then."
+    };
+}
+pub(crate) use forward_errors;
 
 /// The checks of a layer's public step: `x` of `input` values
 /// ([`Error::InputLength`]), each state slice of `hidden`

@@ -342,11 +342,7 @@ pub struct FloatDense<'a, W> {
 impl<W: FloatWeights> FloatDense<'_, W> {
     /// Computes `y` (length `out`) from `x` (exact activations).
     ///
-    /// # Errors
-    ///
-    /// [`Error::InputLength`](crate::Error::InputLength) unless `x` has
-    /// `input` values, [`Error::OutputLength`](crate::Error::OutputLength)
-    /// unless `y` has `out`; nothing is written then.
+    #[doc = crate::cell::forward_errors!()]
     pub fn forward(&self, x: &[f32], y: &mut [f32]) -> Result<(), crate::Error> {
         check_forward(self.input, self.out, x, y)?;
         self.forward_with::<Exact>(x, y);

@@ -332,22 +332,16 @@ impl Dataset {
                 ))
             }
             (npy::NpyData::Int(x), &[n, t]) => {
-                if let Some(i) = x.iter().position(|&v| v < 0 || v > u32::MAX as i64) {
+                if let Some(i) = x.iter().position(|&v| !(0..MAX_VOCAB as i64).contains(&v)) {
+                    let expected = if x[i] < 0 {
+                        "a non-negative index".to_string()
+                    } else {
+                        format!("token ids below {MAX_VOCAB}")
+                    };
                     return Err(DataError::new(
                         x_path,
                         format!(
-                            "token {} at index [{}, {}]; expected a non-negative index",
-                            x[i],
-                            i / t,
-                            i % t
-                        ),
-                    ));
-                }
-                if let Some(i) = x.iter().position(|&v| v >= MAX_VOCAB as i64) {
-                    return Err(DataError::new(
-                        x_path,
-                        format!(
-                            "token {} at index [{}, {}]; expected token ids below {MAX_VOCAB}",
+                            "token {} at index [{}, {}]; expected {expected}",
                             x[i],
                             i / t,
                             i % t
@@ -405,19 +399,18 @@ impl Dataset {
                             }
                             per_step = true;
                         }
-                        if let Some(i) = y.iter().position(|&v| v < 0 || v > u32::MAX as i64) {
+                        if let Some(i) = y
+                            .iter()
+                            .position(|&v| !(0..MAX_CLASSES as i64).contains(&v))
+                        {
+                            let expected = if y[i] < 0 {
+                                "a class index >= 0".to_string()
+                            } else {
+                                format!("class indices below {MAX_CLASSES}")
+                            };
                             return Err(DataError::new(
                                 yp,
-                                format!("label {} at index {i}; expected a class index >= 0", y[i]),
-                            ));
-                        }
-                        if let Some(i) = y.iter().position(|&v| v >= MAX_CLASSES as i64) {
-                            return Err(DataError::new(
-                                yp,
-                                format!(
-                                    "label {} at index {i}; expected class indices below {MAX_CLASSES}",
-                                    y[i]
-                                ),
+                                format!("label {} at index {i}; expected {expected}", y[i]),
                             ));
                         }
                         let classes = y.iter().copied().max().unwrap_or(0) as usize + 1;

@@ -99,19 +99,17 @@ pub fn parse(bytes: &[u8]) -> Result<Npy, String> {
                 .collect(),
         ),
         ('f', 8) => {
-            let wide: Vec<f64> = chunks
-                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
-                .collect();
-            if let Some(i) = wide
-                .iter()
-                .position(|v| v.is_finite() && !(*v as f32).is_finite())
-            {
-                return Err(format!(
-                    "value {:e} at flat index {i} is beyond the float32 range (±3.4e38)",
-                    wide[i]
-                ));
+            let mut narrow = Vec::with_capacity(count);
+            for (i, c) in chunks.enumerate() {
+                let v = f64::from_le_bytes(c.try_into().expect("8 bytes"));
+                if v.is_finite() && !(v as f32).is_finite() {
+                    return Err(format!(
+                        "value {v:e} at flat index {i} is beyond the float32 range (±3.4e38)"
+                    ));
+                }
+                narrow.push(v as f32);
             }
-            NpyData::Float(wide.iter().map(|&v| v as f32).collect())
+            NpyData::Float(narrow)
         }
         ('f', 2) => NpyData::Float(
             chunks
