@@ -134,6 +134,9 @@ impl<'a, const L: usize> Model<'a, L> {
                 return Err(src.err.get());
             }
             let (state_len, scratch_len) = (layer.state_len(), layer.scratch_len());
+            if layer.streams() {
+                self.sweep = true;
+            }
             self.layer_count = li + 1;
             // (Not `li > 0`: the loop would be peeled, its body twice in flash.)
             let first_layer = self.layer_count == 1;
@@ -171,10 +174,14 @@ impl<'a, const L: usize> Model<'a, L> {
             li += 1;
         }
         self.last_recurrent = ok_or!(last_recurrent, Error::NoRecurrentLayer);
-        // The total must be addressable: state + scratch + two Dense buffers.
+        // The total must be addressable: state + scratch + two Dense buffers
+        // + the sweep word.
         let total = match self.recurrent_len.checked_add(self.scratch_len) {
             Some(n) => match self.io_len.checked_mul(2) {
-                Some(io) => n.checked_add(io),
+                Some(io) => match n.checked_add(io) {
+                    Some(n) => n.checked_add(self.sweep as usize),
+                    None => None,
+                },
                 None => None,
             },
             None => None,

@@ -54,11 +54,13 @@ impl Gru<'_> {
             scratch.len(),
             self.scratch_len(),
         )?;
-        self.step_with::<ScalarBackend, Exact>(x, h, scratch);
+        self.step_with::<ScalarBackend, Exact>(x, h, scratch, false);
         Ok(())
     }
 
     /// One timestep with the given kernels.
+    /// `rev`: the direction of a streamed product
+    /// ([`simd::streams`](crate::kernel::simd::streams)).
     // Not inlined into `Model::run`: one copy per (kernel, math) pair
     // instead of one per call site; one call per step.
     #[inline(never)]
@@ -67,6 +69,7 @@ impl Gru<'_> {
         x: &[f32],
         h: &mut [f32],
         scratch: &mut [f32],
+        rev: bool,
     ) {
         let n = self.hidden;
         let hp = self.layout.padded(n);
@@ -81,6 +84,7 @@ impl Gru<'_> {
                 x,
                 h,
                 scratch,
+                rev,
             )
         {
             return;

@@ -56,12 +56,14 @@ impl Lstm<'_> {
             scratch.len(),
             self.scratch_len(),
         )?;
-        self.step_with::<ScalarBackend, Exact>(x, h, c, scratch);
+        self.step_with::<ScalarBackend, Exact>(x, h, c, scratch, false);
         Ok(())
     }
 
     /// One timestep with the given kernels: one fused pass over `W_x` and
     /// `W_h` into the gate pre-activations, then one pass of gate math.
+    /// `rev`: the direction of a streamed product
+    /// ([`simd::streams`](crate::kernel::simd::streams)).
     // Not inlined into `Model::run`: one copy per (kernel, math) pair
     // instead of one per call site; one call per step.
     #[inline(never)]
@@ -71,6 +73,7 @@ impl Lstm<'_> {
         h: &mut [f32],
         c: &mut [f32],
         scratch: &mut [f32],
+        rev: bool,
     ) {
         let n = self.hidden;
         let hp = self.layout.padded(n);
@@ -84,6 +87,7 @@ impl Lstm<'_> {
             h,
             c,
             scratch,
+            rev,
         ) {
             return;
         }

@@ -152,7 +152,9 @@ pub(crate) trait Backend {
     }
     /// A whole LSTM step in one fused pass (see [`simd::lstm_step`]) where
     /// this backend has one for `layout`; `false`, touching nothing,
-    /// otherwise (the cell then runs its generic step).
+    /// otherwise (the cell then runs its generic step). `rev`: the direction
+    /// of a streamed product (see [`simd::streams`]); the sums' order, so the
+    /// last bits of the result, may depend on it.
     #[inline(always)]
     #[expect(clippy::too_many_arguments, reason = "one layer's slices")]
     fn lstm_step<A: Act>(
@@ -165,6 +167,7 @@ pub(crate) trait Backend {
         _h: &mut [f32],
         _c: &mut [f32],
         _scratch: &mut [f32],
+        _rev: bool,
     ) -> bool {
         false
     }
@@ -182,6 +185,7 @@ pub(crate) trait Backend {
         _x: &[f32],
         _h: &mut [f32],
         _scratch: &mut [f32],
+        _rev: bool,
     ) -> bool {
         false
     }
@@ -388,6 +392,7 @@ impl Backend for ScalarBackend {
         h: &mut [f32],
         c: &mut [f32],
         scratch: &mut [f32],
+        _rev: bool,
     ) -> bool {
         if !A::FAST {
             return false;
@@ -413,6 +418,7 @@ impl Backend for ScalarBackend {
         x: &[f32],
         h: &mut [f32],
         scratch: &mut [f32],
+        _rev: bool,
     ) -> bool {
         if !A::FAST {
             return false;
@@ -492,8 +498,10 @@ impl Backend for SimdBackend {
         h: &mut [f32],
         c: &mut [f32],
         scratch: &mut [f32],
+        rev: bool,
     ) -> bool {
-        layout == Layout::ColMajor8 && simd::lstm_step::<Wide, A>(hp, wx, wh, b, x, h, c, scratch)
+        layout == Layout::ColMajor8
+            && simd::lstm_step::<Wide, A>(hp, wx, wh, b, x, h, c, scratch, rev)
     }
     #[inline(always)]
     fn gru_reset_after_step<A: Act>(
@@ -506,8 +514,9 @@ impl Backend for SimdBackend {
         x: &[f32],
         h: &mut [f32],
         scratch: &mut [f32],
+        rev: bool,
     ) -> bool {
         layout == Layout::ColMajor8
-            && simd::gru_reset_after_step::<Wide, A>(hp, wx, wh, bx, bh, x, h, scratch)
+            && simd::gru_reset_after_step::<Wide, A>(hp, wx, wh, bx, bh, x, h, scratch, rev)
     }
 }

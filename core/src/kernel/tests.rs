@@ -407,10 +407,11 @@ fn lstm_step_agrees_at_every_weight_alignment() {
 
 /// Input x hidden sizes of the fused-step tests: the small layers (8 and
 /// 16 units) in registers; tiles ending in a 16-lane tile of fewer vectors
-/// or in one 8-lane panel (24, 40 units); streamed columns (72 and 100
-/// units, from 15 thousand weights; the GRU's 216 and 312 rows are an odd
-/// number of panels, so at 16 lanes its streamed products end in an 8-lane
-/// pass); units fewer than the padded rows (3, 33, 100).
+/// or in one 8-lane panel (24, 40 units); streamed columns, forward and
+/// backward (64, 72 and 100 units, above 8,192 weights in a product; 77
+/// and 101 columns end in a group of fewer than 8; the GRU's 216 and 312
+/// rows are an odd number of panels, so at 16 lanes its streamed products
+/// end in an 8-lane pass); units fewer than the padded rows (3, 33, 100).
 const STEP_SIZES: [(usize, usize); 9] = [
     (1, 3),
     (1, 8),
@@ -447,7 +448,7 @@ fn lstm_step_agrees<V: Vector>() {
             want_h[u] = sigmoid_fast(go) * tanh_fast(want_c[u]);
         }
         let lanes = V::LANES;
-        for shift in 0..8 {
+        for (shift, rev) in (0..8).flat_map(|s| [(s, false), (s, true)]) {
             let mut store = vec![0.0f32; rows * h + 16];
             let at = store.as_ptr().align_offset(32) + shift;
             store[at..at + rows * h].copy_from_slice(&wh);
@@ -461,16 +462,17 @@ fn lstm_step_agrees<V: Vector>() {
                 &x,
                 &mut hh,
                 &mut cc,
-                &mut scratch
+                &mut scratch,
+                rev
             ));
             for u in 0..h {
                 assert!(
                     (hh[u] - want_h[u]).abs() <= 1e-5,
-                    "{lanes} lanes {i}x{h} shift {shift} h[{u}]"
+                    "{lanes} lanes {i}x{h} shift {shift} rev {rev} h[{u}]"
                 );
                 assert!(
                     (cc[u] - want_c[u]).abs() <= 1e-5,
-                    "{lanes} lanes {i}x{h} shift {shift} c[{u}]"
+                    "{lanes} lanes {i}x{h} shift {shift} rev {rev} c[{u}]"
                 );
             }
         }
@@ -507,26 +509,29 @@ fn gru_step_agrees<V: Vector>() {
                 (1.0 - z) * n + z * h0[u]
             })
             .collect();
-        let mut hh = h0.clone();
-        let mut scratch = vec![0.0f32; 2 * rows];
-        assert!(simd::gru_reset_after_step::<V, Fast>(
-            hp,
-            &wx,
-            &wh,
-            &bx,
-            &bh,
-            &x,
-            &mut hh,
-            &mut scratch
-        ));
-        for u in 0..h {
-            assert!(
-                (hh[u] - want[u]).abs() <= 1e-5,
-                "{} lanes {i}x{h} h[{u}]: {} vs {}",
-                V::LANES,
-                hh[u],
-                want[u]
-            );
+        for rev in [false, true] {
+            let mut hh = h0.clone();
+            let mut scratch = vec![0.0f32; 2 * rows];
+            assert!(simd::gru_reset_after_step::<V, Fast>(
+                hp,
+                &wx,
+                &wh,
+                &bx,
+                &bh,
+                &x,
+                &mut hh,
+                &mut scratch,
+                rev
+            ));
+            for u in 0..h {
+                assert!(
+                    (hh[u] - want[u]).abs() <= 1e-5,
+                    "{} lanes {i}x{h} rev {rev} h[{u}]: {} vs {}",
+                    V::LANES,
+                    hh[u],
+                    want[u]
+                );
+            }
         }
     }
 }
