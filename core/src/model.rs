@@ -419,8 +419,9 @@ impl<'a, const L: usize> Model<'a, L> {
     /// than 8,192 in one product, padded rows counted) is swept by the
     /// host's SIMD kernels from its first column to its last on one step and
     /// back on the next, so that each step starts on the weights the step
-    /// before read last, still in L1 (GRU 1x64 17-19% faster, 16x64 models
-    /// 2-17%). The state's last word says which way the next step goes
+    /// before read last, still in L1 (measured up to 1.17x as fast; core
+    /// README, "Fast host build"). The state's last word says which way the
+    /// next step goes
     /// (`0.0`: forward; a reset state starts forward). The sums then run in
     /// another order, so outputs may differ in their last bits from a
     /// forward-only sweep (within the same 1e-5 of the ONNX Runtime

@@ -233,10 +233,10 @@ fn bias_matvec2<V: Vector>(
 /// cache no longer holds; sweeping every other step in reverse
 /// ([`Model::step`](crate::Model::step) keeps the direction in the state's
 /// last word) starts on the columns the last step read most recently, still
-/// in L1. Measured side by side on a Zen 3 (32 KB L1), `sized` steps,
-/// medians of 150 alternating rounds: GRU 1x64 17-19% faster (its 48 KB of
-/// weights streamed and reversed, against tiled before), GRU 16x64 10-17%,
-/// LSTM 16x64 2-10%, LSTM 1x64 3-4%, 128-unit layers level.
+/// in L1. On a Zen 3 (32 KB L1), `sized` steps against forward sweeps
+/// only (and GRU 1x64 tiled): GRU 1x64 1.17x as fast, LSTM 1x64 1.12x,
+/// 16x64 layers 1.08-1.09x, 128-unit layers 1.05x (core README, "Fast host
+/// build").
 pub(crate) const fn streams(rows: usize, cols: usize) -> bool {
     rows.saturating_mul(cols) > STREAM_ABOVE
 }
@@ -306,8 +306,9 @@ fn stream_rows<V: Vector>(
     if rev {
         rest_columns(out);
     }
-    // One loop for both directions: a second, reversed loop measured up to
-    // 30% slower (GRU 1x64), as it was compiled.
+    // One loop for both directions: the group's body as a closure called
+    // from a forward and a reversed loop measured 1.4x slower (sized GRU
+    // 1x64, every step reversed), as it was compiled.
     let n = groups.len();
     for i in 0..n {
         let g = if rev { n - 1 - i } else { i };
