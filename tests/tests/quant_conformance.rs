@@ -1,0 +1,104 @@
+//! tinyrnn's f16 and i8 layers against ONNX Runtime: the committed goldens
+//! under `golden/quant` (made by `golden/make_quant_golden.py`). The script
+//! quantizes the weights by the rules of `core/FORMAT.md` and runs ONNX
+//! Runtime on the decoded weights; here the same f32 weights go through
+//! tinyrnn's own encoder (`ModelBuilder::quantize`) and its runtime, one step
+//! at a time, under every kernel and both activation paths. A weight the
+//! encoder rounded to another code than the script's would move the outputs
+//! by about 1e-3, a hundred times the tolerance.
+
+use std::collections::BTreeMap;
+
+use tinyrnn::quant::NumFormat;
+use tinyrnn::{AlignedBuf, Kernel, Layer, Math, Model, ModelBuilder, StateVec};
+use tinyrnn_tests::{golden_files, onnx_case, read_json};
+
+/// Largest absolute difference allowed from ONNX Runtime's float32 output.
+const TOL: f32 = 1e-5;
+
+#[test]
+fn f16_and_i8_layers_match_onnx_runtime_on_the_decoded_weights() {
+    let files = golden_files("quant");
+    assert_eq!(
+        files.len(),
+        40,
+        "expected 5 cell kinds x 2 input sizes x 2 hidden sizes x 2 formats"
+    );
+    let mut worst: BTreeMap<String, f32> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for path in &files {
+        let case = onnx_case(path);
+        let format = match read_json(path)["format"].as_str() {
+            Some("f16") => NumFormat::F16,
+            Some("i8") => NumFormat::I8,
+            other => panic!("{}: format {other:?}", path.display()),
+        };
+        let f32_bytes = AlignedBuf::from_slice(&case.model);
+        let f32_model = Model::from_bytes(&f32_bytes).expect("f32 model loads");
+        let bytes = ModelBuilder::from_model(&f32_model)
+            .quantize(format)
+            .build()
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let bytes = AlignedBuf::from_slice(&bytes);
+        let steps = case.xs.len() / case.input;
+        assert!(
+            steps > 0 && case.ys.len() == steps * case.hidden,
+            "{}: {} inputs, {} outputs",
+            case.name,
+            case.xs.len(),
+            case.ys.len()
+        );
+        for kernel in [Kernel::Scalar, Kernel::native()] {
+            for math in [Math::Exact, Math::Fast] {
+                let model = Model::from_bytes(&bytes)
+                    .expect("quantized model loads")
+                    .with_kernel(kernel)
+                    .with_math(math);
+                assert!(
+                    matches!(&model.layers()[0], Layer::Quant(q) if q.format() == format),
+                    "{}: the layer is not {format:?}",
+                    case.name
+                );
+                let mut state = StateVec::new(&model);
+                model
+                    .set_layer_state(&mut state, 0, &case.h0, case.c0.as_deref())
+                    .expect("initial state");
+                let mut y = vec![0.0f32; case.hidden];
+                let mut err = 0.0f32;
+                for (x, want) in case
+                    .xs
+                    .chunks_exact(case.input)
+                    .zip(case.ys.chunks_exact(case.hidden))
+                {
+                    model.step(&mut state, x, &mut y).expect("step");
+                    for (a, b) in y.iter().zip(want) {
+                        err = tinyrnn_tests::worst(err, (a - b).abs());
+                    }
+                }
+                if let Some(yc) = &case.yc {
+                    let (_, c) = model.layer_state(&state, 0).expect("state");
+                    for (a, b) in c.expect("LSTM has c").iter().zip(yc) {
+                        err = tinyrnn_tests::worst(err, (a - b).abs());
+                    }
+                }
+                let label = format!("{} {kernel:?} {math:?}", case.name);
+                assert!(!err.is_nan(), "{label}: NaN output");
+                if err > TOL {
+                    failures.push(format!("{label}: max abs error {err:e}"));
+                }
+                let kind = case.name.split("_i").next().unwrap().to_string();
+                let fmt = case.name.rsplit('_').next().unwrap();
+                let w = worst.entry(format!("{kind} {fmt}")).or_insert(0.0);
+                *w = tinyrnn_tests::worst(*w, err);
+            }
+        }
+    }
+    for (kind, err) in &worst {
+        println!("quant conformance: {kind:14} max abs error {err:.3e}");
+    }
+    assert!(
+        failures.is_empty(),
+        "cases over {TOL:e}:\n{}",
+        failures.join("\n")
+    );
+}
