@@ -47,6 +47,7 @@ use core::marker::PhantomData;
 use crate::cell;
 use crate::format::{GruVariant, Layout, PANEL};
 use crate::kernel::activation::Act;
+use crate::kernel::simd::streams;
 use crate::kernel::{Backend, Math};
 
 use crate::{Error, Layer};
@@ -295,6 +296,9 @@ impl<const H: usize> Default for GruState<H> {
 impl<const I: usize, const H: usize> Lstm<'_, I, H> {
     /// Rows of the weight matrices (`H` rounded up to a panel, per gate).
     const ROWS: usize = 4 * H.div_ceil(PANEL) * PANEL;
+    /// Whether the host kernels stream the weights, and so alternate their
+    /// direction (`Model::step`, "Sweep direction").
+    const STREAMS: bool = streams(Self::ROWS, I + H);
 
     #[inline(always)]
     fn run<B: Backend, A: Act>(&self, x: &[f32; I], s: &mut LstmState<H>) {
@@ -304,8 +308,12 @@ impl<const I: usize, const H: usize> Lstm<'_, I, H> {
         // the cell's step, which serves every size); the cell's generic
         // step where there is none (the scalar kernels).
         let hp = H.div_ceil(PANEL) * PANEL;
-        let rev = s.rev;
-        s.rev = !rev;
+        // Only a layer whose products stream alternates (a constant: the
+        // others compile as if there were no direction).
+        let rev = Self::STREAMS && s.rev;
+        if Self::STREAMS {
+            s.rev = !rev;
+        }
         let (h, cs, scratch) = (&mut s.h, &mut s.c, s.scratch.words());
         if !B::lstm_step::<A>(c.layout, hp, c.w_x, c.w_h, c.b, x, h, cs, scratch, rev) {
             c.step_with::<B, A>(x, h, cs, scratch, rev);
@@ -352,6 +360,8 @@ pub struct Gru<'a, const I: usize, const H: usize> {
 impl<const I: usize, const H: usize> Gru<'_, I, H> {
     /// Rows of the weight matrices (`H` rounded up to a panel, per gate).
     const ROWS: usize = 3 * H.div_ceil(PANEL) * PANEL;
+    /// As [`Lstm`]'s.
+    const STREAMS: bool = streams(Self::ROWS, I) || streams(Self::ROWS, H);
 
     #[inline(always)]
     fn run<B: Backend, A: Act>(&self, x: &[f32; I], s: &mut GruState<H>) {
@@ -362,8 +372,10 @@ impl<const I: usize, const H: usize> Gru<'_, I, H> {
         // than the call (GRU 1x16: 102-108 against 87-92 ns, six
         // alternating runs).
         let hp = H.div_ceil(PANEL) * PANEL;
-        let rev = s.rev;
-        s.rev = !rev;
+        let rev = Self::STREAMS && s.rev;
+        if Self::STREAMS {
+            s.rev = !rev;
+        }
         let (h, scratch) = (&mut s.h, s.scratch.words());
         if hp == 2 * PANEL
             || !B::gru_reset_after_step::<A>(
