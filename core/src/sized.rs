@@ -10,10 +10,11 @@
 //! It runs the same kernels as `Model::step` with the default
 //! [`Kernel::native()`](crate::Kernel::native), inlined where every size is
 //! a constant, and computes the same values, bit for bit (test
-//! `core/tests/sized.rs`). Measured side by side it takes 15-35% less time
-//! per step than `Model::step` for layers of up to 32 units and 6-11%
-//! beyond, where the products dominate (`examples/bench_json.rs`,
-//! `sized_fast`; the table is in `core/README.md`).
+//! `core/tests/sized.rs`). Measured side by side (`examples/bench_json.rs`,
+//! `sized_fast`; the table is in `core/README.md`) it usually takes less
+//! time per step than `Model::step`: up to a third less at 8 to 32 units,
+//! where `Model::step`'s own times also vary most from run to run, and up
+//! to 17% less beyond, where the products dominate.
 //!
 //! ```no_run
 //! use tinyrnn::sized::{Dense, Lstm, Model};
