@@ -62,28 +62,7 @@ fn onnx_goldens_under_every_kernel() {
                 .unwrap()
                 .with_kernel(kernel)
                 .with_math(math);
-            let mut state = StateVec::new(&model);
-            model
-                .set_layer_state(&mut state, 0, &case.h0, case.c0.as_deref())
-                .unwrap();
-            let mut y = vec![0.0f32; case.hidden];
-            let mut err = 0.0f32;
-            for (x, want) in case
-                .xs
-                .chunks_exact(case.input)
-                .zip(case.ys.chunks_exact(case.hidden))
-            {
-                model.step(&mut state, x, &mut y).unwrap();
-                for (a, b) in y.iter().zip(want) {
-                    err = golden::worst(err, (a - b).abs());
-                }
-            }
-            if let Some(yc) = &case.yc {
-                let (_, c) = model.layer_state(&state, 0).unwrap();
-                for (a, b) in c.unwrap().iter().zip(yc) {
-                    err = golden::worst(err, (a - b).abs());
-                }
-            }
+            let err = golden::case_error(&model, &case);
             assert!(
                 err <= TOL,
                 "{layout:?} {kernel:?} {math:?} {}: {err:e}",

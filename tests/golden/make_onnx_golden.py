@@ -79,8 +79,8 @@ def build_model(op, activation, lbr, I, H, G):
     return model
 
 
-def run_case(prefix, op, activation, lbr, G, I, H):
-    name = f"{prefix}_i{I}_h{H}"
+def case_data(name, op, G, I, H):
+    """The random weights, initial state and inputs of case `name`."""
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     k = 1.0 / np.sqrt(H)
     W = rng.uniform(-k, k, (G * H, I)).astype(np.float32)
@@ -90,7 +90,13 @@ def run_case(prefix, op, activation, lbr, G, I, H):
     c0 = rng.uniform(-0.5, 0.5, (H,)).astype(np.float32) if op == "LSTM" else None
     X = rng.normal(0.0, 1.0, (SEQ_LEN, I)).astype(np.float32)
     assert np.all(B != 0) and np.all(h0 != 0)
+    return W, R, B, h0, c0, X
 
+
+def run_checked(name, op, activation, lbr, G, I, H, W, R, B, h0, c0, X):
+    """ONNX Runtime's outputs (h after every step, final c for an LSTM) on
+    these weights, checked against the float64 numpy reference; returns
+    them with the largest differences from it."""
     model = build_model(op, activation, lbr, I, H, G)
     sess = ort.InferenceSession(model.SerializeToString(),
                                 providers=["CPUExecutionProvider"])
@@ -121,11 +127,16 @@ def run_case(prefix, op, activation, lbr, G, I, H):
         err_c = 0.0
     err = float(np.max(np.abs(Yr - Y)))
     assert err <= TOL and err_c <= TOL, f"{name}: numpy vs ORT max err {err} / c {err_c}"
+    return Y, Y_c, err, err_c
 
-    obj = {
+
+def golden_obj(op, activation, lbr, I, H, W, R, B, h0, c0, X, Y, Y_c, extra=None):
+    """The JSON object of one case (`extra` keys after linear_before_reset)."""
+    return {
         "op": op,
         "activation": activation,
         "linear_before_reset": lbr,
+        **(extra or {}),
         "input_size": I,
         "hidden_size": H,
         "seq_len": SEQ_LEN,
@@ -138,6 +149,13 @@ def run_case(prefix, op, activation, lbr, G, I, H):
         "Y": f32list(Y),
         "Y_c": f32list(Y_c) if Y_c is not None else None,
     }
+
+
+def run_case(prefix, op, activation, lbr, G, I, H):
+    name = f"{prefix}_i{I}_h{H}"
+    W, R, B, h0, c0, X = case_data(name, op, G, I, H)
+    Y, Y_c, err, err_c = run_checked(name, op, activation, lbr, G, I, H, W, R, B, h0, c0, X)
+    obj = golden_obj(op, activation, lbr, I, H, W, R, B, h0, c0, X, Y, Y_c)
     write_json(os.path.join(OUT_DIR, name + ".json"), obj)
     return name, err, err_c, float(np.max(np.abs(Y)))
 

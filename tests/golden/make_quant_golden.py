@@ -34,20 +34,18 @@ Output is deterministic (fixed numpy seed per case).
 
 import os
 import sys
-import zlib
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from golden_common import f32list, ref_gru, ref_lstm, ref_rnn, write_json  # noqa: E402
-from make_onnx_golden import SEQ_LEN, VARIANTS, build_model  # noqa: E402
+from golden_common import write_json  # noqa: E402
+from make_onnx_golden import VARIANTS, case_data, golden_obj, run_checked  # noqa: E402
 
 INPUT_SIZES = (1, 3)
 HIDDEN_SIZES = (7, 32)
 FORMATS = ("f16", "i8")
-TOL = 1e-5
 OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "quant")
 
 
@@ -78,68 +76,17 @@ def decode(w, fmt):
 
 def run_case(prefix, op, activation, lbr, G, I, H, fmt):
     name = f"{prefix}_i{I}_h{H}_{fmt}"
-    rng = np.random.default_rng(zlib.crc32(name.encode()))
-    k = 1.0 / np.sqrt(H)
-    W = rng.uniform(-k, k, (G * H, I)).astype(np.float32)
-    R = rng.uniform(-k, k, (G * H, H)).astype(np.float32)
-    B = rng.uniform(-k, k, (2 * G * H,)).astype(np.float32)
-    h0 = rng.uniform(-0.5, 0.5, (H,)).astype(np.float32)
-    c0 = rng.uniform(-0.5, 0.5, (H,)).astype(np.float32) if op == "LSTM" else None
-    X = rng.normal(0.0, 1.0, (SEQ_LEN, I)).astype(np.float32)
+    W, R, B, h0, c0, X = case_data(name, op, G, I, H)
     Wd, Rd = decode(W, fmt), decode(R, fmt)
     # The formats do change the weights, so the goldens are not f32's (a
     # one-column W_x, I = 1, is exact in i8: q = +-127, s = |w| / 127).
     assert not np.array_equal(Rd, R), name
-
-    model = build_model(op, activation, lbr, I, H, G)
-    sess = ort.InferenceSession(model.SerializeToString(),
-                                providers=["CPUExecutionProvider"])
-    feeds = {
-        "X": X.reshape(SEQ_LEN, 1, I),
-        "W": Wd.reshape(1, G * H, I),
-        "R": Rd.reshape(1, G * H, H),
-        "B": B.reshape(1, 2 * G * H),
-        "initial_h": h0.reshape(1, 1, H),
-    }
-    if op == "LSTM":
-        feeds["initial_c"] = c0.reshape(1, 1, H)
-    outs = sess.run(None, feeds)
-    Y = outs[0].reshape(SEQ_LEN, H)
-    Y_c = outs[2].reshape(H) if op == "LSTM" else None
-
-    if op == "RNN":
-        Yr = ref_rnn(X, Wd, Rd, B, h0, activation)
-        err_c = 0.0
-    elif op == "LSTM":
-        Yr, cr = ref_lstm(X, Wd, Rd, B, h0, c0)
-        err_c = float(np.max(np.abs(cr - Y_c)))
-    else:
-        Yr = ref_gru(X, Wd, Rd, B, h0, lbr)
-        err_c = 0.0
-    err = float(np.max(np.abs(Yr - Y)))
-    assert err <= TOL and err_c <= TOL, f"{name}: numpy vs ORT max err {err} / c {err_c}"
-
-    obj = {
-        "op": op,
-        "activation": activation,
-        "linear_before_reset": lbr,
-        "format": fmt,
-        "input_size": I,
-        "hidden_size": H,
-        "seq_len": SEQ_LEN,
-        "W": f32list(W),
-        "R": f32list(R),
-        "B": f32list(B),
-        "initial_h": f32list(h0),
-        "initial_c": f32list(c0) if c0 is not None else None,
-        "X": f32list(X),
-        "Y": f32list(Y),
-        "Y_c": f32list(Y_c) if Y_c is not None else None,
-    }
+    Y, Y_c, err, err_c = run_checked(name, op, activation, lbr, G, I, H, Wd, Rd, B, h0, c0, X)
+    # The f32 weights are stored: the test quantizes them itself.
+    obj = golden_obj(op, activation, lbr, I, H, W, R, B, h0, c0, X, Y, Y_c, {"format": fmt})
     write_json(os.path.join(OUT_DIR, name + ".json"), obj)
-    # How far the format moved the outputs from f32's (run on the f32 weights).
-    feeds["W"], feeds["R"] = W.reshape(1, G * H, I), R.reshape(1, G * H, H)
-    y32 = sess.run(None, feeds)[0].reshape(SEQ_LEN, H)
+    # How far the format moved the outputs from the f32 weights' outputs.
+    y32, _, _, _ = run_checked(name, op, activation, lbr, G, I, H, W, R, B, h0, c0, X)
     return name, err, err_c, float(np.max(np.abs(Y - y32)))
 
 

@@ -4,9 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use tinyrnn::{Activation, GruVariant, ModelBuilder};
+use tinyrnn::{Activation, GruVariant, Model, ModelBuilder, StateVec};
 
-/// The folder holding the committed golden data.
 /// The worse of a running largest error `acc` and a new error `d`, where a
 /// NaN is the worst of all and stays: `f32::max` returns the other argument
 /// when one is NaN, so a NaN output would leave the running error at 0.
@@ -20,6 +19,7 @@ pub fn worst<T: PartialOrd + Copy>(acc: T, d: T) -> T {
     }
 }
 
+/// The folder holding the committed golden data.
 pub fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("golden")
 }
@@ -163,6 +163,49 @@ pub fn onnx_case(path: &Path) -> OnnxCase {
         ys: f32s(&v, "Y"),
         yc: opt("Y_c"),
     }
+}
+
+/// Streams `case`'s inputs through `model` (a single layer, started from the
+/// case's initial state) one step at a time and returns the largest absolute
+/// difference from the expected `h` after every step and, for an LSTM, the
+/// final `c` (NaN if any output is NaN). Panics if the case's input and
+/// output counts do not fit its sizes, or if a step fails.
+pub fn case_error(model: &Model<'_>, case: &OnnxCase) -> f32 {
+    let steps = case.xs.len() / case.input;
+    assert!(
+        steps > 0 && case.xs.len() == steps * case.input && case.ys.len() == steps * case.hidden,
+        "{}: {} input and {} output values for input {} and hidden {}",
+        case.name,
+        case.xs.len(),
+        case.ys.len(),
+        case.input,
+        case.hidden
+    );
+    let mut state = StateVec::new(model);
+    model
+        .set_layer_state(&mut state, 0, &case.h0, case.c0.as_deref())
+        .unwrap_or_else(|e| panic!("{}: initial state: {e}", case.name));
+    let mut y = vec![0.0f32; case.hidden];
+    let mut err = 0.0f32;
+    for (x, want) in case
+        .xs
+        .chunks_exact(case.input)
+        .zip(case.ys.chunks_exact(case.hidden))
+    {
+        model
+            .step(&mut state, x, &mut y)
+            .unwrap_or_else(|e| panic!("{}: step: {e}", case.name));
+        for (a, b) in y.iter().zip(want) {
+            err = worst(err, (a - b).abs());
+        }
+    }
+    if let Some(yc) = &case.yc {
+        let (_, c) = model.layer_state(&state, 0).expect("the state has layer 0");
+        for (a, b) in c.expect("an LSTM has c").iter().zip(yc) {
+            err = worst(err, (a - b).abs());
+        }
+    }
+    err
 }
 
 /// Builds a tinyrnn model from a stack golden file's `layers` (tinyrnn layout).

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use tinyrnn::{AlignedBuf, Model, StateVec};
+use tinyrnn::{AlignedBuf, Model};
 use tinyrnn_tests::{golden_files, onnx_case};
 
 /// Largest absolute difference allowed from ONNX Runtime's float32 output.
@@ -23,41 +23,7 @@ fn every_cell_matches_onnx_runtime_within_1e_5() {
         let case = onnx_case(path);
         let bytes = AlignedBuf::from_slice(&case.model);
         let model = Model::from_bytes(&bytes).expect("model loads");
-        let mut state = StateVec::new(&model);
-        model
-            .set_layer_state(&mut state, 0, &case.h0, case.c0.as_deref())
-            .expect("initial state");
-        let mut y = vec![0.0f32; case.hidden];
-        let mut err = 0.0f32;
-        // as many steps of expected outputs as of inputs, and some
-        let steps = case.xs.len() / case.input;
-        assert!(
-            steps > 0
-                && case.xs.len() == steps * case.input
-                && case.ys.len() == steps * case.hidden,
-            "{}: {} input and {} output values for input {} and hidden {}",
-            case.name,
-            case.xs.len(),
-            case.ys.len(),
-            case.input,
-            case.hidden
-        );
-        for (x, want) in case
-            .xs
-            .chunks_exact(case.input)
-            .zip(case.ys.chunks_exact(case.hidden))
-        {
-            model.step(&mut state, x, &mut y).expect("step");
-            for (a, b) in y.iter().zip(want) {
-                err = tinyrnn_tests::worst(err, (a - b).abs());
-            }
-        }
-        if let Some(yc) = &case.yc {
-            let (_, c) = model.layer_state(&state, 0).expect("state");
-            for (a, b) in c.expect("LSTM has c").iter().zip(yc) {
-                err = tinyrnn_tests::worst(err, (a - b).abs());
-            }
-        }
+        let err = tinyrnn_tests::case_error(&model, &case);
         assert!(!err.is_nan(), "{}: NaN output", case.name);
         if err > TOL {
             failures.push(format!("{}: max abs error {err:e}", case.name));

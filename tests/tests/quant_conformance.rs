@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use tinyrnn::quant::NumFormat;
-use tinyrnn::{AlignedBuf, Kernel, Layer, Math, Model, ModelBuilder, StateVec};
+use tinyrnn::{AlignedBuf, Kernel, Layer, Math, Model, ModelBuilder};
 use tinyrnn_tests::{golden_files, onnx_case, read_json};
 
 /// Largest absolute difference allowed from ONNX Runtime's float32 output.
@@ -40,14 +40,6 @@ fn f16_and_i8_layers_match_onnx_runtime_on_the_decoded_weights() {
             .build()
             .unwrap_or_else(|e| panic!("{}: {e}", case.name));
         let bytes = AlignedBuf::from_slice(&bytes);
-        let steps = case.xs.len() / case.input;
-        assert!(
-            steps > 0 && case.ys.len() == steps * case.hidden,
-            "{}: {} inputs, {} outputs",
-            case.name,
-            case.xs.len(),
-            case.ys.len()
-        );
         for kernel in [Kernel::Scalar, Kernel::native()] {
             for math in [Math::Exact, Math::Fast] {
                 let model = Model::from_bytes(&bytes)
@@ -59,28 +51,7 @@ fn f16_and_i8_layers_match_onnx_runtime_on_the_decoded_weights() {
                     "{}: the layer is not {format:?}",
                     case.name
                 );
-                let mut state = StateVec::new(&model);
-                model
-                    .set_layer_state(&mut state, 0, &case.h0, case.c0.as_deref())
-                    .expect("initial state");
-                let mut y = vec![0.0f32; case.hidden];
-                let mut err = 0.0f32;
-                for (x, want) in case
-                    .xs
-                    .chunks_exact(case.input)
-                    .zip(case.ys.chunks_exact(case.hidden))
-                {
-                    model.step(&mut state, x, &mut y).expect("step");
-                    for (a, b) in y.iter().zip(want) {
-                        err = tinyrnn_tests::worst(err, (a - b).abs());
-                    }
-                }
-                if let Some(yc) = &case.yc {
-                    let (_, c) = model.layer_state(&state, 0).expect("state");
-                    for (a, b) in c.expect("LSTM has c").iter().zip(yc) {
-                        err = tinyrnn_tests::worst(err, (a - b).abs());
-                    }
-                }
+                let err = tinyrnn_tests::case_error(&model, &case);
                 let label = format!("{} {kernel:?} {math:?}", case.name);
                 assert!(!err.is_nan(), "{label}: NaN output");
                 if err > TOL {
