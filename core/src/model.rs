@@ -374,11 +374,11 @@ impl<'a, const L: usize> Model<'a, L> {
     }
 
     /// f32 words a state for this model holds: recurrent state plus scratch,
-    /// and for a model with an f32 LSTM or GRU layer of more than 8,192
-    /// weights in [`Layout::ColMajor8`](crate::Layout::ColMajor8), one last
-    /// word that records which way the host's SIMD kernels last swept those
-    /// weights (they alternate, see [`Model::step`]). Use it to size
-    /// [`State`](crate::State).
+    /// and for a model with an f32 LSTM or reset-after GRU layer in
+    /// [`Layout::ColMajor8`](crate::Layout::ColMajor8) with more than 8,192
+    /// weights in one product, one last word that records which way the
+    /// host's SIMD kernels sweep those weights next (they alternate, see
+    /// [`Model::step`]). Use it to size [`State`](crate::State).
     pub fn state_len(&self) -> usize {
         self.recurrent_len + self.scratch_len + 2 * self.io_len + self.sweep as usize
     }
@@ -415,18 +415,19 @@ impl<'a, const L: usize> Model<'a, L> {
     ///
     /// # Sweep direction
     ///
-    /// An f32 LSTM or GRU layer whose weights outgrow the L1 cache (more
-    /// than 8,192 in one product, padded rows counted) is swept by the
-    /// host's SIMD kernels from its first column to its last on one step and
-    /// back on the next, so that each step starts on the weights the step
-    /// before read last, still in L1 (measured up to 1.17x as fast; core
-    /// README, "Fast host build"). The state's last word says which way the
-    /// next step goes
-    /// (`0.0`: forward; a reset state starts forward). The sums then run in
-    /// another order, so outputs may differ in their last bits from a
-    /// forward-only sweep (within the same 1e-5 of the ONNX Runtime
-    /// goldens); a copied state steps on exactly as the original would.
-    /// Other kernels and targets ignore the word.
+    /// An f32 LSTM or reset-after GRU layer in
+    /// [`Layout::ColMajor8`](crate::Layout::ColMajor8) whose weights outgrow
+    /// the L1 cache (more than 8,192 in one product, padded rows counted) is
+    /// swept by the host's SIMD kernels from its first column to its last on
+    /// one step and back on the next, so that each step starts on the
+    /// weights the step before read last, still in L1 (measured up to 1.17x
+    /// as fast; core README, "Fast host build"). The state's last word says
+    /// which way the next step goes (`0.0`: forward; a reset state starts
+    /// forward). The sums then run in another order, so outputs may differ
+    /// in their last bits from a forward-only sweep (within the same 1e-5 of
+    /// the ONNX Runtime goldens); a copied state steps on exactly as the
+    /// original would. The scalar kernels ignore the word; on a target
+    /// without SIMD (a Cortex-M) it is never read or written.
     pub fn step<S: StateStorage + ?Sized>(
         &self,
         state: &mut S,
