@@ -134,9 +134,9 @@ impl Layer<'_> {
     }
 
     /// Whether the host's SIMD kernels stream this layer's weights (an f32
-    /// LSTM or reset-after GRU in [`Layout::ColMajor8`] with a product of
-    /// more than 8,192 weights, padded rows counted), sweeping them forward
-    /// and backward on alternate steps (see [`Model::step`]).
+    /// Elman, LSTM or reset-after GRU in [`Layout::ColMajor8`] with a
+    /// product of more than 8,192 weights, padded rows counted), sweeping
+    /// them forward and backward on alternate steps (see [`Model::step`]).
     pub(crate) const fn streams(&self) -> bool {
         use crate::kernel::simd::streams;
         match self {
@@ -150,6 +150,9 @@ impl Layer<'_> {
             {
                 let rows = 3usize.saturating_mul(c.layout.padded(c.hidden));
                 streams(rows, c.input) || streams(rows, c.hidden)
+            }
+            Layer::Elman(c) if matches!(c.layout, Layout::ColMajor8) => {
+                streams(c.layout.padded(c.hidden), c.input.saturating_add(c.hidden))
             }
             _ => false,
         }
@@ -374,7 +377,7 @@ impl<'a, const L: usize> Model<'a, L> {
     }
 
     /// f32 words a state for this model holds: recurrent state plus scratch,
-    /// and for a model with an f32 LSTM or reset-after GRU layer in
+    /// and for a model with an f32 Elman, LSTM or reset-after GRU layer in
     /// [`Layout::ColMajor8`](crate::Layout::ColMajor8) with more than 8,192
     /// weights in one product, one last word that records which way the
     /// host's SIMD kernels sweep those weights next (they alternate, see
@@ -415,7 +418,7 @@ impl<'a, const L: usize> Model<'a, L> {
     ///
     /// # Sweep direction
     ///
-    /// An f32 LSTM or reset-after GRU layer in
+    /// An f32 Elman, LSTM or reset-after GRU layer in
     /// [`Layout::ColMajor8`](crate::Layout::ColMajor8) whose weights outgrow
     /// the L1 cache (more than 8,192 in one product, padded rows counted) is
     /// swept by the host's SIMD kernels from its first column to its last on
@@ -808,7 +811,7 @@ fn step_f32_cell<B: Backend, A: Act>(
 ) {
     match layer {
         Layer::Elman(c) if F32 && cfg!(feature = "elman") => {
-            c.step_with::<B, A>(x, prefix(state, c.hidden), gates);
+            c.step_with::<B, A>(x, prefix(state, c.hidden), gates, rev);
         }
         Layer::Lstm(c) if F32 && cfg!(feature = "lstm") => {
             let (h, rest) = split(state, c.hidden);

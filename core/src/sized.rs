@@ -438,6 +438,8 @@ pub struct ElmanState<const H: usize> {
     pub h: [f32; H],
     /// The pre-activations.
     scratch: Scratch<1, 7, H>,
+    /// As [`LstmState`]'s.
+    rev: bool,
 }
 
 impl<const H: usize> ElmanState<H> {
@@ -446,6 +448,7 @@ impl<const H: usize> ElmanState<H> {
         ElmanState {
             h,
             scratch: Scratch::new(),
+            rev: false,
         }
     }
 }
@@ -459,10 +462,17 @@ impl<const H: usize> Default for ElmanState<H> {
 impl<const I: usize, const H: usize> Elman<'_, I, H> {
     /// Rows of the weight matrices (`H` rounded up to a panel).
     const ROWS: usize = H.div_ceil(PANEL) * PANEL;
+    /// As [`Lstm`]'s.
+    const STREAMS: bool = streams(Self::ROWS, I + H);
 
     #[inline(always)]
     fn run<B: Backend, A: Act>(&self, x: &[f32; I], s: &mut ElmanState<H>) {
-        self.cell.step_with::<B, A>(x, &mut s.h, s.scratch.words());
+        let rev = Self::STREAMS && s.rev;
+        if Self::STREAMS {
+            s.rev = !rev;
+        }
+        self.cell
+            .step_with::<B, A>(x, &mut s.h, s.scratch.words(), rev);
     }
 }
 

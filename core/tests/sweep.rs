@@ -1,11 +1,12 @@
-//! The sweep word: large f32 LSTM/GRU layers are swept forward and backward
+//! The sweep word: large f32 Elman, LSTM and GRU layers are swept forward and backward
 //! on alternate steps by the host's SIMD kernels, and the state's last word
 //! records which way the next step goes (`Model::step`, "Sweep direction").
 #![cfg(feature = "alloc")]
 
-use tinyrnn::sized::{Gru, Lstm, Model as Sized};
+use tinyrnn::sized::{Elman, Gru, Lstm, Model as Sized};
 use tinyrnn::{
-    AlignedBuf, GruVariant, Kernel, Layout, Math, Model, ModelBuilder, StateStorage, StateVec,
+    Activation, AlignedBuf, GruVariant, Kernel, Layout, Math, Model, ModelBuilder, StateStorage,
+    StateVec,
 };
 
 /// xorshift, uniform in [-s, s).
@@ -49,6 +50,19 @@ fn lstm(input: usize, hidden: usize, layout: Layout) -> AlignedBuf {
     AlignedBuf::from_slice(&b.build().unwrap())
 }
 
+fn elman(input: usize, hidden: usize, layout: Layout) -> AlignedBuf {
+    let s = 1.0 / (hidden as f32).sqrt();
+    let mut b = ModelBuilder::new(input);
+    b.layout(layout).elman(
+        hidden,
+        Activation::Tanh,
+        &vec(8, hidden * input, s),
+        &vec(9, hidden * hidden, s),
+        &vec(10, hidden, s),
+    );
+    AlignedBuf::from_slice(&b.build().unwrap())
+}
+
 /// Words of a state besides recurrent state and scratch (no Dense layers
 /// here, so no io buffers): 1 with the sweep word, else 0.
 fn extra_words(model: &Model<'_>, scratch: usize) -> usize {
@@ -64,12 +78,17 @@ fn only_layers_whose_weights_stream_add_the_word() {
     // LSTM 1x40: 160 x 41 = 6,560 weights, tiled; 1x48: 192 x 49 = 9,408.
     let lstm40 = lstm(1, 40, Layout::ColMajor8);
     let lstm48 = lstm(1, 48, Layout::ColMajor8);
+    // Elman: 1 gate block; 128 x 129 = 16,512 weights stream, 64 x 80 do not.
+    let elman128 = elman(1, 128, Layout::ColMajor8);
+    let elman64 = elman(16, 64, Layout::ColMajor8);
     for (bytes, scratch, word, name) in [
         (&big, 6 * 64, 1, "gru 1x64"),
         (&small, 6 * 32, 0, "gru 1x32"),
         (&rowmajor, 6 * 64, 0, "gru 1x64 row-major"),
         (&lstm40, 4 * 40, 0, "lstm 1x40"),
         (&lstm48, 4 * 48, 1, "lstm 1x48"),
+        (&elman128, 128, 1, "elman 1x128"),
+        (&elman64, 64, 0, "elman 16x64"),
     ] {
         let model = Model::from_bytes(bytes).unwrap();
         assert_eq!(extra_words(&model, scratch), word, "{name}");
@@ -102,6 +121,8 @@ fn steps_alternate_direction_and_stay_within_the_reference() {
         ("gru 16x64", gru(16, 64, Layout::ColMajor8), 16),
         ("lstm 1x64", lstm(1, 64, Layout::ColMajor8), 1),
         ("lstm 3x100", lstm(3, 100, Layout::ColMajor8), 3),
+        ("elman 1x128", elman(1, 128, Layout::ColMajor8), 1),
+        ("elman 5x100", elman(5, 100, Layout::ColMajor8), 5),
     ] {
         let steps = 24;
         let xs = vec(9, steps * input, 1.0);
@@ -163,15 +184,21 @@ fn sized_layers_alternate_as_model_step_does() {
     let lm = Model::from_bytes(&l).unwrap().with_math(Math::Fast);
     let (want_g, _) = run(&gm, &xs, false);
     let (want_l, _) = run(&lm, &xs, false);
+    let e = elman(1, 128, Layout::ColMajor8);
+    let em = Model::from_bytes(&e).unwrap().with_math(Math::Fast);
+    let (want_e, _) = run(&em, &xs, false);
     let gs = Sized::<Gru<1, 64>>::new(&gm).unwrap();
     let ls = Sized::<Lstm<1, 64>>::new(&lm).unwrap();
-    let (mut sg, mut sl) = (gs.new_state(), ls.new_state());
-    let (mut got_g, mut got_l) = (Vec::new(), Vec::new());
+    let es = Sized::<Elman<1, 128>>::new(&em).unwrap();
+    let (mut sg, mut sl, mut se) = (gs.new_state(), ls.new_state(), es.new_state());
+    let (mut got_g, mut got_l, mut got_e) = (Vec::new(), Vec::new(), Vec::new());
     for x in &xs {
         got_g.extend(gs.step(&[*x], &mut sg));
         got_l.extend(ls.step(&[*x], &mut sl));
+        got_e.extend(es.step(&[*x], &mut se));
     }
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&got_g), bits(&want_g));
     assert_eq!(bits(&got_l), bits(&want_l));
+    assert_eq!(bits(&got_e), bits(&want_e));
 }

@@ -51,11 +51,12 @@ impl Elman<'_> {
             scratch.len(),
             self.scratch_len(),
         )?;
-        self.step_with::<ScalarBackend, Exact>(x, h, scratch);
+        self.step_with::<ScalarBackend, Exact>(x, h, scratch, false);
         Ok(())
     }
 
-    /// One timestep with the given kernels.
+    /// One timestep with the given kernels; `rev`: the direction of a
+    /// streamed product ([`simd::streams`](crate::kernel::simd::streams)).
     // Not inlined into `Model::run`: one copy per (kernel, math) pair
     // instead of one per call site; one call per step.
     #[inline(never)]
@@ -64,11 +65,12 @@ impl Elman<'_> {
         x: &[f32],
         h: &mut [f32],
         scratch: &mut [f32],
+        rev: bool,
     ) {
         let Some(a) = scratch.get_mut(..self.layout.padded(self.hidden)) else {
             return;
         };
-        B::matvec2_bias(self.layout, self.w_x, x, self.w_h, h, self.b, a);
+        B::matvec2_bias_swept(self.layout, self.w_x, x, self.w_h, h, self.b, a, rev);
         let n = self.hidden;
         if self.act == Activation::Relu {
             zip_map::<B::V, 1, 1>(n, [a], [h], |[a], _| [a.relu()]);

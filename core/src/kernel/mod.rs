@@ -144,6 +144,26 @@ pub(crate) trait Backend {
         copy(b, out);
         Self::matvec2(layout, wx, x, wh, h, out);
     }
+    /// [`matvec2_bias`](Self::matvec2_bias), where the backend streams
+    /// weights that outgrow L1 ([`simd::streams`]) in the direction `rev`;
+    /// the others ignore `rev`.
+    #[inline(always)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "two matrices, their inputs, the bias, the direction"
+    )]
+    fn matvec2_bias_swept(
+        layout: Layout,
+        wx: &[f32],
+        x: &[f32],
+        wh: &[f32],
+        h: &[f32],
+        b: &[f32],
+        out: &mut [f32],
+        _rev: bool,
+    ) {
+        Self::matvec2_bias(layout, wx, x, wh, h, b, out);
+    }
     /// `dst[j] = tanh(src[j])` for `j < n` with `A`'s tanh (both slices at
     /// least `n` long, else nothing happens).
     #[inline(always)]
@@ -460,6 +480,25 @@ impl Backend for ScalarBackend {
 
 impl Backend for SimdBackend {
     type V = F32x8;
+    #[inline(always)]
+    fn matvec2_bias_swept(
+        layout: Layout,
+        wx: &[f32],
+        x: &[f32],
+        wh: &[f32],
+        h: &[f32],
+        b: &[f32],
+        out: &mut [f32],
+        rev: bool,
+    ) {
+        // Small products keep the tiles of `matvec2_bias` (and its sums).
+        let streamed = layout == Layout::ColMajor8
+            && simd::streams(out.len(), x.len() + h.len())
+            && simd::bias_matvec2_streamed(out, b, wx, x, wh, h, rev);
+        if !streamed {
+            Self::matvec2_bias(layout, wx, x, wh, h, b, out);
+        }
+    }
     #[inline(always)]
     fn matvec(layout: Layout, w: &[f32], x: &[f32], out: &mut [f32]) {
         match layout {

@@ -224,6 +224,23 @@ fn bias_matvec2<V: Vector>(
     true
 }
 
+/// `out = b + W_x x + W_h h` over all of `out` (a multiple of 8 rows) by
+/// [`bias_matvec2`] (an Elman layer's pre-activations); `false`, writing
+/// nothing, if the slices do not fit together.
+#[inline]
+pub(crate) fn bias_matvec2_streamed(
+    out: &mut [f32],
+    b: &[f32],
+    wx: &[f32],
+    x: &[f32],
+    wh: &[f32],
+    h: &[f32],
+    rev: bool,
+) -> bool {
+    let rows = out.len();
+    bias_matvec2::<Wide>(out, b, wx, x, wh, h, rows, rev)
+}
+
 /// Whether [`bias_matvec2`] streams the columns of a product of `rows` rows
 /// and `cols` columns (over both of its matrices) instead of tiling its
 /// rows: from about where the weights outgrow a 32 KB L1 data cache.
