@@ -18,6 +18,15 @@
 //! valgrind --tool=callgrind target/release/examples/bench_json --steps 4000 --only sized_fast lstm_1x32
 //! ```
 //!
+//! `--sweep` times `Model::step` on the cases whose weights stream (the
+//! 64- and 128-unit layers), sweeping as it does (forward and backward on
+//! alternate steps) against forward only, in alternating runs in one
+//! process:
+//!
+//! ```text
+//! RUSTFLAGS="-C target-cpu=native" cargo run -p tinyrnn --release --example bench_json -- --sweep
+//! ```
+//!
 //! `--int` times the integer models instead (LSTM 1x32, 16x64, GRU 1x32
 //! unless filtered): the encoder's tiled weights and their row-major twin,
 //! each with the SIMD and the scalar kernel, in alternating runs (a shared
@@ -39,7 +48,7 @@ use std::time::Instant;
 use cases::{cases, inputs, model_bytes, with_sized, Case, SizedRun, VARIANTS};
 use int_cases::{int_model_bytes, INT_CASES, INT_VARIANTS};
 use tinyrnn::sized::{Model as Sized, Stage};
-use tinyrnn::{AlignedBuf, Layout, Math, Model, StateVec};
+use tinyrnn::{AlignedBuf, Layout, Math, Model, ModelBuilder, StateVec};
 
 /// Nanoseconds of CPU time this thread has run (Linux
 /// `CLOCK_THREAD_CPUTIME_ID`): unlike the wall clock it stops while other
@@ -103,6 +112,15 @@ fn main() {
             };
             if chosen {
                 time_int(&case);
+            }
+        }
+        return;
+    }
+    if args.iter().any(|a| a == "--sweep") {
+        for case in cases() {
+            let id = format!("{}_{}x{}", case.cell, case.input, case.hidden);
+            if filter.is_empty() || filter.iter().any(|f| id.contains(f.as_str())) {
+                time_sweep(&case);
             }
         }
         return;
@@ -181,6 +199,65 @@ fn time(fixed: Option<usize>, xs: &[f32], input: usize, mut step: impl FnMut(&[f
     let mut cpu: Vec<f64> = per_step.iter().filter_map(|r| r.1).collect();
     cpu.sort_by(f64::total_cmp);
     Some((ns[RUNS / 2], ns[0], cpu.get(cpu.len() / 2).copied()))
+}
+
+/// `--sweep`: `Model::step` (ColMajor8, SIMD, fast activations) with the
+/// sweep direction alternating as it does (see `Model::step`), and with the
+/// state's sweep word cleared before every step, so that every step sweeps
+/// forward; 21 alternating pairs of timed runs in this one process. Prints
+/// both medians and the median of the per-pair ratios (forward-only /
+/// alternating). Cases whose state has no sweep word are skipped.
+fn time_sweep(case: &Case) {
+    use tinyrnn::StateStorage;
+    let bytes = AlignedBuf::from_slice(&model_bytes(case, Layout::ColMajor8));
+    let model = Model::from_bytes(&bytes)
+        .expect("loads")
+        .with_math(Math::Fast);
+    let xs = inputs(case);
+    let mut state = StateVec::new(&model);
+    let mut y = vec![0.0f32; model.output_size()];
+    // The word exists if the state is one longer than its parts.
+    let parts = {
+        let mut plain = ModelBuilder::from_model(&model);
+        plain.layout(Layout::RowMajor);
+        let plain = AlignedBuf::from_slice(&plain.build().expect("re-encodes"));
+        Model::from_bytes(&plain).expect("loads").state_len()
+    };
+    if model.state_len() == parts {
+        return;
+    }
+    let mut timed = |forward_only: bool| {
+        let t = time(None, &xs, case.input, |x| {
+            if forward_only {
+                if let Some(w) = state.words_mut().last_mut() {
+                    *w = 0.0;
+                }
+            }
+            model.step(&mut state, black_box(x), &mut y).expect("step");
+            black_box(&y);
+        });
+        t.map_or(f64::NAN, |t| t.0)
+    };
+    let (mut fwd, mut alt, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..21 {
+        let (f, a) = (timed(true), timed(false));
+        fwd.push(f);
+        alt.push(a);
+        ratio.push(f / a);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "{{\"cell\":\"{}\",\"input\":{},\"hidden\":{},\"forward_only_ns\":{:.1},\"alternating_ns\":{:.1},\"ratio\":{:.3}}}",
+        case.cell,
+        case.input,
+        case.hidden,
+        median(&mut fwd),
+        median(&mut alt),
+        median(&mut ratio)
+    );
 }
 
 /// Prints one JSON line (nothing for an untimed run).
