@@ -78,33 +78,13 @@ fn onnx_goldens_under_every_kernel() {
 fn stack_goldens_under_every_kernel() {
     for path in golden_files("stack") {
         let v = golden::read_json(&path);
-        let steps = golden::usize_of(&v, "seq_len");
-        let want = golden::f64s(&v, "outputs");
         for (layout, kernel, math) in VARIANTS {
             let bytes = relayout(&golden::stack_model(&v), layout);
             let model = Model::from_bytes(&bytes)
                 .unwrap()
                 .with_kernel(kernel)
                 .with_math(math);
-            let o = model.output_size();
-            let mut state = StateVec::new(&model);
-            let mut y = vec![0.0f32; o];
-            let mut err = 0.0f64;
-            for t in 0..steps {
-                if model.is_token_input() {
-                    let token = v["inputs"][t].as_u64().unwrap() as usize;
-                    model.step_token(&mut state, token, &mut y).unwrap();
-                } else {
-                    let i = model.input_size();
-                    let xs = golden::f32s(&v, "inputs");
-                    model
-                        .step(&mut state, &xs[t * i..(t + 1) * i], &mut y)
-                        .unwrap();
-                }
-                for (a, b) in y.iter().zip(&want[t * o..(t + 1) * o]) {
-                    err = golden::worst(err, (*a as f64 - b).abs());
-                }
-            }
+            let err = golden::stack_error(&model, &v);
             assert!(
                 err <= TOL as f64,
                 "{} {layout:?} {kernel:?} {math:?}: {err:e}",

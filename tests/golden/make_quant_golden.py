@@ -26,6 +26,12 @@ state, as make_onnx_golden.py. The JSON has that script's keys (f32 weights
 in ONNX layout) plus "format"; every case is also checked against the
 float64 numpy reference on the decoded weights (<= 1e-5).
 
+It also writes tests/golden/quant_stack/*.json: make_stack_golden.py's four
+stacked models (Embedding inputs and Dense heads included; fresh weights per
+model and format) with every weight matrix and the Embedding table in f16 or
+i8, the expected outputs being the float64 numpy forward in tinyrnn's layout
+on the decoded weights, checked against ONNX Runtime on the decoded stack.
+
 Regenerate (from the repository root):
     pip install numpy==2.4.6 onnx==1.23.2 onnxruntime==1.32.0
     python3 tests/golden/make_quant_golden.py
@@ -34,19 +40,22 @@ Output is deterministic (fixed numpy seed per case).
 
 import os
 import sys
+import zlib
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from golden_common import write_json  # noqa: E402
+from golden_common import f32list, f64list, write_json  # noqa: E402
 from make_onnx_golden import VARIANTS, case_data, golden_obj, run_checked  # noqa: E402
+import make_stack_golden as stack  # noqa: E402
 
 INPUT_SIZES = (1, 3)
 HIDDEN_SIZES = (7, 32)
 FORMATS = ("f16", "i8")
 OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "quant")
+STACK_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "quant_stack")
 
 
 def round_half_away(v):
@@ -90,6 +99,42 @@ def run_case(prefix, op, activation, lbr, G, I, H, fmt):
     return name, err, err_c, float(np.max(np.abs(Y - y32)))
 
 
+def run_stack(name, cfg, fmt):
+    """One of make_stack_golden.py's stacked models (Embedding and Dense
+    layers included) with every weight matrix in `fmt`: the expected outputs
+    are the float64 numpy forward in tinyrnn's layout on the decoded weights,
+    checked against ONNX Runtime running the decoded stack as one graph."""
+    rng = np.random.default_rng(zlib.crc32(f"{name}_{fmt}".encode()))
+    in_size = cfg.get("input_size")
+    vocab = cfg.get("vocab")
+    layers = stack.make_layers(rng, cfg["layers"], in_size, vocab)
+    if in_size is None:
+        inputs = rng.integers(0, vocab, stack.SEQ_LEN)
+    else:
+        inputs = rng.normal(0.0, 1.0, (stack.SEQ_LEN, in_size)).astype(np.float32)
+    # Row-wise formats: the same rows in ONNX's layout as in tinyrnn's
+    # (only the LSTM's gate blocks are permuted), so either can be decoded.
+    decoded = [{k: (decode(v, fmt) if k in ("table", "w", "W", "R") else v)
+                for k, v in L.items()} for L in layers]
+    y = stack.forward_tinyrnn_layout([stack.to_tinyrnn(L) for L in decoded], inputs, in_size)
+    err = float(np.max(np.abs(y - stack.forward_ort(decoded, inputs, in_size))))
+    assert err <= 1e-5, f"{name} {fmt}: numpy vs ORT max err {err}"
+    y32 = stack.forward_tinyrnn_layout([stack.to_tinyrnn(L) for L in layers], inputs, in_size)
+    out_layers = [{k: (f32list(v) if isinstance(v, np.ndarray) else v) for k, v in
+                   stack.to_tinyrnn(L).items()} for L in layers]
+    obj = {
+        "format": fmt,
+        "input_size": in_size,
+        "seq_len": stack.SEQ_LEN,
+        "layers": out_layers,
+        "inputs": [int(t) for t in inputs] if in_size is None else f32list(inputs),
+        "outputs": f64list(y),
+    }
+    write_json(os.path.join(STACK_DIR, f"{name}_{fmt}.json"), obj)
+    print(f"{name + '_' + fmt:36s} max|numpy-ORT|={err:.2e}  "
+          f"max|Y - Y(f32 weights)|={float(np.max(np.abs(y - y32))):.2e}")
+
+
 def main():
     print(f"numpy {np.__version__}, onnx {onnx.__version__}, onnxruntime {ort.__version__}")
     os.makedirs(OUT_DIR, exist_ok=True)
@@ -103,6 +148,11 @@ def main():
                           f"max|Y - Y(f32 weights)|={moved:.2e}")
                     n += 1
     print(f"wrote {n} files to {OUT_DIR}")
+    os.makedirs(STACK_DIR, exist_ok=True)
+    for name, cfg in stack.MODELS.items():
+        for fmt in FORMATS:
+            run_stack(name, cfg, fmt)
+    print(f"wrote {len(stack.MODELS) * len(FORMATS)} files to {STACK_DIR}")
 
 
 if __name__ == "__main__":

@@ -208,6 +208,40 @@ pub fn case_error(model: &Model<'_>, case: &OnnxCase) -> f32 {
     err
 }
 
+/// Streams a stack golden file's `inputs` (token ids or vectors) through
+/// `model` from a zeroed state and returns the largest absolute difference
+/// from its `outputs` after every step (NaN if any output is NaN). Panics if
+/// the output count does not fit `seq_len`, or if a step fails.
+pub fn stack_error(model: &Model<'_>, v: &Value) -> f64 {
+    let steps = usize_of(v, "seq_len");
+    let want = f64s(v, "outputs");
+    let o = model.output_size();
+    assert_eq!(want.len(), steps * o, "outputs for {steps} steps of {o}");
+    let xs = if model.is_token_input() {
+        Vec::new()
+    } else {
+        f32s(v, "inputs")
+    };
+    let mut state = StateVec::new(model);
+    let mut y = vec![0.0f32; o];
+    let mut err = 0.0f64;
+    for t in 0..steps {
+        if model.is_token_input() {
+            let token = v["inputs"][t].as_u64().expect("token") as usize;
+            model.step_token(&mut state, token, &mut y).expect("step");
+        } else {
+            let i = model.input_size();
+            model
+                .step(&mut state, &xs[t * i..(t + 1) * i], &mut y)
+                .expect("step");
+        }
+        for (a, b) in y.iter().zip(&want[t * o..(t + 1) * o]) {
+            err = worst(err, (f64::from(*a) - b).abs());
+        }
+    }
+    err
+}
+
 /// Builds a tinyrnn model from a stack golden file's `layers` (tinyrnn layout).
 pub fn stack_model(v: &Value) -> Vec<u8> {
     let layers = v["layers"].as_array().expect("layers");
