@@ -17,6 +17,38 @@ use tinyrnn_tests::{golden_files, onnx_case, read_json, stack_model};
 /// Largest absolute difference allowed from ONNX Runtime's float32 output.
 const TOL: f32 = 1e-5;
 
+/// The format a golden file names (`"format": "f16"` or `"i8"`).
+fn format_of(v: &serde_json::Value, name: &str) -> NumFormat {
+    match v["format"].as_str() {
+        Some("f16") => NumFormat::F16,
+        Some("i8") => NumFormat::I8,
+        other => panic!("{name}: format {other:?}"),
+    }
+}
+
+/// `bytes` loaded under both kernels and both activation paths, each with
+/// its label; panics unless every layer is in `format`.
+fn variants<'a>(bytes: &'a AlignedBuf, format: NumFormat, name: &str) -> Vec<(String, Model<'a>)> {
+    let mut out = Vec::new();
+    for kernel in [Kernel::Scalar, Kernel::native()] {
+        for math in [Math::Exact, Math::Fast] {
+            let model = Model::from_bytes(bytes)
+                .expect("quantized model loads")
+                .with_kernel(kernel)
+                .with_math(math);
+            assert!(
+                model
+                    .layers()
+                    .iter()
+                    .all(|l| matches!(l, Layer::Quant(q) if q.format() == format)),
+                "{name}: not every layer is {format:?}"
+            );
+            out.push((format!("{name} {kernel:?} {math:?}"), model));
+        }
+    }
+    out
+}
+
 /// The f32 model file `f32_bytes` re-encoded by tinyrnn's encoder with
 /// every layer in `format`.
 fn quantized(f32_bytes: &[u8], format: NumFormat, name: &str) -> AlignedBuf {
@@ -41,34 +73,18 @@ fn f16_and_i8_layers_match_onnx_runtime_on_the_decoded_weights() {
     let mut failures = Vec::new();
     for path in &files {
         let case = onnx_case(path);
-        let format = match read_json(path)["format"].as_str() {
-            Some("f16") => NumFormat::F16,
-            Some("i8") => NumFormat::I8,
-            other => panic!("{}: format {other:?}", path.display()),
-        };
+        let format = format_of(&read_json(path), &case.name);
         let bytes = quantized(&case.model, format, &case.name);
-        for kernel in [Kernel::Scalar, Kernel::native()] {
-            for math in [Math::Exact, Math::Fast] {
-                let model = Model::from_bytes(&bytes)
-                    .expect("quantized model loads")
-                    .with_kernel(kernel)
-                    .with_math(math);
-                assert!(
-                    matches!(&model.layers()[0], Layer::Quant(q) if q.format() == format),
-                    "{}: the layer is not {format:?}",
-                    case.name
-                );
-                let err = tinyrnn_tests::case_error(&model, &case);
-                let label = format!("{} {kernel:?} {math:?}", case.name);
-                assert!(!err.is_nan(), "{label}: NaN output");
-                if err > TOL {
-                    failures.push(format!("{label}: max abs error {err:e}"));
-                }
-                let kind = case.name.split("_i").next().unwrap().to_string();
-                let fmt = case.name.rsplit('_').next().unwrap();
-                let w = worst.entry(format!("{kind} {fmt}")).or_insert(0.0);
-                *w = tinyrnn_tests::worst(*w, err);
+        for (label, model) in variants(&bytes, format, &case.name) {
+            let err = tinyrnn_tests::case_error(&model, &case);
+            assert!(!err.is_nan(), "{label}: NaN output");
+            if err > TOL {
+                failures.push(format!("{label}: max abs error {err:e}"));
             }
+            let kind = case.name.split("_i").next().unwrap().to_string();
+            let fmt = case.name.rsplit('_').next().unwrap();
+            let w = worst.entry(format!("{kind} {fmt}")).or_insert(0.0);
+            *w = tinyrnn_tests::worst(*w, err);
         }
     }
     for (kind, err) in &worst {
@@ -93,30 +109,13 @@ fn quantized_stacks_match_the_reference_on_the_decoded_weights() {
     for path in &files {
         let v = read_json(path);
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let format = match v["format"].as_str() {
-            Some("f16") => NumFormat::F16,
-            Some("i8") => NumFormat::I8,
-            other => panic!("{name}: format {other:?}"),
-        };
+        let format = format_of(&v, &name);
         let bytes = quantized(&stack_model(&v), format, &name);
-        for kernel in [Kernel::Scalar, Kernel::native()] {
-            for math in [Math::Exact, Math::Fast] {
-                let model = Model::from_bytes(&bytes)
-                    .expect("quantized model loads")
-                    .with_kernel(kernel)
-                    .with_math(math);
-                assert!(
-                    model
-                        .layers()
-                        .iter()
-                        .all(|l| matches!(l, Layer::Quant(q) if q.format() == format)),
-                    "{name}: not every layer is {format:?}"
-                );
-                let err = tinyrnn_tests::stack_error(&model, &v);
-                println!("quant stack: {name} {kernel:?} {math:?} max abs error {err:.3e}");
-                if err.is_nan() || err > f64::from(TOL) {
-                    failures.push(format!("{name} {kernel:?} {math:?}: max abs error {err:e}"));
-                }
+        for (label, model) in variants(&bytes, format, &name) {
+            let err = tinyrnn_tests::stack_error(&model, &v);
+            println!("quant stack: {label} max abs error {err:.3e}");
+            if err.is_nan() || err > f64::from(TOL) {
+                failures.push(format!("{label}: max abs error {err:e}"));
             }
         }
     }
