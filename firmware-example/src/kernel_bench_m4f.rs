@@ -6,6 +6,10 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
+
+#[path = "cmdline.rs"]
+mod cmdline;
+use cmdline::cmdline;
 use tinyrnn::kernel::cortex_m as m4;
 
 const ROWS: usize = 256;
@@ -179,32 +183,6 @@ fn max_err(fast: impl Fn(f32) -> f32, exact: impl Fn(f32) -> f32) -> f32 {
         x += 1.0 / 512.0;
     }
     worst
-}
-
-fn cmdline(buf: &mut [u8; 128]) -> &str {
-    let mut block = [buf.as_mut_ptr() as usize, buf.len() - 1];
-    // SAFETY: SYS_GET_CMDLINE writes at most block[1] bytes into `buf`.
-    let rc = unsafe { get_cmdline(&mut block) };
-    if rc != 0 {
-        return "";
-    }
-    core::str::from_utf8(&buf[..block_len(&block).min(127)]).unwrap_or("")
-}
-
-/// SYS_GET_CMDLINE: the host writes the command line into `block[0]` (a
-/// buffer of `block[1]` bytes) and its length into `block[1]`.
-///
-/// # Safety
-/// `block[0]` must point to at least `block[1]` writable bytes.
-unsafe fn get_cmdline(block: &mut [usize; 2]) -> usize {
-    // SAFETY: as the caller promises; `block` lives for the call.
-    unsafe { cortex_m_semihosting::syscall(cortex_m_semihosting::nr::GET_CMDLINE, block) }
-}
-
-/// The length the host wrote (read volatile: the write happened behind the compiler's back).
-fn block_len(block: &[usize; 2]) -> usize {
-    // SAFETY: a plain read of an initialised, aligned local.
-    unsafe { core::ptr::read_volatile(&block[1]) }
 }
 
 /// f32 unit roundoff, 2^-24.
