@@ -494,7 +494,7 @@ impl Backend for SimdBackend {
         // Small products keep the tiles of `matvec2_bias` (and its sums).
         let streamed = layout == Layout::ColMajor8
             && simd::streams(out.len(), x.len() + h.len())
-            && simd::bias_matvec2_streamed(out, b, wx, x, wh, h, rev);
+            && simd::bias_matvec2::<Wide>(out, b, wx, x, wh, h, out.len(), rev);
         if !streamed {
             Self::matvec2_bias(layout, wx, x, wh, h, b, out);
         }

@@ -167,7 +167,7 @@ fn fits(w: &[f32], v: &[f32], rows: usize) -> bool {
     clippy::too_many_arguments,
     reason = "two matrices, their inputs, the bias, the direction"
 )]
-fn bias_matvec2<V: Vector>(
+pub(crate) fn bias_matvec2<V: Vector>(
     out: &mut [f32],
     b: &[f32],
     wx: &[f32],
@@ -222,23 +222,6 @@ fn bias_matvec2<V: Vector>(
         bias_tile::<F32x8, 1, 4>(nv * l, out, b, wx, x, wh, h, rows);
     }
     true
-}
-
-/// `out = b + W_x x + W_h h` over all of `out` (a multiple of 8 rows) by
-/// [`bias_matvec2`] (an Elman layer's pre-activations); `false`, writing
-/// nothing, if the slices do not fit together.
-#[inline]
-pub(crate) fn bias_matvec2_streamed(
-    out: &mut [f32],
-    b: &[f32],
-    wx: &[f32],
-    x: &[f32],
-    wh: &[f32],
-    h: &[f32],
-    rev: bool,
-) -> bool {
-    let rows = out.len();
-    bias_matvec2::<Wide>(out, b, wx, x, wh, h, rows, rev)
 }
 
 /// Whether [`bias_matvec2`] streams the columns of a product of `rows` rows
