@@ -2,10 +2,13 @@
 //! only, as its kernels use the FPU's `vfma`.
 
 use core::hint::black_box;
-use core::sync::atomic::{AtomicU32, Ordering};
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
+
+#[path = "markers.rs"]
+mod markers;
+use markers::{bench_start, bench_stop};
 
 #[path = "cmdline.rs"]
 mod cmdline;
@@ -18,20 +21,6 @@ const PANEL: usize = 8;
 
 static mut W: [f32; ROWS * COLS] = [0.0; ROWS * COLS];
 static mut WP: [f32; ROWS * COLS] = [0.0; ROWS * COLS];
-
-#[no_mangle]
-#[inline(never)]
-pub extern "C" fn bench_start() {
-    static S: AtomicU32 = AtomicU32::new(0);
-    S.store(S.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-}
-
-#[no_mangle]
-#[inline(never)]
-pub extern "C" fn bench_stop() {
-    static S: AtomicU32 = AtomicU32::new(0);
-    S.store(S.load(Ordering::Relaxed) ^ 0x5A5A, Ordering::Relaxed);
-}
 
 /// Four rows at a time over row-major weights.
 #[inline(never)]

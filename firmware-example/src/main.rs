@@ -31,13 +31,13 @@
 
 #[cfg(target_abi = "eabihf")]
 mod kernels;
+mod markers;
 mod stack;
 mod stress;
 
-use core::sync::atomic::{AtomicU32, Ordering};
-
 use cortex_m_rt::{entry, exception, ExceptionFrame};
 use cortex_m_semihosting::{debug, heprintln, hprintln};
+use markers::{bench_start, bench_stop};
 use tinyrnn::quant::IntModel;
 use tinyrnn::{Layer, Layout, Math, Model, State};
 
@@ -107,27 +107,6 @@ fn i16s(bytes: &'static [u8]) -> &'static [i16] {
     // bit pattern is a valid i16; Cortex-M is little-endian, as the files are;
     // the data is 'static and never written.
     unsafe { core::slice::from_raw_parts(bytes.as_ptr().cast::<i16>(), bytes.len() / 2) }
-}
-
-/// Marker: the instruction counter starts a region when this is entered.
-#[no_mangle]
-#[inline(never)]
-pub extern "C" fn bench_start() {
-    static STARTS: AtomicU32 = AtomicU32::new(0);
-    // load + store, not fetch_add: thumbv6m (Cortex-M0) has no atomic read-modify-write.
-    STARTS.store(
-        STARTS.load(Ordering::Relaxed).wrapping_add(1),
-        Ordering::Relaxed,
-    );
-}
-
-/// Marker: the instruction counter ends a region when this is entered
-/// (a different body from `bench_start`, so the linker cannot merge them).
-#[no_mangle]
-#[inline(never)]
-pub extern "C" fn bench_stop() {
-    static STOPS: AtomicU32 = AtomicU32::new(0);
-    STOPS.store(STOPS.load(Ordering::Relaxed) ^ 0x5A5A, Ordering::Relaxed);
 }
 
 /// Distance between two floats in units in the last place (same sign assumed).

@@ -23,10 +23,13 @@
 #![no_main]
 
 use core::hint::black_box;
-use core::sync::atomic::{AtomicU32, Ordering};
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
+
+#[path = "../markers.rs"]
+mod markers;
+use markers::{bench_start, bench_stop};
 
 #[path = "../cmdline.rs"]
 mod cmdline;
@@ -37,20 +40,6 @@ use tinyrnn::quant::MAX_COLS;
 /// Largest matrix: 128 rows of 257 columns, plus 3 bytes of offset.
 const W_BYTES: usize = 128 * 257 + 4;
 static mut W: [i8; W_BYTES] = [0; W_BYTES];
-
-#[no_mangle]
-#[inline(never)]
-pub extern "C" fn bench_start() {
-    static S: AtomicU32 = AtomicU32::new(0);
-    S.store(S.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-}
-
-#[no_mangle]
-#[inline(never)]
-pub extern "C" fn bench_stop() {
-    static S: AtomicU32 = AtomicU32::new(0);
-    S.store(S.load(Ordering::Relaxed) ^ 0x5A5A, Ordering::Relaxed);
-}
 
 /// xorshift32: deterministic test data.
 struct Rng(u32);
