@@ -26,6 +26,8 @@ struct PendingLayer {
     input: u32,
     output: u32,
     tensors: Vec<PendingTensor>,
+    /// Stays f32 when the model is quantized to f16 or i8 ([`ModelBuilder::keep_f32`]).
+    keep_f32: bool,
 }
 
 /// Builds a model file layer by layer.
@@ -241,6 +243,25 @@ impl ModelBuilder {
         self
     }
 
+    /// Leaves layer `layer` (0 is the first added, an Embedding included) in
+    /// f32 when the others are [quantized](Self::quantize) to f16 or i8: for
+    /// a small layer whose values a coarser format would spoil, such as an
+    /// input standardization `(x - mean) / std` written as a diagonal Dense
+    /// layer, whose bias cancels raw inputs far from zero. The loader runs
+    /// such a mix. [`build`](Self::build) refuses it for
+    /// [`NumFormat::Integer`] ([`Error::UnsupportedFormat`]: an integer
+    /// model has integer layers only) and an index past the last layer
+    /// ([`Error::NoSuchLayer`]).
+    pub fn keep_f32(&mut self, layer: usize) -> &mut Self {
+        match self.layers.get_mut(layer) {
+            Some(l) => l.keep_f32 = true,
+            None => {
+                self.error.get_or_insert(Error::NoSuchLayer { layer });
+            }
+        }
+        self
+    }
+
     /// Inputs (vectors back to back) that the f32 model is run on to choose
     /// the integer formats of every layer's input, output and cell state.
     pub fn calibration(&mut self, xs: &[f32]) -> &mut Self {
@@ -300,6 +321,7 @@ impl ModelBuilder {
             input,
             output: out,
             tensors: pending,
+            keep_f32: false,
         });
         self.width = output;
         self
@@ -310,6 +332,14 @@ impl ModelBuilder {
     pub fn build(&self) -> Result<Vec<u8>, Error> {
         if let Some(e) = self.error {
             return Err(e);
+        }
+        if self.format == NumFormat::Integer {
+            if let Some(layer) = self.layers.iter().position(|l| l.keep_f32) {
+                return Err(Error::UnsupportedFormat {
+                    layer,
+                    code: numfmt::F32,
+                });
+            }
         }
         match self.format {
             NumFormat::F32 => self.encode(None),
@@ -376,7 +406,7 @@ impl ModelBuilder {
         let mut payload: Vec<u8> = Vec::new();
         for (li, l) in self.layers.iter().enumerate() {
             let first = u16::try_from(header.tensors.len()).map_err(|_| Error::BadHeader)?;
-            if let Some(ranges) = ranges {
+            if let Some(ranges) = ranges.filter(|_| !l.keep_f32) {
                 let t: Vec<(u32, u32, &[f32])> = l
                     .tensors
                     .iter()

@@ -37,6 +37,9 @@ pub struct Checkpoint {
     /// Where the training inputs came from.
     #[serde(default)]
     pub train_data: Option<crate::data::TrainData>,
+    /// The input standardization of a `--normalize` run.
+    #[serde(default)]
+    pub input_norm: Option<crate::data::InputNorm>,
 }
 
 /// Writes `ckpt` to `path` via `path.tmp` and a rename, so a crash never leaves a torn file.

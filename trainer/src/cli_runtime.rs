@@ -180,6 +180,7 @@ pub fn export(ckpt_path: &Path, out: &Path, best: bool) -> Result<(), String> {
         val_metric: record.and_then(|r| r.val_metric),
         epochs: epoch,
         train_data: ck.train_data.clone(),
+        input_norm: ck.input_norm.clone(),
     };
     let bytes = export::encode(&net, &meta).map_err(|e| e.to_string())?;
     checkpoint::write_atomic(out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -195,6 +196,42 @@ pub fn export(ckpt_path: &Path, out: &Path, best: bool) -> Result<(), String> {
         }
     );
     Ok(())
+}
+
+/// An integer model takes its inputs as `i16` fixed point (`Q(f)`, `f >=
+/// 0`), so raw values beyond ±32,767 cannot reach it: an error naming the
+/// largest, and what to do, rather than a model whose first layer sees its
+/// inputs clipped.
+fn integer_inputs_fit(path: &Path, cal: &Dataset, normalized: bool) -> Result<(), String> {
+    let data::DataInput::Dense { f, x } = &cal.input else {
+        return Ok(());
+    };
+    let Some((k, v)) = x
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+    else {
+        return Ok(());
+    };
+    if v.abs() <= f32::from(i16::MAX) {
+        return Ok(());
+    }
+    let f = (*f).max(1);
+    let (seq, rest) = (k / f / cal.t.max(1), k % (f * cal.t.max(1)));
+    Err(format!(
+        "{}: the calibration inputs reach {v} (sequence {seq}, step {}, feature {}), beyond \
+         the ±32767 that an integer model's 16-bit inputs hold{}; scale the inputs on the \
+         device before quantizing them and train on the scaled data, or export f16 or i8",
+        path.display(),
+        rest / f,
+        rest % f,
+        if normalized {
+            " (this model standardizes raw inputs in its first layer, which the integer \
+             format cannot do for values this large)"
+        } else {
+            ""
+        }
+    ))
 }
 
 /// `tinyrnn inspect`.
@@ -221,7 +258,7 @@ pub fn inspect(model_path: &Path, json: bool) -> Result<(), String> {
                     "epochs": m.epochs, "loss": format!("{:?}", m.loss), "steps_per_sequence": m.seq_len,
                     "metric": m.loss.metric_name(), "val_metric": m.val_metric,
                     "vocabulary": m.vocab.as_ref().map(|v| v.iter().collect::<String>()),
-                    "features": m.features, "train_data": m.train_data}))})
+                    "features": m.features, "train_data": m.train_data, "input_norm": m.input_norm}))})
         );
         return Ok(());
     }
@@ -271,6 +308,17 @@ pub fn inspect(model_path: &Path, json: bool) -> Result<(), String> {
         );
         if let Some(v) = m.vocab {
             println!("  vocabulary:      {} characters", v.len());
+        }
+        if let Some(n) = m.input_norm {
+            let list = |v: &[f32]| {
+                let s: Vec<String> = v.iter().map(|x| format!("{x:.4}")).collect();
+                s.join(", ")
+            };
+            println!(
+                "  normalization:   the first layer (dense) computes (x - mean) / std; feed raw values (mean [{}], std [{}])",
+                list(&n.mean),
+                list(&n.std)
+            );
         }
     }
     let file = model_path
@@ -568,6 +616,7 @@ pub fn demo(dir: &Path, threads: usize, epochs: usize) -> Result<(), String> {
         features: None,
         train_data,
         progress: true,
+        normalize: false,
     };
     let s = session::run(job)?;
     println!(
@@ -818,8 +867,19 @@ pub fn export_quantized(job: &QuantJob<'_>, load: Loader) -> Result<(), String> 
         }
         (None, _) => None,
     };
+    if let (NumFormat::Integer, Some((p, cal))) = (fmt, &calibration) {
+        integer_inputs_fit(p, cal, meta.input_norm.is_some())?;
+    }
     let mut b = ModelBuilder::from_model(&model);
     b.quantize(fmt);
+    // A `--normalize` model's first layer is its input standardization. In
+    // f16 its bias (`-mean / std`, hundreds for inputs far from zero) would
+    // be rounded by up to 1/8 of a standard deviation, so it stays f32 (in
+    // i8 it would come out the same: one weight per row, f32 biases).
+    let norm_kept = meta.input_norm.is_some() && fmt != NumFormat::Integer;
+    if norm_kept {
+        b.keep_f32(0);
+    }
     if let Some((_, cal)) = &calibration {
         match &cal.input {
             data::DataInput::Dense { x, .. } => b.calibration(&x[..]),

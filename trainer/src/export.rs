@@ -36,9 +36,15 @@ pub struct Metadata {
     /// calibrates on them by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_data: Option<TrainData>,
+    /// The standardization the network was trained behind (`train
+    /// --normalize`). [`encode`] writes it as the file's first layer (a
+    /// diagonal Dense), so the model file takes raw inputs; it is recorded
+    /// here to say what that layer is, not to be applied again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_norm: Option<InputNorm>,
 }
 
-pub use crate::data::TrainData;
+pub use crate::data::{InputNorm, TrainData};
 
 /// An export or runtime failure.
 #[derive(Debug, thiserror::Error)]
@@ -69,14 +75,34 @@ fn head_act(a: HeadAct) -> Activation {
     }
 }
 
-/// Encodes `net` as a tinyrnn model file with `meta` as metadata.
+/// Encodes `net` as a tinyrnn model file with `meta` as metadata; with
+/// `meta.input_norm`, the file starts with that standardization as a Dense
+/// layer ([`InputNorm::dense`]), so it takes the raw inputs.
 pub fn encode(net: &Net<f32>, meta: &Metadata) -> Result<Vec<u8>, ExportError> {
     let lay = net.layout();
     let p = &net.params;
-    let mut b = match net.spec.input {
-        InputSpec::Features { size } => ModelBuilder::new(size),
-        InputSpec::Tokens { vocab, dim } => {
-            ModelBuilder::with_embedding(vocab, dim, &p[lay.embedding.clone()])
+    let mut b = match (&net.spec.input, &meta.input_norm) {
+        (InputSpec::Features { size }, None) => ModelBuilder::new(*size),
+        (InputSpec::Features { size }, Some(norm)) => {
+            let size = *size;
+            if norm.mean.len() != size || norm.std.len() != size {
+                return Err(ExportError::Mismatch(format!(
+                    "input normalization for {} features, the model takes {size}",
+                    norm.mean.len()
+                )));
+            }
+            let (w, bias) = norm.dense();
+            let mut b = ModelBuilder::new(size);
+            b.dense(size, Activation::Linear, &w, &bias);
+            b
+        }
+        (InputSpec::Tokens { vocab, dim }, None) => {
+            ModelBuilder::with_embedding(*vocab, *dim, &p[lay.embedding.clone()])
+        }
+        (InputSpec::Tokens { .. }, Some(_)) => {
+            return Err(ExportError::Mismatch(
+                "input normalization applies to float features, not tokens".into(),
+            ))
         }
     };
     for (shape, range) in net.shapes().iter().zip(&lay.layers) {

@@ -189,6 +189,13 @@ struct TrainArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Standardize each input feature (mean 0, std 1 over the training sequences)
+    /// while training, and write that standardization as the model file's first
+    /// layer (a Dense, kept f32 in f16/i8 exports): the file then takes the raw
+    /// values (ADC counts, physical units), on the device as in eval/predict. For
+    /// float features whose scale is far from 1 (train says which); not for text.
+    #[arg(long)]
+    normalize: bool,
     /// Truncated BPTT: windows of K steps, state carried across windows.
     #[arg(long, value_name = "K")]
     tbptt: Option<usize>,
@@ -776,6 +783,31 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
         ));
     }
     let progress = !a.quiet;
+    if a.normalize && train.is_tokens() {
+        return Err(
+            "--normalize standardizes float features; token (text) input has none to scale".into(),
+        );
+    }
+    if progress && !a.normalize {
+        let far = data::badly_scaled(&train);
+        if let Some(&(i, m, s)) = far.first() {
+            let name = features
+                .as_ref()
+                .and_then(|f| f.get(i))
+                .map_or(format!("feature {i}"), |n| format!("feature {i} ('{n}')"));
+            eprintln!(
+                "note: {name} has mean {m:.4} and standard deviation {s:.4} over the training \
+                 sequences{}; gates saturate on inputs far from [-1, 1] and training may stall. \
+                 --normalize trains on standardized inputs and writes the standardization as \
+                 the model file's first layer, so the file still takes the raw values",
+                if far.len() > 1 {
+                    format!(" ({} features in all are scaled so)", far.len())
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
     if progress {
         eprintln!(
             "training {} on {} sequences x {} steps ({} validation), {} parameters, {} threads",
@@ -801,6 +833,7 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
         features,
         progress,
         train_data,
+        normalize: a.normalize,
     };
     let summary = session::run(job)?;
     if a.json {

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::checkpoint::{self, Checkpoint};
-use crate::data::Dataset;
+use crate::data::{Dataset, InputNorm};
 use crate::model::{ModelSpec, Net};
 use crate::report::{self, EpochRecord};
 use crate::train::{TrainConfig, TrainError, Trainer};
@@ -42,6 +42,10 @@ pub struct TrainJob {
     pub progress: bool,
     /// Where the training inputs came from (recorded in the model file).
     pub train_data: Option<crate::data::TrainData>,
+    /// Standardize the float inputs for training (`--normalize`); the
+    /// statistics come from `train`, and the export writes them as the model
+    /// file's first layer. `train` and `val` stay raw here.
+    pub normalize: bool,
 }
 
 /// Results of a run (also the `--json` line).
@@ -90,7 +94,7 @@ fn median(v: &[f64]) -> f64 {
 /// differ: the architecture, the data, and what shapes the steps (loss,
 /// batch size, seed, truncation). Learning rate, clipping, epochs and the
 /// rest may change.
-fn resume_differences(ck: &Checkpoint, job: &TrainJob) -> Vec<String> {
+fn resume_differences(ck: &Checkpoint, job: &TrainJob, norm: Option<&InputNorm>) -> Vec<String> {
     let mut d = ck.spec.differences(&job.spec);
     let mut add = |what: &str, a: String, b: String| {
         if a != b {
@@ -137,6 +141,19 @@ fn resume_differences(ck: &Checkpoint, job: &TrainJob) -> Vec<String> {
         job.cfg.batch_size.to_string(),
     );
     add("seed", ck.cfg.seed.to_string(), job.cfg.seed.to_string());
+    let on_off = |on: bool| if on { "on" } else { "off" }.to_string();
+    add(
+        "--normalize",
+        on_off(ck.input_norm.is_some()),
+        on_off(job.normalize),
+    );
+    if let (Some(a), Some(b)) = (&ck.input_norm, norm) {
+        add(
+            "--normalize statistics (mean, std)",
+            format!("{:?}, {:?}", a.mean, a.std),
+            format!("{:?}, {:?}", b.mean, b.std),
+        );
+    }
     add(
         "tbptt",
         format!("{:?}", ck.cfg.tbptt),
@@ -147,6 +164,18 @@ fn resume_differences(ck: &Checkpoint, job: &TrainJob) -> Vec<String> {
 
 /// Runs the job.
 pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
+    let norm = if job.normalize {
+        Some(InputNorm::of(&job.train)?)
+    } else {
+        None
+    };
+    // What the network trains and is validated on; `job.train`/`job.val`
+    // stay raw for the exported file's check.
+    let scaled = |d: &Dataset| norm.as_ref().map(|n| n.apply(d));
+    let train_scaled = scaled(&job.train);
+    let val_scaled = job.val.as_ref().and_then(scaled);
+    let train = train_scaled.as_ref().unwrap_or(&job.train);
+    let val = val_scaled.as_ref().or(job.val.as_ref());
     let metric_name = job.cfg.loss.metric_name().to_string();
     let higher_better = job.cfg.loss.metric_higher_is_better();
     let mut net = Net::<f32>::init(job.spec.clone(), job.cfg.seed);
@@ -156,7 +185,7 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
     let mut trainer;
     if job.resume && job.checkpoint.exists() {
         let ck = checkpoint::load(&job.checkpoint)?;
-        let differences = resume_differences(&ck, &job);
+        let differences = resume_differences(&ck, &job, norm.as_ref());
         if !differences.is_empty() {
             return Err(format!(
                 "{}: the checkpoint was made with other settings (checkpoint vs now: {}); \
@@ -225,7 +254,7 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
             None
         };
         let t0 = Instant::now();
-        let res = trainer.train_epoch(&job.train, &mut |done, _, loss, metric| {
+        let res = trainer.train_epoch(train, &mut |done, _, loss, metric| {
             if let Some(b) = &bar {
                 b.set_position(done as u64);
                 if done % 8 == 0 {
@@ -253,7 +282,7 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
             }
         };
         times.push(secs);
-        let val = job.val.as_ref().map(|v| trainer.evaluate(v, None));
+        let val = val.map(|v| trainer.evaluate(v, None));
         let rec = EpochRecord {
             epoch: ep,
             loss: stats.loss,
@@ -298,6 +327,7 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
             features: job.features.clone(),
             seq_len: job.train.t,
             train_data: job.train_data.clone(),
+            input_norm: norm.clone(),
         };
         checkpoint::save_atomic(&job.checkpoint, &ck)
             .map_err(|e| format!("{}: cannot write checkpoint: {e}", job.checkpoint.display()))?;
@@ -338,7 +368,7 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
         Some(ep) => history.iter().find(|r| r.epoch == ep).cloned(),
         None => history.last().cloned(),
     };
-    let final_val = job.val.as_ref().map(|v| trainer.evaluate(v, None));
+    let final_val = val.map(|v| trainer.evaluate(v, None));
     let mut summary = TrainSummary {
         epochs: trainer.epoch,
         weights_epoch: reported.unwrap_or(trainer.epoch),
@@ -355,7 +385,7 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
         model: job.out.display().to_string(),
         stopped,
     };
-    export_and_verify(&mut trainer, &job, &mut summary)?;
+    export_and_verify(&mut trainer, &job, norm, &mut summary)?;
     Ok(summary)
 }
 
@@ -363,6 +393,7 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
 fn export_and_verify(
     trainer: &mut Trainer,
     job: &TrainJob,
+    norm: Option<InputNorm>,
     summary: &mut TrainSummary,
 ) -> Result<(), String> {
     use crate::export;
@@ -376,6 +407,7 @@ fn export_and_verify(
         val_metric: summary.val_metric,
         epochs: summary.weights_epoch,
         train_data: job.train_data.clone(),
+        input_norm: norm,
     };
     let bytes = export::encode(&trainer.net, &meta).map_err(|e| format!("export failed: {e}"))?;
     checkpoint::write_atomic(&job.out, &bytes)
@@ -393,8 +425,11 @@ fn export_and_verify(
         .map_err(|e| format!("the runtime rejects the exported file: {e}"))?;
     let (rt_out, rt_stats) =
         export::run_runtime(&model, &meta, &check).map_err(|e| e.to_string())?;
+    // The runtime reads the raw inputs (the file has the normalization
+    // folded in), the trainer the standardized ones it trained on.
+    let check_scaled = meta.input_norm.as_ref().map(|n| n.apply(&check));
     let mut tr_out = Vec::new();
-    let tr_stats = trainer.evaluate(&check, Some(&mut tr_out));
+    let tr_stats = trainer.evaluate(check_scaled.as_ref().unwrap_or(&check), Some(&mut tr_out));
     let diff = rt_out
         .iter()
         .zip(&tr_out)
@@ -421,6 +456,11 @@ fn export_and_verify(
 }
 
 #[cfg(not(feature = "runtime"))]
-fn export_and_verify(_: &mut Trainer, _: &TrainJob, _: &mut TrainSummary) -> Result<(), String> {
+fn export_and_verify(
+    _: &mut Trainer,
+    _: &TrainJob,
+    _: Option<InputNorm>,
+    _: &mut TrainSummary,
+) -> Result<(), String> {
     Err("built without the `runtime` feature: cannot export".into())
 }

@@ -249,6 +249,7 @@ fn outlier_weights_are_refused_with_their_layer() {
         val_metric: None,
         epochs: 0,
         train_data: None,
+        input_norm: None,
     };
     let model = d.join("outlier.trnn");
     std::fs::write(&model, encode(&net, &meta).unwrap()).unwrap();

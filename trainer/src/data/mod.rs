@@ -549,3 +549,192 @@ pub struct TrainData {
     /// Sequences trained on (the first ones).
     pub train_sequences: usize,
 }
+
+/// Per-feature standardization of float inputs (`tinyrnn train --normalize`):
+/// training sees `(x - mean) / std`, and the exported file starts with it as
+/// a Dense layer ([`InputNorm::dense`]), so it takes the raw values (ADC
+/// counts, physical units). A separate layer, not folded into the first
+/// recurrent layer's weights: with inputs far from zero (a pressure of
+/// 101,325 Pa that varies by 300) a fold leaves a large bias cancelling
+/// large products, which f16 or i8 weights cannot resolve; the Dense layer
+/// subtracts first and stays f32 in f16 and i8 files.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct InputNorm {
+    /// Mean of each feature over the training steps.
+    pub mean: Vec<f32>,
+    /// Standard deviation (population) of each feature; 1 where a feature
+    /// does not vary, so such a feature is only shifted.
+    pub std: Vec<f32>,
+}
+
+/// Per-feature `(mean, std)` over the real (unmasked) steps, in f64; `None`
+/// for token input.
+fn feature_moments(ds: &Dataset) -> Option<Vec<(f64, f64)>> {
+    let DataInput::Dense { f, x } = &ds.input else {
+        return None;
+    };
+    let f = *f;
+    let mut sum = vec![(0.0f64, 0.0f64); f];
+    let mut count = 0usize;
+    for (k, row) in x.chunks_exact(f.max(1)).enumerate() {
+        if ds.mask.as_ref().is_some_and(|m| m[k] == 0.0) {
+            continue;
+        }
+        count += 1;
+        for (s, &v) in sum.iter_mut().zip(row) {
+            s.0 += f64::from(v);
+        }
+    }
+    let n = count.max(1) as f64;
+    let mean: Vec<f64> = sum.iter().map(|s| s.0 / n).collect();
+    for (k, row) in x.chunks_exact(f.max(1)).enumerate() {
+        if ds.mask.as_ref().is_some_and(|m| m[k] == 0.0) {
+            continue;
+        }
+        for ((s, &m), &v) in sum.iter_mut().zip(&mean).zip(row) {
+            s.1 += (f64::from(v) - m).powi(2);
+        }
+    }
+    Some(
+        mean.iter()
+            .zip(&sum)
+            .map(|(&m, s)| (m, (s.1 / n).sqrt()))
+            .collect(),
+    )
+}
+
+impl InputNorm {
+    /// The mean and standard deviation of each feature over the real
+    /// (unmasked) steps of `ds`. A feature whose spread is below 1e-6 of its
+    /// magnitude (a constant column) keeps std 1. Errors on token input.
+    pub fn of(ds: &Dataset) -> Result<InputNorm, String> {
+        let moments = feature_moments(ds).ok_or(
+            "--normalize standardizes float features; token (text) input has none to scale",
+        )?;
+        let (mean, std) = moments
+            .iter()
+            .map(|&(m, s)| {
+                let s = if s > 1e-6 * m.abs().max(1e-30) && s.is_finite() {
+                    s
+                } else {
+                    1.0
+                };
+                (m as f32, s as f32)
+            })
+            .unzip();
+        Ok(InputNorm { mean, std })
+    }
+
+    /// The standardization as a Dense layer `y = W x + b`, linear: `W` the
+    /// diagonal `1 / std` (row-major `F x F`), `b = -mean / std`.
+    pub fn dense(&self) -> (Vec<f32>, Vec<f32>) {
+        let f = self.mean.len();
+        let mut w = vec![0.0f32; f * f];
+        for (j, &s) in self.std.iter().enumerate() {
+            w[j * f + j] = (1.0 / f64::from(s)) as f32;
+        }
+        let b = self
+            .mean
+            .iter()
+            .zip(&self.std)
+            .map(|(&m, &s)| (-f64::from(m) / f64::from(s)) as f32)
+            .collect();
+        (w, b)
+    }
+
+    /// `ds` with every input value standardized (padded steps too; which
+    /// steps are padding was fixed when the data was read).
+    pub fn apply(&self, ds: &Dataset) -> Dataset {
+        let mut out = ds.clone();
+        if let DataInput::Dense { f, x } = &mut out.input {
+            if *f == self.mean.len() {
+                for row in x.chunks_exact_mut(*f) {
+                    for ((v, &m), &s) in row.iter_mut().zip(&self.mean).zip(&self.std) {
+                        *v = ((f64::from(*v) - f64::from(m)) / f64::from(s)) as f32;
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Features of `ds` whose scale is far from the gates' working range (mean
+/// or standard deviation beyond 10, or a spread below 0.01), as
+/// `(index, mean, std)`: what `train` points `--normalize` at.
+pub fn badly_scaled(ds: &Dataset) -> Vec<(usize, f64, f64)> {
+    feature_moments(ds)
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .filter(|&(_, (m, s))| m.abs() > 10.0 || s > 10.0 || (s > 0.0 && s < 0.01))
+        .map(|(i, (m, s))| (i, m, s))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two sequences of three steps, two features; the last step of the
+    /// second is padding (value 99) and must not count.
+    fn padded() -> Dataset {
+        Dataset {
+            n: 2,
+            t: 3,
+            input: DataInput::Dense {
+                f: 2,
+                x: vec![1.0, 5.0, 2.0, 5.0, 3.0, 5.0, 4.0, 5.0, 5.0, 5.0, 99.0, 99.0],
+            },
+            targets: DataTargets::None,
+            per_step: false,
+            mask: Some(vec![1.0, 1.0, 1.0, 1.0, 1.0, 0.0]),
+        }
+    }
+
+    #[test]
+    fn input_norm_skips_padding_and_leaves_constant_features_unscaled() {
+        let n = InputNorm::of(&padded()).unwrap();
+        // feature 0 over the real steps: 1..=5, mean 3, population std sqrt(2)
+        assert_eq!(n.mean, vec![3.0, 5.0]);
+        assert!((n.std[0] - 2f32.sqrt()).abs() < 1e-6, "{n:?}");
+        // feature 1 is constant: shifted, not scaled
+        assert_eq!(n.std[1], 1.0);
+        let DataInput::Dense { x, .. } = n.apply(&padded()).input else {
+            unreachable!()
+        };
+        assert!((x[0] + 2.0 / 2f32.sqrt()).abs() < 1e-6);
+        assert_eq!(x[1], 0.0);
+        // the Dense form computes the same
+        let (w, b) = n.dense();
+        assert_eq!(w[1], 0.0);
+        assert_eq!(w[2], 0.0);
+        let y0 = w[0] * 1.0 + b[0];
+        assert!((y0 - x[0]).abs() < 1e-6);
+        assert!(InputNorm::of(&Dataset {
+            input: DataInput::Tokens {
+                vocab: 3,
+                x: vec![0; 6]
+            },
+            ..padded()
+        })
+        .is_err());
+    }
+
+    #[test]
+    fn badly_scaled_names_features_far_from_unit_scale() {
+        let far = badly_scaled(&padded());
+        // feature 1 has mean 5 and no spread: fine; feature 0 is fine too
+        assert!(far.is_empty(), "{far:?}");
+        let mut d = padded();
+        if let DataInput::Dense { x, .. } = &mut d.input {
+            for v in x.iter_mut().step_by(2) {
+                *v *= 1000.0;
+            }
+        }
+        let far = badly_scaled(&d);
+        assert_eq!(far.len(), 1);
+        assert_eq!(far[0].0, 0);
+        assert!((far[0].1 - 3000.0).abs() < 1e-9);
+    }
+}
