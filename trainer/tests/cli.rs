@@ -289,6 +289,27 @@ fn bad_input_is_named_with_file_and_position() {
             .arg(d.join("n.csv")),
     );
     assert!(e.contains("row 3, column 'a'"), "{e}");
+    // semicolon-separated files (a spreadsheet's export where the decimal
+    // separator is a comma) are read as such, and a decimal comma is named
+    std::fs::write(d.join("semi.csv"), "a;b\n1,5;2\n3;4\n").unwrap();
+    let e = run_err(
+        bin()
+            .args(["train", "--target", "b", "--window", "1", "--csv"])
+            .arg(d.join("semi.csv")),
+    );
+    assert!(
+        e.contains("row 2, column 'a': '1,5' is not a number (a decimal comma?"),
+        "{e}"
+    );
+    std::fs::write(d.join("semi.csv"), "a;b\n1.5;2\n3;4\n5;6\n").unwrap();
+    run_ok(
+        bin()
+            .args(["train", "--target", "b", "--window", "1", "--epochs", "1"])
+            .args(["--quiet", "--out"])
+            .arg(d.join("semi.trnn"))
+            .arg("--csv")
+            .arg(d.join("semi.csv")),
+    );
     // labels beyond the model's outputs at eval time
     run_ok(
         bin()

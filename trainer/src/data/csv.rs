@@ -23,7 +23,22 @@ pub struct CsvWindows {
     pub targets_as_features: bool,
 }
 
-/// Reads a CSV file with a header row into windows.
+/// The field separator, from the first non-blank line (the header): a
+/// comma, or else a semicolon or a tab if it has one (spreadsheets in
+/// locales with a decimal comma write `;`).
+fn delimiter(bytes: &[u8]) -> u8 {
+    let header = bytes
+        .split(|&b| b == b'\n')
+        .find(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .unwrap_or_default();
+    [b',', b';', b'\t']
+        .into_iter()
+        .find(|d| header.contains(d))
+        .unwrap_or(b',')
+}
+
+/// Reads a CSV file with a header row (fields separated by commas, or by
+/// semicolons or tabs, as its header line shows) into windows.
 pub fn load(path: &Path, w: &CsvWindows) -> Result<(Dataset, Vec<String>), DataError> {
     let err = |m: String| DataError::new(path, m);
     let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
@@ -40,6 +55,7 @@ pub fn load(path: &Path, w: &CsvWindows) -> Result<(Dataset, Vec<String>), DataE
         1 + bytes[..start].iter().filter(|&&b| b == b'\n').count()
     };
     let mut rdr = ::csv::ReaderBuilder::new()
+        .delimiter(delimiter(&bytes))
         .has_headers(true)
         .flexible(false)
         .from_reader(&bytes[..]);
@@ -96,8 +112,13 @@ pub fn load(path: &Path, w: &CsvWindows) -> Result<(Dataset, Vec<String>), DataE
         let mut vals = Vec::with_capacity(rec.len());
         for (c, field) in rec.iter().enumerate() {
             let v: f32 = field.trim().parse().map_err(|_| {
+                let hint = if field.contains(',') && !field.contains('.') {
+                    " (a decimal comma? write the number with a point, as 1.5)"
+                } else {
+                    ""
+                };
                 err(format!(
-                    "row {}, column '{}': '{field}' is not a number",
+                    "row {}, column '{}': '{field}' is not a number{hint}",
                     line(),
                     header[c]
                 ))
