@@ -3,20 +3,11 @@
 //! with `Error::TooManyLayers`, and the value shrinks with `L`.
 #![cfg(all(feature = "quant", feature = "alloc"))]
 
+mod common;
+
+use common::values;
 use tinyrnn::quant::{IntModel, NumFormat};
 use tinyrnn::{Activation, AlignedBuf, Error, Model, ModelBuilder, State};
-
-/// Deterministic values in `[-scale, scale)`.
-fn values(seed: &mut u64, n: usize, scale: f32) -> Vec<f32> {
-    (0..n)
-        .map(|_| {
-            *seed ^= *seed << 13;
-            *seed ^= *seed >> 7;
-            *seed ^= *seed << 17;
-            ((*seed >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
-        })
-        .collect()
-}
 
 /// LSTM 3 -> 8, then Dense 8 -> 2 (two layers).
 fn builder() -> ModelBuilder {

@@ -4,23 +4,14 @@
 //! zero, whose bias f16 cannot hold closely enough.
 #![cfg(all(feature = "quant", feature = "alloc"))]
 
+mod common;
+
+use common::{max_dev, values};
 use tinyrnn::quant::NumFormat;
 use tinyrnn::{Activation, AlignedBuf, Error, Layer, Model, ModelBuilder, StateVec};
 
 const MEAN: [f32; 3] = [1013.0, -250.0, 40.0];
 const STD: [f32; 3] = [2.5, 4.0, 0.5];
-
-/// Deterministic values in `[-scale, scale)`.
-fn values(seed: &mut u64, n: usize, scale: f32) -> Vec<f32> {
-    (0..n)
-        .map(|_| {
-            *seed ^= *seed << 13;
-            *seed ^= *seed >> 7;
-            *seed ^= *seed << 17;
-            ((*seed >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
-        })
-        .collect()
-}
 
 /// Standardization (Dense 3 -> 3, diagonal) -> LSTM 8 -> Dense 1.
 fn builder() -> ModelBuilder {
@@ -64,13 +55,6 @@ fn run(file: &[u8], xs: &[f32]) -> Vec<f32> {
             y[0]
         })
         .collect()
-}
-
-fn max_dev(a: &[f32], b: &[f32]) -> f32 {
-    a.iter()
-        .zip(b)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f32::max)
 }
 
 #[test]

@@ -4,23 +4,14 @@
 //! kernel) and through the float-free `IntModel::step_token`.
 #![cfg(all(feature = "quant", feature = "alloc"))]
 
+mod common;
+
+use common::{max_dev, values};
 use tinyrnn::quant::{dequantize_value, IntModel, NumFormat};
 use tinyrnn::{Activation, AlignedBuf, Error, GruVariant, Kernel, Model, ModelBuilder, StateVec};
 
 const VOCAB: usize = 11;
 const DIM: usize = 5;
-
-/// Deterministic values in `[-scale, scale)`.
-fn values(seed: &mut u64, n: usize, scale: f32) -> Vec<f32> {
-    (0..n)
-        .map(|_| {
-            *seed ^= *seed << 13;
-            *seed ^= *seed >> 7;
-            *seed ^= *seed << 17;
-            ((*seed >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
-        })
-        .collect()
-}
 
 /// Embedding(11 x 5) -> LSTM 6 -> GRU 4 -> Dense 3 with `head`.
 fn builder(head: Activation) -> ModelBuilder {
@@ -64,13 +55,6 @@ fn run(model: &Model<'_>, toks: &[usize]) -> Vec<f32> {
         out.extend_from_slice(&y);
     }
     out
-}
-
-fn max_dev(a: &[f32], b: &[f32]) -> f32 {
-    a.iter()
-        .zip(b)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f32::max)
 }
 
 #[test]
