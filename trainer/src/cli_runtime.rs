@@ -144,6 +144,19 @@ pub fn eval(model_path: &Path, d: &DataArgs, json: bool, load: Loader) -> Result
 
 /// `tinyrnn predict`.
 pub fn predict(model_path: &Path, d: &DataArgs, out: &Path, load: Loader) -> Result<(), String> {
+    let ext = out
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    let as_csv = match ext.as_deref() {
+        Some("csv") => true,
+        Some("npy") => false,
+        _ => {
+            return Err(format!(
+                "--out {}: give a path ending in .npy (float32 array) or .csv (a table)",
+                out.display()
+            ))
+        }
+    };
     let buf = read_model(model_path)?;
     let (model, meta) = open(model_path, &buf)?;
     let ds = load_for_model(d, &meta, load)?;
@@ -155,9 +168,59 @@ pub fn predict(model_path: &Path, d: &DataArgs, out: &Path, load: Loader) -> Res
     } else {
         vec![ds.n, o]
     };
-    data::npy::write_f32(out, &shape, &y).map_err(|e| e.to_string())?;
+    if as_csv {
+        let text = predictions_csv(&meta, &y, &shape);
+        checkpoint::write_atomic(out, text.as_bytes())
+            .map_err(|e| format!("{}: {e}", out.display()))?;
+    } else {
+        data::npy::write_f32(out, &shape, &y).map_err(|e| e.to_string())?;
+    }
     eprintln!("wrote {} {:?}", out.display(), shape);
     Ok(())
+}
+
+/// `predict --out FILE.csv`: one row per sequence (`sequence`, then one
+/// column per output) or, for per-step models, per sequence and step
+/// (`sequence,step,...`). The outputs are named after the CSV target
+/// columns the model was trained on when there are as many, else `y0`,
+/// `y1`, ...; a softmax model adds `class`, the most probable one.
+fn predictions_csv(meta: &Metadata, y: &[f32], shape: &[usize]) -> String {
+    let o = shape.last().copied().unwrap_or(1).max(1);
+    let per_step = shape.len() == 3;
+    let names: Vec<String> = match &meta.train_data {
+        Some(t) if t.target.len() == o => t.target.clone(),
+        _ => (0..o).map(|k| format!("y{k}")).collect(),
+    };
+    let softmax = meta.spec.output_act() == tinyrnn_trainer::loss::HeadAct::Softmax;
+    let mut text = String::from(if per_step {
+        "sequence,step"
+    } else {
+        "sequence"
+    });
+    for n in &names {
+        text.push(',');
+        text.push_str(n);
+    }
+    if softmax {
+        text.push_str(",class");
+    }
+    text.push('\n');
+    let t = if per_step { shape[1].max(1) } else { 1 };
+    for (r, row) in y.chunks_exact(o).enumerate() {
+        text.push_str(&(r / t).to_string());
+        if per_step {
+            text.push_str(&format!(",{}", r % t));
+        }
+        for v in row {
+            text.push_str(&format!(",{v}"));
+        }
+        if softmax {
+            let best = (0..o).fold(0, |b, k| if row[k] > row[b] { k } else { b });
+            text.push_str(&format!(",{best}"));
+        }
+        text.push('\n');
+    }
+    text
 }
 
 /// `tinyrnn export`.

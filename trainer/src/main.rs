@@ -247,7 +247,10 @@ struct PredictArgs {
     model: PathBuf,
     #[command(flatten)]
     data: DataArgs,
-    /// Output .npy (N x O, or N x T x O for per-step models).
+    /// Output: .npy (float32, N x O, or N x T x O for per-step models) or .csv (a
+    /// `sequence` column, `step` for per-step models, then one column per output,
+    /// named after the CSV targets the model was trained on, else y0, y1, ...;
+    /// softmax models add `class`, the most probable).
     #[arg(long)]
     out: PathBuf,
 }

@@ -135,6 +135,34 @@ fn scripted_train_eval_predict_inspect_export() {
     );
     let y = npy::read(&d.join("Y.npy")).unwrap();
     assert_eq!(y.shape, vec![160, 10]);
+    // the same as a table: a row per sequence, the values, the argmax
+    let predict = |out: &str| {
+        let mut c = bin();
+        c.args(["predict", "--model"])
+            .arg(d.join("a.trnn"))
+            .arg("--x")
+            .arg(d.join("X.npy"))
+            .arg("--out")
+            .arg(d.join(out));
+        c
+    };
+    run_ok(&mut predict("Y.csv"));
+    let table = std::fs::read_to_string(d.join("Y.csv")).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 161);
+    assert_eq!(lines[0], "sequence,y0,y1,y2,y3,y4,y5,y6,y7,y8,y9,class");
+    let row: Vec<f32> = lines[1].split(',').map(|v| v.parse().unwrap()).collect();
+    let npy::NpyData::Float(yv) = &y.data else {
+        panic!("predict writes float32")
+    };
+    assert_eq!(row[1..11], yv[..10]);
+    let best = (0..10).fold(0, |b, k| if yv[k] > yv[b] { k } else { b });
+    assert_eq!(row[11], best as f32);
+    let e = run_err(&mut predict("Y.txt"));
+    assert!(
+        e.contains("give a path ending in .npy (float32 array) or .csv"),
+        "{e}"
+    );
     // inspect
     let i = run_ok(bin().args(["inspect", "--model"]).arg(d.join("a.trnn")));
     assert!(
