@@ -64,12 +64,14 @@ fn load_for_model(d: &DataArgs, meta: &Metadata, load: Loader) -> Result<Dataset
         // (only where the file has those columns: a file of inputs alone is
         // fine for predict)
         let has_columns = |p: &Path| {
-            csv::Reader::from_path(p).is_ok_and(|mut r| {
-                r.headers().is_ok_and(|h| {
-                    t.target
-                        .iter()
-                        .all(|c| h.iter().any(|name| name.trim() == c))
-                })
+            let bytes = std::fs::read(p).unwrap_or_default();
+            let mut r = csv::ReaderBuilder::new()
+                .delimiter(data::csv::delimiter(&bytes))
+                .from_reader(&bytes[..]);
+            r.headers().is_ok_and(|h| {
+                t.target
+                    .iter()
+                    .all(|c| h.iter().any(|name| name.trim() == c))
             })
         };
         if d.target.is_empty() && !t.target.is_empty() && d.csv.as_deref().is_some_and(has_columns)
@@ -81,6 +83,7 @@ fn load_for_model(d: &DataArgs, meta: &Metadata, load: Loader) -> Result<Dataset
     if !taken.is_empty() {
         eprintln!("as the model was trained: {}", taken.join(" "));
     }
+    d.classes = d.csv.is_some() && meta.loss == LossKind::CrossEntropy;
     let (mut ds, _, names) = load(&d, meta.spec.many_to_many, meta.vocab.as_deref())?;
     let label = data_label(&d);
     if let (Some(names), Some(trained)) = (&names, &meta.features) {
@@ -182,16 +185,22 @@ pub fn predict(model_path: &Path, d: &DataArgs, out: &Path, load: Loader) -> Res
 /// `predict --out FILE.csv`: one row per sequence (`sequence`, then one
 /// column per output) or, for per-step models, per sequence and step
 /// (`sequence,step,...`). The outputs are named after the CSV target
-/// columns the model was trained on when there are as many, else `y0`,
-/// `y1`, ...; a softmax model adds `class`, the most probable one.
+/// columns the model was trained on when there are as many (a CSV label
+/// column `activity` gives `activity_0`, `activity_1`, ... for its class
+/// probabilities), else `y0`, `y1`, ...; a softmax model adds `class`, the
+/// most probable one.
 fn predictions_csv(meta: &Metadata, y: &[f32], shape: &[usize]) -> String {
     let o = shape.last().copied().unwrap_or(1).max(1);
     let per_step = shape.len() == 3;
+    let softmax = meta.spec.output_act() == tinyrnn_trainer::loss::HeadAct::Softmax;
     let names: Vec<String> = match &meta.train_data {
         Some(t) if t.target.len() == o => t.target.clone(),
+        // class probabilities of a CSV label column: `activity_0`, ...
+        Some(t) if softmax && t.target.len() == 1 => {
+            (0..o).map(|k| format!("{}_{k}", t.target[0])).collect()
+        }
         _ => (0..o).map(|k| format!("y{k}")).collect(),
     };
-    let softmax = meta.spec.output_act() == tinyrnn_trainer::loss::HeadAct::Softmax;
     let mut text = String::from(if per_step {
         "sequence,step"
     } else {

@@ -123,6 +123,10 @@ struct DataArgs {
     /// Eval, predict and export take the model's own when not given.
     #[arg(long, allow_negative_numbers = true, value_name = "VALUE")]
     mask_value: Option<f32>,
+    /// CSV: read the target column as class labels (set from `--loss ce`, or
+    /// from a model trained so).
+    #[arg(skip)]
+    classes: bool,
 }
 
 #[derive(Args)]
@@ -155,7 +159,9 @@ struct TrainArgs {
     /// Output at every step (default: when the targets are per step).
     #[arg(long)]
     many_to_many: bool,
-    /// Loss: ce (softmax cross-entropy), mse, bce. Default fits the targets.
+    /// Loss: ce (softmax cross-entropy), mse, bce. Default fits the targets: ce for
+    /// integer labels, mse for float values. With --csv, ce reads the one target
+    /// column as class labels (whole numbers from 0).
     #[arg(long, value_parser = ["ce", "mse", "bce"])]
     loss: Option<String>,
     /// Optimizer.
@@ -440,6 +446,7 @@ fn load_data(d: &DataArgs, many_to_many: bool, vocab: Option<&[char]>) -> Result
             horizon: d.horizon(),
             many_to_many,
             targets_as_features: false,
+            classes: d.classes,
         };
         let (ds, names) = data::csv::load(c, &w).map_err(|e| e.to_string())?;
         return Ok((ds, None, Some(names)));
@@ -487,6 +494,7 @@ pub(crate) fn data_args_of(t: &TrainData) -> DataArgs {
         stride: t.stride,
         horizon: Some(t.horizon),
         mask_value: t.mask_value,
+        classes: false,
     }
 }
 
@@ -579,7 +587,30 @@ fn check_writable(what: &str, p: &Path) -> Result<(), String> {
 
 fn cmd_train(a: &TrainArgs) -> Result<(), String> {
     check_settings(a)?;
-    let (mut ds, vocab, features) = load_data(&a.data, a.many_to_many, None)?;
+    let mut data_args = a.data.clone();
+    data_args.classes = a.data.csv.is_some() && a.loss.as_deref() == Some("ce");
+    let (mut ds, vocab, features) = load_data(&data_args, a.many_to_many, None)?;
+    if a.loss.is_none() && !a.quiet {
+        if let (Some(csv), DataTargets::Values { o: 1, y }) = (&a.data.csv, &ds.targets) {
+            let mut seen: Vec<u32> = Vec::new();
+            let labels = y.iter().all(|&v| {
+                let is = data::csv::is_label(v) && v < 256.0;
+                if is && !seen.contains(&(v as u32)) {
+                    seen.push(v as u32);
+                }
+                is && seen.len() <= 32
+            });
+            if labels && seen.len() >= 2 {
+                eprintln!(
+                    "note: {}: the target column '{}' holds {} different whole numbers, trained now \
+                     as values (--loss mse); if they are classes, give --loss ce",
+                    csv.display(),
+                    a.data.target.join(","),
+                    seen.len()
+                );
+            }
+        }
+    }
     if matches!(ds.targets, DataTargets::None) {
         return Err("training needs targets: give --y (or --target for CSV)".into());
     }

@@ -845,3 +845,89 @@ fn normalize_trains_on_raw_sensor_units_and_the_file_takes_them_raw() {
     assert!(e.contains("token (text) input has none to scale"), "{e}");
     std::fs::remove_dir_all(&d).ok();
 }
+
+#[test]
+fn a_csv_label_column_trains_a_classifier_with_loss_ce() {
+    let d = tmp("csv-classes");
+    let p = |f: &str| d.join(f).display().to_string();
+    // accelerometer-like rows; the label (0, 1, 2) sets the frequency of `ax`
+    let mut csv = String::from("ax;ay;activity\n");
+    for seg in 0..48usize {
+        let label = (seg * 7 + seg / 5) % 3;
+        let f = [0.05f32, 0.15, 0.3][label];
+        for t in 0..40usize {
+            let ax = (2.0 * std::f32::consts::PI * f * t as f32).sin();
+            let ay = ((seg * 40 + t) as f32 * 0.37).sin() * 0.3;
+            csv.push_str(&format!("{ax:.4};{ay:.4};{label}\n"));
+        }
+    }
+    std::fs::write(d.join("act.csv"), &csv).unwrap();
+    let train = |out: &str, extra: &[&str]| {
+        let mut c = bin();
+        c.args(["train", "--csv", &p("act.csv"), "--target", "activity"])
+            .args(["--window", "20", "--stride", "10", "--layers", "gru:12"])
+            .args(["--epochs", "25", "--lr", "0.01", "--val-split", "0.2"])
+            .args(["--json", "--out", &p(out)])
+            .args(extra);
+        c
+    };
+    // Without --loss the whole numbers are trained as values, with a note.
+    let out = train("v.trnn", &[]).output().unwrap();
+    let note = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        note.contains("'activity' holds 3 different whole numbers") && note.contains("--loss ce"),
+        "{note}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(run_ok(&mut train("c.trnn", &["--loss", "ce", "--quiet"])).trim())
+            .unwrap();
+    assert_eq!(v["metric_name"], "accuracy");
+    // (measured: 1.0 here and in eval below; chance is 1/3)
+    let acc = v["val_metric"].as_f64().unwrap();
+    assert!(acc > 0.9, "{v}");
+    assert!(
+        (acc - v["runtime_val_metric"].as_f64().unwrap()).abs() < 1e-9,
+        "{v}"
+    );
+    // eval and predict read the column as labels again, from the model
+    let e: serde_json::Value = serde_json::from_str(
+        run_ok(
+            bin()
+                .args([
+                    "eval",
+                    "--json",
+                    "--model",
+                    &p("c.trnn"),
+                    "--csv",
+                    &p("act.csv"),
+                ])
+                .args(["--stride", "10"]),
+        )
+        .trim(),
+    )
+    .unwrap();
+    assert!(e["accuracy"].as_f64().is_some_and(|a| a > 0.9), "{e}");
+    run_ok(
+        bin()
+            .args(["predict", "--model", &p("c.trnn"), "--csv", &p("act.csv")])
+            .args(["--out", &p("pred.csv")]),
+    );
+    let table = std::fs::read_to_string(d.join("pred.csv")).unwrap();
+    assert!(
+        table.starts_with("sequence,activity_0,activity_1,activity_2,class\n"),
+        "{}",
+        &table[..80.min(table.len())]
+    );
+    // a label that is not a whole number is named with its row
+    std::fs::write(d.join("bad.csv"), csv.replacen(";1\n", ";1.5\n", 1)).unwrap();
+    let e = run_err(
+        bin()
+            .args(["train", "--csv", &p("bad.csv"), "--target", "activity"])
+            .args(["--loss", "ce", "--window", "20", "--out", &p("b.trnn")]),
+    );
+    assert!(
+        e.contains("column 'activity': 1.5 is not a class label") && e.contains("row "),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&d).ok();
+}

@@ -21,12 +21,15 @@ pub struct CsvWindows {
     pub many_to_many: bool,
     /// Keep the target columns among the input features.
     pub targets_as_features: bool,
+    /// Read the one target column as class labels (whole numbers from 0 to
+    /// 65,535: `--loss ce`), not as float values.
+    pub classes: bool,
 }
 
 /// The field separator, from the first non-blank line (the header): a
 /// comma, or else a semicolon or a tab if it has one (spreadsheets in
 /// locales with a decimal comma write `;`).
-fn delimiter(bytes: &[u8]) -> u8 {
+pub fn delimiter(bytes: &[u8]) -> u8 {
     let header = bytes
         .split(|&b| b == b'\n')
         .find(|l| !l.iter().all(u8::is_ascii_whitespace))
@@ -35,6 +38,11 @@ fn delimiter(bytes: &[u8]) -> u8 {
         .into_iter()
         .find(|d| header.contains(d))
         .unwrap_or(b',')
+}
+
+/// Whether `v` can be a class label: a whole number from 0 to 65,535.
+pub fn is_label(v: f32) -> bool {
+    (0.0..65536.0).contains(&v) && v.fract() == 0.0
 }
 
 /// Reads a CSV file with a header row (fields separated by commas, or by
@@ -81,6 +89,12 @@ pub fn load(path: &Path, w: &CsvWindows) -> Result<(Dataset, Vec<String>), DataE
                 )))
             }
         }
+    }
+    if w.classes && target_idx.len() != 1 {
+        return Err(err(format!(
+            "class labels (--loss ce) come from one --target column, {} were given",
+            target_idx.len()
+        )));
     }
     let feature_idx: Vec<usize> = (0..header.len())
         .filter(|i| w.targets_as_features || !target_idx.contains(i))
@@ -130,6 +144,14 @@ pub fn load(path: &Path, w: &CsvWindows) -> Result<(Dataset, Vec<String>), DataE
                     header[c]
                 )));
             }
+            if w.classes && target_idx.contains(&c) && !is_label(v) {
+                return Err(err(format!(
+                    "row {}, column '{}': {field} is not a class label; --loss ce reads the \
+                     target as whole numbers from 0 to 65535",
+                    line(),
+                    header[c]
+                )));
+            }
             vals.push(v);
         }
         rows.push(vals);
@@ -168,6 +190,11 @@ pub fn load(path: &Path, w: &CsvWindows) -> Result<(Dataset, Vec<String>), DataE
     }
     let targets = if o == 0 {
         DataTargets::None
+    } else if w.classes {
+        // (each value checked by `is_label` as it was read)
+        let y: Vec<u32> = y.iter().map(|&v| v as u32).collect();
+        let classes = y.iter().max().map_or(0, |&m| m as usize + 1);
+        DataTargets::Classes { classes, y }
     } else {
         DataTargets::Values { o, y }
     };
