@@ -888,7 +888,9 @@ fn recorded_calibration(
             calibration_shape(model)
         ));
     };
-    let (ds, _, _) = load(&crate::data_args_of(src), meta.spec.many_to_many, meta.vocab.as_deref())
+    let mut args = crate::data_args_of(src);
+    args.classes = args.csv.is_some() && meta.loss == LossKind::CrossEntropy;
+    let (ds, _, _) = load(&args, meta.spec.many_to_many, meta.vocab.as_deref())
         .map_err(|e| {
             format!(
                 "{}: cannot read the training inputs recorded in {} for calibration ({e}); give --calibration FILE.npy instead",

@@ -918,6 +918,27 @@ fn a_csv_label_column_trains_a_classifier_with_loss_ce() {
         "{}",
         &table[..80.min(table.len())]
     );
+    // quantized exports measure on the recorded training rows, as labels
+    for format in ["i8", "integer"] {
+        let r: serde_json::Value = serde_json::from_str(
+            run_ok(
+                bin()
+                    .args([
+                        "export",
+                        "--json",
+                        "--model",
+                        &p("c.trnn"),
+                        "--format",
+                        format,
+                    ])
+                    .args(["--out", &p(&format!("c.{format}.trnn"))]),
+            )
+            .trim(),
+        )
+        .unwrap();
+        assert_eq!(r["metric"], "accuracy", "{r}");
+        assert!(r["metric_q"].as_f64().is_some_and(|a| a > 0.9), "{r}");
+    }
     // a label that is not a whole number is named with its row
     std::fs::write(d.join("bad.csv"), csv.replacen(";1\n", ";1.5\n", 1)).unwrap();
     let e = run_err(
