@@ -127,22 +127,95 @@ pub fn eval(model_path: &Path, d: &DataArgs, json: bool, load: Loader) -> Result
     if matches!(ds.targets, DataTargets::None) {
         return Err("eval needs targets (--y, or --target for CSV)".into());
     }
-    let (_, stats) =
+    let (out, stats) =
         export::run_runtime(&model, &meta, &ds).map_err(|e| format!("{}: {e}", data_label(d)))?;
     let s = stats.expect("targets present");
     let metric = meta.loss.metric_name();
+    let confusion = confusion(&ds, &out, model.output_size());
     if json {
-        println!(
-            "{}",
-            serde_json::json!({"model": model_path.display().to_string(), "sequences": ds.n, "loss": s.loss, metric: s.metric, "rows": s.rows, "computed_by": "tinyrnn runtime step"})
-        );
+        let mut line = serde_json::json!({"model": model_path.display().to_string(), "sequences": ds.n, "loss": s.loss, metric: s.metric, "rows": s.rows, "computed_by": "tinyrnn runtime step"});
+        if let Some(c) = confusion.as_ref().filter(|c| c.len() <= CONFUSION_JSON_MAX) {
+            line["confusion"] = serde_json::json!(c);
+        }
+        println!("{line}");
     } else {
         println!(
             "{} sequences: loss {:.4}, {metric} {:.4} (runtime step, one timestep at a time)",
             ds.n, s.loss, s.metric
         );
+        match confusion {
+            Some(c) if c.len() <= CONFUSION_TEXT_MAX => print!("{}", confusion_table(&c)),
+            Some(c) => println!(
+                "({} classes: the confusion matrix is in --json up to {CONFUSION_JSON_MAX})",
+                c.len()
+            ),
+            None => {}
+        }
     }
     Ok(())
+}
+
+/// Most classes whose confusion matrix `eval` prints as a table.
+const CONFUSION_TEXT_MAX: usize = 20;
+/// Most classes whose confusion matrix `eval --json` includes.
+const CONFUSION_JSON_MAX: usize = 256;
+
+/// For class labels: `m[true][predicted]` counts over the scored rows (the
+/// last step of each sequence, or every real step of a per-step model),
+/// the prediction being the largest output. `None` for float targets.
+fn confusion(ds: &Dataset, out: &[f32], o: usize) -> Option<Vec<Vec<u64>>> {
+    let DataTargets::Classes { y, .. } = &ds.targets else {
+        return None;
+    };
+    let mut m = vec![vec![0u64; o]; o];
+    for (k, (row, &truth)) in out.chunks_exact(o.max(1)).zip(y).enumerate() {
+        let padded = ds.per_step && ds.mask.as_ref().is_some_and(|w| w[k] == 0.0);
+        if padded || truth as usize >= o {
+            continue;
+        }
+        let best = (0..o).fold(0, |b, j| if row[j] > row[b] { j } else { b });
+        m[truth as usize][best] += 1;
+    }
+    Some(m)
+}
+
+/// The confusion matrix as text: true classes down, predicted across, then
+/// each class's count, recall and precision.
+fn confusion_table(m: &[Vec<u64>]) -> String {
+    let n = m.len();
+    let width = m
+        .iter()
+        .flatten()
+        .max()
+        .map_or(1, |v| v.to_string().len())
+        .max(n.to_string().len())
+        .max(3);
+    let mut t = format!("confusion (true class down, predicted across):\n{:>6}", "");
+    for j in 0..n {
+        t.push_str(&format!(" {j:>width$}"));
+    }
+    t.push_str("   count  recall  precision\n");
+    for (i, row) in m.iter().enumerate() {
+        t.push_str(&format!("{i:>6}"));
+        for v in row {
+            t.push_str(&format!(" {v:>width$}"));
+        }
+        let count: u64 = row.iter().sum();
+        let predicted: u64 = m.iter().map(|r| r[i]).sum();
+        let ratio = |a: u64, b: u64| {
+            if b == 0 {
+                "     -".to_string()
+            } else {
+                format!("{:>6.3}", a as f64 / b as f64)
+            }
+        };
+        t.push_str(&format!(
+            "  {count:>6}  {}     {}\n",
+            ratio(row[i], count),
+            ratio(row[i], predicted)
+        ));
+    }
+    t
 }
 
 /// `tinyrnn predict`.

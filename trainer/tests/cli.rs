@@ -907,6 +907,25 @@ fn a_csv_label_column_trains_a_classifier_with_loss_ce() {
     )
     .unwrap();
     assert!(e["accuracy"].as_f64().is_some_and(|a| a > 0.9), "{e}");
+    // with its confusion matrix, whose diagonal is the accuracy
+    let m: Vec<Vec<u64>> = serde_json::from_value(e["confusion"].clone()).unwrap();
+    let total: u64 = m.iter().flatten().sum();
+    let right: u64 = (0..3).map(|k| m[k][k]).sum();
+    assert_eq!(
+        (m.len(), total),
+        (3, e["sequences"].as_u64().unwrap()),
+        "{e}"
+    );
+    let acc_m = right as f64 / total as f64;
+    assert!(
+        (acc_m - e["accuracy"].as_f64().unwrap()).abs() < 1e-9,
+        "{e}"
+    );
+    let text = run_ok(bin().args(["eval", "--model", &p("c.trnn"), "--csv", &p("act.csv")]));
+    assert!(
+        text.contains("confusion (true class down, predicted across)") && text.contains("recall"),
+        "{text}"
+    );
     run_ok(
         bin()
             .args(["predict", "--model", &p("c.trnn"), "--csv", &p("act.csv")])
