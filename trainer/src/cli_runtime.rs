@@ -11,6 +11,7 @@ use tinyrnn_trainer::export::{self, Metadata};
 use tinyrnn_trainer::loss::{argmax, HeadAct, LossKind};
 use tinyrnn_trainer::model::{HeadSpec, InputSpec, LayerSpec, ModelSpec, Net};
 use tinyrnn_trainer::optim::OptimConfig;
+use tinyrnn_trainer::report;
 use tinyrnn_trainer::session::{self, TrainJob};
 use tinyrnn_trainer::train::TrainConfig;
 
@@ -120,18 +121,54 @@ fn load_for_model(d: &DataArgs, meta: &Metadata, load: Loader) -> Result<Dataset
 }
 
 /// `tinyrnn eval`.
-pub fn eval(model_path: &Path, d: &DataArgs, json: bool, load: Loader) -> Result<(), String> {
+pub fn eval(
+    model_path: &Path,
+    d: &DataArgs,
+    json: bool,
+    plot: Option<&Path>,
+    load: Loader,
+) -> Result<(), String> {
+    if let Some(p) = plot {
+        if !p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")) {
+            return Err(format!(
+                "--plot {}: the plot is a PNG image; give a path ending in .png",
+                p.display()
+            ));
+        }
+    }
     let buf = read_model(model_path)?;
     let (model, meta) = open(model_path, &buf)?;
     let ds = load_for_model(d, &meta, load)?;
     if matches!(ds.targets, DataTargets::None) {
         return Err("eval needs targets (--y, or --target for CSV)".into());
     }
+    if plot.is_some() && !matches!(ds.targets, DataTargets::Values { .. }) {
+        return Err(
+            "--plot draws float targets against the model's outputs; this model predicts \
+             classes, and eval prints their confusion matrix instead"
+                .into(),
+        );
+    }
     let (out, stats) =
         export::run_runtime(&model, &meta, &ds).map_err(|e| format!("{}: {e}", data_label(d)))?;
     let s = stats.expect("targets present");
     let metric = meta.loss.metric_name();
     let confusion = confusion(&ds, &out, model.output_size());
+    if let (Some(p), DataTargets::Values { o, y }) = (plot, &ds.targets) {
+        let first = |v: &[f32]| v.iter().step_by((*o).max(1)).copied().collect::<Vec<f32>>();
+        let name = meta
+            .train_data
+            .as_ref()
+            .and_then(|t| t.target.first().cloned())
+            .unwrap_or_else(|| "output 0".into());
+        let rows = if ds.per_step {
+            "row (sequence by sequence, step by step)"
+        } else {
+            "sequence (its last step)"
+        };
+        report::write_prediction_plot(p, &name, rows, &first(y), &first(&out))
+            .map_err(|e| format!("{}: plot not written: {e}", p.display()))?;
+    }
     if json {
         let mut line = serde_json::json!({"model": model_path.display().to_string(), "sequences": ds.n, "loss": s.loss, metric: s.metric, "rows": s.rows, "computed_by": "tinyrnn runtime step"});
         if let Some(c) = confusion.as_ref().filter(|c| c.len() <= CONFUSION_JSON_MAX) {
@@ -150,6 +187,9 @@ pub fn eval(model_path: &Path, d: &DataArgs, json: bool, load: Loader) -> Result
                 c.len()
             ),
             None => {}
+        }
+        if let Some(p) = plot {
+            println!("wrote {}", p.display());
         }
     }
     Ok(())
@@ -173,7 +213,7 @@ fn confusion(ds: &Dataset, out: &[f32], o: usize) -> Option<Vec<Vec<u64>>> {
         if padded || truth as usize >= o {
             continue;
         }
-        let best = (0..o).fold(0, |b, j| if row[j] > row[b] { j } else { b });
+        let best = argmax(row);
         m[truth as usize][best] += 1;
     }
     Some(m)
@@ -265,7 +305,7 @@ pub fn predict(model_path: &Path, d: &DataArgs, out: &Path, load: Loader) -> Res
 fn predictions_csv(meta: &Metadata, y: &[f32], shape: &[usize]) -> String {
     let o = shape.last().copied().unwrap_or(1).max(1);
     let per_step = shape.len() == 3;
-    let softmax = meta.spec.output_act() == tinyrnn_trainer::loss::HeadAct::Softmax;
+    let softmax = meta.spec.output_act() == HeadAct::Softmax;
     let names: Vec<String> = match &meta.train_data {
         Some(t) if t.target.len() == o => t.target.clone(),
         // class probabilities of a CSV label column: `activity_0`, ...
@@ -297,7 +337,7 @@ fn predictions_csv(meta: &Metadata, y: &[f32], shape: &[usize]) -> String {
             text.push_str(&format!(",{v}"));
         }
         if softmax {
-            let best = (0..o).fold(0, |b, k| if row[k] > row[b] { k } else { b });
+            let best = argmax(row);
             text.push_str(&format!(",{best}"));
         }
         text.push('\n');

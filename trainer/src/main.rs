@@ -244,6 +244,11 @@ struct EvalArgs {
     /// Print one JSON line.
     #[arg(long)]
     json: bool,
+    /// PNG of the targets and the model's outputs, row by row (float targets:
+    /// the first output; the first 500 rows). Classifiers print a confusion
+    /// matrix instead.
+    #[arg(long, value_name = "FILE.png")]
+    plot: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -904,7 +909,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match &cli.cmd {
         Cmd::Train(a) => cmd_train(a),
-        Cmd::Eval(a) => cli_runtime::eval(&a.model, &a.data, a.json, load_data),
+        Cmd::Eval(a) => cli_runtime::eval(&a.model, &a.data, a.json, a.plot.as_deref(), load_data),
         Cmd::Predict(a) => cli_runtime::predict(&a.model, &a.data, &a.out, load_data),
         Cmd::Export(a) => match (&a.checkpoint, &a.model) {
             (Some(c), _) => cli_runtime::export(c, &a.out, a.best),

@@ -175,3 +175,95 @@ pub fn write_plot(path: &Path, metric: &str, hist: &[EpochRecord]) -> Result<(),
     }
     root.present().map_err(|e| e.to_string())
 }
+
+/// Most points [`write_prediction_plot`] draws (the first ones).
+pub const PREDICTION_PLOT_MAX: usize = 500;
+
+/// Draws float targets (blue) and the model's outputs (orange) for each row
+/// (a sequence's last step, or each step), one output: `name`, `x_desc`
+/// naming what the rows are. Up to [`PREDICTION_PLOT_MAX`] rows, the first.
+pub fn write_prediction_plot(
+    path: &Path,
+    name: &str,
+    x_desc: &str,
+    target: &[f32],
+    pred: &[f32],
+) -> Result<(), String> {
+    register_font()?;
+    let total = target.len().min(pred.len());
+    let n = total.min(PREDICTION_PLOT_MAX);
+    let (target, pred) = (&target[..n], &pred[..n]);
+    let mut lo = f32::INFINITY;
+    let mut hi = f32::NEG_INFINITY;
+    for &v in target.iter().chain(pred) {
+        if v.is_finite() {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+    }
+    if !lo.is_finite() {
+        (lo, hi) = (0.0, 1.0);
+    }
+    if hi - lo < 1e-9 {
+        hi = lo + 1.0;
+    }
+    let pad = f64::from(hi - lo) * 0.05;
+    let root = BitMapBackend::new(path, (1000, 420)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let title = if n < total {
+        format!("{name}: target and prediction (the first {n} of {total} rows)")
+    } else {
+        format!("{name}: target and prediction")
+    };
+    let mut chart = ChartBuilder::on(&root)
+        .margin(12)
+        .caption(title, (FONT_NAME, 20))
+        .x_label_area_size(38)
+        .y_label_area_size(64)
+        .build_cartesian_2d(
+            0.0..(n.max(2) - 1) as f64,
+            // room above the curves for the legend
+            (f64::from(lo) - pad)..(f64::from(hi) + 6.0 * pad),
+        )
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .y_labels(6)
+        .x_desc(x_desc)
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.3}"))
+        .light_line_style(RGBColor(235, 235, 235))
+        .bold_line_style(RGBColor(210, 210, 210))
+        .axis_style(BLACK)
+        .label_style((FONT_NAME, 14))
+        .axis_desc_style((FONT_NAME, 15))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    for (values, label, color) in [
+        (target, "target", TRAIN_COLOR),
+        (pred, "prediction", VAL_COLOR),
+    ] {
+        let pts = values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_finite())
+            .map(|(i, &v)| (i as f64, f64::from(v)));
+        chart
+            .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+            .map_err(|e| e.to_string())?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font((FONT_NAME, 14))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}

@@ -790,6 +790,18 @@ fn normalize_trains_on_raw_sensor_units_and_the_file_takes_them_raw() {
     )
     .unwrap();
     assert!(e["mae"].as_f64().is_some_and(|v| v < 0.3 * mae_raw), "{e}");
+    // the picture of it: targets and outputs, a PNG
+    run_ok(
+        bin()
+            .args(["eval", "--model", &p("n.trnn"), "--csv", &p("s.csv")])
+            .args(["--plot", &p("eval.png")]),
+    );
+    let png = std::fs::read(d.join("eval.png")).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+        "{}",
+        png.len()
+    );
     // The file starts with the standardization, and says so.
     let i: serde_json::Value = serde_json::from_str(
         run_ok(bin().args(["inspect", "--json", "--model", &p("n.trnn")])).trim(),
@@ -922,6 +934,12 @@ fn a_csv_label_column_trains_a_classifier_with_loss_ce() {
         "{e}"
     );
     let text = run_ok(bin().args(["eval", "--model", &p("c.trnn"), "--csv", &p("act.csv")]));
+    let e = run_err(
+        bin()
+            .args(["eval", "--model", &p("c.trnn"), "--csv", &p("act.csv")])
+            .args(["--plot", &p("c.png")]),
+    );
+    assert!(e.contains("prints their confusion matrix instead"), "{e}");
     assert!(
         text.contains("confusion (true class down, predicted across)") && text.contains("recall"),
         "{text}"
