@@ -72,6 +72,7 @@ fn main() {
                 loss: LossKind::CrossEntropy,
                 tbptt: None,
                 patience: None,
+                class_weight: None,
             };
             let mut tr = Trainer::new(Net::init(spec, seed), cfg);
             let mut times = Vec::new();

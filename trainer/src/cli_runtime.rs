@@ -789,6 +789,7 @@ pub fn demo(dir: &Path, threads: usize, epochs: usize) -> Result<(), String> {
             loss: LossKind::CrossEntropy,
             tbptt: None,
             patience: None,
+            class_weight: None,
         },
         train,
         val: Some(val.clone()),

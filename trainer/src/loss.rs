@@ -67,6 +67,10 @@ impl LossKind {
 pub enum Targets<'a, T> {
     /// One class index per row.
     Classes(&'a [u32]),
+    /// One class index per row, and a weight per class (Keras'
+    /// `class_weight`): a row's cross-entropy and its gradient are scaled by
+    /// the weight of its label; the metric is not.
+    WeightedClasses(&'a [u32], &'a [T]),
     /// `O` values per row.
     Values(&'a [T]),
 }
@@ -121,19 +125,24 @@ pub fn loss_rows<T: Float>(
         }
         counted += 1;
         match (kind, targets) {
-            (LossKind::CrossEntropy, Targets::Classes(c)) => {
+            (LossKind::CrossEntropy, Targets::Classes(c) | Targets::WeightedClasses(c, _)) => {
                 let label = c[r] as usize;
+                let cw = match targets {
+                    Targets::WeightedClasses(_, w) => w.get(label).copied().unwrap_or(T::ONE),
+                    _ => T::ONE,
+                };
                 let m = zr.iter().fold(zr[0], |a, &b| a.max(b)).to_f64();
                 let lse = m + zr.iter().map(|v| (v.to_f64() - m).exp()).sum::<f64>().ln();
-                loss += lse - zr[label].to_f64();
+                loss += cw.to_f64() * (lse - zr[label].to_f64());
                 let arg = argmax(yr);
                 if arg == label {
                     metric += 1.0;
                 }
                 if let Some(dz) = dz.as_deref_mut() {
+                    let s = scale * cw;
                     for (k, d) in dz[r * o..(r + 1) * o].iter_mut().enumerate() {
                         let t = if k == label { T::ONE } else { T::ZERO };
-                        *d = (yr[k] - t) * scale;
+                        *d = (yr[k] - t) * s;
                     }
                 }
             }

@@ -195,6 +195,12 @@ struct TrainArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Weight of each class in the cross-entropy, for imbalanced classes (Keras'
+    /// class_weight): `balanced` (n / (classes x n_c) from the training labels), or
+    /// CLASS:WEIGHT pairs such as 0:1,1:12 (unlisted classes weigh 1). Metrics and
+    /// validation stay unweighted; eval's confusion matrix shows per-class recall.
+    #[arg(long, value_name = "balanced|C:W,..")]
+    class_weight: Option<String>,
     /// Standardize each input feature (mean 0, std 1 over the training sequences)
     /// while training, and write that standardization as the model file's first
     /// layer (a Dense, kept f32 in f16/i8 exports): the file then takes the raw
@@ -523,6 +529,63 @@ fn positive(s: &str) -> Result<usize, String> {
 
 /// Refuses settings that would train nothing or diverge for a reason the
 /// user did not mean (clap has checked the types).
+/// `--class-weight`: `balanced`, or `CLASS:WEIGHT` pairs, as one weight per
+/// head output (1 where not given; `balanced` gives `n / (k n_c)` over the
+/// `k` classes present in the training labels, and 1 to absent ones).
+fn class_weights(
+    arg: &str,
+    train: &Dataset,
+    outputs: usize,
+    loss: LossKind,
+) -> Result<Vec<f32>, String> {
+    let DataTargets::Classes { y, .. } = &train.targets else {
+        return Err(format!(
+            "--class-weight {arg}: weights classes of a cross-entropy model, and these targets are float values"
+        ));
+    };
+    if loss != LossKind::CrossEntropy {
+        return Err(format!(
+            "--class-weight {arg}: weights the cross-entropy loss (--loss ce)"
+        ));
+    }
+    let mut w = vec![1.0f32; outputs];
+    if arg == "balanced" {
+        let mut count = vec![0u64; outputs];
+        let rows = train.mask.as_ref().filter(|_| train.per_step);
+        for (k, &c) in y.iter().enumerate() {
+            if rows.is_none_or(|m| m[k] > 0.0) {
+                if let Some(n) = count.get_mut(c as usize) {
+                    *n += 1;
+                }
+            }
+        }
+        let present = count.iter().filter(|&&n| n > 0).count().max(1);
+        let total: u64 = count.iter().sum();
+        for (wk, &n) in w.iter_mut().zip(&count) {
+            if n > 0 {
+                *wk = (total as f64 / (present as f64 * n as f64)) as f32;
+            }
+        }
+        return Ok(w);
+    }
+    for pair in arg.split(',') {
+        let bad = || {
+            format!(
+                "--class-weight {arg}: '{pair}' is not CLASS:WEIGHT (a class from 0 to {}, a weight of 0 or more), and the list is not `balanced`",
+                outputs - 1
+            )
+        };
+        let (c, v) = pair.split_once(':').ok_or_else(bad)?;
+        let c: usize = c.trim().parse().map_err(|_| bad())?;
+        let v: f32 = v.trim().parse().map_err(|_| bad())?;
+        if c >= outputs || !(v >= 0.0 && v.is_finite()) {
+            return Err(bad());
+        }
+        w[c] = v;
+    }
+    Ok(w)
+}
+
 fn check_settings(a: &TrainArgs) -> Result<(), String> {
     if !(a.lr > 0.0 && a.lr.is_finite()) {
         return Err(format!("--lr {} must be a positive number", a.lr));
@@ -796,6 +859,10 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
         loss,
         tbptt: a.tbptt,
         patience: a.patience,
+        class_weight: match &a.class_weight {
+            Some(w) => Some(class_weights(w, &train, spec.output_size(), loss)?),
+            None => None,
+        },
     };
     let train_data = train_data_source(&a.data, train.n)?;
     let log = a.log.clone().unwrap_or_else(|| with_ext(&a.out, "log.csv"));
@@ -846,6 +913,14 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
                 }
             );
         }
+    }
+    if let (true, Some(w)) = (progress, &cfg.class_weight) {
+        let list: Vec<String> = w
+            .iter()
+            .enumerate()
+            .map(|(k, v)| format!("{k}: {v:.3}"))
+            .collect();
+        eprintln!("class weights: {}", list.join(", "));
     }
     if progress {
         eprintln!(

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{ChunkBuf, Dataset};
-use crate::loss::LossKind;
+use crate::loss::{LossKind, Targets};
 use crate::model::{LayerState, Net, NetWorkspace};
 use crate::optim::{OptimConfig, Optimizer};
 
@@ -35,6 +35,11 @@ pub struct TrainConfig {
     pub tbptt: Option<usize>,
     /// Stop after this many epochs without validation improvement, restoring the best weights.
     pub patience: Option<usize>,
+    /// Cross-entropy weight of each class label (Keras' `class_weight`), for
+    /// imbalanced classes: training rows count with their label's weight;
+    /// the metric and the validation figures are unweighted.
+    #[serde(default)]
+    pub class_weight: Option<Vec<f32>>,
 }
 
 /// A training failure.
@@ -198,6 +203,7 @@ impl Trainer {
                 let scale = 1.0 / count.max(1) as f32;
                 let net = &self.net;
                 let seed = self.cfg.seed;
+                let class_weight = self.cfg.class_weight.as_deref();
                 run(&self.pool, &mut self.workers[..np], |w, i| {
                     // Dropout masks: one stream per (seed, epoch, batch, window, chunk).
                     w.rng = ChaCha8Rng::seed_from_u64(
@@ -205,7 +211,10 @@ impl Trainer {
                             .iter()
                             .fold(seed, |h, &v| mix(h, v as u64)),
                     );
-                    let chunk = w.buf.chunk();
+                    let mut chunk = w.buf.chunk();
+                    if let (Some(cw), Targets::Classes(c)) = (class_weight, &chunk.targets) {
+                        chunk.targets = Targets::WeightedClasses(c, cw);
+                    }
                     net.forward(&mut w.ws, &chunk, Some(&mut w.rng), w.states.as_deref());
                     if !last {
                         w.states = Some(net.final_states(&w.ws));

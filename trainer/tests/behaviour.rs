@@ -85,6 +85,7 @@ fn cfg(threads: usize, tbptt: Option<usize>) -> TrainConfig {
         loss: LossKind::CrossEntropy,
         tbptt,
         patience: None,
+        class_weight: None,
     }
 }
 

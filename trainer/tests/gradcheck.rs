@@ -27,6 +27,8 @@ struct Case {
     masked: bool,
     tokens: bool,
     loss: LossKind,
+    /// Cross-entropy with a weight per class (`--class-weight`).
+    weighted: bool,
 }
 
 fn run_case(case: &Case, seed: u64) -> f64 {
@@ -86,7 +88,11 @@ fn run_case(case: &Case, seed: u64) -> f64 {
             _ => rng.random_range(-0.9..0.9),
         })
         .collect();
+    let class_weight = [0.5, 2.0, 1.0, 3.0];
     let targets = || match case.loss {
+        LossKind::CrossEntropy if case.weighted => {
+            Targets::WeightedClasses(&classes, &class_weight)
+        }
         LossKind::CrossEntropy => Targets::Classes(&classes),
         _ => Targets::Values(&values),
     };
@@ -134,13 +140,15 @@ fn every_cell_matches_finite_differences() {
     let mut report = Vec::new();
     for kind in KINDS {
         let mut worst = 0.0f64;
-        for (i, (m2m, masked, tokens, loss)) in [
-            (false, false, false, LossKind::CrossEntropy),
-            (true, false, false, LossKind::CrossEntropy),
-            (false, true, false, LossKind::CrossEntropy),
-            (true, true, true, LossKind::Mse),
-            (true, false, false, LossKind::Bce),
-            (false, true, true, LossKind::Mse),
+        for (i, (m2m, masked, tokens, loss, weighted)) in [
+            (false, false, false, LossKind::CrossEntropy, false),
+            (true, false, false, LossKind::CrossEntropy, false),
+            (false, true, false, LossKind::CrossEntropy, false),
+            (true, true, true, LossKind::Mse, false),
+            (true, false, false, LossKind::Bce, false),
+            (false, true, true, LossKind::Mse, false),
+            (false, false, false, LossKind::CrossEntropy, true),
+            (true, true, false, LossKind::CrossEntropy, true),
         ]
         .into_iter()
         .enumerate()
@@ -151,13 +159,14 @@ fn every_cell_matches_finite_differences() {
                 masked,
                 tokens,
                 loss,
+                weighted,
             };
             let e = run_case(&case, 11 + i as u64);
             assert!(
                 e < REL_TOL,
-                "{kind:?} m2m={m2m} masked={masked} tokens={tokens} {loss:?}: max rel error {e:.3e}"
+                "{kind:?} m2m={m2m} masked={masked} tokens={tokens} {loss:?} weighted={weighted}: max rel error {e:.3e}"
             );
-            eprintln!("{kind:?} m2m={m2m} masked={masked} tokens={tokens} {loss:?}: {e:.2e}");
+            eprintln!("{kind:?} m2m={m2m} masked={masked} tokens={tokens} {loss:?} weighted={weighted}: {e:.2e}");
             worst = worst.max(e);
         }
         report.push(format!("{}: {worst:.2e}", kind.name()));
