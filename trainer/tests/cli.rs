@@ -989,3 +989,119 @@ fn a_csv_label_column_trains_a_classifier_with_loss_ce() {
     );
     std::fs::remove_dir_all(&d).ok();
 }
+
+/// The minority class's recall in `eval --json`'s confusion matrix.
+fn recall_of(eval: &serde_json::Value, class: usize) -> f64 {
+    let m: Vec<Vec<u64>> = serde_json::from_value(eval["confusion"].clone()).unwrap();
+    m[class][class] as f64 / m[class].iter().sum::<u64>().max(1) as f64
+}
+
+#[test]
+fn class_weights_lift_the_recall_of_a_rare_class() {
+    use rand::{Rng, SeedableRng};
+    let d = tmp("class-weight");
+    let p = |f: &str| d.join(f).display().to_string();
+    // 2000 sequences of 30 steps x 2 features; 6% are class 1, which carries
+    // a bump of +1 in feature 0 over steps 10..20 under unit noise.
+    let (n, t) = (2000usize, 30usize);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let y: Vec<i64> = (0..n)
+        .map(|_| i64::from(rng.random::<f32>() < 0.06))
+        .collect();
+    let mut x = Vec::with_capacity(n * t * 2);
+    for &label in &y {
+        for step in 0..t {
+            let noise = |r: &mut rand_chacha::ChaCha8Rng| {
+                // (sum of 4 uniforms: roughly normal, std 1)
+                (0..4).map(|_| r.random::<f32>() - 0.5).sum::<f32>() * 1.732
+            };
+            let bump = if label == 1 && (10..20).contains(&step) {
+                1.0
+            } else {
+                0.0
+            };
+            x.push(noise(&mut rng) + bump);
+            x.push(noise(&mut rng));
+        }
+    }
+    npy::write_f32(&d.join("X.npy"), &[n, t, 2], &x).unwrap();
+    npy::write_i64(&d.join("y.npy"), &[n], &y).unwrap();
+    let cut = 1400;
+    npy::write_f32(&d.join("Xv.npy"), &[n - cut, t, 2], &x[cut * t * 2..]).unwrap();
+    npy::write_i64(&d.join("yv.npy"), &[n - cut], &y[cut..]).unwrap();
+    let recall = |extra: &[&str]| {
+        run_ok(
+            bin()
+                .args([
+                    "train",
+                    "--x",
+                    &p("X.npy"),
+                    "--y",
+                    &p("y.npy"),
+                    "--layers",
+                    "gru:16",
+                ])
+                .args([
+                    "--epochs",
+                    "10",
+                    "--val-split",
+                    "0.3",
+                    "--quiet",
+                    "--out",
+                    &p("m.trnn"),
+                ])
+                .args(extra),
+        );
+        let e: serde_json::Value = serde_json::from_str(
+            run_ok(
+                bin()
+                    .args(["eval", "--json", "--model", &p("m.trnn")])
+                    .args(["--x", &p("Xv.npy"), "--y", &p("yv.npy")]),
+            )
+            .trim(),
+        )
+        .unwrap();
+        recall_of(&e, 1)
+    };
+    let (plain, balanced) = (recall(&[]), recall(&["--class-weight", "balanced"]));
+    // (measured: 0.15 unweighted against 0.85 balanced)
+    assert!(
+        balanced > plain + 0.2,
+        "recall of class 1: {plain} unweighted, {balanced} balanced"
+    );
+    // what is refused, and how
+    let e = run_err(
+        bin()
+            .args([
+                "train",
+                "--x",
+                &p("X.npy"),
+                "--y",
+                &p("y.npy"),
+                "--epochs",
+                "1",
+            ])
+            .args(["--class-weight", "0:1,2:3", "--out", &p("b.trnn")]),
+    );
+    assert!(
+        e.contains("'2:3' is not CLASS:WEIGHT (a class from 0 to 1"),
+        "{e}"
+    );
+    let yf: Vec<f32> = y.iter().map(|&v| v as f32).collect();
+    npy::write_f32(&d.join("yf.npy"), &[n, 1], &yf).unwrap();
+    let e = run_err(
+        bin()
+            .args([
+                "train",
+                "--x",
+                &p("X.npy"),
+                "--y",
+                &p("yf.npy"),
+                "--epochs",
+                "1",
+            ])
+            .args(["--class-weight", "balanced", "--out", &p("b.trnn")]),
+    );
+    assert!(e.contains("these targets are float values"), "{e}");
+    std::fs::remove_dir_all(&d).ok();
+}
