@@ -97,7 +97,8 @@ struct DataArgs {
     /// Targets, .npy: N (or N x T) integer labels, or N x O / N x T x O float32.
     #[arg(long, value_name = "y.npy")]
     y: Option<PathBuf>,
-    /// CSV time series with a header row; columns are features.
+    /// CSV time series with a header row, one row per step; columns are features
+    /// (separated by commas, or semicolons or tabs as the header shows).
     #[arg(long, value_name = "FILE.csv", conflicts_with = "x")]
     csv: Option<PathBuf>,
     /// CSV target columns, comma-separated (removed from the features). Eval,
