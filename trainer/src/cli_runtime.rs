@@ -419,6 +419,49 @@ fn integer_inputs_fit(path: &Path, cal: &Dataset, normalized: bool) -> Result<()
     ))
 }
 
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        word.to_string()
+    } else {
+        format!("{word}s")
+    }
+}
+
+/// What a trained model's outputs are, in words: how many, what kind, of
+/// which CSV target, and after which step they are the prediction.
+fn output_meaning(m: &Metadata, o: usize) -> String {
+    let target = m
+        .train_data
+        .as_ref()
+        .map(|t| t.target.join(", "))
+        .filter(|t| !t.is_empty());
+    let of = target.map_or(String::new(), |t| format!(" of {t}"));
+    let what = match m.spec.output_act() {
+        HeadAct::Softmax => {
+            format!("{o} class probabilities{of} (softmax; the class is the largest)")
+        }
+        HeadAct::Sigmoid => format!(
+            "{o} {}{of} (sigmoid)",
+            if o == 1 {
+                "probability"
+            } else {
+                "probabilities"
+            }
+        ),
+        HeadAct::Tanh => format!("{o} {}{of} (tanh, in -1..1)", plural(o, "value")),
+        HeadAct::Linear => format!("{o} {}{of}", plural(o, "value")),
+    };
+    let when = if m.spec.many_to_many {
+        "a prediction at every step".to_string()
+    } else {
+        format!(
+            "written at every step, trained as the prediction after {} steps",
+            m.seq_len
+        )
+    };
+    format!("{what}; {when}")
+}
+
 /// `tinyrnn inspect`.
 pub fn inspect(model_path: &Path, json: bool) -> Result<(), String> {
     let buf = read_model(model_path)?;
@@ -443,7 +486,8 @@ pub fn inspect(model_path: &Path, json: bool) -> Result<(), String> {
                     "epochs": m.epochs, "loss": format!("{:?}", m.loss), "steps_per_sequence": m.seq_len,
                     "metric": m.loss.metric_name(), "val_metric": m.val_metric,
                     "vocabulary": m.vocab.as_ref().map(|v| v.iter().collect::<String>()),
-                    "features": m.features, "train_data": m.train_data, "input_norm": m.input_norm}))})
+                    "features": m.features, "train_data": m.train_data, "input_norm": m.input_norm,
+                    "output": output_meaning(m, model.output_size())}))})
         );
         return Ok(());
     }
@@ -472,14 +516,23 @@ pub fn inspect(model_path: &Path, json: bool) -> Result<(), String> {
         ram - model.recurrent_state_len() * 4
     );
     println!("  MACs per step:   {}", model.macs_per_step());
+    let names = meta.as_ref().and_then(|m| m.features.as_ref());
     println!(
         "  input:           {}",
         if model.is_token_input() {
             "token index".to_string()
+        } else if let Some(n) = names.filter(|n| n.len() == model.input_size()) {
+            format!("{} floats per step: {}", model.input_size(), n.join(", "))
         } else {
             format!("{} floats per step", model.input_size())
         }
     );
+    if let Some(m) = &meta {
+        println!(
+            "  output:          {}",
+            output_meaning(m, model.output_size())
+        );
+    }
     if let Some(m) = meta {
         println!(
             "  trained:         {} epochs, loss {:?}, {} steps per sequence{}",

@@ -955,6 +955,13 @@ fn a_csv_label_column_trains_a_classifier_with_loss_ce() {
         "{}",
         &table[..80.min(table.len())]
     );
+    // inspect says what goes in and what comes out
+    let i = run_ok(bin().args(["inspect", "--model", &p("c.trnn")]));
+    assert!(
+        i.contains("input:           2 floats per step: ax, ay")
+            && i.contains("output:          3 class probabilities of activity (softmax"),
+        "{i}"
+    );
     // quantized exports measure on the recorded training rows, as labels
     for format in ["i8", "integer"] {
         let r: serde_json::Value = serde_json::from_str(
