@@ -364,6 +364,21 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
             eprintln!("restored the weights of epoch {bep}, the best");
         }
     }
+    if job.progress && kept.is_none() {
+        let clipped = job.cfg.optim.clip_norm.is_some();
+        let fall = fall_warning(
+            &metric_name,
+            &history,
+            best.as_ref(),
+            higher_better,
+            clipped,
+        );
+        if let Some(w) =
+            fall.map(|w| w.replace("CHECKPOINT", &job.checkpoint.display().to_string()))
+        {
+            eprintln!("{w}");
+        }
+    }
     let last = match reported {
         Some(ep) => history.iter().find(|r| r.epoch == ep).cloned(),
         None => history.last().cloned(),
@@ -387,6 +402,42 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
     };
     export_and_verify(&mut trainer, &job, norm, &mut summary)?;
     Ok(summary)
+}
+
+/// A warning when the validation metric of the last epoch is far worse than
+/// the best epoch's (accuracy 0.1 lower, or an error half as large again):
+/// the model file holds the last weights, so it says how to get the best
+/// (`CHECKPOINT` stands for the checkpoint's path).
+fn fall_warning(
+    metric: &str,
+    history: &[EpochRecord],
+    best: Option<&(f64, Vec<f32>, usize)>,
+    higher_better: bool,
+    clipped: bool,
+) -> Option<String> {
+    let last = history.last()?;
+    let (score, _, bep) = best?;
+    let now = last.val_metric?;
+    let then = if higher_better { *score } else { -*score };
+    let fell = if higher_better {
+        then - now > 0.1
+    } else {
+        now > 1.5 * then && now - then > 1e-6
+    };
+    if !fell || *bep == last.epoch {
+        return None;
+    }
+    let clip = if !clipped {
+        "; --clip-norm 5 guards against the gradient spikes behind such falls (Elman layers most)"
+    } else {
+        ""
+    };
+    Some(format!(
+        "warning: validation {metric} went from {then:.4} after epoch {bep} to {now:.4} after epoch {}; \
+         the model file holds the last epoch's weights. `tinyrnn export --checkpoint CHECKPOINT --best \
+         --out FILE` writes epoch {bep}'s, and --patience N keeps the best by itself{clip}",
+        last.epoch,
+    ))
 }
 
 #[cfg(feature = "runtime")]
@@ -463,4 +514,53 @@ fn export_and_verify(
     _: &mut TrainSummary,
 ) -> Result<(), String> {
     Err("built without the `runtime` feature: cannot export".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn epochs(val: &[f64]) -> Vec<EpochRecord> {
+        val.iter()
+            .enumerate()
+            .map(|(i, &v)| EpochRecord {
+                epoch: i + 1,
+                loss: 1.0,
+                metric: 0.5,
+                val_loss: Some(1.0),
+                val_metric: Some(v),
+                seconds: 0.1,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_fall_of_the_validation_metric_is_named_with_the_way_back() {
+        // accuracy: 0.89 at epoch 4, 0.13 at epoch 5
+        let h = epochs(&[0.5, 0.7, 0.8, 0.89, 0.13]);
+        let best = (0.89, vec![], 4);
+        let w = fall_warning("accuracy", &h, Some(&best), true, false).unwrap();
+        assert!(
+            w.contains("went from 0.8900 after epoch 4 to 0.1300 after epoch 5"),
+            "{w}"
+        );
+        assert!(w.contains("--best") && w.contains("--clip-norm 5"), "{w}");
+        assert!(!fall_warning("accuracy", &h, Some(&best), true, true)
+            .unwrap()
+            .contains("--clip-norm"));
+        // a dip of 0.05 is noise; a best last epoch is no fall
+        let h = epochs(&[0.8, 0.89, 0.84]);
+        assert!(fall_warning("accuracy", &h, Some(&(0.89, vec![], 2)), true, false).is_none());
+        let h = epochs(&[0.8, 0.89]);
+        assert!(fall_warning("accuracy", &h, Some(&(0.89, vec![], 2)), true, false).is_none());
+        // an error (lower is better; the score is its negative) half as large again
+        let h = epochs(&[0.3, 0.1, 0.16]);
+        let w = fall_warning("mae", &h, Some(&(-0.1, vec![], 2)), false, false).unwrap();
+        assert!(
+            w.contains("validation mae went from 0.1000 after epoch 2 to 0.1600"),
+            "{w}"
+        );
+        let h = epochs(&[0.3, 0.1, 0.14]);
+        assert!(fall_warning("mae", &h, Some(&(-0.1, vec![], 2)), false, false).is_none());
+    }
 }
