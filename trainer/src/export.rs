@@ -229,7 +229,21 @@ pub fn run_runtime(
     let mut out = vec![0.0f32; data.n * rows_per_seq * o];
     let mut state = StateVec::new(model);
     let mut y = vec![0.0f32; o];
+    // A bar on stderr for runs of more than a few seconds (hidden when
+    // stderr is not a terminal).
+    let bar = (data.n * t > PROGRESS_STEPS).then(|| {
+        let b = indicatif::ProgressBar::new(data.n as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "runtime step [{bar:30}] {pos}/{len} sequences ({elapsed}, {eta} left)",
+        ) {
+            b.set_style(style.progress_chars("=> "));
+        }
+        b
+    });
     for s in 0..data.n {
+        if let Some(b) = bar.as_ref().filter(|_| s % 64 == 0) {
+            b.set_position(s as u64);
+        }
         state.reset();
         for step in 0..t {
             let real = data.mask.as_ref().is_none_or(|m| m[s * t + step] > 0.0);
@@ -255,9 +269,15 @@ pub fn run_runtime(
             out[s * o..(s + 1) * o].copy_from_slice(&y);
         }
     }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     let stats = score(meta, data, &out, o);
     Ok((out, stats))
 }
+
+/// Steps above which [`run_runtime`] shows a progress bar (a few seconds).
+const PROGRESS_STEPS: usize = 4_000_000;
 
 /// Loss and metric of activated outputs against the data's targets.
 pub fn score(meta: &Metadata, data: &Dataset, out: &[f32], o: usize) -> Option<PassStats> {
