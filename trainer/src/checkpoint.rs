@@ -40,6 +40,9 @@ pub struct Checkpoint {
     /// The input standardization of a `--normalize` run.
     #[serde(default)]
     pub input_norm: Option<crate::data::InputNorm>,
+    /// Class names (`--class-names`).
+    #[serde(default)]
+    pub class_names: Option<Vec<String>>,
 }
 
 /// Writes `ckpt` to `path` via `path.tmp` and a rename, so a crash never leaves a torn file.

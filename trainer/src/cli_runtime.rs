@@ -180,6 +180,14 @@ pub fn eval(
             "{} sequences: loss {:.4}, {metric} {:.4} (runtime step, one timestep at a time)",
             ds.n, s.loss, s.metric
         );
+        if let (Some(n), Some(_)) = (&meta.class_names, &confusion) {
+            let list: Vec<String> = n
+                .iter()
+                .enumerate()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            println!("classes: {}", list.join(", "));
+        }
         match confusion {
             Some(c) if c.len() <= CONFUSION_TEXT_MAX => print!("{}", confusion_table(&c)),
             Some(c) => println!(
@@ -295,6 +303,16 @@ pub fn predict(model_path: &Path, d: &DataArgs, out: &Path, load: Loader) -> Res
     Ok(())
 }
 
+/// `s` as one CSV field: quoted (inner quotes doubled) if it holds a comma,
+/// a quote or a line break.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
 /// `predict --out FILE.csv`: one row per sequence (`sequence`, then one
 /// column per output) or, for per-step models, per sequence and step
 /// (`sequence,step,...`). The outputs are named after the CSV target
@@ -306,10 +324,11 @@ fn predictions_csv(meta: &Metadata, y: &[f32], shape: &[usize]) -> String {
     let o = shape.last().copied().unwrap_or(1).max(1);
     let per_step = shape.len() == 3;
     let softmax = meta.spec.output_act() == HeadAct::Softmax;
-    let names: Vec<String> = match &meta.train_data {
-        Some(t) if t.target.len() == o => t.target.clone(),
+    let names: Vec<String> = match (&meta.class_names, &meta.train_data) {
+        (Some(n), _) if n.len() == o => n.iter().map(|n| csv_field(n)).collect(),
+        (_, Some(t)) if t.target.len() == o => t.target.clone(),
         // class probabilities of a CSV label column: `activity_0`, ...
-        Some(t) if softmax && t.target.len() == 1 => {
+        (_, Some(t)) if softmax && t.target.len() == 1 => {
             (0..o).map(|k| format!("{}_{k}", t.target[0])).collect()
         }
         _ => (0..o).map(|k| format!("y{k}")).collect(),
@@ -323,8 +342,15 @@ fn predictions_csv(meta: &Metadata, y: &[f32], shape: &[usize]) -> String {
         text.push(',');
         text.push_str(n);
     }
+    let class_names = meta
+        .class_names
+        .as_ref()
+        .filter(|n| softmax && n.len() == o);
     if softmax {
         text.push_str(",class");
+    }
+    if class_names.is_some() {
+        text.push_str(",class_name");
     }
     text.push('\n');
     let t = if per_step { shape[1].max(1) } else { 1 };
@@ -339,6 +365,9 @@ fn predictions_csv(meta: &Metadata, y: &[f32], shape: &[usize]) -> String {
         if softmax {
             let best = argmax(row);
             text.push_str(&format!(",{best}"));
+            if let Some(n) = class_names {
+                text.push_str(&format!(",{}", csv_field(&n[best])));
+            }
         }
         text.push('\n');
     }
@@ -366,6 +395,7 @@ pub fn export(ckpt_path: &Path, out: &Path, best: bool) -> Result<(), String> {
         epochs: epoch,
         train_data: ck.train_data.clone(),
         input_norm: ck.input_norm.clone(),
+        class_names: ck.class_names.clone(),
     };
     let bytes = export::encode(&net, &meta).map_err(|e| e.to_string())?;
     checkpoint::write_atomic(out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -436,9 +466,17 @@ fn output_meaning(m: &Metadata, o: usize) -> String {
         .map(|t| t.target.join(", "))
         .filter(|t| !t.is_empty());
     let of = target.map_or(String::new(), |t| format!(" of {t}"));
+    let names = m.class_names.as_ref().map_or(String::new(), |n| {
+        let list: Vec<String> = n
+            .iter()
+            .enumerate()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        format!(": {}", list.join(", "))
+    });
     let what = match m.spec.output_act() {
         HeadAct::Softmax => {
-            format!("{o} class probabilities{of} (softmax; the class is the largest)")
+            format!("{o} class probabilities{of} (softmax; the class is the largest){names}")
         }
         HeadAct::Sigmoid => format!(
             "{o} {}{of} (sigmoid)",
@@ -487,6 +525,7 @@ pub fn inspect(model_path: &Path, json: bool) -> Result<(), String> {
                     "metric": m.loss.metric_name(), "val_metric": m.val_metric,
                     "vocabulary": m.vocab.as_ref().map(|v| v.iter().collect::<String>()),
                     "features": m.features, "train_data": m.train_data, "input_norm": m.input_norm,
+                    "class_names": m.class_names,
                     "output": output_meaning(m, model.output_size())}))})
         );
         return Ok(());
@@ -856,6 +895,7 @@ pub fn demo(dir: &Path, threads: usize, epochs: usize) -> Result<(), String> {
         train_data,
         progress: true,
         normalize: false,
+        class_names: None,
     };
     let s = session::run(job)?;
     println!(

@@ -42,6 +42,10 @@ pub struct Metadata {
     /// here to say what that layer is, not to be applied again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_norm: Option<InputNorm>,
+    /// Names of the classes a softmax head predicts (`train --class-names`),
+    /// by label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_names: Option<Vec<String>>,
 }
 
 pub use crate::data::{InputNorm, TrainData};

@@ -202,6 +202,10 @@ struct TrainArgs {
     /// validation stay unweighted; eval's confusion matrix shows per-class recall.
     #[arg(long, value_name = "balanced|C:W,..")]
     class_weight: Option<String>,
+    /// Names of the classes, label 0 first (e.g. walk,run,sit): recorded in the model
+    /// file; inspect, eval's confusion matrix and predict's CSV show them.
+    #[arg(long, value_delimiter = ',', value_name = "NAME,..")]
+    class_names: Vec<String>,
     /// Standardize each input feature (mean 0, std 1 over the training sequences)
     /// while training, and write that standardization as the model file's first
     /// layer (a Dense, kept f32 in f16/i8 exports): the file then takes the raw
@@ -866,6 +870,29 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
         },
     };
     let train_data = train_data_source(&a.data, train.n)?;
+    let class_names = if a.class_names.is_empty() {
+        None
+    } else {
+        let outputs = spec.output_size();
+        if loss != LossKind::CrossEntropy || a.class_names.len() != outputs {
+            return Err(format!(
+                "--class-names gives {} names; they name the {outputs} outputs of a softmax \
+                 (--loss ce) model, one per class, label 0 first",
+                a.class_names.len()
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(n) = a
+            .class_names
+            .iter()
+            .find(|n| n.trim().is_empty() || !seen.insert(n.trim()))
+        {
+            return Err(format!(
+                "--class-names: '{n}' is empty or given twice; each class needs its own name"
+            ));
+        }
+        Some(a.class_names.iter().map(|n| n.trim().to_string()).collect())
+    };
     let log = a.log.clone().unwrap_or_else(|| with_ext(&a.out, "log.csv"));
     let plot = a.plot.clone().unwrap_or_else(|| with_ext(&a.out, "png"));
     let checkpoint = a
@@ -949,6 +976,7 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
         progress,
         train_data,
         normalize: a.normalize,
+        class_names,
     };
     let summary = session::run(job)?;
     if a.json {

@@ -46,6 +46,8 @@ pub struct TrainJob {
     /// statistics come from `train`, and the export writes them as the model
     /// file's first layer. `train` and `val` stay raw here.
     pub normalize: bool,
+    /// Names of the classes, by label (recorded in the model file).
+    pub class_names: Option<Vec<String>>,
 }
 
 /// Results of a run (also the `--json` line).
@@ -328,6 +330,7 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
             seq_len: job.train.t,
             train_data: job.train_data.clone(),
             input_norm: norm.clone(),
+            class_names: job.class_names.clone(),
         };
         checkpoint::save_atomic(&job.checkpoint, &ck)
             .map_err(|e| format!("{}: cannot write checkpoint: {e}", job.checkpoint.display()))?;
@@ -459,6 +462,7 @@ fn export_and_verify(
         epochs: summary.weights_epoch,
         train_data: job.train_data.clone(),
         input_norm: norm,
+        class_names: job.class_names.clone(),
     };
     let bytes = export::encode(&trainer.net, &meta).map_err(|e| format!("export failed: {e}"))?;
     checkpoint::write_atomic(&job.out, &bytes)

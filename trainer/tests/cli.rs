@@ -983,6 +983,37 @@ fn a_csv_label_column_trains_a_classifier_with_loss_ce() {
         assert_eq!(r["metric"], "accuracy", "{r}");
         assert!(r["metric_q"].as_f64().is_some_and(|a| a > 0.9), "{r}");
     }
+    // class names travel in the file to inspect, eval and predict
+    run_ok(&mut train(
+        "n.trnn",
+        &["--loss", "ce", "--quiet", "--class-names", "walk,run,sit"],
+    ));
+    let i = run_ok(bin().args(["inspect", "--model", &p("n.trnn")]));
+    assert!(
+        i.contains("(softmax; the class is the largest): 0 walk, 1 run, 2 sit"),
+        "{i}"
+    );
+    let text = run_ok(bin().args(["eval", "--model", &p("n.trnn"), "--csv", &p("act.csv")]));
+    assert!(text.contains("classes: 0 walk, 1 run, 2 sit"), "{text}");
+    run_ok(
+        bin()
+            .args(["predict", "--model", &p("n.trnn"), "--csv", &p("act.csv")])
+            .args(["--out", &p("named.csv")]),
+    );
+    let table = std::fs::read_to_string(d.join("named.csv")).unwrap();
+    let mut lines = table.lines();
+    assert_eq!(lines.next(), Some("sequence,walk,run,sit,class,class_name"));
+    let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let names = ["walk", "run", "sit"];
+    assert_eq!(row[5], names[row[4].parse::<usize>().unwrap()], "{row:?}");
+    let e = run_err(&mut train(
+        "n2.trnn",
+        &["--loss", "ce", "--class-names", "walk,run"],
+    ));
+    assert!(
+        e.contains("--class-names gives 2 names; they name the 3 outputs"),
+        "{e}"
+    );
     // a label that is not a whole number is named with its row
     std::fs::write(d.join("bad.csv"), csv.replacen(";1\n", ";1.5\n", 1)).unwrap();
     let e = run_err(

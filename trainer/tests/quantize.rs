@@ -250,6 +250,7 @@ fn outlier_weights_are_refused_with_their_layer() {
         epochs: 0,
         train_data: None,
         input_norm: None,
+        class_names: None,
     };
     let model = d.join("outlier.trnn");
     std::fs::write(&model, encode(&net, &meta).unwrap()).unwrap();
