@@ -65,6 +65,33 @@ fn register_font() -> Result<(), String> {
     }
 }
 
+/// A chart of both plots: `f64` on both axes, drawn into a PNG.
+type Chart<'a, 'b> = ChartContext<
+    'a,
+    BitMapBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// The axes, grid and labels both plots share: `x_labels` labels along x,
+/// named `x_desc`, six along y.
+fn draw_mesh(chart: &mut Chart<'_, '_>, x_desc: &str, x_labels: usize) -> Result<(), String> {
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .y_labels(6)
+        .x_labels(x_labels)
+        .x_desc(x_desc)
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.3}"))
+        .light_line_style(RGBColor(235, 235, 235))
+        .bold_line_style(RGBColor(210, 210, 210))
+        .axis_style(BLACK)
+        .label_style((FONT_NAME, 14))
+        .axis_desc_style((FONT_NAME, 15))
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 /// Draws loss (left panel) and `metric` (right panel) per epoch, training in
 /// blue, validation in orange, with axes, titles and a legend.
 pub fn write_plot(path: &Path, metric: &str, hist: &[EpochRecord]) -> Result<(), String> {
@@ -106,21 +133,7 @@ pub fn write_plot(path: &Path, metric: &str, hist: &[EpochRecord]) -> Result<(),
             .y_label_area_size(56)
             .build_cartesian_2d(1.0..x_max, (lo - pad)..(hi + pad))
             .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .y_labels(6)
-            .x_labels(hist.len().clamp(2, 10))
-            .x_desc("epoch")
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .y_label_formatter(&|y| format!("{y:.3}"))
-            .light_line_style(RGBColor(235, 235, 235))
-            .bold_line_style(RGBColor(210, 210, 210))
-            .axis_style(BLACK)
-            .label_style((FONT_NAME, 14))
-            .axis_desc_style((FONT_NAME, 15))
-            .draw()
-            .map_err(|e| e.to_string())?;
+        draw_mesh(&mut chart, "epoch", hist.len().clamp(2, 10))?;
         let train: Vec<(f64, f64)> = pts
             .iter()
             .enumerate()
@@ -226,20 +239,7 @@ pub fn write_prediction_plot(
             (f64::from(lo) - pad)..(f64::from(hi) + 6.0 * pad),
         )
         .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .y_labels(6)
-        .x_desc(x_desc)
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| format!("{y:.3}"))
-        .light_line_style(RGBColor(235, 235, 235))
-        .bold_line_style(RGBColor(210, 210, 210))
-        .axis_style(BLACK)
-        .label_style((FONT_NAME, 14))
-        .axis_desc_style((FONT_NAME, 15))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    draw_mesh(&mut chart, x_desc, 10)?;
     for (values, label, color) in [
         (target, "target", TRAIN_COLOR),
         (pred, "prediction", VAL_COLOR),

@@ -292,39 +292,28 @@ fn bad_input_is_named_with_file_and_position() {
             .arg(d.join("y.npy")),
     );
     assert!(e.contains("head has 3 outputs"), "{e}");
-    // CSV: ragged row, unknown column, not a number
-    std::fs::write(d.join("r.csv"), "a,b,c\n1,2,3\n4,5\n").unwrap();
-    let e = run_err(
-        bin()
-            .args(["train", "--target", "c", "--window", "1", "--csv"])
-            .arg(d.join("r.csv")),
-    );
+    // CSV: ragged row, unknown column, not a number; training on `contents`
+    // with target `target` fails with this message
+    let csv_err = |name: &str, contents: &str, target: &str| {
+        std::fs::write(d.join(name), contents).unwrap();
+        run_err(
+            bin()
+                .args(["train", "--target", target, "--window", "1", "--csv"])
+                .arg(d.join(name)),
+        )
+    };
+    let e = csv_err("r.csv", "a,b,c\n1,2,3\n4,5\n", "c");
     assert!(e.contains("r.csv") && e.contains("row 3"), "{e}");
-    std::fs::write(d.join("u.csv"), "a,b,c\n1,2,3\n4,5,6\n").unwrap();
-    let e = run_err(
-        bin()
-            .args(["train", "--target", "zz", "--window", "1", "--csv"])
-            .arg(d.join("u.csv")),
-    );
+    let e = csv_err("u.csv", "a,b,c\n1,2,3\n4,5,6\n", "zz");
     assert!(
         e.contains("u.csv") && e.contains("unknown --target column 'zz'"),
         "{e}"
     );
-    std::fs::write(d.join("n.csv"), "a,b\n1,2\nx,3\n").unwrap();
-    let e = run_err(
-        bin()
-            .args(["train", "--target", "b", "--window", "1", "--csv"])
-            .arg(d.join("n.csv")),
-    );
+    let e = csv_err("n.csv", "a,b\n1,2\nx,3\n", "b");
     assert!(e.contains("row 3, column 'a'"), "{e}");
     // semicolon-separated files (a spreadsheet's export where the decimal
     // separator is a comma) are read as such, and a decimal comma is named
-    std::fs::write(d.join("semi.csv"), "a;b\n1,5;2\n3;4\n").unwrap();
-    let e = run_err(
-        bin()
-            .args(["train", "--target", "b", "--window", "1", "--csv"])
-            .arg(d.join("semi.csv")),
-    );
+    let e = csv_err("semi.csv", "a;b\n1,5;2\n3;4\n", "b");
     assert!(
         e.contains("row 2, column 'a': '1,5' is not a number (a decimal comma?"),
         "{e}"
