@@ -92,6 +92,18 @@ fn draw_mesh(chart: &mut Chart<'_, '_>, x_desc: &str, x_labels: usize) -> Result
         .map_err(|e| e.to_string())
 }
 
+/// The legend of the labelled series, in `corner`, on a light box.
+fn draw_legend<'a>(chart: &mut Chart<'a, 'a>, corner: SeriesLabelPosition) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(corner)
+        .label_font((FONT_NAME, 14))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 /// Draws loss (left panel) and `metric` (right panel) per epoch, training in
 /// blue, validation in orange, with axes, titles and a legend.
 pub fn write_plot(path: &Path, metric: &str, hist: &[EpochRecord]) -> Result<(), String> {
@@ -177,14 +189,7 @@ pub fn write_plot(path: &Path, metric: &str, hist: &[EpochRecord]) -> Result<(),
         } else {
             SeriesLabelPosition::UpperRight
         };
-        chart
-            .configure_series_labels()
-            .position(corner)
-            .label_font((FONT_NAME, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(200, 200, 200))
-            .draw()
-            .map_err(|e| e.to_string())?;
+        draw_legend(&mut chart, corner)?;
     }
     root.present().map_err(|e| e.to_string())
 }
@@ -257,13 +262,6 @@ pub fn write_prediction_plot(
                 PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
             });
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font((FONT_NAME, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(200, 200, 200))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     root.present().map_err(|e| e.to_string())
 }
