@@ -272,7 +272,8 @@ struct PredictArgs {
     /// Output: .npy (float32, N x O, or N x T x O for per-step models) or .csv (a
     /// `sequence` column, `step` for per-step models, then one column per output,
     /// named after the CSV targets the model was trained on, else y0, y1, ...;
-    /// softmax models add `class`, the most probable).
+    /// softmax models add `class`, the most probable, and `class_name` when the
+    /// model has class names).
     #[arg(long)]
     out: PathBuf,
 }
@@ -532,8 +533,6 @@ fn positive(s: &str) -> Result<usize, String> {
     }
 }
 
-/// Refuses settings that would train nothing or diverge for a reason the
-/// user did not mean (clap has checked the types).
 /// `--class-weight`: `balanced`, or `CLASS:WEIGHT` pairs, as one weight per
 /// head output (1 where not given; `balanced` gives `n / (k n_c)` over the
 /// `k` classes present in the training labels, and 1 to absent ones).
@@ -591,6 +590,8 @@ fn class_weights(
     Ok(w)
 }
 
+/// Refuses settings that would train nothing or diverge for a reason the
+/// user did not mean (clap has checked the types).
 fn check_settings(a: &TrainArgs) -> Result<(), String> {
     if !(a.lr > 0.0 && a.lr.is_finite()) {
         return Err(format!("--lr {} must be a positive number", a.lr));
