@@ -90,7 +90,7 @@ pub fn load(path: &Path, w: &CsvWindows) -> Result<(Dataset, Vec<String>), DataE
             }
         }
     }
-    if w.classes && target_idx.len() != 1 {
+    if w.classes && target_idx.len() > 1 {
         return Err(err(format!(
             "class labels (--loss ce) come from one --target column, {} were given",
             target_idx.len()
