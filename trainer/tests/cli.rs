@@ -995,6 +995,28 @@ fn a_csv_label_column_trains_a_classifier_with_loss_ce() {
     let row: Vec<&str> = lines.next().unwrap().split(',').collect();
     let names = ["walk", "run", "sit"];
     assert_eq!(row[5], names[row[4].parse::<usize>().unwrap()], "{row:?}");
+    // predict needs no label column
+    let inputs: String = csv
+        .lines()
+        .map(|l| l.rsplit_once(';').map_or(l, |(a, _)| a).to_string() + "\n")
+        .collect();
+    std::fs::write(d.join("inputs.csv"), inputs).unwrap();
+    run_ok(
+        bin()
+            .args([
+                "predict",
+                "--model",
+                &p("n.trnn"),
+                "--csv",
+                &p("inputs.csv"),
+            ])
+            .args(["--out", &p("from_inputs.csv")]),
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("from_inputs.csv")).unwrap(),
+        table,
+        "the same predictions without the label column"
+    );
     let e = run_err(&mut train(
         "n2.trnn",
         &["--loss", "ce", "--class-names", "walk,run"],
