@@ -38,6 +38,12 @@ fn run_ok(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// `cmd` run to success, its standard output parsed as one JSON line.
+fn run_json(cmd: &mut Command) -> serde_json::Value {
+    let out = run_ok(cmd);
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("not one JSON line ({e}): {out}"))
+}
+
 fn run_err(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
     assert!(!out.status.success(), "expected failure");
@@ -752,8 +758,7 @@ fn normalize_trains_on_raw_sensor_units_and_the_file_takes_them_raw() {
         "{note}"
     );
     let raw: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let line = run_ok(&mut train("n.trnn", &["--normalize", "--quiet"]));
-    let norm: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    let norm = run_json(&mut train("n.trnn", &["--normalize", "--quiet"]));
     let (mae_raw, mae) = (
         raw["val_metric"].as_f64().unwrap(),
         norm["val_metric"].as_f64().unwrap(),
@@ -766,18 +771,14 @@ fn normalize_trains_on_raw_sensor_units_and_the_file_takes_them_raw() {
         (mae - norm["runtime_val_metric"].as_f64().unwrap()).abs() < 1e-4,
         "{norm}"
     );
-    let e: serde_json::Value = serde_json::from_str(
-        run_ok(bin().args([
-            "eval",
-            "--json",
-            "--model",
-            &p("n.trnn"),
-            "--csv",
-            &p("s.csv"),
-        ]))
-        .trim(),
-    )
-    .unwrap();
+    let e = run_json(bin().args([
+        "eval",
+        "--json",
+        "--model",
+        &p("n.trnn"),
+        "--csv",
+        &p("s.csv"),
+    ]));
     assert!(e["mae"].as_f64().is_some_and(|v| v < 0.3 * mae_raw), "{e}");
     // the picture of it: targets and outputs, a PNG
     run_ok(
@@ -792,10 +793,7 @@ fn normalize_trains_on_raw_sensor_units_and_the_file_takes_them_raw() {
         png.len()
     );
     // The file starts with the standardization, and says so.
-    let i: serde_json::Value = serde_json::from_str(
-        run_ok(bin().args(["inspect", "--json", "--model", &p("n.trnn")])).trim(),
-    )
-    .unwrap();
+    let i = run_json(bin().args(["inspect", "--json", "--model", &p("n.trnn")]));
     assert_eq!(i["layers"][0]["kind"], "dense");
     assert_eq!(i["layers"][0]["input"], 2);
     let mean = i["trained"]["input_norm"]["mean"][0].as_f64().unwrap();
@@ -803,26 +801,20 @@ fn normalize_trains_on_raw_sensor_units_and_the_file_takes_them_raw() {
     // f16 and i8 keep that layer f32 and stay close; integer is refused.
     for format in ["f16", "i8"] {
         let q = p(&format!("n.{format}.trnn"));
-        let r: serde_json::Value = serde_json::from_str(
-            run_ok(
-                bin()
-                    .args([
-                        "export",
-                        "--json",
-                        "--model",
-                        &p("n.trnn"),
-                        "--format",
-                        format,
-                    ])
-                    .args(["--out", &q]),
-            )
-            .trim(),
-        )
-        .unwrap();
+        let r = run_json(
+            bin()
+                .args([
+                    "export",
+                    "--json",
+                    "--model",
+                    &p("n.trnn"),
+                    "--format",
+                    format,
+                ])
+                .args(["--out", &q]),
+        );
         assert!(r["max_deviation"].as_f64().is_some_and(|v| v < 0.05), "{r}");
-        let i: serde_json::Value =
-            serde_json::from_str(run_ok(bin().args(["inspect", "--json", "--model", &q])).trim())
-                .unwrap();
+        let i = run_json(bin().args(["inspect", "--json", "--model", &q]));
         assert_eq!(i["layers"][0]["format"], "f32", "{i}");
         assert_eq!(i["layers"][1]["format"], format, "{i}");
     }
@@ -879,9 +871,7 @@ fn a_csv_label_column_trains_a_classifier_with_loss_ce() {
         note.contains("'activity' holds 3 different whole numbers") && note.contains("--loss ce"),
         "{note}"
     );
-    let v: serde_json::Value =
-        serde_json::from_str(run_ok(&mut train("c.trnn", &["--loss", "ce", "--quiet"])).trim())
-            .unwrap();
+    let v = run_json(&mut train("c.trnn", &["--loss", "ce", "--quiet"]));
     assert_eq!(v["metric_name"], "accuracy");
     // (measured: 1.0 here and in eval below; chance is 1/3)
     let acc = v["val_metric"].as_f64().unwrap();
@@ -891,22 +881,18 @@ fn a_csv_label_column_trains_a_classifier_with_loss_ce() {
         "{v}"
     );
     // eval and predict read the column as labels again, from the model
-    let e: serde_json::Value = serde_json::from_str(
-        run_ok(
-            bin()
-                .args([
-                    "eval",
-                    "--json",
-                    "--model",
-                    &p("c.trnn"),
-                    "--csv",
-                    &p("act.csv"),
-                ])
-                .args(["--stride", "10"]),
-        )
-        .trim(),
-    )
-    .unwrap();
+    let e = run_json(
+        bin()
+            .args([
+                "eval",
+                "--json",
+                "--model",
+                &p("c.trnn"),
+                "--csv",
+                &p("act.csv"),
+            ])
+            .args(["--stride", "10"]),
+    );
     assert!(e["accuracy"].as_f64().is_some_and(|a| a > 0.9), "{e}");
     // with its confusion matrix, whose diagonal is the accuracy
     let m: Vec<Vec<u64>> = serde_json::from_value(e["confusion"].clone()).unwrap();
@@ -953,22 +939,18 @@ fn a_csv_label_column_trains_a_classifier_with_loss_ce() {
     );
     // quantized exports measure on the recorded training rows, as labels
     for format in ["i8", "integer"] {
-        let r: serde_json::Value = serde_json::from_str(
-            run_ok(
-                bin()
-                    .args([
-                        "export",
-                        "--json",
-                        "--model",
-                        &p("c.trnn"),
-                        "--format",
-                        format,
-                    ])
-                    .args(["--out", &p(&format!("c.{format}.trnn"))]),
-            )
-            .trim(),
-        )
-        .unwrap();
+        let r = run_json(
+            bin()
+                .args([
+                    "export",
+                    "--json",
+                    "--model",
+                    &p("c.trnn"),
+                    "--format",
+                    format,
+                ])
+                .args(["--out", &p(&format!("c.{format}.trnn"))]),
+        );
         assert_eq!(r["metric"], "accuracy", "{r}");
         assert!(r["metric_q"].as_f64().is_some_and(|a| a > 0.9), "{r}");
     }
@@ -1101,15 +1083,11 @@ fn class_weights_lift_the_recall_of_a_rare_class() {
                 ])
                 .args(extra),
         );
-        let e: serde_json::Value = serde_json::from_str(
-            run_ok(
-                bin()
-                    .args(["eval", "--json", "--model", &p("m.trnn")])
-                    .args(["--x", &p("Xv.npy"), "--y", &p("yv.npy")]),
-            )
-            .trim(),
-        )
-        .unwrap();
+        let e = run_json(
+            bin()
+                .args(["eval", "--json", "--model", &p("m.trnn")])
+                .args(["--x", &p("Xv.npy"), "--y", &p("yv.npy")]),
+        );
         recall_of(&e, 1)
     };
     let (plain, balanced) = (recall(&[]), recall(&["--class-weight", "balanced"]));
