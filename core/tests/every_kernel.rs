@@ -7,6 +7,9 @@
 #[allow(dead_code)]
 mod golden;
 
+mod common;
+use common::values;
+
 use tinyrnn::{AlignedBuf, Kernel, Layout, Math, Model, ModelBuilder, StateVec};
 
 /// Largest absolute difference allowed from the golden outputs.
@@ -111,16 +114,7 @@ fn panel_layout_round_trips_to_the_same_row_major_file() {
 #[test]
 fn random_models_with_edge_inputs_agree_across_kernels() {
     let mut seed = 0x2545_F491_4F6C_DD1Du64;
-    let mut rnd = move |n: usize, s: f32| -> Vec<f32> {
-        (0..n)
-            .map(|_| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                ((seed >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * s
-            })
-            .collect()
-    };
+    let mut rnd = move |n: usize, s: f32| values(&mut seed, n, s);
     let edges = [
         0.0,
         1.0,

@@ -9,17 +9,11 @@ use tinyrnn::{
     StateVec,
 };
 
-/// xorshift, uniform in [-s, s).
+mod common;
+
+/// `n` values uniform in [-s, s) from the odd seed `seed | 1`.
 fn vec(seed: u64, n: usize, s: f32) -> Vec<f32> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            ((x >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * s
-        })
-        .collect()
+    common::values(&mut (seed | 1), n, s)
 }
 
 fn gru(input: usize, hidden: usize, layout: Layout) -> AlignedBuf {
