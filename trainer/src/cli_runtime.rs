@@ -64,17 +64,8 @@ fn load_for_model(d: &DataArgs, meta: &Metadata, load: Loader) -> Result<Dataset
         }
         // (only where the file has those columns: a file of inputs alone is
         // fine for predict)
-        let has_columns = |p: &Path| {
-            let bytes = std::fs::read(p).unwrap_or_default();
-            let mut r = csv::ReaderBuilder::new()
-                .delimiter(data::csv::delimiter(&bytes))
-                .from_reader(&bytes[..]);
-            r.headers().is_ok_and(|h| {
-                t.target
-                    .iter()
-                    .all(|c| h.iter().any(|name| name.trim() == c))
-            })
-        };
+        let has_columns =
+            |p: &Path| data::csv::header(p).is_some_and(|h| t.target.iter().all(|c| h.contains(c)));
         if d.target.is_empty() && !t.target.is_empty() && d.csv.as_deref().is_some_and(has_columns)
         {
             d.target = t.target.clone();
@@ -1157,8 +1148,7 @@ pub fn export_quantized(job: &QuantJob<'_>, load: Loader) -> Result<(), String> 
     // f16 its bias (`-mean / std`, hundreds for inputs far from zero) would
     // be rounded by up to 1/8 of a standard deviation, so it stays f32 (in
     // i8 it would come out the same: one weight per row, f32 biases).
-    let norm_kept = meta.input_norm.is_some() && fmt != NumFormat::Integer;
-    if norm_kept {
+    if meta.input_norm.is_some() && fmt != NumFormat::Integer {
         b.keep_f32(0);
     }
     if let Some((_, cal)) = &calibration {

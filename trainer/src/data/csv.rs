@@ -29,7 +29,7 @@ pub struct CsvWindows {
 /// The field separator, from the first non-blank line (the header): a
 /// comma, or else a semicolon or a tab if it has one (spreadsheets in
 /// locales with a decimal comma write `;`).
-pub fn delimiter(bytes: &[u8]) -> u8 {
+fn delimiter(bytes: &[u8]) -> u8 {
     let header = bytes
         .split(|&b| b == b'\n')
         .find(|l| !l.iter().all(u8::is_ascii_whitespace))
@@ -38,6 +38,25 @@ pub fn delimiter(bytes: &[u8]) -> u8 {
         .into_iter()
         .find(|d| header.contains(d))
         .unwrap_or(b',')
+}
+
+/// The column names of the CSV file at `path` (trimmed, as [`load`] reads
+/// them), reading no further than its header line; `None` if it cannot be
+/// read or parsed.
+pub fn header(path: &Path) -> Option<Vec<String>> {
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(std::fs::File::open(path).ok()?).lines();
+    let line = lines.find_map(|l| l.ok().filter(|l| !l.trim().is_empty()))?;
+    let mut rdr = ::csv::ReaderBuilder::new()
+        .delimiter(delimiter(line.as_bytes()))
+        .from_reader(line.as_bytes());
+    Some(
+        rdr.headers()
+            .ok()?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect(),
+    )
 }
 
 /// Whether `v` can be a class label: a whole number from 0 to 65,535.
