@@ -403,7 +403,7 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
         model: job.out.display().to_string(),
         stopped,
     };
-    export_and_verify(&mut trainer, &job, norm, &mut summary)?;
+    export_and_verify(&mut trainer, &job, norm, (train, val), &mut summary)?;
     Ok(summary)
 }
 
@@ -444,13 +444,17 @@ fn fall_warning(
 }
 
 #[cfg(feature = "runtime")]
+/// `seen`: the training and validation sets as the network saw them
+/// (standardized with `norm`), where `job` holds them raw.
 fn export_and_verify(
     trainer: &mut Trainer,
     job: &TrainJob,
     norm: Option<InputNorm>,
+    seen: (&Dataset, Option<&Dataset>),
     summary: &mut TrainSummary,
 ) -> Result<(), String> {
     use crate::export;
+    use std::borrow::Cow;
     let meta = export::Metadata {
         producer: "tinyrnn-trainer".into(),
         spec: job.spec.clone(),
@@ -468,23 +472,21 @@ fn export_and_verify(
     checkpoint::write_atomic(&job.out, &bytes)
         .map_err(|e| format!("{}: cannot write: {e}", job.out.display()))?;
     summary.model_bytes = bytes.len();
-    // Verify: the validation set (or up to 256 training sequences) through the runtime's step.
-    let check = match &job.val {
-        Some(v) => v.clone(),
-        None => job
-            .train
-            .subset(&(0..job.train.n.min(256)).collect::<Vec<_>>()),
+    // Verify: the validation set (or up to 256 training sequences) through
+    // the runtime's step on the raw inputs (the file begins with the
+    // standardization), and through the trainer as it saw them.
+    let first = |d: &Dataset| Cow::Owned(d.subset(&(0..d.n.min(256)).collect::<Vec<_>>()));
+    let (check, check_seen) = match (&job.val, seen.1) {
+        (Some(raw), Some(v)) => (Cow::Borrowed(raw), Cow::Borrowed(v)),
+        _ => (first(&job.train), first(seen.0)),
     };
     let buf = export::load(&bytes);
     let model = tinyrnn::Model::from_bytes(&buf)
         .map_err(|e| format!("the runtime rejects the exported file: {e}"))?;
     let (rt_out, rt_stats) =
         export::run_runtime(&model, &meta, &check).map_err(|e| e.to_string())?;
-    // The runtime reads the raw inputs (the file has the normalization
-    // folded in), the trainer the standardized ones it trained on.
-    let check_scaled = meta.input_norm.as_ref().map(|n| n.apply(&check));
     let mut tr_out = Vec::new();
-    let tr_stats = trainer.evaluate(check_scaled.as_ref().unwrap_or(&check), Some(&mut tr_out));
+    let tr_stats = trainer.evaluate(&check_seen, Some(&mut tr_out));
     let diff = rt_out
         .iter()
         .zip(&tr_out)
@@ -515,6 +517,7 @@ fn export_and_verify(
     _: &mut Trainer,
     _: &TrainJob,
     _: Option<InputNorm>,
+    _: (&Dataset, Option<&Dataset>),
     _: &mut TrainSummary,
 ) -> Result<(), String> {
     Err("built without the `runtime` feature: cannot export".into())
