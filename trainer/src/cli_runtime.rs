@@ -172,12 +172,7 @@ pub fn eval(
             ds.n, s.loss, s.metric
         );
         if let (Some(n), Some(_)) = (&meta.class_names, &confusion) {
-            let list: Vec<String> = n
-                .iter()
-                .enumerate()
-                .map(|(k, n)| format!("{k} {n}"))
-                .collect();
-            println!("classes: {}", list.join(", "));
+            println!("classes: {}", numbered(n));
         }
         match confusion {
             Some(c) if c.len() <= CONFUSION_TEXT_MAX => print!("{}", confusion_table(&c)),
@@ -448,6 +443,16 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
+/// Class names with their labels: `0 walk, 1 run, 2 sit`.
+fn numbered(names: &[String]) -> String {
+    let list: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    list.join(", ")
+}
+
 /// What a trained model's outputs are, in words: how many, what kind, of
 /// which CSV target, and after which step they are the prediction.
 fn output_meaning(m: &Metadata, o: usize) -> String {
@@ -457,14 +462,10 @@ fn output_meaning(m: &Metadata, o: usize) -> String {
         .map(|t| t.target.join(", "))
         .filter(|t| !t.is_empty());
     let of = target.map_or(String::new(), |t| format!(" of {t}"));
-    let names = m.class_names.as_ref().map_or(String::new(), |n| {
-        let list: Vec<String> = n
-            .iter()
-            .enumerate()
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect();
-        format!(": {}", list.join(", "))
-    });
+    let names = m
+        .class_names
+        .as_ref()
+        .map_or(String::new(), |n| format!(": {}", numbered(n)));
     let what = match m.spec.output_act() {
         HeadAct::Softmax => {
             format!("{o} class probabilities{of} (softmax; the class is the largest){names}")
