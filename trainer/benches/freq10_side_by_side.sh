@@ -7,12 +7,16 @@
 #   defaults: 5 "lstm gru rnn" "1 2"
 # SEEDS="0 1 2 3 4" also trains tinyrnn with those seeds at the first thread
 # count (accuracy spread; the anchors' scripts fix their seed at 0).
+# KERAS_SEEDS="1 2 3 4" also trains Keras with those seeds at the first thread
+# count, through a copy of the anchor script whose set_random_seed(0) takes
+# the seed instead (the copy's JSON line gains a "seed" key).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 epochs=${1:-5}
 cells=${2:-"lstm gru rnn"}
 threads=${3:-"1 2"}
 seeds=${SEEDS:-0}
+keras_seeds=${KERAS_SEEDS:-}
 first_th=${threads%% *}
 anchors=${ANCHORS:-../shared/anchors}
 data=${DATA:-$(mktemp -d)/freq10}
@@ -21,6 +25,13 @@ cargo build --release -q -p tinyrnn-trainer --example freq10
 bin=${CARGO_TARGET_DIR:-target}/release/examples/freq10
 have_torch=$(python3 -c 'import torch' 2>/dev/null && echo 1 || echo 0)
 have_keras=$(python3 -c 'import tensorflow' 2>/dev/null && echo 1 || echo 0)
+if [ "$have_keras" = 1 ] && [ -n "$keras_seeds" ]; then
+    keras_seeded=$(mktemp --suffix=.py)
+    sed -e 's/tf.keras.utils.set_random_seed(0)/tf.keras.utils.set_random_seed(int(os.environ["SEED"]))/' \
+        -e 's/"threads": threads,/"threads": threads, "seed": int(os.environ["SEED"]),/' \
+        "$anchors/keras_train.py" > "$keras_seeded"
+    grep -q 'os.environ\["SEED"\]' "$keras_seeded" || { echo "keras_train.py changed: cannot seed it" >&2; exit 1; }
+fi
 for cell in $cells; do
     ours=$cell
     [ "$cell" = rnn ] && ours=elman
@@ -30,6 +41,11 @@ for cell in $cells; do
         fi
         if [ "$have_keras" = 1 ]; then
             python3 "$anchors/keras_train.py" "$data" "$cell" 64 "$epochs" "$th" 2>/dev/null | tail -n 1
+        fi
+        if [ "$have_keras" = 1 ] && [ "$th" = "$first_th" ]; then
+            for seed in $keras_seeds; do
+                SEED=$seed python3 "$keras_seeded" "$data" "$cell" 64 "$epochs" "$th" 2>/dev/null | tail -n 1
+            done
         fi
         if [ "$th" = "$first_th" ]; then
             for seed in $seeds; do
