@@ -339,9 +339,11 @@ fn columns_back<V: Vector, const T: usize>(
     }
 }
 
-/// Whether [`bias_matvec2`] streams the columns of a product of `rows` rows
-/// and `cols` columns (over both of its matrices) instead of tiling its
-/// rows: from about where the weights outgrow a 32 KB L1 data cache.
+/// Whether [`bias_matvec2`] streams a product of `rows` rows and `cols`
+/// columns (over both of its matrices), sweeping it forward and backward on
+/// alternate steps (at 8 lanes column by column, at 16 in [`swept_tiles`])
+/// instead of tiling its rows forward: from about where the weights outgrow
+/// a 32 KB L1 data cache.
 ///
 /// Streamed weights come from L2. A step that sweeps them in the same order
 /// as the step before starts on the columns read longest ago, which the L1
