@@ -216,7 +216,31 @@ pub(crate) fn bias_matvec2<V: Vector>(
         bias_tile::<V, 4, 2>(v * l, out, b, wx, x, wh, h, rows);
         v += 4;
     }
-    if nv - v >= 2 {
+    last_tiles::<V>(v, out, b, wx, x, wh, h, rows);
+    true
+}
+
+/// The rows of [`bias_matvec2`] from vector `v` on, fewer than 4 vectors:
+/// tiles of 2 and 1 vectors, then with 16 lanes and an odd number of panels
+/// the last panel at 8 lanes.
+#[inline(always)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "two matrices, their inputs, the bias, where to start"
+)]
+fn last_tiles<V: Vector>(
+    mut v: usize,
+    out: &mut [f32],
+    b: &[f32],
+    wx: &[f32],
+    x: &[f32],
+    wh: &[f32],
+    h: &[f32],
+    rows: usize,
+) {
+    let l = V::LANES;
+    let nv = rows / l;
+    if nv.saturating_sub(v) >= 2 {
         bias_tile::<V, 2, 4>(v * l, out, b, wx, x, wh, h, rows);
         v += 2;
     }
@@ -227,7 +251,6 @@ pub(crate) fn bias_matvec2<V: Vector>(
         // 16 lanes, an odd number of panels: the last one.
         bias_tile::<F32x8, 1, 4>(nv * l, out, b, wx, x, wh, h, rows);
     }
-    true
 }
 
 /// Vectors of rows per tile of [`swept_tiles`].
@@ -245,10 +268,10 @@ const SWEPT_TILE: usize = 4;
 ///
 /// On an AVX-512 Xeon (48 KB L1, 2 MB L2) against [`stream_columns`]
 /// (which [`bias_matvec2`] uses at 8 lanes), `sized` steps, medians of
-/// per-round ratios: LSTM 1x64 1.21x as fast, 1x128 1.17x, 16x64 1.12x, GRU
-/// 1x64 1.13x, 1x128 1.15x, Elman 1x128 1.27x (core README, "Fast host
-/// build"); tiles of 4 vectors ran 0-6% faster than tiles of 8 (16 lost at
-/// the GRU's 12-vector products).
+/// per-round ratios: LSTM 1x64 1.14x as fast, 1x128 1.12x, 16x64 1.10x, GRU
+/// 1x128 1.06x, Elman 1x128 1.23x, GRU 1x64 and 16x64 level (core README,
+/// "Fast host build"); tiles of 4 vectors ran 0-6% faster than tiles of 8
+/// (16 lost at the GRU's 12-vector products).
 #[inline(always)]
 #[expect(
     clippy::too_many_arguments,
@@ -268,19 +291,7 @@ fn swept_tiles<V: Vector>(
     let l = V::LANES;
     let nv = rows / l;
     let tiles = nv / T;
-    let rest = |out: &mut [f32]| {
-        let mut v = tiles * T;
-        if nv - v >= 2 {
-            bias_tile::<V, 2, 4>(v * l, out, b, wx, x, wh, h, rows);
-            v += 2;
-        }
-        if nv > v {
-            bias_tile::<V, 1, 4>(v * l, out, b, wx, x, wh, h, rows);
-        }
-        if rows % l >= PANEL {
-            bias_tile::<F32x8, 1, 4>(nv * l, out, b, wx, x, wh, h, rows);
-        }
-    };
+    let rest = |out: &mut [f32]| last_tiles::<V>(tiles * T, out, b, wx, x, wh, h, rows);
     if rev {
         rest(out);
     }
@@ -295,11 +306,11 @@ fn swept_tiles<V: Vector>(
             *a = V::load(b);
         }
         if rev {
-            columns_back::<V, T>(&mut acc[0], r0, rows, wh, h);
-            columns_back::<V, T>(&mut acc[0], r0, rows, wx, x);
+            columns::<V, T, 1>(&mut acc, r0, rows, wh, h, true);
+            columns::<V, T, 1>(&mut acc, r0, rows, wx, x, true);
         } else {
-            columns::<V, T, 1>(&mut acc, r0, rows, wx, x);
-            columns::<V, T, 1>(&mut acc, r0, rows, wh, h);
+            columns::<V, T, 1>(&mut acc, r0, rows, wx, x, false);
+            columns::<V, T, 1>(&mut acc, r0, rows, wh, h, false);
         }
         for (a, o) in acc[0].iter().zip(o.chunks_exact_mut(l)) {
             a.store(o);
@@ -307,35 +318,6 @@ fn swept_tiles<V: Vector>(
     }
     if !rev {
         rest(out);
-    }
-}
-
-/// [`columns`] with one accumulator set, from the last column to the first.
-#[inline(always)]
-#[expect(
-    unsafe_code,
-    reason = "unchecked reads after one up-front bounds check"
-)]
-fn columns_back<V: Vector, const T: usize>(
-    acc: &mut [V; T],
-    r0: usize,
-    rows: usize,
-    w: &[f32],
-    v: &[f32],
-) {
-    let (n, l) = (v.len(), V::LANES);
-    if !fits(w, v, rows) || r0 + T * l > rows {
-        return;
-    }
-    let (wp, vp) = (w.as_ptr(), v.as_ptr());
-    // SAFETY (every read below): as in `columns`: `k < n` columns of `rows`
-    // values inside `w`, the tile's `r0..r0 + T l` inside a column.
-    let load = |k: usize, t: usize| -> V { unsafe { V::read(wp.add(k * rows + r0 + t * l)) } };
-    for k in (0..n).rev() {
-        let xv = V::splat(unsafe { *vp.add(k) });
-        for (t, a) in acc.iter_mut().enumerate() {
-            *a = load(k, t).mul_add(xv, *a);
-        }
     }
 }
 
@@ -503,14 +485,15 @@ fn tile_acc<V: Vector, const T: usize, const S: usize>(
     for (a, b) in acc[0].iter_mut().zip(bias.chunks_exact(V::LANES)) {
         *a = V::load(b);
     }
-    columns::<V, T, S>(&mut acc, r0, rows, wx, x);
-    columns::<V, T, S>(&mut acc, r0, rows, wh, h);
+    columns::<V, T, S>(&mut acc, r0, rows, wx, x, false);
+    columns::<V, T, S>(&mut acc, r0, rows, wh, h, false);
     acc
 }
 
 /// `acc[k % S][t] += W[k][r0 + t L..r0 + t L + L] v[k]` (`L` = `V::LANES`)
 /// for every column `k` of the column-major `w` (`rows` rows), the last
-/// `v.len() % S` columns into set 0. Does nothing unless `w` holds
+/// `v.len() % S` columns into set 0; with `back`, every column into set 0,
+/// from the last column to the first. Does nothing unless `w` holds
 /// `v.len()` columns and `r0 + T L <= rows`.
 ///
 /// The `unsafe` reads: with checked slicing the compiler kept a bounds check,
@@ -527,6 +510,7 @@ fn columns<V: Vector, const T: usize, const S: usize>(
     rows: usize,
     w: &[f32],
     v: &[f32],
+    back: bool,
 ) {
     let (n, l) = (v.len(), V::LANES);
     if !fits(w, v, rows) || r0 + T * l > rows {
@@ -538,6 +522,15 @@ fn columns<V: Vector, const T: usize, const S: usize>(
     // `r0..r0 + T l` of it, inside because `r0 + T l <= rows`; `v[k]` is read
     // only for `k < n`.
     let load = |k: usize, t: usize| -> V { unsafe { V::read(wp.add(k * rows + r0 + t * l)) } };
+    if back {
+        for k in (0..n).rev() {
+            let xv = V::splat(unsafe { *vp.add(k) });
+            for (t, a) in acc[0].iter_mut().enumerate() {
+                *a = load(k, t).mul_add(xv, *a);
+            }
+        }
+        return;
+    }
     let mut k = 0;
     while k + S <= n {
         for (s, a) in acc.iter_mut().enumerate() {
