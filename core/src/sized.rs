@@ -11,10 +11,11 @@
 //! [`Kernel::native()`](crate::Kernel::native), inlined where every size is
 //! a constant, and computes the same values, bit for bit (test
 //! `core/tests/sized.rs`). Measured side by side (`examples/bench_json.rs`,
-//! `sized_fast`; the table is in `core/README.md`) it usually takes less
-//! time per step than `Model::step`: up to a third less at 8 to 32 units,
-//! where `Model::step`'s own times also vary most from run to run, and up
-//! to 17% less beyond, where the products dominate.
+//! `sized_fast`; the tables are in `core/README.md`) it usually takes less
+//! time per step than `Model::step`: on a Zen 3 up to a third less at 8 to
+//! 32 units and up to 17% less beyond; on an AVX-512 Xeon 1-11% less, as
+//! `Model::step` there runs the 32-, 64- and 128-unit LSTM and GRU steps
+//! with constant sizes too.
 //!
 //! ```no_run
 //! use tinyrnn::sized::{Dense, Lstm, Model};
