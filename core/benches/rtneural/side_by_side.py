@@ -19,8 +19,10 @@ usage: side_by_side.py [--rounds N] [--bench-json BIN] [--rtneural DIR] [--json 
 import argparse
 import json
 import math
+import os
 import statistics
 import subprocess
+import sys
 from collections import defaultdict
 
 CELLS = ("lstm", "gru_reset_after", "lstm+dense")
@@ -41,6 +43,14 @@ def main():
         ("rtneural_eigen", [f"{a.rtneural}/bench_eigen"]),
         ("rtneural_xsimd", [f"{a.rtneural}/bench_xsimd"]),
     ]
+    hints = {
+        a.bench_json: 'RUSTFLAGS="-C target-cpu=native" cargo build --release -p tinyrnn --example bench_json',
+        f"{a.rtneural}/bench_eigen": "RTNEURAL_DIR=... core/benches/rtneural/build.sh",
+        f"{a.rtneural}/bench_xsimd": "RTNEURAL_DIR=... core/benches/rtneural/build.sh",
+    }
+    missing = [f"{path} (build it with: {how})" for path, how in hints.items() if not os.access(path, os.X_OK)]
+    if missing:
+        sys.exit("side_by_side.py: no such program: " + "; ".join(missing))
     t = defaultdict(list)
     order = []
     log = open(a.json, "w") if a.json else None
