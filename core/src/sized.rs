@@ -13,8 +13,8 @@
 //! `core/tests/sized.rs`). Measured side by side (`examples/bench_json.rs`,
 //! `sized_fast`; the tables are in `core/README.md`) it usually takes less
 //! time per step than `Model::step`: on a Zen 3 up to a third less at 8 to
-//! 32 units and up to 17% less beyond; on an AVX-512 Xeon up to 11% less
-//! (1-3% more at GRU 1x16 and 1x128), as
+//! 32 units and up to 17% less beyond; on an AVX-512 Xeon within about
+//! 5% of it either way, as
 //! `Model::step` there runs the 32-, 64- and 128-unit LSTM and GRU steps
 //! with constant sizes too.
 //!
