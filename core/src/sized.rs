@@ -11,12 +11,11 @@
 //! [`Kernel::native()`](crate::Kernel::native), inlined where every size is
 //! a constant, and computes the same values, bit for bit (test
 //! `core/tests/sized.rs`). Measured side by side (`examples/bench_json.rs`,
-//! `sized_fast`; the tables are in `core/README.md`) it usually takes less
-//! time per step than `Model::step`: on a Zen 3 up to a third less at 8 to
-//! 32 units and up to 17% less beyond; on an AVX-512 Xeon within about
-//! 5% of it either way, as
-//! `Model::step` there runs the 32-, 64- and 128-unit LSTM and GRU steps
-//! with constant sizes too.
+//! `sized_fast`; the tables are in `core/README.md`) it took up to a third
+//! less time per step than `Model::step` at 8 to 32 units on a Zen 3, and up
+//! to 17% less beyond, before `Model::step` ran its 32-, 64- and 128-unit
+//! LSTM and GRU steps with constant sizes too; since then, on an AVX-512
+//! Xeon, the two are within about 5% of each other either way.
 //!
 //! ```no_run
 //! use tinyrnn::sized::{Dense, Lstm, Model};
