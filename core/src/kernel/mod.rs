@@ -354,8 +354,8 @@ pub(crate) fn copy(b: &[f32], out: &mut [f32]) {
 /// as fast, 1x64 1.07-1.08x, 16x64 1.06-1.08x, 1x128 1.02-1.05x; GRU 1x32
 /// 1.18-1.21x, 1x64 1.12-1.15x, 16x64 1.07-1.09x, 1x128 1.04-1.05x; the 8-
 /// and 16-unit layers (in registers already) level. Other sizes take the
-/// general kernel. (Host SIMD code only:
-/// on targets without SIMD the [`SimdBackend`] is never instantiated.)
+/// general kernel. Host SIMD code only: on targets without SIMD the
+/// [`SimdBackend`] is never instantiated.
 macro_rules! fixed_hidden {
     ([$($n:literal),*], $hp:ident, $h:ident, $call:block) => {
         match ($hp, $h.len()) {
