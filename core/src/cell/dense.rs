@@ -36,9 +36,6 @@ impl Dense<'_> {
     #[inline]
     pub(crate) fn forward_with<B: Backend, A: Act>(&self, x: &[f32], y: &mut [f32]) {
         B::matvec_bias(Layout::RowMajor, self.w, x, self.b, y);
-        // A linear head (the usual regression output) skips the call.
-        if self.act != Activation::Linear {
-            apply_with::<A>(self.act, y);
-        }
+        apply_with::<A>(self.act, y);
     }
 }

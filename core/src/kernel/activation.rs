@@ -310,7 +310,17 @@ pub fn apply(act: Activation, v: &mut [f32]) {
 }
 
 /// Applies `act` to every element of `v` in place, sigmoid and tanh from `A`.
+/// Inlined, so that a linear layer (the usual regression head) costs a
+/// comparison, not a call.
+#[inline(always)]
 pub(crate) fn apply_with<A: Act>(act: Activation, v: &mut [f32]) {
+    if act != Activation::Linear {
+        apply_nonlinear::<A>(act, v);
+    }
+}
+
+/// [`apply_with`] for the other activations.
+fn apply_nonlinear<A: Act>(act: Activation, v: &mut [f32]) {
     // The fast ones on a Cortex-M4F: its FPU sequence over the slice.
     #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
     if A::FAST && matches!(act, Activation::Tanh | Activation::Sigmoid) {

@@ -140,7 +140,7 @@ fn tile<V: Vector, const T: usize>(
         return;
     };
     // `out` in place of the bias: the tile accumulates onto it.
-    let [acc] = tile_acc::<V, T, 1>(out, wx, x, wh, h, rows, r0 + o);
+    let [acc] = tile_acc::<V, T, 1>(out, wx, x, wh, h, rows, r0 + o, false);
     for (a, o) in acc.iter().zip(out.chunks_exact_mut(V::LANES)) {
         a.store(o);
     }
@@ -209,11 +209,11 @@ pub(crate) fn bias_matvec2<V: Vector>(
     let nv = rows / l;
     let mut v = 0;
     while v + 8 <= nv {
-        bias_tile::<V, 8, 1>(v * l, out, b, wx, x, wh, h, rows);
+        bias_tile::<V, 8, 1>(v * l, out, b, wx, x, wh, h, rows, false);
         v += 8;
     }
     while nv - v >= 4 {
-        bias_tile::<V, 4, 2>(v * l, out, b, wx, x, wh, h, rows);
+        bias_tile::<V, 4, 2>(v * l, out, b, wx, x, wh, h, rows, false);
         v += 4;
     }
     last_tiles::<V>(v, out, b, wx, x, wh, h, rows);
@@ -241,15 +241,15 @@ fn last_tiles<V: Vector>(
     let l = V::LANES;
     let nv = rows / l;
     if nv.saturating_sub(v) >= 2 {
-        bias_tile::<V, 2, 4>(v * l, out, b, wx, x, wh, h, rows);
+        bias_tile::<V, 2, 4>(v * l, out, b, wx, x, wh, h, rows, false);
         v += 2;
     }
     if nv > v {
-        bias_tile::<V, 1, 4>(v * l, out, b, wx, x, wh, h, rows);
+        bias_tile::<V, 1, 4>(v * l, out, b, wx, x, wh, h, rows, false);
     }
     if rows % l >= PANEL {
         // 16 lanes, an odd number of panels: the last one.
-        bias_tile::<F32x8, 1, 4>(nv * l, out, b, wx, x, wh, h, rows);
+        bias_tile::<F32x8, 1, 4>(nv * l, out, b, wx, x, wh, h, rows, false);
     }
 }
 
@@ -297,24 +297,7 @@ fn swept_tiles<V: Vector>(
     }
     for i in 0..tiles {
         let t = if rev { tiles - 1 - i } else { i };
-        let r0 = t * T * l;
-        let (Some(bias), Some(o)) = (b.get(r0..r0 + T * l), out.get_mut(r0..r0 + T * l)) else {
-            return;
-        };
-        let mut acc = [[V::splat(0.0); T]];
-        for (a, b) in acc[0].iter_mut().zip(bias.chunks_exact(l)) {
-            *a = V::load(b);
-        }
-        if rev {
-            columns::<V, T, 1>(&mut acc, r0, rows, wh, h, true);
-            columns::<V, T, 1>(&mut acc, r0, rows, wx, x, true);
-        } else {
-            columns::<V, T, 1>(&mut acc, r0, rows, wx, x, false);
-            columns::<V, T, 1>(&mut acc, r0, rows, wh, h, false);
-        }
-        for (a, o) in acc[0].iter().zip(o.chunks_exact_mut(l)) {
-            a.store(o);
-        }
+        bias_tile::<V, T, 1>(t * T * l, out, b, wx, x, wh, h, rows, rev);
     }
     if !rev {
         rest(out);
@@ -433,12 +416,13 @@ fn stream_rows<V: Vector>(
 }
 
 /// Rows `r0..r0 + T V::LANES` of [`bias_matvec2`], columns spread over `S`
-/// accumulator sets. The caller has checked that `out` and `b` hold `rows`
+/// accumulator sets (with `back` from the last to the first, see
+/// [`tile_acc`]). The caller has checked that `out` and `b` hold `rows`
 /// values and the matrices `x.len()` and `h.len()` columns of `rows`.
 #[inline(always)]
 #[expect(
     clippy::too_many_arguments,
-    reason = "two matrices, their inputs, the bias"
+    reason = "two matrices, their inputs, the bias, the direction"
 )]
 fn bias_tile<V: Vector, const T: usize, const S: usize>(
     r0: usize,
@@ -449,12 +433,13 @@ fn bias_tile<V: Vector, const T: usize, const S: usize>(
     wh: &[f32],
     h: &[f32],
     rows: usize,
+    back: bool,
 ) {
     let n = T * V::LANES;
     let Some(bias) = b.get(r0..r0 + n) else {
         return;
     };
-    let acc = tile_acc::<V, T, S>(bias, wx, x, wh, h, rows, r0);
+    let acc = tile_acc::<V, T, S>(bias, wx, x, wh, h, rows, r0, back);
     let Some(out) = out.get_mut(r0..r0 + n) else {
         return;
     };
@@ -470,8 +455,13 @@ fn bias_tile<V: Vector, const T: usize, const S: usize>(
 /// `b + W_x x + W_h h` for rows `r0..r0 + T V::LANES` of matrices of `rows`
 /// rows (`bias` the tile's rows of `b`) in `S` accumulator sets, each in
 /// `T` registers: the bias in the first, the columns spread over the sets
-/// (see [`columns`]); their sum is the result.
+/// (see [`columns`]); their sum is the result. With `back`, the columns from
+/// the last of `h` to the first of `x`, all into the first set.
 #[inline(always)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "two matrices, their inputs, the bias, where, the direction"
+)]
 fn tile_acc<V: Vector, const T: usize, const S: usize>(
     bias: &[f32],
     wx: &[f32],
@@ -480,13 +470,19 @@ fn tile_acc<V: Vector, const T: usize, const S: usize>(
     h: &[f32],
     rows: usize,
     r0: usize,
+    back: bool,
 ) -> [[V; T]; S] {
     let mut acc = [[V::splat(0.0); T]; S];
     for (a, b) in acc[0].iter_mut().zip(bias.chunks_exact(V::LANES)) {
         *a = V::load(b);
     }
-    columns::<V, T, S>(&mut acc, r0, rows, wx, x, false);
-    columns::<V, T, S>(&mut acc, r0, rows, wh, h, false);
+    if back {
+        columns::<V, T, S>(&mut acc, r0, rows, wh, h, true);
+        columns::<V, T, S>(&mut acc, r0, rows, wx, x, true);
+    } else {
+        columns::<V, T, S>(&mut acc, r0, rows, wx, x, false);
+        columns::<V, T, S>(&mut acc, r0, rows, wh, h, false);
+    }
     acc
 }
 
@@ -521,31 +517,28 @@ fn columns<V: Vector, const T: usize, const S: usize>(
     // rows]`, inside `w` because `n * rows <= w.len()`; the tile reads
     // `r0..r0 + T l` of it, inside because `r0 + T l <= rows`; `v[k]` is read
     // only for `k < n`.
-    let load = |k: usize, t: usize| -> V { unsafe { V::read(wp.add(k * rows + r0 + t * l)) } };
+    // Column `k` into one accumulator set.
+    let column = |k: usize, a: &mut [V; T]| {
+        let xv = V::splat(unsafe { *vp.add(k) });
+        for (t, a) in a.iter_mut().enumerate() {
+            *a = unsafe { V::read(wp.add(k * rows + r0 + t * l)) }.mul_add(xv, *a);
+        }
+    };
     if back {
         for k in (0..n).rev() {
-            let xv = V::splat(unsafe { *vp.add(k) });
-            for (t, a) in acc[0].iter_mut().enumerate() {
-                *a = load(k, t).mul_add(xv, *a);
-            }
+            column(k, &mut acc[0]);
         }
         return;
     }
     let mut k = 0;
     while k + S <= n {
         for (s, a) in acc.iter_mut().enumerate() {
-            let xv = V::splat(unsafe { *vp.add(k + s) });
-            for (t, a) in a.iter_mut().enumerate() {
-                *a = load(k + s, t).mul_add(xv, *a);
-            }
+            column(k + s, a);
         }
         k += S;
     }
     while k < n {
-        let xv = V::splat(unsafe { *vp.add(k) });
-        for (t, a) in acc[0].iter_mut().enumerate() {
-            *a = load(k, t).mul_add(xv, *a);
-        }
+        column(k, &mut acc[0]);
         k += 1;
     }
 }
@@ -639,10 +632,10 @@ fn small_preacts<V: Vector, const T: usize>(
     // instruction count: GRU 1x8 (sized) 42.7-45.5 against 48.4-55.2 ns,
     // six alternating runs; no difference at 6 panels (GRU 1x16).
     Some(if T <= 4 {
-        let [a, b] = tile_acc::<V, T, 2>(bias, wx, x, wh, h, rows, 0);
+        let [a, b] = tile_acc::<V, T, 2>(bias, wx, x, wh, h, rows, 0, false);
         core::array::from_fn(|t| a[t] + b[t])
     } else {
-        let [a] = tile_acc::<V, T, 1>(bias, wx, x, wh, h, rows, 0);
+        let [a] = tile_acc::<V, T, 1>(bias, wx, x, wh, h, rows, 0, false);
         a
     })
 }
