@@ -162,7 +162,7 @@ if [ "${M0:-0}" = 1 ]; then
   echo "Cortex-M0 (no FPU: f32 with soft float from compiler-builtins; integer with IntModel::step), QEMU microbit, K=16/32:"
   plugin=${INSNCOUNT_PLUGIN:-$HOME/.cache/insncount/libinsncount.so}
   [ -f "$plugin" ] || plugin=$("$insncount/build.sh")
-  m0dir=$here/cortex-m0/target
+  m0dir=$here/target/cortex-m0
   [ -n "${FW_TARGET_DIR:-}" ] && m0dir=$FW_TARGET_DIR
   for mf in lstm1x32,f32 lstm16x64,f32 gru1x32,f32 elman1x32,f32 lstm1x32,integer lstm16x64,integer gru1x32,integer elman1x32,integer; do
     m=${mf%,*}; fmt=${mf#*,}

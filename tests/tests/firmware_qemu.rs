@@ -9,9 +9,8 @@
 //! rustup targets `thumbv7em-none-eabihf` and `thumbv6m-none-eabi`; without them
 //! the tests fail with a message saying so (never skipped: CI installs them).
 //!
-//! The firmware builds in `FW_TARGET_DIR` when set, else in
-//! `$CARGO_TARGET_DIR/firmware-m4` (and `-m0`) when that is set, else in each
-//! firmware project's own `target/`.
+//! The firmware builds in `FW_TARGET_DIR` when set, else in `firmware-m4`
+//! (and `firmware-m0`) under the host build's `target/tmp/`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,13 +28,17 @@ fn firmware_dir() -> PathBuf {
 /// Where the firmware project in `dir` builds (see the module docs).
 fn target_dir(dir: &Path) -> PathBuf {
     let m0 = dir.ends_with("cortex-m0");
-    match (
-        std::env::var_os("FW_TARGET_DIR"),
-        std::env::var_os("CARGO_TARGET_DIR"),
-    ) {
-        (Some(fw), _) => PathBuf::from(fw),
-        (None, Some(host)) => Path::new(&host).join(if m0 { "firmware-m0" } else { "firmware-m4" }),
-        (None, None) => dir.join("target"),
+    match std::env::var_os("FW_TARGET_DIR") {
+        Some(fw) => PathBuf::from(fw),
+        // Never inside `firmware-example/`: cargo lists a package's files to
+        // fingerprint its build script, and a listing that meets the other
+        // firmware's build writing there (rustc's temporary directories come
+        // and go) fails the build.
+        None => Path::new(env!("CARGO_TARGET_TMPDIR")).join(if m0 {
+            "firmware-m0"
+        } else {
+            "firmware-m4"
+        }),
     }
 }
 
