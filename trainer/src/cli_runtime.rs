@@ -311,7 +311,7 @@ fn predictions_csv(meta: &Metadata, y: &[f32], shape: &[usize]) -> String {
     let per_step = shape.len() == 3;
     let softmax = meta.spec.output_act() == HeadAct::Softmax;
     let names: Vec<String> = match (&meta.class_names, &meta.train_data) {
-        (Some(n), _) if n.len() == o => n.iter().map(|n| csv_field(n)).collect(),
+        (Some(n), _) if n.len() == o => n.clone(),
         (_, Some(t)) if t.target.len() == o => t.target.clone(),
         // class probabilities of a CSV label column: `activity_0`, ...
         (_, Some(t)) if softmax && t.target.len() == 1 => {
@@ -326,7 +326,7 @@ fn predictions_csv(meta: &Metadata, y: &[f32], shape: &[usize]) -> String {
     });
     for n in &names {
         text.push(',');
-        text.push_str(n);
+        text.push_str(&csv_field(n));
     }
     let class_names = meta
         .class_names
@@ -1275,4 +1275,61 @@ pub fn export_quantized(job: &QuantJob<'_>, load: Loader) -> Result<(), String> 
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tinyrnn_trainer::cell::CellKind;
+    use tinyrnn_trainer::data::TrainData;
+
+    fn meta(target: &[&str], act: HeadAct, class_names: Option<&[&str]>) -> Metadata {
+        let out = class_names.map_or(target.len(), <[&str]>::len);
+        Metadata {
+            producer: "tinyrnn-trainer".into(),
+            spec: ModelSpec {
+                input: InputSpec::Features { size: 1 },
+                layers: vec![LayerSpec {
+                    kind: CellKind::Lstm,
+                    hidden: 2,
+                }],
+                head: Some(HeadSpec { out, act }),
+                many_to_many: false,
+                dropout: 0.0,
+            },
+            loss: LossKind::Mse,
+            vocab: None,
+            features: None,
+            seq_len: 4,
+            val_metric: None,
+            epochs: 1,
+            train_data: Some(TrainData {
+                kind: "csv".into(),
+                path: PathBuf::from("/data/x.csv"),
+                target: target.iter().map(|s| s.to_string()).collect(),
+                window: 4,
+                stride: 1,
+                horizon: 0,
+                mask_value: None,
+                train_sequences: 1,
+            }),
+            input_norm: None,
+            class_names: class_names.map(|n| n.iter().map(|s| s.to_string()).collect()),
+        }
+    }
+
+    #[test]
+    fn predictions_csv_quotes_every_name_that_needs_it() {
+        // Output names from CSV target columns, one holding a quote and a comma.
+        let m = meta(&["temp", "say \"hi\", ok"], HeadAct::Linear, None);
+        let text = predictions_csv(&m, &[1.0, 2.0], &[1, 2]);
+        assert_eq!(text, "sequence,temp,\"say \"\"hi\"\", ok\"\n0,1,2\n");
+        // Class names, in the header and in the class_name column, once each.
+        let m = meta(&["label"], HeadAct::Softmax, Some(&["a,b", "c"]));
+        let text = predictions_csv(&m, &[0.75, 0.25], &[1, 2]);
+        assert_eq!(
+            text,
+            "sequence,\"a,b\",c,class,class_name\n0,0.75,0.25,0,\"a,b\"\n"
+        );
+    }
 }

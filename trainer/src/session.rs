@@ -386,7 +386,18 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
         Some(ep) => history.iter().find(|r| r.epoch == ep).cloned(),
         None => history.last().cloned(),
     };
-    let final_val = val.map(|v| trainer.evaluate(v, None));
+    // The weights are those `last` was measured with (the last epoch's, or
+    // the restored best's), so its validation figures stand; a pass runs
+    // only when none were recorded (a resumed run with no epoch left and no
+    // validation figures in its checkpoint).
+    let final_val = val.map(|v| {
+        last.as_ref()
+            .and_then(|r| r.val_loss.zip(r.val_metric))
+            .unwrap_or_else(|| {
+                let s = trainer.evaluate(v, None);
+                (s.loss, s.metric)
+            })
+    });
     let mut summary = TrainSummary {
         epochs: trainer.epoch,
         weights_epoch: reported.unwrap_or(trainer.epoch),
@@ -394,8 +405,8 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
         loss: last.as_ref().map_or(f64::NAN, |r| r.loss),
         metric: last.as_ref().map_or(f64::NAN, |r| r.metric),
         metric_name: metric_name.clone(),
-        val_loss: final_val.map(|v| v.loss),
-        val_metric: final_val.map(|v| v.metric),
+        val_loss: final_val.map(|v| v.0),
+        val_metric: final_val.map(|v| v.1),
         runtime_val_metric: None,
         runtime_max_abs_diff: None,
         params: trainer.net.params.len(),
