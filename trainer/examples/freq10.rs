@@ -4,7 +4,8 @@
 //! usage: cargo run --release -p tinyrnn-trainer --example freq10 -- DATA_DIR [CELLS] [THREADS] [EPOCHS] [SEED] [CLIP_NORM]
 //! DATA_DIR holds X.npy / y.npy from `python shared/anchors/data.py DATA_DIR`
 //! (or `-` for the built-in generator). CELLS like `lstm,gru,elman`, THREADS like `1,2`;
-//! CLIP_NORM clips the gradient's global norm (`tinyrnn train --clip-norm`; off by default).
+//! CLIP_NORM bounds the gradient's global norm as `tinyrnn train --clip-norm` does (default 5;
+//! 0 for none, as Keras).
 //! Prints one JSON line per cell and thread count.
 
 use std::path::Path;
@@ -24,7 +25,11 @@ fn main() {
     let threads = args.get(3).map(String::as_str).unwrap_or("1,2");
     let epochs: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(5);
     let seed: u64 = args.get(5).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let clip_norm: Option<f32> = args.get(6).and_then(|s| s.parse().ok());
+    let clip_norm = match args.get(6).map(|s| s.parse::<f32>()) {
+        None => OptimConfig::default().clip_norm,
+        Some(Ok(c)) if c >= 0.0 => (c > 0.0).then_some(c),
+        Some(_) => panic!("CLIP_NORM must be a number >= 0"),
+    };
     let data = if dir == "-" {
         freq10::generate(4096, 50, 8, 0)
     } else {

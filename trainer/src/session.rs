@@ -442,7 +442,7 @@ fn fall_warning(
         return None;
     }
     let clip = if !clipped {
-        "; --clip-norm 5 guards against the gradient spikes behind such falls (Elman layers most)"
+        "; the default --clip-norm 5 guards against the gradient spikes behind such falls (Elman layers most)"
     } else {
         ""
     };

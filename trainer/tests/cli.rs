@@ -572,6 +572,14 @@ fn mistakes_are_refused_before_training_with_what_was_wrong() {
             .args(["--lr", "-1"]),
     );
     assert!(e.contains("--lr -1 must be a positive number"), "{e}");
+    let e = run_err(
+        quick_train(&["--x", &p("X.npy"), "--y", &p("y.npy")], &d.join("m.trnn"))
+            .args(["--clip-norm", "-1"]),
+    );
+    assert!(
+        e.contains("--clip-norm -1 must be a positive number, or 0 for no clipping"),
+        "{e}"
+    );
     // divergence in the first epoch: one message (with progress output on,
     // where it used to be printed twice), and no checkpoint claimed
     let out = bin()
