@@ -860,7 +860,7 @@ pub fn demo(dir: &Path, threads: usize, epochs: usize) -> Result<(), String> {
         many_to_many: false,
         dropout: 0.0,
     };
-    println!("2. model: GRU(32) -> GRU(32) -> Dense(10, softmax), {} parameters; Adam 1e-3, batch 32, {epochs} epochs, {threads} threads", spec.layout().total);
+    println!("2. model: GRU(32) -> GRU(32) -> Dense(10, softmax), {} parameters; Adam 1e-3, gradient norm clipped at 5, batch 32, {epochs} epochs, {threads} threads", spec.layout().total);
     let out = dir.join("model.trnn");
     let job = TrainJob {
         spec,
