@@ -3,6 +3,10 @@
 # they are importable, interleaved per cell and thread count so that they share
 # the machine's conditions. One JSON line per run on stdout.
 #
+# At the end, a Markdown summary (trainer/benches/freq10_table.py) goes to stderr:
+# speed-ups over the faster of PyTorch and Keras, seed-0 accuracies, and whether
+# each goal holds.
+#
 # usage: trainer/benches/freq10_side_by_side.sh [EPOCHS] [CELLS] [THREADS]
 #   defaults: 5 "lstm gru rnn" "1 2"
 # SEEDS="0 1 2 3 4" also trains tinyrnn with those seeds at the first thread
@@ -32,27 +36,32 @@ if [ "$have_keras" = 1 ] && [ -n "$keras_seeds" ]; then
         "$anchors/keras_train.py" > "$keras_seeded"
     grep -q 'os.environ\["SEED"\]' "$keras_seeded" || { echo "keras_train.py changed: cannot seed it" >&2; exit 1; }
 fi
-for cell in $cells; do
-    ours=$cell
-    [ "$cell" = rnn ] && ours=elman
-    for th in $threads; do
-        if [ "$have_torch" = 1 ]; then
-            python3 "$anchors/torch_train.py" "$data" "$cell" 64 2 "$epochs" "$th" 2>/dev/null | tail -n 1
-        fi
-        if [ "$have_keras" = 1 ]; then
-            python3 "$anchors/keras_train.py" "$data" "$cell" 64 "$epochs" "$th" 2>/dev/null | tail -n 1
-        fi
-        if [ "$have_keras" = 1 ] && [ "$th" = "$first_th" ]; then
-            for seed in $keras_seeds; do
-                SEED=$seed python3 "$keras_seeded" "$data" "$cell" 64 "$epochs" "$th" 2>/dev/null | tail -n 1
-            done
-        fi
-        if [ "$th" = "$first_th" ]; then
-            for seed in $seeds; do
-                "$bin" "$data" "$ours" "$th" "$epochs" "$seed"
-            done
-        else
-            "$bin" "$data" "$ours" "$th" "$epochs" 0
-        fi
+run_all() {
+    for cell in $cells; do
+        ours=$cell
+        [ "$cell" = rnn ] && ours=elman
+        for th in $threads; do
+            if [ "$have_torch" = 1 ]; then
+                python3 "$anchors/torch_train.py" "$data" "$cell" 64 2 "$epochs" "$th" 2>/dev/null | tail -n 1
+            fi
+            if [ "$have_keras" = 1 ]; then
+                python3 "$anchors/keras_train.py" "$data" "$cell" 64 "$epochs" "$th" 2>/dev/null | tail -n 1
+            fi
+            if [ "$have_keras" = 1 ] && [ "$th" = "$first_th" ]; then
+                for seed in $keras_seeds; do
+                    SEED=$seed python3 "$keras_seeded" "$data" "$cell" 64 "$epochs" "$th" 2>/dev/null | tail -n 1
+                done
+            fi
+            if [ "$th" = "$first_th" ]; then
+                for seed in $seeds; do
+                    "$bin" "$data" "$ours" "$th" "$epochs" "$seed"
+                done
+            else
+                "$bin" "$data" "$ours" "$th" "$epochs" 0
+            fi
+        done
     done
-done
+}
+runs=$(mktemp --suffix=.jsonl)
+run_all | tee "$runs"
+python3 trainer/benches/freq10_table.py "$runs" >&2
