@@ -229,8 +229,7 @@ impl<T: Float> Workspace<T> {
     }
 }
 
-/// Runs a layer forward over `x` (`[T*B, I]`), starting from `init` (`h`, `c`; zeros if `None`).
-/// `mask` (`[T*B]`, 1 = real step, 0 = padding) keeps the state on padded steps.
+/// The body of [`forward`].
 #[expect(clippy::too_many_arguments, reason = "plain slices of one step, named")]
 #[inline(always)]
 fn forward_body<T: Float>(
@@ -331,11 +330,7 @@ fn forward_body<T: Float>(
     }
 }
 
-/// Backpropagation through time for a layer whose [`forward`] left `ws` filled.
-///
-/// `dout` (`[T*B, H]`) is the loss gradient with respect to each step's output;
-/// it is consumed (used as scratch). Parameter gradients are added into `grads`;
-/// when `dx` is given, the gradient with respect to the input (`[T*B, I]`) is written there.
+/// The body of [`backward`].
 #[expect(clippy::too_many_arguments, reason = "plain slices of one step, named")]
 #[inline(always)]
 fn backward_body<T: Float>(
@@ -513,84 +508,68 @@ pub(crate) fn split_masked_grad<T: Float>(
     }
 }
 
-/// Runs a layer over a sequence; see [`forward_body`]. Its elementwise
-/// loops are compiled a second time with AVX-512F enabled, and that copy runs
-/// where the CPU has it: the same operations in the same order per element
-/// (Rust never contracts `a * b + c` into a fused multiply-add), so the same
-/// results bit for bit, 16 lanes wide instead of 4. The matrix products are
+/// Defines `pub fn NAME` to run `BODY` with the same arguments, through a
+/// copy compiled with AVX-512F enabled where the CPU has it. The copy performs
+/// the same operations in the same order per element (Rust never contracts
+/// `a * b + c` into a fused multiply-add), so its results are the same bit for
+/// bit, 16 lanes wide instead of the baseline's 4. The matrix products are
 /// gemm's, which picks its kernels itself.
-#[expect(clippy::too_many_arguments, reason = "plain slices of one step, named")]
-pub fn forward<T: Float>(
-    shape: &RecurrentShape,
-    p: &Params<'_, T>,
-    ws: &mut Workspace<T>,
-    x: &[T],
-    b: usize,
-    t: usize,
-    mask: Option<&[T]>,
-    init: Option<(&[T], &[T])>,
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f")]
-        #[expect(clippy::too_many_arguments, reason = "the same arguments")]
-        fn v4<T: Float>(
-            shape: &RecurrentShape,
-            p: &Params<'_, T>,
-            ws: &mut Workspace<T>,
-            x: &[T],
-            b: usize,
-            t: usize,
-            mask: Option<&[T]>,
-            init: Option<(&[T], &[T])>,
-        ) {
-            forward_body(shape, p, ws, x, b, t, mask, init)
+macro_rules! with_avx512_copy {
+    ($(#[$doc:meta])* pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) => $body:ident) => {
+        $(#[$doc])*
+        #[expect(clippy::too_many_arguments, reason = "plain slices of one step, named")]
+        pub fn $name<T: Float>($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                #[expect(clippy::too_many_arguments, reason = "the same arguments")]
+                fn avx512<T: Float>($($arg: $ty),*) {
+                    $body($($arg),*)
+                }
+                if std::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has the feature `avx512` was compiled for (checked just above).
+                    unsafe { avx512($($arg),*) };
+                    return;
+                }
+            }
+            $body($($arg),*)
         }
-        if std::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has the feature `v4` was compiled for (checked just above).
-            unsafe { v4(shape, p, ws, x, b, t, mask, init) };
-            return;
-        }
-    }
-    forward_body(shape, p, ws, x, b, t, mask, init)
+    };
 }
 
-/// Backpropagation through a layer; see [`backward_body`], and [`forward`]
-/// for the AVX-512 copy.
-#[expect(clippy::too_many_arguments, reason = "plain slices of one step, named")]
-pub fn backward<T: Float>(
-    shape: &RecurrentShape,
-    p: &Params<'_, T>,
-    ws: &mut Workspace<T>,
-    x: &[T],
-    mask: Option<&[T]>,
-    dout: &[T],
-    grads: &mut Grads<'_, T>,
-    dx: Option<&mut [T]>,
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f")]
-        #[expect(clippy::too_many_arguments, reason = "the same arguments")]
-        fn v4<T: Float>(
-            shape: &RecurrentShape,
-            p: &Params<'_, T>,
-            ws: &mut Workspace<T>,
-            x: &[T],
-            mask: Option<&[T]>,
-            dout: &[T],
-            grads: &mut Grads<'_, T>,
-            dx: Option<&mut [T]>,
-        ) {
-            backward_body(shape, p, ws, x, mask, dout, grads, dx)
-        }
-        if std::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has the feature `v4` was compiled for (checked just above).
-            unsafe { v4(shape, p, ws, x, mask, dout, grads, dx) };
-            return;
-        }
-    }
-    backward_body(shape, p, ws, x, mask, dout, grads, dx)
+with_avx512_copy! {
+    /// Runs a layer forward over `x` (`[T*B, I]`), starting from `init` (`h`, `c`; zeros if `None`).
+    /// `mask` (`[T*B]`, 1 = real step, 0 = padding) keeps the state on padded steps.
+    /// Runs wide where the CPU allows (see `with_avx512_copy!`).
+    pub fn forward(
+        shape: &RecurrentShape,
+        p: &Params<'_, T>,
+        ws: &mut Workspace<T>,
+        x: &[T],
+        b: usize,
+        t: usize,
+        mask: Option<&[T]>,
+        init: Option<(&[T], &[T])>,
+    ) => forward_body
+}
+
+with_avx512_copy! {
+    /// Backpropagation through time for a layer whose [`forward`] left `ws` filled.
+    ///
+    /// `dout` (`[T*B, H]`) is the loss gradient with respect to each step's output;
+    /// it is consumed (used as scratch). Parameter gradients are added into `grads`;
+    /// when `dx` is given, the gradient with respect to the input (`[T*B, I]`) is written there.
+    /// Runs wide where the CPU allows (see `with_avx512_copy!`).
+    pub fn backward(
+        shape: &RecurrentShape,
+        p: &Params<'_, T>,
+        ws: &mut Workspace<T>,
+        x: &[T],
+        mask: Option<&[T]>,
+        dout: &[T],
+        grads: &mut Grads<'_, T>,
+        dx: Option<&mut [T]>,
+    ) => backward_body
 }
 
 #[cfg(test)]
