@@ -1,20 +1,22 @@
 //! freq10 benchmark (issue 4 item 8): two recurrent layers of 64, Dense(10, softmax),
 //! batch 32, Adam 1e-3, 5 epochs, the last 20% for validation.
 //!
-//! usage: cargo run --release -p tinyrnn-trainer --example freq10 -- DATA_DIR [CELLS] [THREADS] [EPOCHS] [SEED] [CLIP_NORM]
+//! usage: cargo run --release -p tinyrnn-trainer --example freq10 -- DATA_DIR [CELLS] [THREADS] [EPOCHS] [SEED] [CLIP_NORM] [INIT]
 //! DATA_DIR holds X.npy / y.npy from `python shared/anchors/data.py DATA_DIR`
 //! (or `-` for the built-in generator). CELLS like `lstm,gru,elman`, THREADS like `1,2`;
 //! CLIP_NORM bounds the gradient's global norm as `tinyrnn train --clip-norm` does (default 5;
-//! 0 for none, as Keras).
+//! 0 for none, as Keras); INIT is `per-gate` (default) or `fused` (Keras 2/3's draw), as
+//! `tinyrnn train --init`.
 //! Prints one JSON line per cell and thread count.
 
 use std::path::Path;
 use std::time::Instant;
 
+use clap::ValueEnum;
 use tinyrnn_trainer::cell::{CellKind, ElmanAct, GruVariant};
 use tinyrnn_trainer::data::{freq10, Dataset};
 use tinyrnn_trainer::loss::{HeadAct, LossKind};
-use tinyrnn_trainer::model::{HeadSpec, InputSpec, LayerSpec, ModelSpec, Net};
+use tinyrnn_trainer::model::{HeadSpec, InitScheme, InputSpec, LayerSpec, ModelSpec, Net};
 use tinyrnn_trainer::optim::OptimConfig;
 use tinyrnn_trainer::train::{TrainConfig, Trainer};
 
@@ -29,6 +31,10 @@ fn main() {
         None => OptimConfig::default().clip_norm,
         Some(Ok(c)) if c >= 0.0 => (c > 0.0).then_some(c),
         Some(_) => panic!("CLIP_NORM must be a number >= 0"),
+    };
+    let init = match args.get(7) {
+        None => InitScheme::default(),
+        Some(s) => InitScheme::from_str(s, false).unwrap_or_else(|e| panic!("INIT: {e}")),
     };
     let data = if dir == "-" {
         freq10::generate(4096, 50, 8, 0)
@@ -69,6 +75,7 @@ fn main() {
                 epochs,
                 batch_size: 32,
                 seed,
+                init,
                 threads: th,
                 optim: OptimConfig {
                     clip_norm,
@@ -79,7 +86,7 @@ fn main() {
                 patience: None,
                 class_weight: None,
             };
-            let mut tr = Trainer::new(Net::init(spec, seed), cfg);
+            let mut tr = Trainer::new(Net::init_with(spec, init, seed), cfg);
             let mut times = Vec::new();
             for _ in 0..epochs {
                 let t0 = Instant::now();
@@ -96,8 +103,11 @@ fn main() {
             sorted.sort_by(f64::total_cmp);
             let median = sorted[sorted.len() / 2];
             println!(
-                "{{\"impl\":\"tinyrnn\",\"cell\":\"{cell}\",\"hidden\":64,\"layers\":2,\"threads\":{th},\"seed\":{seed},\"epochs\":{epochs},\"sec_per_epoch_median\":{median:.4},\"sec_per_epoch\":{times:?},\"val_acc\":{:.4},\"val_loss\":{:.4},\"train_seqs\":{}}}",
-                v.metric, v.loss, train.n
+                "{{\"impl\":\"tinyrnn\",\"cell\":\"{cell}\",\"hidden\":64,\"layers\":2,\"threads\":{th},\"seed\":{seed},\"init\":\"{}\",\"epochs\":{epochs},\"sec_per_epoch_median\":{median:.4},\"sec_per_epoch\":{times:?},\"val_acc\":{:.4},\"val_loss\":{:.4},\"train_seqs\":{}}}",
+                init.to_possible_value().expect("named").get_name(),
+                v.metric,
+                v.loss,
+                train.n
             );
         }
     }

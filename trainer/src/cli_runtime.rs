@@ -9,7 +9,7 @@ use tinyrnn_trainer::checkpoint;
 use tinyrnn_trainer::data::{self, DataTargets, Dataset};
 use tinyrnn_trainer::export::{self, Metadata};
 use tinyrnn_trainer::loss::{argmax, HeadAct, LossKind};
-use tinyrnn_trainer::model::{HeadSpec, InputSpec, LayerSpec, ModelSpec, Net};
+use tinyrnn_trainer::model::{HeadSpec, InitScheme, InputSpec, LayerSpec, ModelSpec, Net};
 use tinyrnn_trainer::optim::OptimConfig;
 use tinyrnn_trainer::report;
 use tinyrnn_trainer::session::{self, TrainJob};
@@ -868,6 +868,7 @@ pub fn demo(dir: &Path, threads: usize, epochs: usize) -> Result<(), String> {
             epochs,
             batch_size: 32,
             seed: 0,
+            init: InitScheme::default(),
             threads,
             optim: OptimConfig::default(),
             loss: LossKind::CrossEntropy,

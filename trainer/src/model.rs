@@ -328,8 +328,37 @@ fn resize<T: Float>(v: &mut Vec<T>, n: usize) {
     }
 }
 
-/// Keras-style initial parameters, as f64.
-pub fn keras_init(spec: &ModelSpec, seed: u64) -> Vec<f64> {
+/// How a recurrent layer's gate weights are drawn at initialisation. Both draw
+/// Glorot-uniform input weights, orthogonal recurrent weights, zero biases with
+/// the LSTM forget gate at 1, a Glorot-uniform Dense head and a uniform(-0.05,
+/// 0.05) embedding; they differ in what one draw covers when a layer has
+/// several gates (LSTM 4, GRU 3; an Elman layer has one, so both give it the
+/// same weights).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitScheme {
+    /// Each gate on its own, as Keras 1 did with its separate per-gate
+    /// matrices: each gate's `[H, F]` input block Glorot-uniform with fans
+    /// (F, H), each gate's `[H, H]` recurrent block orthogonal. Every gate
+    /// starts with the gain the two schemes are meant to give a layer.
+    #[default]
+    PerGate,
+    /// Keras 2 and 3: one Glorot-uniform draw over the fused `[G*H, F]` input
+    /// kernel (fans F and G*H, so half the per-gate limit for an LSTM) and
+    /// one orthogonal draw over the fused `[G*H, H]` recurrent kernel (so a
+    /// gate's block has singular values around 1/sqrt(G), not 1).
+    Fused,
+}
+
+impl InitScheme {
+    /// What checkpoints written before the scheme was recorded used.
+    pub fn before_recorded() -> Self {
+        InitScheme::Fused
+    }
+}
+
+/// Initial parameters drawn with `scheme` from `seed`, as f64.
+pub fn initial_params(spec: &ModelSpec, scheme: InitScheme, seed: u64) -> Vec<f64> {
     let layout = spec.layout();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut p = vec![0.0f64; layout.total];
@@ -349,8 +378,21 @@ pub fn keras_init(spec: &ModelSpec, seed: u64) -> Vec<f64> {
         let slice = &mut p[range.clone()];
         let (w_x, rest) = slice.split_at_mut(wx_len);
         let (w_h, rest) = rest.split_at_mut(g * h);
-        glorot(&mut rng, w_x, shape.input, g);
-        orthogonal_columns(&mut rng, w_h, g, h);
+        match scheme {
+            InitScheme::PerGate => {
+                // Rows are gate-major: gate k owns rows k*H..(k+1)*H of both kernels.
+                for gate in w_x.chunks_mut(h * shape.input) {
+                    glorot(&mut rng, gate, shape.input, h);
+                }
+                for gate in w_h.chunks_mut(h * h) {
+                    orthogonal_columns(&mut rng, gate, h, h);
+                }
+            }
+            InitScheme::Fused => {
+                glorot(&mut rng, w_x, shape.input, g);
+                orthogonal_columns(&mut rng, w_h, g, h);
+            }
+        }
         if shape.kind == CellKind::Lstm {
             rest[h..2 * h].fill(1.0);
         }
@@ -375,7 +417,7 @@ fn normal(rng: &mut ChaCha8Rng) -> f64 {
 
 /// Fills `w` (`rows x cols` row-major) with a random matrix whose columns are
 /// orthonormal when `rows >= cols` (else whose rows are): Keras' `Orthogonal`
-/// for the recurrent kernel `[H][G]` is exactly the transpose of this `[G][H]`.
+/// for the recurrent kernel `[H][G]` is the transpose of this `[G][H]`.
 fn orthogonal_columns(rng: &mut ChaCha8Rng, w: &mut [f64], rows: usize, cols: usize) {
     let (n, len) = if rows >= cols {
         (cols, rows)
@@ -453,9 +495,14 @@ impl<T: Float> Net<T> {
         })
     }
 
-    /// Keras-initialised network.
+    /// A network initialised with the default [`InitScheme`] from `seed`.
     pub fn init(spec: ModelSpec, seed: u64) -> Self {
-        let p = keras_init(&spec, seed);
+        Self::init_with(spec, InitScheme::default(), seed)
+    }
+
+    /// A network initialised with `scheme` from `seed`.
+    pub fn init_with(spec: ModelSpec, scheme: InitScheme, seed: u64) -> Self {
+        let p = initial_params(&spec, scheme, seed);
         Self::from_f64(spec, &p)
     }
 

@@ -180,7 +180,7 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
     let val = val_scaled.as_ref().or(job.val.as_ref());
     let metric_name = job.cfg.loss.metric_name().to_string();
     let higher_better = job.cfg.loss.metric_higher_is_better();
-    let mut net = Net::<f32>::init(job.spec.clone(), job.cfg.seed);
+    let mut net = Net::<f32>::init_with(job.spec.clone(), job.cfg.init, job.cfg.seed);
     let mut history: Vec<EpochRecord> = Vec::new();
     let mut best: Option<(f64, Vec<f32>, usize)> = None;
     let mut since_best = 0usize;

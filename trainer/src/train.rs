@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{ChunkBuf, Dataset};
 use crate::loss::{LossKind, Targets};
-use crate::model::{LayerState, Net, NetWorkspace};
+use crate::model::{InitScheme, LayerState, Net, NetWorkspace};
 use crate::optim::{OptimConfig, Optimizer};
 
 /// Settings of a training run.
@@ -22,6 +22,10 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Seed of initialisation, shuffling and dropout.
     pub seed: u64,
+    /// How the initial gate weights are drawn (like `seed`, used by whoever
+    /// initialises the network, e.g. `Net::init_with(spec, cfg.init, cfg.seed)`).
+    #[serde(default = "InitScheme::before_recorded")]
+    pub init: InitScheme,
     /// Worker threads (chunks per batch).
     pub threads: usize,
     /// Optimizer.

@@ -4,7 +4,8 @@ use tinyrnn_trainer::cell::{CellKind, ElmanAct, GruVariant};
 use tinyrnn_trainer::data::{freq10, DataInput, Dataset};
 use tinyrnn_trainer::loss::{HeadAct, LossKind, Targets};
 use tinyrnn_trainer::model::{
-    Chunk, ChunkInput, HeadSpec, InputSpec, LayerSpec, ModelSpec, Net, NetWorkspace,
+    initial_params, Chunk, ChunkInput, HeadSpec, InitScheme, InputSpec, LayerSpec, ModelSpec, Net,
+    NetWorkspace,
 };
 use tinyrnn_trainer::optim::OptimConfig;
 use tinyrnn_trainer::train::{TrainConfig, Trainer};
@@ -80,6 +81,7 @@ fn cfg(threads: usize, tbptt: Option<usize>) -> TrainConfig {
         epochs: 2,
         batch_size: 16,
         seed: 3,
+        init: InitScheme::default(),
         threads,
         optim: OptimConfig::default(),
         loss: LossKind::CrossEntropy,
@@ -260,4 +262,84 @@ fn validation_split_takes_the_tail_like_keras() {
             assert_eq!(pick(&val, val.n - 1), pick(&ds, n - 1));
         }
     }
+}
+
+/// `W^T W` of a row-major `rows x cols` block, against the identity.
+fn gram_error(w: &[f64], rows: usize, cols: usize) -> f64 {
+    let mut worst = 0.0f64;
+    for a in 0..cols {
+        for b in 0..cols {
+            let dot: f64 = (0..rows).map(|r| w[r * cols + a] * w[r * cols + b]).sum();
+            let want = if a == b { 1.0 } else { 0.0 };
+            worst = worst.max((dot - want).abs());
+        }
+    }
+    worst
+}
+
+#[test]
+fn per_gate_init_gives_every_gate_its_own_glorot_and_orthogonal_draw() {
+    let (f, h) = (3, 8);
+    for kind in [
+        CellKind::Lstm,
+        CellKind::Gru(GruVariant::ResetAfter),
+        CellKind::Gru(GruVariant::ResetBefore),
+    ] {
+        let gates = kind.gates();
+        let spec = ModelSpec {
+            input: InputSpec::Features { size: f },
+            layers: vec![LayerSpec { kind, hidden: h }],
+            head: None,
+            many_to_many: true,
+            dropout: 0.0,
+        };
+        let layer = spec.layout().layers[0].clone();
+        let (per, fused) = (
+            initial_params(&spec, InitScheme::PerGate, 4)[layer.clone()].to_vec(),
+            initial_params(&spec, InitScheme::Fused, 4)[layer].to_vec(),
+        );
+        let (wx, wh) = (gates * h * f, gates * h * h);
+        let per_limit = (6.0 / (f + h) as f64).sqrt();
+        let fused_limit = (6.0 / (f + gates * h) as f64).sqrt();
+        for g in 0..gates {
+            let block = &per[g * h * f..(g + 1) * h * f];
+            assert!(block.iter().all(|v| v.abs() <= per_limit), "{kind:?}");
+            assert!(
+                block.iter().any(|v| v.abs() > fused_limit),
+                "{kind:?} gate {g}: fused scale"
+            );
+            let rec = &per[wx + g * h * h..wx + (g + 1) * h * h];
+            assert!(
+                gram_error(rec, h, h) < 1e-12,
+                "{kind:?} gate {g} not orthogonal"
+            );
+            assert!(
+                gram_error(&fused[wx + g * h * h..wx + (g + 1) * h * h], h, h) > 0.1,
+                "{kind:?} gate {g}: a fused draw's block is not orthogonal on its own"
+            );
+        }
+        assert!(fused[..wx].iter().all(|v| v.abs() <= fused_limit));
+        // The fused recurrent kernel [G*H, H] has orthonormal columns as a whole.
+        assert!(
+            gram_error(&fused[wx..wx + wh], gates * h, h) < 1e-12,
+            "{kind:?}"
+        );
+        // Both leave the biases at Keras' values.
+        let forget = if kind == CellKind::Lstm {
+            h..2 * h
+        } else {
+            0..0
+        };
+        for p in [&per, &fused] {
+            for (i, v) in p[wx + wh..wx + wh + gates * h].iter().enumerate() {
+                assert_eq!(*v, if forget.contains(&i) { 1.0 } else { 0.0 });
+            }
+        }
+    }
+    // An Elman layer has one gate: the schemes draw the same weights.
+    let elman = spec(CellKind::Elman(ElmanAct::Tanh), 3);
+    assert_eq!(
+        initial_params(&elman, InitScheme::PerGate, 9),
+        initial_params(&elman, InitScheme::Fused, 9)
+    );
 }

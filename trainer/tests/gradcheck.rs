@@ -5,7 +5,8 @@ use rand_chacha::ChaCha8Rng;
 use tinyrnn_trainer::cell::{CellKind, ElmanAct, GruVariant};
 use tinyrnn_trainer::loss::{HeadAct, LossKind, Targets};
 use tinyrnn_trainer::model::{
-    keras_init, Chunk, ChunkInput, HeadSpec, InputSpec, LayerSpec, ModelSpec, Net, NetWorkspace,
+    initial_params, Chunk, ChunkInput, HeadSpec, InitScheme, InputSpec, LayerSpec, ModelSpec, Net,
+    NetWorkspace,
 };
 
 const KINDS: [CellKind; 5] = [
@@ -60,7 +61,7 @@ fn run_case(case: &Case, seed: u64) -> f64 {
         dropout: 0.0,
     };
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut params = keras_init(&spec, seed);
+    let mut params = initial_params(&spec, InitScheme::Fused, seed);
     // non-zero biases everywhere, weights a bit larger so every path matters
     params
         .iter_mut()
