@@ -1,6 +1,9 @@
 //! The `tinyrnn` binary as scripts use it.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::Scratch;
+
+use std::path::Path;
 use std::process::Command;
 
 use tinyrnn_trainer::data::{freq10, npy, DataInput, DataTargets};
@@ -9,10 +12,8 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tinyrnn"))
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tinyrnn-cli-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+fn tmp(name: &str) -> Scratch {
+    Scratch::new("cli", name)
 }
 
 /// Writes a small freq10 set as X.npy / y.npy.
@@ -247,7 +248,6 @@ fn scripted_train_eval_predict_inspect_export() {
             .arg(d.join("e.trnn")),
     );
     assert!(i2.contains("\"params\""));
-    std::fs::remove_dir_all(&d).ok();
 }
 
 #[test]
@@ -362,7 +362,6 @@ fn bad_input_is_named_with_file_and_position() {
         e.contains("X.npy") && e.contains("not a valid model file"),
         "{e}"
     );
-    std::fs::remove_dir_all(&d).ok();
 }
 
 #[test]
@@ -437,7 +436,6 @@ fn csv_and_text_models_train_and_evaluate_through_the_runtime() {
             .arg(d.join("t.txt")),
     );
     assert!(e.contains("accuracy"), "{e}");
-    std::fs::remove_dir_all(&d).ok();
 }
 
 #[test]
@@ -464,7 +462,6 @@ fn diverging_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint() {
     assert_eq!(ck.epoch, named);
     assert!(named < 3);
     assert!(ck.params.iter().all(|p| p.is_finite()));
-    std::fs::remove_dir_all(&d).ok();
 }
 
 #[test]
@@ -482,7 +479,6 @@ fn early_stopping_restores_the_best_weights() {
             .contains("restored the weights of epoch 1"),
         "{line}"
     );
-    std::fs::remove_dir_all(&d).ok();
 }
 
 /// `train`, quietly, with `args`: one epoch of `gru:4` unless they say otherwise.
@@ -609,7 +605,6 @@ fn mistakes_are_refused_before_training_with_what_was_wrong() {
         e.contains("no epoch had completed, so there is no checkpoint"),
         "{e}"
     );
-    std::fs::remove_dir_all(&d).ok();
 }
 
 #[test]
@@ -714,7 +709,6 @@ fn resume_refuses_other_settings_and_eval_reads_data_as_trained() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    std::fs::remove_dir_all(&d).ok();
 }
 
 /// A sensor log in physical units: a pressure in Pa near 101,325 that moves
@@ -844,7 +838,6 @@ fn normalize_trains_on_raw_sensor_units_and_the_file_takes_them_raw() {
         &d.join("t.trnn"),
     ));
     assert!(e.contains("token (text) input has none to scale"), "{e}");
-    std::fs::remove_dir_all(&d).ok();
 }
 
 #[test]
@@ -1026,7 +1019,6 @@ fn a_csv_label_column_trains_a_classifier_with_loss_ce() {
         e.contains("column 'activity': 1.5 is not a class label") && e.contains("row "),
         "{e}"
     );
-    std::fs::remove_dir_all(&d).ok();
 }
 
 /// The minority class's recall in `eval --json`'s confusion matrix.
@@ -1138,5 +1130,4 @@ fn class_weights_lift_the_recall_of_a_rare_class() {
             .args(["--class-weight", "balanced", "--out", &p("b.trnn")]),
     );
     assert!(e.contains("these targets are float values"), "{e}");
-    std::fs::remove_dir_all(&d).ok();
 }

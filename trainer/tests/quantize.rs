@@ -1,6 +1,9 @@
 //! `tinyrnn export --model --format`: post-training quantization end to end
 //! (train a tiny model, quantize to every format, evaluate with the runtime).
 
+mod common;
+use common::Scratch;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,10 +13,8 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tinyrnn"))
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tinyrnn-quant-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+fn tmp(name: &str) -> Scratch {
+    Scratch::new("quant", name)
 }
 
 /// `tinyrnn export --model MODEL --format FORMAT`, to be completed by the caller.
