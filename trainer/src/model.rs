@@ -346,7 +346,7 @@ pub enum InitScheme {
     /// Keras 2 and 3: one Glorot-uniform draw over the fused `[G*H, F]` input
     /// kernel (fans F and G*H, so half the per-gate limit for an LSTM) and
     /// one orthogonal draw over the fused `[G*H, H]` recurrent kernel (so a
-    /// gate's block has singular values around 1/sqrt(G), not 1).
+    /// gate's block has singular values of root mean square 1/sqrt(G), not all 1).
     Fused,
 }
 

@@ -165,7 +165,7 @@ fn resume_differences(ck: &Checkpoint, job: &TrainJob, norm: Option<&InputNorm>)
 }
 
 /// Runs the job.
-pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
+pub fn run(mut job: TrainJob) -> Result<TrainSummary, String> {
     let norm = if job.normalize {
         Some(InputNorm::of(&job.train)?)
     } else {
@@ -206,6 +206,8 @@ pub fn run(job: TrainJob) -> Result<TrainSummary, String> {
             ));
         }
         net.params = ck.params;
+        // The weights come from the checkpoint: record how they first started.
+        job.cfg.init = ck.cfg.init;
         trainer = Trainer::new(net, job.cfg.clone());
         // Keep the moments, but the settings given now (learning rate, clipping...) apply.
         if ck.optim.cfg.kind == job.cfg.optim.kind {
