@@ -339,8 +339,8 @@ fn resize<T: Float>(v: &mut Vec<T>, n: usize) {
 pub enum InitScheme {
     /// Each gate on its own, as Keras 1 did with its separate per-gate
     /// matrices: each gate's `[H, F]` input block Glorot-uniform with fans
-    /// (F, H), each gate's `[H, H]` recurrent block orthogonal. Every gate
-    /// starts with the gain the two schemes are meant to give a layer.
+    /// (F, H), each gate's `[H, H]` recurrent block orthogonal, so every
+    /// gate's recurrence starts norm-preserving (singular values all 1).
     #[default]
     PerGate,
     /// Keras 2 and 3: one Glorot-uniform draw over the fused `[G*H, F]` input
