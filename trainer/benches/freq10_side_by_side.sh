@@ -14,6 +14,9 @@
 # KERAS_SEEDS="1 2 3 4" also trains Keras with those seeds at the first thread
 # count, through a copy of the anchor script whose set_random_seed(0) takes
 # the seed instead (the copy's JSON line gains a "seed" key).
+# INIT=fused and CLIP=0 train tinyrnn with Keras 3's fused initialisation and
+# without gradient clipping (defaults: per-gate, 5), as `tinyrnn train --init
+# --clip-norm` do.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 epochs=${1:-5}
@@ -21,6 +24,8 @@ cells=${2:-"lstm gru rnn"}
 threads=${3:-"1 2"}
 seeds=${SEEDS:-0}
 keras_seeds=${KERAS_SEEDS:-}
+init=${INIT:-per-gate}
+clip=${CLIP:-5}
 first_th=${threads%% *}
 anchors=${ANCHORS:-../shared/anchors}
 data=${DATA:-$(mktemp -d)/freq10}
@@ -54,10 +59,10 @@ run_all() {
             fi
             if [ "$th" = "$first_th" ]; then
                 for seed in $seeds; do
-                    "$bin" "$data" "$ours" "$th" "$epochs" "$seed"
+                    "$bin" "$data" "$ours" "$th" "$epochs" "$seed" "$clip" "$init"
                 done
             else
-                "$bin" "$data" "$ours" "$th" "$epochs" 0
+                "$bin" "$data" "$ours" "$th" "$epochs" 0 "$clip" "$init"
             fi
         done
     done
