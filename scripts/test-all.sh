@@ -49,10 +49,11 @@ if [ -f firmware-example/Cargo.toml ]; then
     (cd firmware-example && cargo clippy --release -- -D warnings)
 fi
 
-step "rustdoc -D warnings (runtime: no broken links)"
+step "rustdoc -D warnings (runtime and trainer: no broken links)"
 for features in --all-features "" --no-default-features; do
   RUSTDOCFLAGS="-D warnings" cargo doc -p tinyrnn --no-deps $features --locked
 done
+RUSTDOCFLAGS="-D warnings" cargo doc -p tinyrnn-trainer --no-deps --locked
 
 step "tests (release build: training tests are slow unoptimised)"
 cargo test --workspace --release --locked
