@@ -174,6 +174,9 @@ pub struct Workspace<T> {
     dc: Vec<T>,
     /// `[B, H]` scratch.
     tmp: Vec<T>,
+    /// `[H, G]`: `W_h` transposed, so that the per-step products read it
+    /// column by column as gemm's kernels want, without packing it each step.
+    w_ht: Vec<T>,
 }
 
 fn resize<T: Float>(v: &mut Vec<T>, n: usize) {
@@ -209,6 +212,7 @@ impl<T: Float> Workspace<T> {
         resize(&mut self.dh_prev, b * h);
         resize(&mut self.dc, b * h);
         resize(&mut self.tmp, b * h);
+        resize(&mut self.w_ht, g * h);
     }
 
     /// Outputs of all steps, `[T*B, H]`.
@@ -271,7 +275,13 @@ fn forward_body<T: Float>(
             }
         }
     }
-    let w_h = MatRef::row_major(p.w_h, g, h_sz);
+    for (i, row) in p.w_h.chunks_exact(h_sz).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            ws.w_ht[j * g + i] = v;
+        }
+    }
+    // `W_h^T` as `[H, G]`: the same values as `MatRef::row_major(p.w_h, g, h_sz).t()`.
+    let w_ht = MatRef::row_major(&ws.w_ht, h_sz, g);
     for step in 0..t {
         let m = mask.map(|m| &m[step * b..(step + 1) * b]);
         let gx = &mut ws.gx[step * b * g..(step + 1) * b * g];
@@ -281,33 +291,18 @@ fn forward_body<T: Float>(
         let aux = &mut ws.aux[step * bh..(step + 1) * bh];
         match shape.kind {
             CellKind::Elman(act) => {
-                matmul(
-                    &mut ws.gh,
-                    MatRef::row_major(h_prev, b, h_sz),
-                    w_h.t(),
-                    false,
-                );
+                matmul(&mut ws.gh, MatRef::row_major(h_prev, b, h_sz), w_ht, false);
                 elman::forward_step(act, gx, &ws.gh, h_prev, h_out, m, h_sz);
             }
             CellKind::Lstm => {
-                matmul(
-                    &mut ws.gh,
-                    MatRef::row_major(h_prev, b, h_sz),
-                    w_h.t(),
-                    false,
-                );
+                matmul(&mut ws.gh, MatRef::row_major(h_prev, b, h_sz), w_ht, false);
                 let (c_before, c_after) = ws.c.split_at_mut((step + 1) * bh);
                 let c_prev = &c_before[step * bh..];
                 let c_out = &mut c_after[..bh];
                 lstm::forward_step(gx, &ws.gh, h_prev, c_prev, h_out, c_out, aux, m, h_sz);
             }
             CellKind::Gru(GruVariant::ResetAfter) => {
-                matmul(
-                    &mut ws.gh,
-                    MatRef::row_major(h_prev, b, h_sz),
-                    w_h.t(),
-                    false,
-                );
+                matmul(&mut ws.gh, MatRef::row_major(h_prev, b, h_sz), w_ht, false);
                 for row in ws.gh.chunks_exact_mut(g) {
                     for (v, &bias) in row.iter_mut().zip(p.b_h) {
                         *v += bias;
@@ -316,14 +311,14 @@ fn forward_body<T: Float>(
                 gru::forward_step_after(gx, &ws.gh, h_prev, h_out, aux, m, h_sz);
             }
             CellKind::Gru(GruVariant::ResetBefore) => {
-                let w_zr = MatRef::row_major(&p.w_h[..2 * h_sz * h_sz], 2 * h_sz, h_sz);
-                let w_n = MatRef::row_major(&p.w_h[2 * h_sz * h_sz..], h_sz, h_sz);
+                let w_zr_t = MatRef::strided(&ws.w_ht, h_sz, 2 * h_sz, g);
+                let w_n_t = MatRef::strided(&ws.w_ht[2 * h_sz..], h_sz, h_sz, g);
                 let gh = &mut ws.gh[..b * 2 * h_sz];
-                matmul(gh, MatRef::row_major(h_prev, b, h_sz), w_zr.t(), false);
+                matmul(gh, MatRef::row_major(h_prev, b, h_sz), w_zr_t, false);
                 // z, r and r * h into aux.
                 gru::forward_gates_before(gx, gh, h_prev, aux, h_sz);
                 let ghn = &mut ws.tmp;
-                matmul(ghn, MatRef::row_major(aux, b, h_sz), w_n.t(), false);
+                matmul(ghn, MatRef::row_major(aux, b, h_sz), w_n_t, false);
                 gru::forward_step_before(gx, ghn, h_prev, h_out, m, h_sz);
             }
         }
