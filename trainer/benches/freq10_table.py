@@ -65,6 +65,10 @@ def main():
             f"| {fmt(speed, '.2f')}x | {fmt(acc(t), '.4f')} | {fmt(acc(k), '.4f')} | {fmt(acc(o), '.4f')} "
             f"| {faster} | {enough} |"
         )
+    inits = sorted({r["init"] for r in runs if r.get("impl") == "tinyrnn" and "init" in r})
+    if inits:
+        print()
+        print(f"tinyrnn's initialisation: {', '.join(inits)}")
     many = {k: v for k, v in seeds.items() if len(v) > 1}
     if many:
         print()
