@@ -17,7 +17,7 @@ use tinyrnn_trainer::cell::{CellKind, ElmanAct, GruVariant};
 use tinyrnn_trainer::data::{freq10, Dataset};
 use tinyrnn_trainer::loss::{HeadAct, LossKind};
 use tinyrnn_trainer::model::{HeadSpec, InitScheme, InputSpec, LayerSpec, ModelSpec, Net};
-use tinyrnn_trainer::optim::OptimConfig;
+use tinyrnn_trainer::optim::{clip_norm_from_arg, OptimConfig};
 use tinyrnn_trainer::train::{TrainConfig, Trainer};
 
 fn main() {
@@ -29,7 +29,7 @@ fn main() {
     let seed: u64 = args.get(5).and_then(|s| s.parse().ok()).unwrap_or(0);
     let clip_norm = match args.get(6).map(|s| s.parse::<f32>()) {
         None => OptimConfig::default().clip_norm,
-        Some(Ok(c)) if c >= 0.0 => (c > 0.0).then_some(c),
+        Some(Ok(c)) if c >= 0.0 => clip_norm_from_arg(c),
         Some(_) => panic!("CLIP_NORM must be a number >= 0"),
     };
     let init = match args.get(7) {

@@ -869,7 +869,7 @@ fn cmd_train(a: &TrainArgs) -> Result<(), String> {
                 0.0
             },
             weight_decay: a.weight_decay,
-            clip_norm: (a.clip_norm > 0.0).then_some(a.clip_norm),
+            clip_norm: tinyrnn_trainer::optim::clip_norm_from_arg(a.clip_norm),
         },
         loss,
         tbptt: a.tbptt,

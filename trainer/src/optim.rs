@@ -37,6 +37,12 @@ pub struct OptimConfig {
 /// where it was; see the trainer README for the figures over seeds.
 pub const DEFAULT_CLIP_NORM: f32 = 5.0;
 
+/// [`OptimConfig::clip_norm`] from a bound given on the command line, where
+/// 0 turns clipping off (`tinyrnn train --clip-norm`, the freq10 example).
+pub fn clip_norm_from_arg(bound: f32) -> Option<f32> {
+    (bound > 0.0).then_some(bound)
+}
+
 impl Default for OptimConfig {
     fn default() -> Self {
         OptimConfig {
